@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Lookalike",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lookalike", targets: ["lookalike"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config. Only their wrapper targets import them.
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"], swiftSettings: swiftSettings),
+        .target(name: "Inference", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
+        .target(name: "Lookalike", dependencies: ["Imaging", "Inference"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "lookalike",
+            dependencies: [
+                "Lookalike", "Imaging", "Inference",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(name: "TestSupport", dependencies: ["Imaging"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "InferenceTests",
+            dependencies: ["Inference", "Imaging", "TestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "LookalikeTests", dependencies: ["Lookalike", "TestSupport"], swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

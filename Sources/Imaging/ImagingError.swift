@@ -1,0 +1,38 @@
+/// Why an image could not be decoded, encoded or resized.
+public enum ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The input had no bytes at all.
+    case empty
+    /// The bytes are of a format Lookalike does not decode (GIF, WebP, ...) or of no known format.
+    case unsupportedFormat(ImageFormat)
+    /// The header declares more pixels than the configured limit; nothing was allocated for them.
+    case tooManyPixels(width: Int, height: Int, limit: Int)
+    /// The header declares a zero or negative size.
+    case invalidDimensions(width: Int, height: Int)
+    /// The codec rejected the data; `message` is the library's own text.
+    case corrupt(format: ImageFormat, message: String)
+    /// Encoding (thumbnails) failed; `message` is the library's own text.
+    case encodingFailed(message: String)
+    /// A caller asked for an impossible geometry (for example a zero-sized target).
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case .empty:
+            return "the image is empty (0 bytes)"
+        case .unsupportedFormat(.unknown):
+            return "unrecognised image data: only JPEG and PNG are supported"
+        case .unsupportedFormat(let format):
+            return "\(format.rawValue.uppercased()) images are not supported: only JPEG and PNG are"
+        case .tooManyPixels(let width, let height, let limit):
+            return "image is \(width)×\(height) = \(width * height) pixels, over the limit of \(limit)"
+        case .invalidDimensions(let width, let height):
+            return "image declares an invalid size \(width)×\(height)"
+        case .corrupt(let format, let message):
+            return "corrupt \(format.rawValue.uppercased()) data: \(message)"
+        case .encodingFailed(let message):
+            return "image encoding failed: \(message)"
+        case .invalidArgument(let message):
+            return message
+        }
+    }
+}

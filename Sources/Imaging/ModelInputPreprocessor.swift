@@ -1,0 +1,76 @@
+/// Turns upright RGB pixels into a model's input tensor.
+///
+/// Crop policy (default ``CropPolicy/centerSquare``): the largest centred square, `side = min(w, h)`,
+/// `left = (w − side) / 2`, `top = (h − side) / 2` (integer division), resampled to `size × size`. This is what
+/// retrieval pipelines commonly use; it keeps the object in the middle of a product shot at full scale.
+///
+/// Output layout: CHW (planar R, G, B), `Float`, each value `(pixel − mean[c]) / std[c]`. For EfficientNet-Lite
+/// that is `(x − 127) / 128`.
+public struct ModelInputPreprocessor: Sendable {
+    /// How the model's square input is cut from an image of another shape.
+    public enum CropPolicy: String, Sendable, Codable {
+        /// The largest centred square.
+        case centerSquare
+        /// The whole image, squashed to a square (aspect ratio not kept).
+        case squash
+    }
+
+    /// Side of the square model input in pixels.
+    public let size: Int
+    /// Per-channel values subtracted from the 0...255 pixel.
+    public let mean: (Float, Float, Float)
+    /// Per-channel divisors applied after the mean.
+    public let std: (Float, Float, Float)
+    public let cropPolicy: CropPolicy
+    public let resampler: Resampler
+
+    public init(
+        size: Int, mean: (Float, Float, Float), std: (Float, Float, Float),
+        cropPolicy: CropPolicy = .centerSquare, filter: Resampler.Filter = .antialiasedTriangle
+    ) {
+        precondition(size > 0, "model input size must be positive")
+        self.size = size
+        self.mean = mean
+        self.std = std
+        self.cropPolicy = cropPolicy
+        self.resampler = Resampler(filter: filter)
+    }
+
+    /// Number of floats in one tensor: `3 × size × size`.
+    public var elementCount: Int { 3 * size * size }
+
+    /// The source rectangle the crop policy selects.
+    public func cropRegion(width: Int, height: Int) -> Resampler.Region {
+        switch cropPolicy {
+        case .centerSquare:
+            let side = min(width, height)
+            return Resampler.Region(x: (width - side) / 2, y: (height - side) / 2, width: side, height: side)
+        case .squash:
+            return Resampler.Region(x: 0, y: 0, width: width, height: height)
+        }
+    }
+
+    /// Returns a new CHW tensor for `image`.
+    public func tensor(from image: RGBImage) -> [Float] {
+        var tensor = [Float](repeating: 0, count: elementCount)
+        tensor.withUnsafeMutableBufferPointer { write(image, into: $0) }
+        return tensor
+    }
+
+    /// Writes the CHW tensor for `image` into `destination`, which must hold ``elementCount`` floats.
+    public func write(_ image: RGBImage, into destination: UnsafeMutableBufferPointer<Float>) {
+        precondition(destination.count >= elementCount, "tensor buffer too small")
+        let plane = size * size
+        let size = self.size
+        let (meanR, meanG, meanB) = mean
+        let (scaleR, scaleG, scaleB) = (1 / std.0, 1 / std.1, 1 / std.2)
+        let base = destination.baseAddress!
+        resampler.resample(image, region: cropRegion(width: image.width, height: image.height), width: size,
+            height: size) { x, y, r, g, b in
+            let index = y * size + x
+            base[index] = (r - meanR) * scaleR
+            base[plane + index] = (g - meanG) * scaleG
+            base[2 * plane + index] = (b - meanB) * scaleB
+        }
+    }
+}

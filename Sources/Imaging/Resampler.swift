@@ -1,0 +1,159 @@
+/// Separable image resampling from a rectangle of an ``RGBImage`` to a new size.
+///
+/// Each output pixel is a weighted sum of input pixels; the weights come from a one-dimensional filter applied
+/// along x, then along y. With ``Filter/antialiasedTriangle`` the filter widens by the downscale factor, so every
+/// input pixel contributes (no aliasing when a 500-pixel image becomes 224). ``Filter/bilinear`` is the plain
+/// two-tap interpolation with half-pixel centres used by many reference pipelines.
+public struct Resampler: Sendable {
+    /// The interpolation kernel.
+    public enum Filter: String, Sendable, Codable {
+        /// Triangle (tent) filter stretched by the scale factor when downscaling: area-like, antialiased.
+        case antialiasedTriangle
+        /// Two-tap bilinear interpolation, `src = (dst + 0.5) · in/out − 0.5`, clamped; no antialiasing.
+        case bilinear
+    }
+
+    /// A source rectangle in pixels.
+    public struct Region: Sendable, Equatable {
+        public var x: Int, y: Int, width: Int, height: Int
+        public init(x: Int, y: Int, width: Int, height: Int) {
+            self.x = x; self.y = y; self.width = width; self.height = height
+        }
+    }
+
+    /// Per output coordinate: the first input index and the weights of consecutive inputs.
+    struct Taps {
+        var start: [Int32]
+        var count: [Int32]
+        var weights: [Float]
+        var stride: Int
+    }
+
+    public let filter: Filter
+
+    public init(filter: Filter = .antialiasedTriangle) {
+        self.filter = filter
+    }
+
+    /// Builds filter taps for mapping `inputSize` samples starting at `offset` to `outputSize` samples.
+    func taps(inputSize: Int, offset: Int, outputSize: Int) -> Taps {
+        let scale = Double(inputSize) / Double(outputSize)
+        switch filter {
+        case .bilinear:
+            var taps = Taps(start: [], count: [], weights: [], stride: 2)
+            for out in 0..<outputSize {
+                let source = min(max((Double(out) + 0.5) * scale - 0.5, 0), Double(inputSize - 1))
+                let lower = Int(source.rounded(.down))
+                let upper = min(lower + 1, inputSize - 1)
+                let fraction = Float(source - Double(lower))
+                taps.start.append(Int32(offset + lower))
+                taps.count.append(upper == lower ? 1 : 2)
+                taps.weights.append(upper == lower ? 1 : 1 - fraction)
+                taps.weights.append(upper == lower ? 0 : fraction)
+            }
+            return taps
+        case .antialiasedTriangle:
+            let filterScale = max(scale, 1)
+            let support = filterScale  // the triangle's radius is 1 input pixel, stretched when downscaling
+            let stride = Int((support * 2).rounded(.up)) + 2
+            var taps = Taps(start: [], count: [], weights: [Float](), stride: stride)
+            taps.weights.reserveCapacity(outputSize * stride)
+            for out in 0..<outputSize {
+                let center = (Double(out) + 0.5) * scale
+                let first = max(Int((center - support).rounded(.down)), 0)
+                let last = min(Int((center + support).rounded(.up)), inputSize)
+                var row = [Double](repeating: 0, count: stride)
+                var total = 0.0
+                for index in first..<last {
+                    let distance = abs((Double(index) + 0.5 - center) / filterScale)
+                    let weight = max(0, 1 - distance)
+                    row[index - first] = weight
+                    total += weight
+                }
+                let count = last - first
+                taps.start.append(Int32(offset + first))
+                taps.count.append(Int32(count))
+                for index in 0..<stride { taps.weights.append(total > 0 ? Float(row[index] / total) : 0) }
+            }
+            return taps
+        }
+    }
+
+    /// Resamples `region` of `image` to `width × height` and hands each output pixel's RGB values
+    /// (0...255 range, unrounded) to `store(x, y, r, g, b)`.
+    ///
+    /// The horizontal pass runs once per input row of the region into a float buffer, the vertical pass once per
+    /// output row, so the cost is about `(regionHeight + height) × width × taps`.
+    func resample(
+        _ image: RGBImage, region: Region, width: Int, height: Int,
+        store: (_ x: Int, _ y: Int, _ r: Float, _ g: Float, _ b: Float) -> Void
+    ) {
+        precondition(width > 0 && height > 0, "resample target must be positive")
+        precondition(region.x >= 0 && region.y >= 0 && region.width > 0 && region.height > 0
+            && region.x + region.width <= image.width && region.y + region.height <= image.height,
+            "resample region must lie inside the image")
+        let horizontal = taps(inputSize: region.width, offset: region.x, outputSize: width)
+        let vertical = taps(inputSize: region.height, offset: region.y, outputSize: height)
+
+        // Horizontal pass: rows region.y ..< region.y+height of the image → rows of `width` RGB floats.
+        var rows = [Float](repeating: 0, count: region.height * width * 3)
+        image.pixels.withUnsafeBufferPointer { pixels in
+            rows.withUnsafeMutableBufferPointer { rows in
+                horizontal.weights.withUnsafeBufferPointer { weights in
+                    for row in 0..<region.height {
+                        let input = pixels.baseAddress! + (region.y + row) * image.width * 3
+                        let output = rows.baseAddress! + row * width * 3
+                        for x in 0..<width {
+                            let start = Int(horizontal.start[x])
+                            let tapWeights = weights.baseAddress! + x * horizontal.stride
+                            var r: Float = 0, g: Float = 0, b: Float = 0
+                            for tap in 0..<Int(horizontal.count[x]) {
+                                let weight = tapWeights[tap]
+                                let pixel = input + (start + tap) * 3
+                                r += weight * Float(pixel[0])
+                                g += weight * Float(pixel[1])
+                                b += weight * Float(pixel[2])
+                            }
+                            output[x * 3] = r
+                            output[x * 3 + 1] = g
+                            output[x * 3 + 2] = b
+                        }
+                    }
+                }
+            }
+        }
+        // Vertical pass.
+        var line = [Float](repeating: 0, count: width * 3)
+        rows.withUnsafeBufferPointer { rows in
+            vertical.weights.withUnsafeBufferPointer { weights in
+                line.withUnsafeMutableBufferPointer { line in
+                    for y in 0..<height {
+                        for index in 0..<line.count { line[index] = 0 }
+                        let start = Int(vertical.start[y]) - region.y
+                        for tap in 0..<Int(vertical.count[y]) {
+                            let weight = weights[y * vertical.stride + tap]
+                            let source = rows.baseAddress! + (start + tap) * width * 3
+                            for index in 0..<line.count { line[index] += weight * source[index] }
+                        }
+                        for x in 0..<width { store(x, y, line[x * 3], line[x * 3 + 1], line[x * 3 + 2]) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Resizes a region of `image` to an 8-bit RGB image (rounded, clamped).
+    public func resize(_ image: RGBImage, region: Region? = nil, width: Int, height: Int) -> RGBImage {
+        let region = region ?? Region(x: 0, y: 0, width: image.width, height: image.height)
+        var out = [UInt8](repeating: 0, count: width * height * 3)
+        out.withUnsafeMutableBufferPointer { out in
+            resample(image, region: region, width: width, height: height) { x, y, r, g, b in
+                let offset = (y * width + x) * 3
+                out[offset] = UInt8(min(max(r.rounded(), 0), 255))
+                out[offset + 1] = UInt8(min(max(g.rounded(), 0), 255))
+                out[offset + 2] = UInt8(min(max(b.rounded(), 0), 255))
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: out)
+    }
+}

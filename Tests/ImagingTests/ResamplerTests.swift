@@ -1,0 +1,82 @@
+import Testing
+@testable import Imaging
+import TestSupport
+
+struct ResamplerTests {
+    /// Naive reference: every output pixel as a direct 2-D weighted sum, weights from the filter's definition.
+    static func reference(
+        _ image: RGBImage, region: Resampler.Region, width: Int, height: Int, filter: Resampler.Filter
+    ) -> [Double] {
+        func weights(inputSize: Int, outputSize: Int, out: Int) -> [(Int, Double)] {
+            let scale = Double(inputSize) / Double(outputSize)
+            switch filter {
+            case .bilinear:
+                let source = min(max((Double(out) + 0.5) * scale - 0.5, 0), Double(inputSize - 1))
+                let lower = Int(source.rounded(.down))
+                let fraction = source - Double(lower)
+                return lower + 1 < inputSize ? [(lower, 1 - fraction), (lower + 1, fraction)] : [(lower, 1)]
+            case .antialiasedTriangle:
+                let stretch = max(scale, 1)
+                let center = (Double(out) + 0.5) * scale
+                var list = (0..<inputSize).map { i in (i, max(0, 1 - abs((Double(i) + 0.5 - center) / stretch))) }
+                list = list.filter { $0.1 > 0 }
+                let total = list.reduce(0) { $0 + $1.1 }
+                return list.map { ($0.0, $0.1 / total) }
+            }
+        }
+        var out = [Double](repeating: 0, count: width * height * 3)
+        for y in 0..<height {
+            let wy = weights(inputSize: region.height, outputSize: height, out: y)
+            for x in 0..<width {
+                let wx = weights(inputSize: region.width, outputSize: width, out: x)
+                for (iy, vy) in wy {
+                    for (ix, vx) in wx {
+                        let pixel = image[region.x + ix, region.y + iy]
+                        out[(y * width + x) * 3] += vx * vy * Double(pixel.0)
+                        out[(y * width + x) * 3 + 1] += vx * vy * Double(pixel.1)
+                        out[(y * width + x) * 3 + 2] += vx * vy * Double(pixel.2)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: [Resampler.Filter.antialiasedTriangle, .bilinear], [(37, 29), (9, 5), (61, 80), (224, 224)])
+    func matchesNaiveReference(filter: Resampler.Filter, size: (Int, Int)) {
+        let pixels = TestImages.randomBytes(count: 97 * 71 * 3, seed: 42)
+        let image = RGBImage(width: 97, height: 71, pixels: pixels)
+        let region = Resampler.Region(x: 5, y: 3, width: 83, height: 64)
+        let want = Self.reference(image, region: region, width: size.0, height: size.1, filter: filter)
+        var maxError = 0.0
+        Resampler(filter: filter).resample(image, region: region, width: size.0, height: size.1) { x, y, r, g, b in
+            let offset = (y * size.0 + x) * 3
+            maxError = max(maxError, abs(Double(r) - want[offset]), abs(Double(g) - want[offset + 1]),
+                           abs(Double(b) - want[offset + 2]))
+        }
+        // Float accumulation vs Double: well under one grey level.
+        #expect(maxError < 1e-3)
+    }
+
+    @Test func preprocessorCropsCentreAndNormalises() {
+        let preprocessor = ModelInputPreprocessor(size: 4, mean: (127, 127, 127), std: (128, 128, 128))
+        #expect(preprocessor.cropRegion(width: 300, height: 451) == .init(x: 0, y: 75, width: 300, height: 300))
+        #expect(preprocessor.cropRegion(width: 451, height: 300) == .init(x: 75, y: 0, width: 300, height: 300))
+        let tensor = preprocessor.tensor(from: RGBImage(width: 10, height: 6, red: 255, green: 127, blue: 0))
+        #expect(tensor.count == 48)
+        for index in 0..<16 {
+            #expect(abs(tensor[index] - 1) < 1e-6)
+            #expect(abs(tensor[16 + index]) < 1e-6)
+            #expect(abs(tensor[32 + index] + 127.0 / 128) < 1e-6)
+        }
+    }
+
+    @Test func thumbnailKeepsAspectAndDecodes() throws {
+        let thumbnailer = Thumbnailer()
+        let jpeg = try thumbnailer.thumbnail(of: TestImages.pattern(width: 1000, height: 500))
+        let decoded = try JPEGDecoder.decode(jpeg)
+        #expect(decoded.width == 256 && decoded.height == 128)
+        let small = try JPEGDecoder.decode(try thumbnailer.thumbnail(of: TestImages.pattern(width: 40, height: 30)))
+        #expect(small.width == 40 && small.height == 30)
+    }
+}
