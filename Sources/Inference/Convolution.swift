@@ -1,0 +1,77 @@
+/// A dense k×k convolution over NHWC activations through im2col + `sgemm` (EfficientNet's stem).
+///
+/// im2col writes, for every output pixel, the `kernel × kernel × inChannels` input values it sees (zeros in the
+/// "SAME" padding) as one row; one `sgemm` with weights `[(ky, kx, cin)][cout]` then computes all outputs.
+public struct Convolution: Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: Int
+    public let stride: Int
+    public let weights: [Float]
+    public let bias: [Float]
+    public let activation: Activation
+
+    public init(
+        inChannels: Int, outChannels: Int, kernel: Int, stride: Int, weights: [Float], bias: [Float],
+        activation: Activation
+    ) {
+        precondition(weights.count == kernel * kernel * inChannels * outChannels && bias.count == outChannels,
+                     "convolution weights do not match its shape")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.weights = weights
+        self.bias = bias
+        self.activation = activation
+    }
+
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        (SamePadding(inputSize: height, kernel: kernel, stride: stride).outputSize,
+         SamePadding(inputSize: width, kernel: kernel, stride: stride).outputSize)
+    }
+
+    /// Floats of im2col workspace needed for `batch` images of `height × width`.
+    public func workspaceCount(batch: Int, height: Int, width: Int) -> Int {
+        let out = outputSize(height: height, width: width)
+        return batch * out.height * out.width * kernel * kernel * inChannels
+    }
+
+    /// Applies the layer; `workspace` must hold ``workspaceCount(batch:height:width:)`` floats.
+    public func apply(
+        _ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
+        workspace: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>
+    ) {
+        let rowPadding = SamePadding(inputSize: height, kernel: kernel, stride: stride)
+        let columnPadding = SamePadding(inputSize: width, kernel: kernel, stride: stride)
+        let (outHeight, outWidth) = (rowPadding.outputSize, columnPadding.outputSize)
+        let patch = kernel * kernel * inChannels
+        var row = workspace
+        for image in 0..<batch {
+            for outY in 0..<outHeight {
+                for outX in 0..<outWidth {
+                    for ky in 0..<kernel {
+                        let y = outY * stride - rowPadding.before + ky
+                        for kx in 0..<kernel {
+                            let x = outX * stride - columnPadding.before + kx
+                            let destination = row + (ky * kernel + kx) * inChannels
+                            if y >= 0 && y < height && x >= 0 && x < width {
+                                destination.update(from: input + ((image * height + y) * width + x) * inChannels,
+                                                   count: inChannels)
+                            } else {
+                                destination.update(repeating: 0, count: inChannels)
+                            }
+                        }
+                    }
+                    row += patch
+                }
+            }
+        }
+        let rows = batch * outHeight * outWidth
+        weights.withUnsafeBufferPointer { weights in
+            BLAS.sgemm(m: rows, n: outChannels, k: patch, a: workspace, lda: patch, b: weights.baseAddress!,
+                       ldb: outChannels, c: output, ldc: outChannels)
+        }
+        bias.withUnsafeBufferPointer { activation.addBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
+    }
+}

@@ -1,0 +1,134 @@
+/// The per-thread half of ``EfficientNetLite``: pre-allocated activation buffers for batches up to a size.
+///
+/// A session allocates its buffers once (growing only if a larger batch arrives), so steady-state inference
+/// allocates nothing per layer. It is not thread-safe: each inference worker owns one.
+public final class InferenceSession {
+    /// The model's outputs for a batch, row-major per image.
+    public struct Output: Sendable {
+        /// `batch × featureDimension` pooled features, before L2 normalisation.
+        public var features: [Float]
+        /// `batch × classCount` logits, when requested.
+        public var logits: [Float]?
+    }
+
+    public let model: EfficientNetLite
+    private(set) var capacity = 0
+    private var activations: [UnsafeMutablePointer<Float>] = []
+    private var workspace: UnsafeMutablePointer<Float>?
+    private var activationCount = 0
+
+    public init(model: EfficientNetLite, maxBatch: Int = 1) {
+        self.model = model
+        reserve(batch: max(1, maxBatch))
+    }
+
+    deinit {
+        release()
+    }
+
+    private func release() {
+        for buffer in activations { buffer.deallocate() }
+        activations = []
+        workspace?.deallocate()
+        workspace = nil
+    }
+
+    /// Largest activation (floats per image) of any layer.
+    private var largestActivationPerImage: Int {
+        var (height, width) = model.stem.outputSize(height: model.inputSize, width: model.inputSize)
+        var largest = max(model.inputSize * model.inputSize * 3, height * width * model.stem.outChannels)
+        for block in model.blocks {
+            largest = max(largest, height * width * (block.expand?.outChannels ?? block.inChannels))
+            (height, width) = block.depthwise.outputSize(height: height, width: width)
+            largest = max(largest, height * width * max(block.depthwise.channels, block.project.outChannels))
+        }
+        return max(largest, height * width * model.head.outChannels)
+    }
+
+    private func reserve(batch: Int) {
+        guard batch > capacity else { return }
+        release()
+        activationCount = largestActivationPerImage * batch
+        activations = (0..<4).map { _ in
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: activationCount)
+            buffer.initialize(repeating: 0, count: activationCount)
+            return buffer
+        }
+        let workspaceCount = model.stem.workspaceCount(batch: batch, height: model.inputSize, width: model.inputSize)
+        workspace = UnsafeMutablePointer<Float>.allocate(capacity: workspaceCount)
+        workspace!.initialize(repeating: 0, count: workspaceCount)
+        capacity = batch
+    }
+
+    /// Runs the network on `batch` input tensors, each `3 × inputSize × inputSize` in CHW layout, back to back.
+    public func run(_ input: UnsafeBufferPointer<Float>, batch: Int, classify: Bool = false) -> Output {
+        let size = model.inputSize
+        precondition(batch > 0 && input.count == batch * 3 * size * size, "input must hold batch × 3 × size × size floats")
+        reserve(batch: batch)
+        var current = activations[0], expanded = activations[1], depthwiseOut = activations[2],
+            projected = activations[3]
+
+        // CHW per image → NHWC.
+        let plane = size * size
+        for image in 0..<batch {
+            let source = input.baseAddress! + image * 3 * plane
+            let destination = current + image * 3 * plane
+            for pixel in 0..<plane {
+                destination[pixel * 3] = source[pixel]
+                destination[pixel * 3 + 1] = source[plane + pixel]
+                destination[pixel * 3 + 2] = source[2 * plane + pixel]
+            }
+        }
+        model.stem.apply(current, batch: batch, height: size, width: size, workspace: workspace!, into: expanded)
+        swap(&current, &expanded)
+        var (height, width) = model.stem.outputSize(height: size, width: size)
+
+        for block in model.blocks {
+            var depthwiseInput = current
+            if let expand = block.expand {
+                expand.apply(current, rows: batch * height * width, into: expanded)
+                depthwiseInput = expanded
+            }
+            block.depthwise.apply(depthwiseInput, batch: batch, height: height, width: width, into: depthwiseOut)
+            (height, width) = block.depthwise.outputSize(height: height, width: width)
+            let rows = batch * height * width
+            block.project.apply(depthwiseOut, rows: rows, into: projected)
+            if block.hasResidual {
+                let count = rows * block.project.outChannels
+                for index in 0..<count { projected[index] += current[index] }
+            }
+            swap(&current, &projected)
+        }
+        let pixels = height * width
+        model.head.apply(current, rows: batch * pixels, into: expanded)
+
+        // Global average pool.
+        let channels = model.head.outChannels
+        var features = [Float](repeating: 0, count: batch * channels)
+        features.withUnsafeMutableBufferPointer { features in
+            for image in 0..<batch {
+                let sum = features.baseAddress! + image * channels
+                for pixel in 0..<pixels {
+                    let row = expanded + (image * pixels + pixel) * channels
+                    for channel in 0..<channels { sum[channel] += row[channel] }
+                }
+                let scale = 1 / Float(pixels)
+                for channel in 0..<channels { sum[channel] *= scale }
+            }
+        }
+        var logits: [Float]? = nil
+        if classify, let classifier = model.classifier {
+            var values = [Float](repeating: 0, count: batch * classifier.outChannels)
+            features.withUnsafeBufferPointer { features in
+                values.withUnsafeMutableBufferPointer { classifier.apply(features.baseAddress!, rows: batch, into: $0.baseAddress!) }
+            }
+            logits = values
+        }
+        return Output(features: features, logits: logits)
+    }
+
+    /// Convenience for one image: its pooled feature and optionally its logits.
+    public func run(_ input: [Float], classify: Bool = false) -> Output {
+        input.withUnsafeBufferPointer { run($0, batch: 1, classify: classify) }
+    }
+}

@@ -1,0 +1,30 @@
+/// A 1×1 convolution over NHWC activations: one `sgemm` with the batch and all pixels folded into the rows.
+///
+/// `output[rows × outChannels] = input[rows × inChannels] · weights[inChannels × outChannels] + bias`, then the
+/// activation. Weights are stored input-channel-major (`[cin][cout]`), BatchNorm already folded in.
+public struct PointwiseConvolution: Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let weights: [Float]
+    public let bias: [Float]
+    public let activation: Activation
+
+    public init(inChannels: Int, outChannels: Int, weights: [Float], bias: [Float], activation: Activation) {
+        precondition(weights.count == inChannels * outChannels && bias.count == outChannels,
+                     "pointwise convolution weights do not match its channels")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.weights = weights
+        self.bias = bias
+        self.activation = activation
+    }
+
+    /// Applies the layer to `rows` pixels (batch × height × width).
+    public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+        weights.withUnsafeBufferPointer { weights in
+            BLAS.sgemm(m: rows, n: outChannels, k: inChannels, a: input, lda: inChannels,
+                       b: weights.baseAddress!, ldb: outChannels, c: output, ldc: outChannels)
+        }
+        bias.withUnsafeBufferPointer { activation.addBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
+    }
+}

@@ -1,0 +1,136 @@
+import Testing
+@testable import Inference
+import TestSupport
+
+/// Each layer against a naive reference written directly from the definition: NHWC, TensorFlow "SAME" padding
+/// computed inline, Double accumulation. Tolerance: 1e-4 absolute (float32 sums of up to a few hundred terms).
+struct LayerTests {
+    static let tolerance: Float = 1e-4
+
+    /// Dense convolution by definition. Weights `[ky][kx][cin][cout]`.
+    static func naiveConvolution(
+        _ input: [Float], batch: Int, height: Int, width: Int, inChannels: Int, outChannels: Int, kernel: Int,
+        stride: Int, weights: [Float], bias: [Float], depthwise: Bool, relu6: Bool
+    ) -> (values: [Float], height: Int, width: Int) {
+        let outHeight = (height + stride - 1) / stride, outWidth = (width + stride - 1) / stride
+        let padTop = max((outHeight - 1) * stride + kernel - height, 0) / 2
+        let padLeft = max((outWidth - 1) * stride + kernel - width, 0) / 2
+        var out = [Float](repeating: 0, count: batch * outHeight * outWidth * outChannels)
+        for n in 0..<batch {
+            for oy in 0..<outHeight {
+                for ox in 0..<outWidth {
+                    for o in 0..<outChannels {
+                        var sum = Double(bias[o])
+                        for ky in 0..<kernel {
+                            for kx in 0..<kernel {
+                                let y = oy * stride + ky - padTop, x = ox * stride + kx - padLeft
+                                guard y >= 0, y < height, x >= 0, x < width else { continue }
+                                if depthwise {
+                                    sum += Double(weights[(ky * kernel + kx) * outChannels + o])
+                                        * Double(input[((n * height + y) * width + x) * inChannels + o])
+                                } else {
+                                    for i in 0..<inChannels {
+                                        sum += Double(weights[((ky * kernel + kx) * inChannels + i) * outChannels + o])
+                                            * Double(input[((n * height + y) * width + x) * inChannels + i])
+                                    }
+                                }
+                            }
+                        }
+                        let value = Float(sum)
+                        out[((n * outHeight + oy) * outWidth + ox) * outChannels + o] = relu6 ? min(max(value, 0), 6) : value
+                    }
+                }
+            }
+        }
+        return (out, outHeight, outWidth)
+    }
+
+    static func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    @Test func samePaddingMatchesTensorFlow() {
+        // From the model notes: at 224, stride-2 3×3 pads (0, 1), stride-2 5×5 pads (1, 2), stride 1 pads k/2.
+        #expect(SamePadding(inputSize: 224, kernel: 3, stride: 2) == SamePadding(inputSize: 224, kernel: 3, stride: 2))
+        let p3 = SamePadding(inputSize: 224, kernel: 3, stride: 2)
+        #expect((p3.before, p3.after, p3.outputSize) == (0, 1, 112))
+        let p5 = SamePadding(inputSize: 56, kernel: 5, stride: 2)
+        #expect((p5.before, p5.after, p5.outputSize) == (1, 2, 28))
+        let p1 = SamePadding(inputSize: 7, kernel: 5, stride: 1)
+        #expect((p1.before, p1.after, p1.outputSize) == (2, 2, 7))
+        let odd = SamePadding(inputSize: 7, kernel: 3, stride: 2)
+        #expect((odd.before, odd.after, odd.outputSize) == (1, 1, 4))
+    }
+
+    @Test(arguments: [(3, 1), (3, 2), (5, 1), (5, 2)], [(2, 9, 7, 13), (1, 6, 11, 8)])
+    func depthwiseMatchesNaive(kernelStride: (Int, Int), shape: (Int, Int, Int, Int)) {
+        let (kernel, stride) = kernelStride
+        let (batch, height, width, channels) = shape
+        var random = SeededRandom(seed: UInt64(kernel * 100 + stride * 10 + channels))
+        let input = random.floats(batch * height * width * channels, in: -3...3)
+        let weights = random.floats(kernel * kernel * channels)
+        let bias = random.floats(channels)
+        let layer = DepthwiseConvolution(channels: channels, kernel: kernel, stride: stride, weights: weights,
+                                         bias: bias, activation: .relu6)
+        let want = Self.naiveConvolution(input, batch: batch, height: height, width: width, inChannels: channels,
+                                         outChannels: channels, kernel: kernel, stride: stride, weights: weights,
+                                         bias: bias, depthwise: true, relu6: true)
+        let size = layer.outputSize(height: height, width: width)
+        #expect(size == (want.height, want.width))
+        var got = [Float](repeating: .nan, count: want.values.count)
+        input.withUnsafeBufferPointer { input in
+            got.withUnsafeMutableBufferPointer {
+                layer.apply(input.baseAddress!, batch: batch, height: height, width: width, into: $0.baseAddress!)
+            }
+        }
+        #expect(Self.maxDifference(got, want.values) < Self.tolerance)
+    }
+
+    @Test(arguments: [(3, 2, 3, 32), (3, 1, 5, 12), (5, 2, 4, 9)])
+    func im2colConvolutionMatchesNaive(parameters: (Int, Int, Int, Int)) {
+        let (kernel, stride, inChannels, outChannels) = parameters
+        let (batch, height, width) = (2, 11, 9)
+        var random = SeededRandom(seed: UInt64(kernel * stride * outChannels))
+        let input = random.floats(batch * height * width * inChannels, in: -2...2)
+        let weights = random.floats(kernel * kernel * inChannels * outChannels)
+        let bias = random.floats(outChannels)
+        let layer = Convolution(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
+                                weights: weights, bias: bias, activation: .relu6)
+        let want = Self.naiveConvolution(input, batch: batch, height: height, width: width, inChannels: inChannels,
+                                         outChannels: outChannels, kernel: kernel, stride: stride, weights: weights,
+                                         bias: bias, depthwise: false, relu6: true)
+        var got = [Float](repeating: .nan, count: want.values.count)
+        var workspace = [Float](repeating: 0, count: layer.workspaceCount(batch: batch, height: height, width: width))
+        input.withUnsafeBufferPointer { input in
+            workspace.withUnsafeMutableBufferPointer { workspace in
+                got.withUnsafeMutableBufferPointer {
+                    layer.apply(input.baseAddress!, batch: batch, height: height, width: width,
+                                workspace: workspace.baseAddress!, into: $0.baseAddress!)
+                }
+            }
+        }
+        #expect(Self.maxDifference(got, want.values) < Self.tolerance)
+    }
+
+    @Test(arguments: [(7, 5), (32, 16), (96, 24), (13, 1000)])
+    func pointwiseMatchesNaive(channels: (Int, Int)) {
+        let (inChannels, outChannels) = channels
+        let rows = 3 * 5 * 7
+        var random = SeededRandom(seed: UInt64(inChannels + outChannels))
+        let input = random.floats(rows * inChannels)
+        let weights = random.floats(inChannels * outChannels)
+        let bias = random.floats(outChannels)
+        for activation in [Activation.identity, .relu6] {
+            let layer = PointwiseConvolution(inChannels: inChannels, outChannels: outChannels, weights: weights,
+                                             bias: bias, activation: activation)
+            let want = Self.naiveConvolution(input, batch: 1, height: rows, width: 1, inChannels: inChannels,
+                                             outChannels: outChannels, kernel: 1, stride: 1, weights: weights,
+                                             bias: bias, depthwise: false, relu6: activation == .relu6)
+            var got = [Float](repeating: .nan, count: rows * outChannels)
+            input.withUnsafeBufferPointer { input in
+                got.withUnsafeMutableBufferPointer { layer.apply(input.baseAddress!, rows: rows, into: $0.baseAddress!) }
+            }
+            #expect(Self.maxDifference(got, want.values) < Self.tolerance)
+        }
+    }
+}
