@@ -1,0 +1,250 @@
+import Dispatch
+import Foundation
+
+/// A fixed set of inference workers on Dispatch, fed by one bounded queue, with dynamic batching.
+///
+/// - Each worker runs on its own serial `DispatchQueue` and owns an ``InferenceSession`` (its buffers), so no
+///   buffer is ever shared. OpenBLAS is set to one thread per call, so `workers` workers use `workers` cores.
+/// - Submissions beyond `queueCapacity` waiting tensors fail at once with ``Error/busy(capacity:)``: memory stays
+///   bounded and the HTTP layer can answer 503 with `Retry-After`.
+/// - A worker takes up to `maxBatch` waiting tensors, waiting at most `maxBatchWait` after the oldest one
+///   arrived for the batch to fill, and runs them as one forward pass.
+/// - ``features(for:)`` is `async` and cancellation-safe: a task cancelled while its tensor still waits removes
+///   it from the queue and gets `CancellationError`; once computing has begun the result is simply dropped.
+public final class InferencePool: Sendable {
+    /// Pool sizing.
+    public struct Configuration: Sendable {
+        /// Number of workers (default: the number of cores).
+        public var workers: Int
+        /// Largest number of tensors waiting for a worker (default 64).
+        public var queueCapacity: Int
+        /// Largest batch a worker runs at once (default 8).
+        public var maxBatch: Int
+        /// Longest time a worker waits for a batch to fill, in milliseconds (default 2).
+        public var maxBatchWaitMilliseconds: Double
+
+        public init(
+            workers: Int? = nil, queueCapacity: Int = 64, maxBatch: Int = 8,
+            maxBatchWaitMilliseconds: Double = 2
+        ) {
+            self.workers = workers ?? ProcessInfo.processInfo.activeProcessorCount
+            self.queueCapacity = queueCapacity
+            self.maxBatch = maxBatch
+            self.maxBatchWaitMilliseconds = maxBatchWaitMilliseconds
+        }
+    }
+
+    public enum Error: Swift.Error, Equatable, CustomStringConvertible {
+        /// The queue already holds `capacity` waiting tensors.
+        case busy(capacity: Int)
+        /// The pool was shut down.
+        case shutDown
+        /// The tensor does not have `3 × size × size` values.
+        case invalidInput(expected: Int, got: Int)
+        /// A configuration value is out of range.
+        case invalidConfiguration(String)
+
+        public var description: String {
+            switch self {
+            case .busy(let capacity): return "inference queue is full (\(capacity) images waiting); retry later"
+            case .shutDown: return "inference pool is shut down"
+            case .invalidInput(let expected, let got): return "input tensor has \(got) values, expected \(expected)"
+            case .invalidConfiguration(let message): return "invalid inference pool configuration: \(message)"
+            }
+        }
+    }
+
+    /// Counters for metrics.
+    public struct Statistics: Sendable {
+        public var queued: Int
+        public var processedImages: Int
+        public var batches: Int
+    }
+
+    public let model: EfficientNetLite
+    public let configuration: Configuration
+    private let state: State
+
+    public init(model: EfficientNetLite, configuration: Configuration = Configuration()) throws {
+        guard (1...256).contains(configuration.workers) else { throw Error.invalidConfiguration("workers must be 1...256") }
+        guard configuration.queueCapacity >= 1 else { throw Error.invalidConfiguration("queue capacity must be ≥ 1") }
+        guard (1...256).contains(configuration.maxBatch) else { throw Error.invalidConfiguration("max batch must be 1...256") }
+        guard configuration.maxBatchWaitMilliseconds >= 0, configuration.maxBatchWaitMilliseconds <= 10_000 else {
+            throw Error.invalidConfiguration("max batch wait must be 0...10000 ms")
+        }
+        self.model = model
+        self.configuration = configuration
+        self.state = State(configuration: configuration)
+        BLAS.setThreadCount(1)
+        for index in 0..<configuration.workers {
+            let state = self.state
+            DispatchQueue(label: "lookalike.inference.\(index)", qos: .userInitiated).async {
+                Self.workerLoop(state: state, model: model, maxBatch: configuration.maxBatch)
+            }
+        }
+    }
+
+    deinit {
+        state.stop()
+    }
+
+    /// Stops the workers after the batches they are running; waiting tensors fail with ``Error/shutDown``.
+    public func shutdown() {
+        state.stop()
+    }
+
+    public var statistics: Statistics { state.statistics() }
+
+    /// The L2-normalised feature vector of one preprocessed CHW tensor.
+    public func features(for tensor: [Float]) async throws -> [Float] {
+        let expected = 3 * model.inputSize * model.inputSize
+        guard tensor.count == expected else { throw Error.invalidInput(expected: expected, got: tensor.count) }
+        let job = Job(tensor: tensor)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                state.submit(job, continuation: continuation)
+            }
+        } onCancel: {
+            state.cancel(job)
+        }
+    }
+
+    private static func workerLoop(state: State, model: EfficientNetLite, maxBatch: Int) {
+        let session = InferenceSession(model: model, maxBatch: maxBatch)
+        let size = 3 * model.inputSize * model.inputSize
+        var input = [Float](repeating: 0, count: size * maxBatch)
+        while let batch = state.nextBatch() {
+            input.withUnsafeMutableBufferPointer { buffer in
+                for (index, job) in batch.enumerated() {
+                    job.tensor.withUnsafeBufferPointer {
+                        (buffer.baseAddress! + index * size).update(from: $0.baseAddress!, count: size)
+                    }
+                }
+            }
+            let output = input.withUnsafeBufferPointer {
+                session.run(UnsafeBufferPointer(rebasing: $0[0..<(batch.count * size)]), batch: batch.count)
+            }
+            let dimension = model.featureDimension
+            for (index, job) in batch.enumerated() {
+                let vector = FeatureVector.normalized(output.features[(index * dimension)..<((index + 1) * dimension)])
+                state.complete(job, with: .success(vector))
+            }
+        }
+    }
+}
+
+extension InferencePool {
+    /// One submitted tensor. Its mutable fields are only touched under the pool state's lock.
+    final class Job: @unchecked Sendable {
+        let tensor: [Float]
+        var continuation: CheckedContinuation<[Float], Swift.Error>?
+        var enqueuedAt: DispatchTime = .now()
+        var cancelled = false
+
+        init(tensor: [Float]) { self.tensor = tensor }
+    }
+
+    /// The queue and counters shared by submitters and workers, guarded by one condition lock.
+    ///
+    /// `@unchecked Sendable` is safe because every stored property is read and written only while holding
+    /// `condition`, and continuations are resumed after the lock is released.
+    final class State: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var pending: [Job] = []
+        private var stopping = false
+        private var processed = 0
+        private var batches = 0
+        private let capacity: Int
+        private let maxBatch: Int
+        private let maxWait: Double
+
+        init(configuration: Configuration) {
+            capacity = configuration.queueCapacity
+            maxBatch = configuration.maxBatch
+            maxWait = configuration.maxBatchWaitMilliseconds / 1000
+        }
+
+        func submit(_ job: Job, continuation: CheckedContinuation<[Float], Swift.Error>) {
+            condition.lock()
+            let failure: Swift.Error?
+            if job.cancelled {
+                failure = CancellationError()
+            } else if stopping {
+                failure = Error.shutDown
+            } else if pending.count >= capacity {
+                failure = Error.busy(capacity: capacity)
+            } else {
+                failure = nil
+                job.continuation = continuation
+                job.enqueuedAt = .now()
+                pending.append(job)
+                condition.broadcast()
+            }
+            condition.unlock()
+            if let failure { continuation.resume(throwing: failure) }
+        }
+
+        func cancel(_ job: Job) {
+            condition.lock()
+            job.cancelled = true
+            var continuation: CheckedContinuation<[Float], Swift.Error>? = nil
+            if let index = pending.firstIndex(where: { $0 === job }) {
+                pending.remove(at: index)
+                continuation = job.continuation
+                job.continuation = nil
+            }
+            condition.unlock()
+            continuation?.resume(throwing: CancellationError())
+        }
+
+        /// Blocks until a batch is ready; `nil` when the pool stops.
+        func nextBatch() -> [Job]? {
+            condition.lock()
+            defer { condition.unlock() }
+            while true {
+                while pending.isEmpty && !stopping { condition.wait() }
+                if stopping { return nil }
+                let deadline = Date(timeIntervalSinceNow: maxWait
+                    - Double(DispatchTime.now().uptimeNanoseconds - pending[0].enqueuedAt.uptimeNanoseconds) / 1e9)
+                while pending.count < maxBatch && !stopping && Date() < deadline {
+                    _ = condition.wait(until: deadline)
+                }
+                if stopping { return nil }
+                if pending.isEmpty { continue }  // another worker took them
+                let batch = Array(pending.prefix(maxBatch))
+                pending.removeFirst(batch.count)
+                batches += 1
+                return batch
+            }
+        }
+
+        func complete(_ job: Job, with result: Result<[Float], Swift.Error>) {
+            condition.lock()
+            let continuation = job.continuation
+            job.continuation = nil
+            processed += 1
+            condition.unlock()
+            continuation?.resume(with: result)
+        }
+
+        func stop() {
+            condition.lock()
+            stopping = true
+            let abandoned = pending
+            pending = []
+            let continuations = abandoned.compactMap { job -> CheckedContinuation<[Float], Swift.Error>? in
+                defer { job.continuation = nil }
+                return job.continuation
+            }
+            condition.broadcast()
+            condition.unlock()
+            for continuation in continuations { continuation.resume(throwing: Error.shutDown) }
+        }
+
+        func statistics() -> Statistics {
+            condition.lock()
+            defer { condition.unlock() }
+            return Statistics(queued: pending.count, processedImages: processed, batches: batches)
+        }
+    }
+}

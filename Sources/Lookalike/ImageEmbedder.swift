@@ -1,0 +1,73 @@
+import Dispatch
+public import Imaging
+public import Inference
+
+/// Uploaded bytes → feature vector: decode (format from the bytes), preprocess, run the CNN on the pool.
+///
+/// Decoding and resizing run on a Dispatch queue, not on Swift's cooperative pool, because they are CPU-bound
+/// (tens of milliseconds for a large photo) and would starve other tasks.
+public final class ImageEmbedder: Sendable {
+    /// What one image yields.
+    public struct Embedding: Sendable {
+        /// L2-normalised feature vector.
+        public let vector: [Float]
+        /// The model and weights that produced ``vector``.
+        public let model: ModelIdentity
+        public let format: ImageFormat
+        /// Upright size of the original image.
+        public let width: Int
+        public let height: Int
+        /// JPEG thumbnail (longest side ``Thumbnailer/maxSide``).
+        public let thumbnail: [UInt8]
+    }
+
+    public let model: EfficientNetLite
+    public let pool: InferencePool
+    public let decoder: ImageDecoder
+    public let preprocessor: ModelInputPreprocessor
+    public let thumbnailer: Thumbnailer
+    private let preparationQueue = DispatchQueue(label: "lookalike.decode", attributes: .concurrent)
+
+    public init(
+        model: EfficientNetLite, pool: InferencePool, limits: DecodingLimits = DecodingLimits(),
+        thumbnailer: Thumbnailer = Thumbnailer(), cropPolicy: ModelInputPreprocessor.CropPolicy = .centerSquare
+    ) {
+        self.model = model
+        self.pool = pool
+        self.decoder = ImageDecoder(limits: limits)
+        self.preprocessor = ModelInputPreprocessor(
+            size: model.inputSize, mean: model.inputMean, std: model.inputStd, cropPolicy: cropPolicy)
+        self.thumbnailer = thumbnailer
+    }
+
+    /// A prepared image: the decoded pixels' facts, the model input and the thumbnail.
+    public struct Prepared: Sendable {
+        public let decoded: ImageDecoder.Decoded
+        public let tensor: [Float]
+        public let thumbnail: [UInt8]
+    }
+
+    /// Decodes and preprocesses synchronously on the calling thread.
+    public func prepare(_ bytes: [UInt8]) throws(ImagingError) -> Prepared {
+        let decoded = try decoder.decode(bytes, minimumShortSide: model.inputSize)
+        return Prepared(decoded: decoded, tensor: preprocessor.tensor(from: decoded.image),
+                        thumbnail: try thumbnailer.thumbnail(of: decoded.image))
+    }
+
+    /// Decodes, preprocesses and embeds one image.
+    ///
+    /// - Throws: ``ImagingError`` for bad images, ``InferencePool/Error`` (`busy`, `shutDown`), or
+    ///   `CancellationError`.
+    public func embed(_ bytes: [UInt8]) async throws -> Embedding {
+        let prepared: Prepared = try await withCheckedThrowingContinuation { continuation in
+            preparationQueue.async {
+                continuation.resume(with: Result { try self.prepare(bytes) })
+            }
+        }
+        let vector = try await pool.features(for: prepared.tensor)
+        return Embedding(
+            vector: vector, model: model.identity, format: prepared.decoded.format,
+            width: prepared.decoded.originalWidth, height: prepared.decoded.originalHeight,
+            thumbnail: prepared.thumbnail)
+    }
+}

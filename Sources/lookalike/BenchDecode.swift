@@ -1,0 +1,35 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Imaging
+
+struct BenchDecode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-decode",
+        abstract: "Time JPEG/PNG bytes → 224×224 model tensor (decode, crop, resize, normalise) on one thread.")
+
+    @Argument(help: "Image file.") var input: String
+    @Option(help: "Repetitions.") var repeats = 50
+    @Option(help: "Model input size.") var size = 224
+
+    func validate() throws {
+        guard (1...100_000).contains(repeats) else { throw ValidationError("--repeats must be 1...100000") }
+    }
+
+    func run() throws {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: input)))
+        let decoder = ImageDecoder()
+        let preprocessor = ModelInputPreprocessor(size: size, mean: (127, 127, 127), std: (128, 128, 128))
+        var tensor = [Float](repeating: 0, count: preprocessor.elementCount)
+        var times: [Double] = []
+        for _ in 0..<(repeats + 2) {
+            let begin = DispatchTime.now().uptimeNanoseconds
+            let image = try decoder.decode(bytes, minimumShortSide: size).image
+            tensor.withUnsafeMutableBufferPointer { preprocessor.write(image, into: $0) }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
+        }
+        times = Array(times.dropFirst(2)).sorted()
+        print(String(format: "{\"engine\":\"lookalike\",\"median_ms\":%.3f,\"min_ms\":%.3f,\"repeats\":%d,\"checksum\":%.3f}",
+                     times[times.count / 2], times[0], repeats, tensor.reduce(0, +)))
+    }
+}

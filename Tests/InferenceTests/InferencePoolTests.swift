@@ -1,0 +1,85 @@
+import Testing
+@testable import Inference
+import TestSupport
+
+@Suite(.serialized)
+struct InferencePoolTests {
+    static var model: EfficientNetLite { EfficientNetLiteTests.model }
+    static let tensorSize = 3 * 224 * 224
+
+    @Test func concurrentSubmissionsGetTheirOwnVectors() async throws {
+        let pool = try InferencePool(model: Self.model, configuration: .init(workers: 2, queueCapacity: 16, maxBatch: 4,
+                                                                             maxBatchWaitMilliseconds: 5))
+        defer { pool.shutdown() }
+        var random = SeededRandom(seed: 99)
+        let inputs = (0..<6).map { _ in random.floats(Self.tensorSize) }
+        let session = InferenceSession(model: Self.model)
+        let expected = inputs.map { FeatureVector.normalized(session.run($0).features) }
+
+        let results = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+            for (index, input) in inputs.enumerated() {
+                group.addTask { (index, try await pool.features(for: input)) }
+            }
+            var results = [[Float]](repeating: [], count: inputs.count)
+            for try await (index, vector) in group { results[index] = vector }
+            return results
+        }
+        for index in inputs.indices {
+            let difference = zip(results[index], expected[index]).map { abs($0 - $1) }.max()!
+            #expect(difference < 1e-5, "image \(index): batched vs single differ by \(difference)")
+            let norm = results[index].reduce(0) { $0 + $1 * $1 }.squareRoot()
+            #expect(abs(norm - 1) < 1e-5)
+        }
+        #expect(pool.statistics.processedImages == inputs.count)
+        #expect(pool.statistics.batches < inputs.count)  // some images shared a batch
+    }
+
+    @Test func fullQueueAnswersBusyAtOnce() async throws {
+        let pool = try InferencePool(model: Self.model, configuration: .init(workers: 1, queueCapacity: 2, maxBatch: 1,
+                                                                             maxBatchWaitMilliseconds: 0))
+        defer { pool.shutdown() }
+        let input = [Float](repeating: 0.1, count: Self.tensorSize)
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    do { _ = try await pool.features(for: input); return "ok" } catch InferencePool.Error.busy {
+                        return "busy"
+                    } catch { return "other: \(error)" }
+                }
+            }
+            var outcomes: [String] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        // One image running plus two waiting at most can be accepted before the first finishes.
+        #expect(outcomes.filter { $0 == "busy" }.count >= 1, "\(outcomes)")
+        #expect(outcomes.filter { $0 == "ok" }.count >= 1, "\(outcomes)")
+        #expect(outcomes.allSatisfy { $0 == "ok" || $0 == "busy" }, "\(outcomes)")
+    }
+
+    @Test func cancellationRemovesAWaitingTensor() async throws {
+        let pool = try InferencePool(model: Self.model, configuration: .init(workers: 1, queueCapacity: 8, maxBatch: 1,
+                                                                             maxBatchWaitMilliseconds: 0))
+        defer { pool.shutdown() }
+        let input = [Float](repeating: 0.2, count: Self.tensorSize)
+        let first = Task { try await pool.features(for: input) }
+        try await Task.sleep(for: .milliseconds(20))  // the worker is busy with `first`
+        let second = Task { try await pool.features(for: input) }
+        try await Task.sleep(for: .milliseconds(5))
+        second.cancel()
+        await #expect(throws: CancellationError.self) { try await second.value }
+        #expect(try await first.value.count == 1280)
+    }
+
+    @Test func wrongInputAndShutdownAreTypedErrors() async throws {
+        let pool = try InferencePool(model: Self.model, configuration: .init(workers: 1))
+        await #expect(throws: InferencePool.Error.invalidInput(expected: Self.tensorSize, got: 3)) {
+            try await pool.features(for: [1, 2, 3])
+        }
+        pool.shutdown()
+        await #expect(throws: InferencePool.Error.shutDown) {
+            try await pool.features(for: [Float](repeating: 0, count: Self.tensorSize))
+        }
+        #expect(throws: InferencePool.Error.self) { try InferencePool(model: Self.model, configuration: .init(workers: 0)) }
+    }
+}
