@@ -68,10 +68,11 @@ public struct Convolution: Sendable {
             }
         }
         let rows = batch * outHeight * outWidth
+        bias.withUnsafeBufferPointer { Activation.fillBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
         weights.withUnsafeBufferPointer { weights in
             BLAS.sgemm(m: rows, n: outChannels, k: patch, a: workspace, lda: patch, b: weights.baseAddress!,
-                       ldb: outChannels, c: output, ldc: outChannels)
+                       ldb: outChannels, beta: 1, c: output, ldc: outChannels)
         }
-        bias.withUnsafeBufferPointer { activation.addBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
+        activation.apply(output, count: rows * outChannels)
     }
 }

@@ -50,33 +50,62 @@ public struct DepthwiseConvolution: Sendable {
                             let firstX = outX * stride - columnPadding.before
                             let kxRange = max(0, -firstX)..<min(kernel, width - firstX)
                             let pixel = output + ((image * outHeight + outY) * outWidth + outX) * channels
-                            pixel.update(from: bias.baseAddress!, count: channels)
-                            for ky in kyRange {
-                                for kx in kxRange {
-                                    let source = imageInput + ((firstY + ky) * width + firstX + kx) * channels
-                                    let tap = weights + (ky * kernel + kx) * channels
-                                    var channel = 0
-                                    while channel < vectorChannels {
-                                        let raw = UnsafeMutableRawPointer(pixel + channel)
-                                        let sum = raw.loadUnaligned(as: SIMD8<Float>.self)
-                                            + UnsafeRawPointer(tap + channel).loadUnaligned(as: SIMD8<Float>.self)
-                                            * UnsafeRawPointer(source + channel).loadUnaligned(as: SIMD8<Float>.self)
-                                        raw.storeBytes(of: sum, as: SIMD8<Float>.self)
-                                        channel += 8
-                                    }
-                                    while channel < channels {
-                                        pixel[channel] += tap[channel] * source[channel]
-                                        channel += 1
+                            let corner = imageInput + (firstY * width + firstX) * channels
+                            // Accumulators stay in registers across all taps: 16 channels at a time, then 8,
+                            // then single channels.
+                            var channel = 0
+                            while channel + 16 <= channels {
+                                var low = load(bias.baseAddress! + channel)
+                                var high = load(bias.baseAddress! + channel + 8)
+                                for ky in kyRange {
+                                    for kx in kxRange {
+                                        let source = corner + (ky * width + kx) * channels + channel
+                                        let tap = weights + (ky * kernel + kx) * channels + channel
+                                        low += load(tap) * load(source)
+                                        high += load(tap + 8) * load(source + 8)
                                     }
                                 }
+                                store(low, pixel + channel)
+                                store(high, pixel + channel + 8)
+                                channel += 16
                             }
-                            if case .relu6 = activation {
-                                for channel in 0..<channels { pixel[channel] = min(max(pixel[channel], 0), 6) }
+                            while channel < vectorChannels {
+                                var sum = load(bias.baseAddress! + channel)
+                                for ky in kyRange {
+                                    for kx in kxRange {
+                                        sum += load(weights + (ky * kernel + kx) * channels + channel)
+                                            * load(corner + (ky * width + kx) * channels + channel)
+                                    }
+                                }
+                                store(sum, pixel + channel)
+                                channel += 8
                             }
+                            while channel < channels {
+                                var sum = bias[channel]
+                                for ky in kyRange {
+                                    for kx in kxRange {
+                                        sum += weights[(ky * kernel + kx) * channels + channel]
+                                            * corner[(ky * width + kx) * channels + channel]
+                                    }
+                                }
+                                pixel[channel] = sum
+                                channel += 1
+                            }
+                            if case .relu6 = activation { Activation.relu6(pixel, count: channels) }
                         }
                     }
                 }
             }
         }
+    }
+
+    @inline(__always)
+    private func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    private func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
     }
 }

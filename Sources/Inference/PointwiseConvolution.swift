@@ -21,10 +21,11 @@ public struct PointwiseConvolution: Sendable {
 
     /// Applies the layer to `rows` pixels (batch × height × width).
     public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+        bias.withUnsafeBufferPointer { Activation.fillBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
         weights.withUnsafeBufferPointer { weights in
             BLAS.sgemm(m: rows, n: outChannels, k: inChannels, a: input, lda: inChannels,
-                       b: weights.baseAddress!, ldb: outChannels, c: output, ldc: outChannels)
+                       b: weights.baseAddress!, ldb: outChannels, beta: 1, c: output, ldc: outChannels)
         }
-        bias.withUnsafeBufferPointer { activation.addBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
+        activation.apply(output, count: rows * outChannels)
     }
 }
