@@ -37,65 +37,105 @@ public struct DepthwiseConvolution: Sendable {
         let columnPadding = SamePadding(inputSize: width, kernel: kernel, stride: stride)
         let (outHeight, outWidth) = (rowPadding.outputSize, columnPadding.outputSize)
         let channels = self.channels
-        let vectorChannels = channels & ~7
+        let clamp = activation == .relu6
         weights.withUnsafeBufferPointer { weights in
             bias.withUnsafeBufferPointer { bias in
-                let weights = weights.baseAddress!
+                let weights = weights.baseAddress!, bias = bias.baseAddress!
                 for image in 0..<batch {
                     let imageInput = input + image * height * width * channels
                     for outY in 0..<outHeight {
                         let firstY = outY * stride - rowPadding.before
                         let kyRange = max(0, -firstY)..<min(kernel, height - firstY)
-                        for outX in 0..<outWidth {
+                        let outputRow = output + (image * outHeight + outY) * outWidth * channels
+                        var outX = 0
+                        while outX < outWidth {
                             let firstX = outX * stride - columnPadding.before
-                            let kxRange = max(0, -firstX)..<min(kernel, width - firstX)
-                            let pixel = output + ((image * outHeight + outY) * outWidth + outX) * channels
                             let corner = imageInput + (firstY * width + firstX) * channels
-                            // Accumulators stay in registers across all taps: 16 channels at a time, then 8,
-                            // then single channels.
-                            var channel = 0
-                            while channel + 16 <= channels {
-                                var low = load(bias.baseAddress! + channel)
-                                var high = load(bias.baseAddress! + channel + 8)
-                                for ky in kyRange {
-                                    for kx in kxRange {
-                                        let source = corner + (ky * width + kx) * channels + channel
-                                        let tap = weights + (ky * kernel + kx) * channels + channel
-                                        low += load(tap) * load(source)
-                                        high += load(tap + 8) * load(source + 8)
-                                    }
-                                }
-                                store(low, pixel + channel)
-                                store(high, pixel + channel + 8)
-                                channel += 16
+                            // Two neighbouring output pixels whose taps all lie inside the row share every
+                            // weight load; the rest (borders, odd end) go one at a time.
+                            if outX + 1 < outWidth && firstX >= 0 && firstX + stride + kernel <= width {
+                                pair(corner: corner, kyRange: kyRange, width: width, weights: weights, bias: bias,
+                                     clamp: clamp, into: outputRow + outX * channels)
+                                outX += 2
+                            } else {
+                                let kxRange = max(0, -firstX)..<min(kernel, width - firstX)
+                                single(corner: corner, kyRange: kyRange, kxRange: kxRange, width: width,
+                                       weights: weights, bias: bias, clamp: clamp, into: outputRow + outX * channels)
+                                outX += 1
                             }
-                            while channel < vectorChannels {
-                                var sum = load(bias.baseAddress! + channel)
-                                for ky in kyRange {
-                                    for kx in kxRange {
-                                        sum += load(weights + (ky * kernel + kx) * channels + channel)
-                                            * load(corner + (ky * width + kx) * channels + channel)
-                                    }
-                                }
-                                store(sum, pixel + channel)
-                                channel += 8
-                            }
-                            while channel < channels {
-                                var sum = bias[channel]
-                                for ky in kyRange {
-                                    for kx in kxRange {
-                                        sum += weights[(ky * kernel + kx) * channels + channel]
-                                            * corner[(ky * width + kx) * channels + channel]
-                                    }
-                                }
-                                pixel[channel] = sum
-                                channel += 1
-                            }
-                            if case .relu6 = activation { Activation.relu6(pixel, count: channels) }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// Computes the output pixel whose top-left tap is at `corner`, over the given tap ranges.
+    @inline(__always)
+    private func single(
+        corner: UnsafePointer<Float>, kyRange: Range<Int>, kxRange: Range<Int>, width: Int,
+        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, clamp: Bool, into pixel: UnsafeMutablePointer<Float>
+    ) {
+        var channel = 0
+        while channel + 8 <= channels {
+            var sum = load(bias + channel)
+            for ky in kyRange {
+                for kx in kxRange {
+                    sum += load(weights + ((ky &* kernel &+ kx) &* channels &+ channel))
+                        * load(corner + ((ky &* width &+ kx) &* channels &+ channel))
+                }
+            }
+            store(clamp ? Activation.relu6(sum) : sum, pixel + channel)
+            channel &+= 8
+        }
+        while channel < channels {
+            var sum = bias[channel]
+            for ky in kyRange {
+                for kx in kxRange {
+                    sum += weights[(ky &* kernel &+ kx) &* channels &+ channel] * corner[(ky &* width &+ kx) &* channels &+ channel]
+                }
+            }
+            pixel[channel] = clamp ? min(max(sum, 0), 6) : sum
+            channel &+= 1
+        }
+    }
+
+    /// Computes two horizontally adjacent output pixels, all of whose column taps are inside the image.
+    @inline(__always)
+    private func pair(
+        corner: UnsafePointer<Float>, kyRange: Range<Int>, width: Int, weights: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, clamp: Bool, into pixel: UnsafeMutablePointer<Float>
+    ) {
+        let next = stride * channels
+        var channel = 0
+        while channel + 8 <= channels {
+            var first = load(bias + channel)
+            var second = first
+            for ky in kyRange {
+                let row = corner + (ky &* width &* channels &+ channel)
+                let tapRow = weights + (ky &* kernel &* channels &+ channel)
+                for kx in 0..<kernel {
+                    let weight = load(tapRow + (kx &* channels))
+                    first += weight * load(row + (kx &* channels))
+                    second += weight * load(row + (kx &* channels &+ next))
+                }
+            }
+            store(clamp ? Activation.relu6(first) : first, pixel + channel)
+            store(clamp ? Activation.relu6(second) : second, pixel + channels + channel)
+            channel &+= 8
+        }
+        while channel < channels {
+            var first = bias[channel], second = bias[channel]
+            for ky in kyRange {
+                for kx in 0..<kernel {
+                    let weight = weights[(ky &* kernel &+ kx) &* channels &+ channel]
+                    first += weight * corner[(ky &* width &+ kx) &* channels &+ channel]
+                    second += weight * corner[(ky &* width &+ kx) &* channels &+ channel + next]
+                }
+            }
+            pixel[channel] = clamp ? min(max(first, 0), 6) : first
+            pixel[channels + channel] = clamp ? min(max(second, 0), 6) : second
+            channel &+= 1
         }
     }
 
