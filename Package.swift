@@ -23,7 +23,11 @@ let package = Package(
 
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"], swiftSettings: swiftSettings),
         .target(name: "Inference", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
-        .target(name: "Lookalike", dependencies: ["Imaging", "Inference"], swiftSettings: swiftSettings),
+        .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "VectorIndex", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
+        .target(
+            name: "Lookalike", dependencies: ["Imaging", "Inference", "Storage", "VectorIndex"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "lookalike",
             dependencies: [
@@ -33,6 +37,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Child process for the storage crash-safety test.
+        .executableTarget(name: "storage-stress", dependencies: ["Storage"], swiftSettings: swiftSettings),
+
         .target(name: "TestSupport", dependencies: ["Imaging"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
@@ -41,6 +48,8 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "LookalikeTests", dependencies: ["Lookalike", "TestSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
