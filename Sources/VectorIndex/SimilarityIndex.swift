@@ -1,0 +1,310 @@
+import Dispatch
+
+/// The live search index: vectors, optional binary codes, an Annoy-style forest, tombstones, and exact
+/// re-ranking.
+///
+/// Concurrency: one read-write lock. Searches hold the read side and run concurrently; `add` and `remove` hold
+/// the write side briefly (append a row, descend each tree). When inserts and deletions since the last build
+/// pass ``Configuration/rebuildFraction`` of the collection, a new forest is built on a background queue from a
+/// view of the rows taken at that moment, without holding the lock; it is swapped in under the write lock after
+/// replaying the rows added meanwhile. Searches never wait for a rebuild.
+///
+/// `@unchecked Sendable` is safe because all mutable state is read under the read lock and written under the
+/// write lock; the background build only reads rows through a ``RowSource`` (immutable rows).
+public final class SimilarityIndex: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var dimension: Int
+        /// Trees in the forest (default 10).
+        public var trees: Int
+        /// Most items in a leaf (default 32).
+        public var leafSize: Int
+        /// Default `search_k` per requested result, per tree: `searchK = max(k, 10) × trees × this` (default 16).
+        public var searchKFactor: Int
+        /// Collections up to this size are searched exactly, without a forest (default 2,000).
+        public var exactThreshold: Int
+        /// Rebuild when (inserts + deletions since the build) exceed this fraction of the size (default 0.25).
+        public var rebuildFraction: Double
+        /// Binary code length in bits, 0 when codes are not kept (default 256).
+        public var codeBits: Int
+        public var seed: UInt64
+
+        public init(
+            dimension: Int, trees: Int = 10, leafSize: Int = 32, searchKFactor: Int = 16, exactThreshold: Int = 2_000,
+            rebuildFraction: Double = 0.25, codeBits: Int = 256, seed: UInt64 = 42
+        ) {
+            self.dimension = dimension
+            self.trees = trees
+            self.leafSize = leafSize
+            self.searchKFactor = searchKFactor
+            self.exactThreshold = exactThreshold
+            self.rebuildFraction = rebuildFraction
+            self.codeBits = codeBits
+            self.seed = seed
+        }
+    }
+
+    /// How to search.
+    public enum Strategy: Sendable, Equatable {
+        /// Exact below ``Configuration/exactThreshold`` or before the first forest exists; the forest above.
+        case automatic
+        /// The forest with this `search_k` (nil: the default for `k`).
+        case forest(searchK: Int?)
+        /// Brute force over every vector.
+        case exact
+        /// Hamming scan of the binary codes keeping the best `candidates`, then exact re-ranking.
+        case hamming(candidates: Int)
+    }
+
+    public struct Match: Sendable, Equatable {
+        public let id: Int64
+        /// Cosine similarity (the vectors are unit length).
+        public let score: Float
+    }
+
+    public struct Statistics: Sendable {
+        public let count: Int
+        public let tombstones: Int
+        public let trees: Int
+        public let forestCoverage: Int
+        public let vectorBytes: Int
+        public let forestBytes: Int
+        public let rebuilds: Int
+    }
+
+    public let configuration: Configuration
+    private let lock = ReadWriteLock()
+    private let storage: VectorStorage
+    private var codes: [UInt64] = []
+    private let codeWords: Int
+    private var slotIDs: [Int64] = []
+    private var slotOf: [Int64: Int32] = [:]
+    private var deleted: [Bool] = []
+    private var deletedCount = 0
+    private var forest: RandomProjectionForest?
+    private var changesSinceBuild = 0
+    private var rebuilding = false
+    private var rebuilds = 0
+    private let rebuildQueue = DispatchQueue(label: "lookalike.index.rebuild", qos: .utility)
+    private let rebuildGroup = DispatchGroup()
+
+    public init(configuration: Configuration) {
+        precondition(configuration.dimension > 0 && configuration.trees > 0 && configuration.leafSize >= 2,
+                     "invalid index configuration")
+        precondition(configuration.codeBits % 64 == 0, "code bits must be a multiple of 64")
+        self.configuration = configuration
+        storage = VectorStorage(dimension: configuration.dimension)
+        codeWords = configuration.codeBits / 64
+    }
+
+    /// Number of live vectors.
+    public var count: Int { lock.withReadLock { slotIDs.count - deletedCount } }
+
+    public func contains(id: Int64) -> Bool { lock.withReadLock { slotOf[id] != nil } }
+
+    public var statistics: Statistics {
+        lock.withReadLock {
+            Statistics(count: slotIDs.count - deletedCount, tombstones: deletedCount, trees: forest?.treeCount ?? 0,
+                       forestCoverage: forest?.indexedCount ?? 0, vectorBytes: storage.allocatedBytes,
+                       forestBytes: forest?.allocatedBytes ?? 0, rebuilds: rebuilds)
+        }
+    }
+
+    /// Adds or replaces the vector of `id`. `vector` must be unit length (or zero); `code` must have
+    /// ``Configuration/codeBits`` bits when codes are kept.
+    public func add(id: Int64, vector: [Float], code: BinaryCode? = nil) {
+        precondition(vector.count == configuration.dimension, "vector dimension \(vector.count) ≠ \(configuration.dimension)")
+        let codeWords = self.codeWords
+        precondition(codeWords == 0 || code?.words.count == codeWords, "code length does not match the index")
+        var startRebuild = false
+        lock.withWriteLock {
+            if let old = slotOf[id] { markDeleted(old) }
+            let slot = vector.withUnsafeBufferPointer { storage.append($0) }
+            if let code, codeWords > 0 { codes += code.words }
+            slotIDs.append(id)
+            deleted.append(false)
+            slotOf[id] = slot
+            if forest != nil {
+                forest!.insert(slot: slot, rows: RowSource(storage))
+                changesSinceBuild += 1
+            }
+            startRebuild = needsRebuild()
+        }
+        if startRebuild { scheduleRebuild() }
+    }
+
+    /// Removes `id`; returns whether it was present. Its slot becomes a tombstone until the next rebuild.
+    @discardableResult
+    public func remove(id: Int64) -> Bool {
+        var startRebuild = false
+        let removed = lock.withWriteLock { () -> Bool in
+            guard let slot = slotOf[id] else { return false }
+            markDeleted(slot)
+            slotOf[id] = nil
+            if forest != nil { changesSinceBuild += 1 }
+            startRebuild = needsRebuild()
+            return true
+        }
+        if startRebuild { scheduleRebuild() }
+        return removed
+    }
+
+    private func markDeleted(_ slot: Int32) {
+        if !deleted[Int(slot)] {
+            deleted[Int(slot)] = true
+            deletedCount += 1
+        }
+    }
+
+    /// A copy of the stored vector of `id`.
+    public func vector(id: Int64) -> [Float]? {
+        lock.withReadLock {
+            guard let slot = slotOf[id] else { return nil }
+            return Array(UnsafeBufferPointer(start: storage.row(slot), count: configuration.dimension))
+        }
+    }
+
+    // MARK: Search
+
+    /// The `k` most similar live vectors to `query` (unit length), best first.
+    ///
+    /// - Parameters:
+    ///   - minScore: drop matches with a lower cosine similarity.
+    ///   - excluding: ids never returned (for example the query image itself).
+    ///   - code: the query's binary code, required for ``Strategy/hamming(candidates:)``.
+    public func search(
+        _ query: [Float], k: Int, strategy: Strategy = .automatic, minScore: Float? = nil,
+        excluding: Set<Int64> = [], code: BinaryCode? = nil
+    ) -> [Match] {
+        precondition(query.count == configuration.dimension, "query dimension \(query.count) ≠ \(configuration.dimension)")
+        guard k > 0 else { return [] }
+        return lock.withReadLock {
+            let live = slotIDs.count - deletedCount
+            var effective = strategy
+            if case .automatic = strategy {
+                effective = forest == nil || live <= configuration.exactThreshold ? .exact : .forest(searchK: nil)
+            }
+            if case .forest = effective, forest == nil { effective = .exact }
+            if case .hamming = effective, code == nil || codeWords == 0 { effective = .exact }
+            let wanted = k + excluding.count
+            var top = TopK(k: wanted)
+            query.withUnsafeBufferPointer { query in
+                let q = query.baseAddress!
+                switch effective {
+                case .exact, .automatic:
+                    scanAll(q, into: &top)
+                case .forest(let searchK):
+                    let budget = searchK ?? max(k, 10) * configuration.trees * configuration.searchKFactor
+                    var candidates = forest!.candidates(for: q, searchK: max(budget, wanted))
+                    candidates.sort()
+                    var previous: Int32 = -1
+                    for slot in candidates where slot != previous {
+                        previous = slot
+                        if deleted[Int(slot)] { continue }
+                        top.insert(score: BLASKernels.dot(q, storage.row(slot), count: configuration.dimension), slot: slot)
+                    }
+                case .hamming(let candidateCount):
+                    for slot in hammingCandidates(code!, count: max(candidateCount, wanted)) {
+                        top.insert(score: BLASKernels.dot(q, storage.row(slot), count: configuration.dimension), slot: slot)
+                    }
+                }
+            }
+            var matches: [Match] = []
+            for (score, slot) in top.sorted() {
+                let id = slotIDs[Int(slot)]
+                if excluding.contains(id) { continue }
+                if let minScore, score < minScore { break }
+                matches.append(Match(id: id, score: score))
+                if matches.count == k { break }
+            }
+            return matches
+        }
+    }
+
+    /// Brute force: one `sgemv` per storage chunk, then top-k over live rows.
+    private func scanAll(_ query: UnsafePointer<Float>, into top: inout TopK) {
+        let total = slotIDs.count
+        var scores = [Float](repeating: 0, count: storage.rowsPerChunk)
+        var base = 0
+        for chunk in storage.chunks {
+            let rows = min(storage.rowsPerChunk, total - base)
+            if rows <= 0 { break }
+            scores.withUnsafeMutableBufferPointer {
+                BLASKernels.matrixVector(chunk, rows: rows, columns: configuration.dimension, query, into: $0.baseAddress!)
+            }
+            for row in 0..<rows where !deleted[base + row] {
+                if scores[row] > top.threshold { top.insert(score: scores[row], slot: Int32(base + row)) }
+            }
+            base += rows
+        }
+    }
+
+    /// The `count` live slots with the smallest Hamming distance to `code`.
+    private func hammingCandidates(_ code: BinaryCode, count: Int) -> [Int32] {
+        var best = TopK(k: count)
+        let words = codeWords
+        code.words.withUnsafeBufferPointer { query in
+            codes.withUnsafeBufferPointer { codes in
+                for slot in 0..<slotIDs.count where !deleted[slot] {
+                    let distance = BinaryCode.distance(query.baseAddress!, codes.baseAddress! + slot * words, wordCount: words)
+                    let score = -Float(distance)
+                    if score > best.threshold { best.insert(score: score, slot: Int32(slot)) }
+                }
+            }
+        }
+        return best.items.map(\.slot)
+    }
+
+    // MARK: Rebuild
+
+    private func needsRebuild() -> Bool {
+        guard !rebuilding else { return false }
+        let live = slotIDs.count - deletedCount
+        if forest == nil { return live > configuration.exactThreshold }
+        return Double(changesSinceBuild) > configuration.rebuildFraction * Double(max(live, 1))
+    }
+
+    private func scheduleRebuild() {
+        let start = lock.withWriteLock { () -> Bool in
+            guard !rebuilding else { return false }
+            rebuilding = true
+            return true
+        }
+        guard start else { return }
+        rebuildGroup.enter()
+        rebuildQueue.async { [self] in
+            defer { rebuildGroup.leave() }
+            rebuild()
+        }
+    }
+
+    /// Builds a new forest now, on the calling thread, and swaps it in (also what the background rebuild runs).
+    public func rebuild() {
+        let (rows, live, deletedAtSnapshot) = lock.withReadLock { () -> (RowSource, [Int32], Int) in
+            let rows = RowSource(storage)
+            let live = (0..<rows.count).compactMap { deleted[$0] ? nil : Int32($0) }
+            return (rows, live, deletedCount)
+        }
+        var newForest = RandomProjectionForest(
+            rows: rows, slots: live, treeCount: configuration.trees, leafSize: configuration.leafSize,
+            seed: configuration.seed)
+        let again = lock.withWriteLock { () -> Bool in
+            let current = RowSource(storage)
+            // Replay rows added while building; deletions since then stay tombstones. Both count as changes
+            // against the new forest.
+            for slot in rows.count..<current.count where !deleted[slot] {
+                newForest.insert(slot: Int32(slot), rows: current)
+            }
+            forest = newForest
+            changesSinceBuild = (current.count - rows.count) + (deletedCount - deletedAtSnapshot)
+            rebuilding = false
+            rebuilds += 1
+            return needsRebuild()
+        }
+        if again { scheduleRebuild() }
+    }
+
+    /// Waits for a background rebuild in progress, if any (tests and orderly shutdown).
+    public func waitForRebuild() {
+        rebuildGroup.wait()
+    }
+}

@@ -1,0 +1,183 @@
+import Testing
+@testable import VectorIndex
+import TestSupport
+
+struct SimilarityIndexTests {
+    static func unit(_ values: [Float]) -> [Float] {
+        let norm = values.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return norm > 0 ? values.map { $0 / norm } : values
+    }
+
+    /// `count` unit vectors: uniform random, or around `clusters` random centres.
+    static func dataset(count: Int, dimension: Int, clusters: Int = 0, seed: UInt64) -> [[Float]] {
+        var random = SeededRandom(seed: seed)
+        let centres = (0..<clusters).map { _ in random.floats(dimension) }
+        return (0..<count).map { index in
+            var v = random.floats(dimension, in: -1...1)
+            if clusters > 0 { v = zip(centres[index % clusters], v).map { $0 + 0.35 * $1 } }
+            return unit(v)
+        }
+    }
+
+    /// Exact top-k by brute force in Double, the ground truth.
+    static func exactTopK(_ data: [[Float]], _ query: [Float], k: Int) -> [Int64] {
+        var scored: [(id: Int64, score: Double)] = []
+        for (offset, vector) in data.enumerated() {
+            var dot = 0.0
+            for index in 0..<vector.count { dot += Double(vector[index]) * Double(query[index]) }
+            scored.append((Int64(offset), dot))
+        }
+        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+        return scored.prefix(k).map(\.id)
+    }
+
+    static func build(_ data: [[Float]], configuration: SimilarityIndex.Configuration) -> SimilarityIndex {
+        let index = SimilarityIndex(configuration: configuration)
+        let hasher = configuration.codeBits > 0
+            ? RandomHyperplaneHasher(bits: configuration.codeBits, dimension: configuration.dimension, seed: 1) : nil
+        for (id, vector) in data.enumerated() {
+            index.add(id: Int64(id), vector: vector, code: hasher?.code(for: vector))
+        }
+        index.waitForRebuild()
+        index.rebuild()
+        return index
+    }
+
+    static func recall(_ index: SimilarityIndex, data: [[Float]], queries: [[Float]], strategy: SimilarityIndex.Strategy,
+                       codeBits: Int = 256) -> Double {
+        let hasher = RandomHyperplaneHasher(bits: codeBits, dimension: data[0].count, seed: 1)
+        var found = 0
+        for query in queries {
+            let truth = Set(exactTopK(data, query, k: 10))
+            let got = index.search(query, k: 10, strategy: strategy, code: hasher.code(for: query)).map(\.id)
+            found += got.filter(truth.contains).count
+        }
+        return Double(found) / Double(queries.count * 10)
+    }
+
+    @Test(arguments: [0, 20])
+    func forestRecallAgainstExact(clusters: Int) {
+        let data = Self.dataset(count: 4000, dimension: 48, clusters: clusters, seed: 11)
+        let queries = Self.dataset(count: 50, dimension: 48, clusters: clusters, seed: 12)
+        let index = Self.build(data, configuration: .init(dimension: 48, trees: 10, leafSize: 16, exactThreshold: 100))
+        #expect(index.statistics.trees == 10)
+        let exact = Self.recall(index, data: data, queries: queries, strategy: .exact)
+        #expect(exact == 1.0)  // float32 sgemv vs double reference agree on the top 10
+        let forest = Self.recall(index, data: data, queries: queries, strategy: .forest(searchK: 2000))
+        #expect(forest >= 0.9, "forest recall@10 \(forest)")
+        let hamming = Self.recall(index, data: data, queries: queries, strategy: .hamming(candidates: 1000))
+        #expect(hamming >= 0.8, "hamming recall@10 \(hamming)")
+    }
+
+    @Test func insertedAfterBuildAreFoundAndDeletedNeverReturned() {
+        let data = Self.dataset(count: 3000, dimension: 32, seed: 3)
+        let index = Self.build(data, configuration: .init(dimension: 32, trees: 8, leafSize: 8, exactThreshold: 100, rebuildFraction: 10, codeBits: 0))
+        let extra = Self.dataset(count: 200, dimension: 32, seed: 4)
+        for (offset, vector) in extra.enumerated() { index.add(id: 10_000 + Int64(offset), vector: vector) }
+        for (offset, vector) in extra.enumerated() {
+            let top = index.search(vector, k: 1, strategy: .forest(searchK: 200))
+            #expect(top.first?.id == 10_000 + Int64(offset))
+        }
+        for id in stride(from: 0, to: 3000, by: 2) { index.remove(id: Int64(id)) }
+        for query in data.prefix(100) {
+            for strategy in [SimilarityIndex.Strategy.exact, .forest(searchK: 500)] {
+                #expect(index.search(query, k: 10, strategy: strategy).allSatisfy { $0.id % 2 == 1 || $0.id >= 10_000 })
+            }
+        }
+        #expect(index.count == 3000 + 200 - 1500)
+        #expect(!index.contains(id: 0) && index.contains(id: 1))
+    }
+
+    @Test func replacingAnIDKeepsOneEntry() {
+        let index = SimilarityIndex(configuration: .init(dimension: 4, codeBits: 0))
+        index.add(id: 7, vector: [1, 0, 0, 0])
+        index.add(id: 7, vector: [0, 1, 0, 0])
+        #expect(index.count == 1)
+        #expect(index.search([0, 1, 0, 0], k: 5) == [.init(id: 7, score: 1)])
+        #expect(index.vector(id: 7) == [0, 1, 0, 0])
+    }
+
+    @Test func deterministicForASeed() {
+        let data = Self.dataset(count: 2500, dimension: 24, seed: 5)
+        let configuration = SimilarityIndex.Configuration(dimension: 24, trees: 5, leafSize: 10, exactThreshold: 100, codeBits: 0, seed: 99)
+        let a = Self.build(data, configuration: configuration)
+        let b = Self.build(data, configuration: configuration)
+        for query in data.prefix(20) {
+            #expect(a.search(query, k: 10, strategy: .forest(searchK: 100)) == b.search(query, k: 10, strategy: .forest(searchK: 100)))
+        }
+    }
+
+    @Test func edgeCases() {
+        let index = SimilarityIndex(configuration: .init(dimension: 3, exactThreshold: 2, codeBits: 0))
+        #expect(index.search([1, 0, 0], k: 10).isEmpty)  // empty
+        index.add(id: 1, vector: [1, 0, 0])
+        index.add(id: 2, vector: [1, 0, 0])  // duplicate vectors
+        index.add(id: 3, vector: [0, 0, 0])  // the zero vector
+        index.add(id: 4, vector: [0, 1, 0])
+        index.waitForRebuild()
+        let all = index.search([1, 0, 0], k: 100, strategy: .exact)  // k larger than the collection
+        #expect(all.count == 4)
+        #expect(Set(all.prefix(2).map(\.id)) == [1, 2])
+        #expect(index.search([1, 0, 0], k: 100, strategy: .forest(searchK: 100)).count == 4)
+        #expect(index.search([1, 0, 0], k: 10, minScore: 0.5).map(\.id).sorted() == [1, 2])
+        #expect(index.search([1, 0, 0], k: 10, excluding: [1]).first?.id == 2)
+        #expect(index.search([0, 0, 0], k: 2).count == 2)  // zero query: every score is 0, no crash
+        #expect(index.search([1, 0, 0], k: 0).isEmpty)
+    }
+
+    @Test func backgroundRebuildSwapsInWhileSearching() async {
+        let data = Self.dataset(count: 3000, dimension: 16, seed: 8)
+        let index = SimilarityIndex(configuration: .init(dimension: 16, trees: 4, leafSize: 8, exactThreshold: 500, rebuildFraction: 0.2, codeBits: 0))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for (id, vector) in data.enumerated() { index.add(id: Int64(id), vector: vector) }
+                for id in 0..<300 { index.remove(id: Int64(id)) }
+            }
+            for reader in 0..<3 {
+                group.addTask {
+                    for query in data[(reader * 100)..<(reader * 100 + 100)] {
+                        let result = index.search(query, k: 5)
+                        #expect(result.count <= 5)
+                    }
+                }
+            }
+        }
+        index.waitForRebuild()
+        #expect(index.statistics.rebuilds >= 2)
+        #expect(index.count == 2700)
+        for (id, vector) in data.enumerated().suffix(50) {
+            #expect(index.search(vector, k: 1, strategy: .forest(searchK: 400)).first?.id == Int64(id))
+        }
+    }
+}
+
+struct BinaryCodeTests {
+    @Test func hammingMatchesNaiveCount() {
+        var random = SeededRandom(seed: 1)
+        for _ in 0..<50 {
+            let a = BinaryCode(words: (0..<4).map { _ in random.next() })
+            let b = BinaryCode(words: (0..<4).map { _ in random.next() })
+            var naive = 0
+            for bit in 0..<256 where (a.words[bit / 64] >> UInt64(bit % 64)) & 1 != (b.words[bit / 64] >> UInt64(bit % 64)) & 1 {
+                naive += 1
+            }
+            #expect(a.distance(to: b) == naive)
+        }
+    }
+
+    @Test func simHashIsScaleInvariantDeterministicAndLocal() {
+        let hasher = RandomHyperplaneHasher(bits: 256, dimension: 64, seed: 7)
+        #expect(hasher.projection == RandomHyperplaneHasher(bits: 256, dimension: 64, seed: 7).projection)
+        var random = SeededRandom(seed: 2)
+        let v = random.floats(64)
+        #expect(hasher.code(for: v) == hasher.code(for: v.map { $0 * 3 }))
+        let near = zip(v, random.floats(64)).map { $0 + 0.05 * $1 }
+        let far = random.floats(64)
+        #expect(hasher.code(for: v).distance(to: hasher.code(for: near)) < hasher.code(for: v).distance(to: hasher.code(for: far)))
+        // Gaussian sampler sanity: mean ≈ 0, variance ≈ 1 over 16k draws.
+        let values = hasher.projection
+        let mean = values.reduce(0, +) / Float(values.count)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)
+        #expect(abs(mean) < 0.03 && abs(variance - 1) < 0.05)
+    }
+}
