@@ -23,6 +23,7 @@ let package = Package(
 
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"], swiftSettings: swiftSettings),
         .target(name: "Inference", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
+        .target(name: "HTTPServer", swiftSettings: swiftSettings),
         .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(name: "VectorIndex", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
         .target(
@@ -48,6 +49,7 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "LookalikeTests", dependencies: ["Lookalike", "TestSupport"], swiftSettings: swiftSettings),

@@ -1,0 +1,145 @@
+import Dispatch
+import Foundation
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// An HTTP/1.1 server on POSIX sockets.
+///
+/// Concurrency model: one accept loop per listening socket, each on its own Dispatch queue; every accepted
+/// connection gets its own thread, which reads with `poll` timeouts, parses with ``HTTPRequestParser`` and calls
+/// the async handler (bridged back to the thread), one request at a time per connection, in order (so pipelined
+/// requests are answered in order). Open connections are capped by ``HTTPLimits/maxConnections``: beyond it a
+/// connection gets `503` and is closed at once. Blocking socket work never runs on Swift's cooperative pool.
+public final class HTTPServer: Sendable {
+    public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
+
+    public struct Configuration: Sendable {
+        /// Addresses to listen on (default `0.0.0.0` and `::`).
+        public var hosts: [String]
+        /// TCP port (0: any free port, see ``HTTPServer/port``).
+        public var port: Int
+        public var limits: HTTPLimits
+
+        public init(hosts: [String] = ["0.0.0.0", "::"], port: Int = 8080, limits: HTTPLimits = HTTPLimits()) {
+            self.hosts = hosts
+            self.port = port
+            self.limits = limits
+        }
+    }
+
+    public let configuration: Configuration
+    private let handler: Handler
+    private let state: ServerState
+
+    /// The bound port (useful with port 0).
+    public var port: Int { state.port }
+
+    public init(configuration: Configuration, handler: @escaping Handler) {
+        self.configuration = configuration
+        self.handler = handler
+        self.state = ServerState()
+    }
+
+    /// Binds every configured address and starts accepting. Returns once listening.
+    public func start() throws {
+        var sockets: [ListeningSocket] = []
+        var port = configuration.port
+        do {
+            for host in configuration.hosts {
+                let socket = try ListeningSocket(host: host, port: port)
+                port = socket.port  // later addresses share the first one's port
+                sockets.append(socket)
+            }
+        } catch {
+            for socket in sockets { close(socket.descriptor) }
+            throw error
+        }
+        state.setListening(sockets.map(\.descriptor), port: port)
+        for socket in sockets {
+            let descriptor = socket.descriptor
+            DispatchQueue(label: "lookalike.http.accept.\(descriptor)").async { [self] in acceptLoop(descriptor) }
+        }
+    }
+
+    /// Stops accepting, lets in-flight requests finish for up to `deadline` seconds, then returns.
+    public func shutdown(deadline: Double = 10) {
+        state.beginDraining()
+        let end = Date().addingTimeInterval(deadline)
+        while state.openConnections > 0 && Date() < end { usleep(20_000) }
+    }
+
+    public var openConnections: Int { state.openConnections }
+
+    private func acceptLoop(_ listener: Int32) {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if errno == EMFILE || errno == ENFILE { usleep(10_000); continue }
+                return  // the listener was closed
+            }
+            if state.isDraining { close(client); continue }
+            var on: Int32 = 1
+            setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            var sendTimeout = timeval(tv_sec: 30, tv_usec: 0)
+            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
+            guard state.tryOpenConnection(limit: configuration.limits.maxConnections) else {
+                let response = HTTPResponse.problem(status: 503, detail: "too many open connections")
+                _ = Connection.sendAll(client, response.serialized(keepAlive: false))
+                close(client)
+                continue
+            }
+            let connection = Connection(descriptor: client, limits: configuration.limits, handler: handler, state: state)
+            let thread = Thread { connection.run() }
+            thread.stackSize = 512 * 1024
+            thread.start()
+        }
+    }
+}
+
+/// Shared server state: listening sockets, the connection count, and the draining flag.
+///
+/// `@unchecked Sendable` is safe because every property is guarded by `lock`.
+final class ServerState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var listeners: [Int32] = []
+    private var boundPort = 0
+    private var connections = 0
+    private var draining = false
+
+    var port: Int { lock.withLock { boundPort } }
+    var openConnections: Int { lock.withLock { connections } }
+    var isDraining: Bool { lock.withLock { draining } }
+
+    func setListening(_ descriptors: [Int32], port: Int) {
+        lock.withLock {
+            listeners = descriptors
+            boundPort = port
+        }
+    }
+
+    func tryOpenConnection(limit: Int) -> Bool {
+        lock.withLock {
+            guard connections < limit else { return false }
+            connections += 1
+            return true
+        }
+    }
+
+    func closeConnection() {
+        lock.withLock { connections -= 1 }
+    }
+
+    func beginDraining() {
+        let descriptors = lock.withLock { () -> [Int32] in
+            draining = true
+            defer { listeners = [] }
+            return listeners
+        }
+        for descriptor in descriptors {
+            shutdown(descriptor, Int32(SHUT_RDWR))
+            close(descriptor)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+/// Routes requests by method and path pattern (`/v1/images/{id}/similar`).
+///
+/// Unknown paths get 404; a known path with another method gets 405 with `Allow`; `HEAD` is served by the `GET`
+/// route (the connection drops the body).
+public struct Router: Sendable {
+    struct Route: Sendable {
+        let method: String
+        let segments: [Segment]
+        let handler: HTTPServer.Handler
+    }
+
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    private var routes: [Route] = []
+
+    public init() {}
+
+    /// Adds a route. `pattern` segments in braces capture a path segment, percent-decoded.
+    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping HTTPServer.Handler) {
+        let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part -> Segment in
+            part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
+        }
+        routes.append(Route(method: method, segments: segments, handler: handler))
+    }
+
+    /// Dispatches `request`.
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var allowed: [String] = []
+        for route in routes {
+            guard let parameters = match(route.segments, parts) else { continue }
+            allowed.append(route.method)
+            if route.method == request.method || (request.method == "HEAD" && route.method == "GET") {
+                guard let parameters else {
+                    return HTTPResponse.problem(status: 400, detail: "malformed percent-encoding in the path")
+                }
+                var routed = request
+                routed.parameters = parameters
+                return await route.handler(routed)
+            }
+        }
+        if allowed.isEmpty { return HTTPResponse.problem(status: 404, detail: "no such resource: \(request.path)") }
+        if allowed.contains("GET") && !allowed.contains("HEAD") { allowed.append("HEAD") }
+        var response = HTTPResponse.problem(status: 405, detail: "\(request.method) is not allowed here")
+        response.setHeader("Allow", allowed.joined(separator: ", "))
+        return response
+    }
+
+    /// nil: no match; .some(nil): matched but a parameter is not decodable.
+    private func match(_ segments: [Segment], _ parts: [String]) -> [String: String]?? {
+        guard segments.count == parts.count else { return nil }
+        var parameters: [String: String] = [:]
+        var malformed = false
+        for (segment, part) in zip(segments, parts) {
+            switch segment {
+            case .literal(let literal):
+                if literal != part { return nil }
+            case .parameter(let name):
+                if let decoded = PercentDecoding.decode(part) { parameters[name] = decoded } else { malformed = true }
+            }
+        }
+        return malformed ? .some(nil) : .some(parameters)
+    }
+}
