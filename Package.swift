@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // C libraries, found through pkg-config. Only their wrapper targets import them.
@@ -29,10 +30,15 @@ let package = Package(
         .target(
             name: "Lookalike", dependencies: ["Imaging", "Inference", "Storage", "VectorIndex"],
             swiftSettings: swiftSettings),
+        .target(
+            name: "LookalikeAPI",
+            dependencies: ["Lookalike", "HTTPServer", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "lookalike",
             dependencies: [
-                "Lookalike", "Imaging", "Inference",
+                "Lookalike", "LookalikeAPI", "HTTPServer", "Imaging", "Inference", "Storage",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -53,6 +59,10 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "LookalikeTests", dependencies: ["Lookalike", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LookalikeAPITests",
+            dependencies: ["LookalikeAPI", "Lookalike", "HTTPServer", "TestSupport", "Imaging"],
+            swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,222 @@
+import Foundation
+
+/// Every option of the service, with its default. `Config/lookalike.json` documents the same keys.
+///
+/// Precedence: defaults < JSON file < environment (`LOOKALIKE_<SECTION>_<KEY>`, e.g. `LOOKALIKE_SERVER_PORT`,
+/// `LOOKALIKE_INDEX_TREES`) < command-line flags. ``validate()`` runs once at startup and names the bad key.
+public struct Configuration: Codable, Sendable, Equatable {
+    public struct Server: Codable, Sendable, Equatable {
+        /// Addresses to listen on; `0.0.0.0` is every IPv4 address, `::` every IPv6 address.
+        public var hosts = ["0.0.0.0", "::"]
+        public var port = 8080
+        public var maxConnections = 512
+        public var maxRequestLineBytes = 8 * 1024
+        public var maxHeaderBytes = 64 * 1024
+        public var maxHeaderCount = 100
+        public var maxBodyBytes = 32 * 1024 * 1024
+        public var maxMultipartParts = 256
+        public var headerTimeoutSeconds = 10.0
+        public var idleTimeoutSeconds = 60.0
+        public var minBodyBytesPerSecond = 16.0 * 1024
+        public var shutdownGraceSeconds = 10.0
+        /// Bearer tokens accepted for mutating requests; empty: no authentication.
+        public var apiKeys: [String] = []
+        /// Also require a key for reads.
+        public var protectReads = false
+    }
+
+    public struct Storage: Codable, Sendable, Equatable {
+        public var databasePath = "data/lookalike.sqlite"
+        public var keepOriginals = false
+        public var maxMetadataBytes = 16 * 1024
+    }
+
+    public struct Model: Codable, Sendable, Equatable {
+        /// Weight file; empty: `$LOOKALIKE_MODEL`, `$LOOKALIKE_MODEL_DIR` or `models/efficientnet-lite0.safetensors`.
+        public var path = ""
+        /// Inference workers; 0: one per core.
+        public var workers = 0
+        public var queueCapacity = 64
+        public var maxBatch = 8
+        public var maxBatchWaitMilliseconds = 2.0
+        public var maxImagePixels = 50_000_000
+        public var thumbnailSize = 256
+        /// `centerSquare` or `squash`.
+        public var cropPolicy = "centerSquare"
+    }
+
+    public struct Index: Codable, Sendable, Equatable {
+        public var trees = 10
+        public var leafSize = 32
+        public var searchKFactor = 16
+        public var exactThreshold = 2_000
+        public var rebuildFraction = 0.25
+        public var seed = 42
+    }
+
+    public struct Hashing: Codable, Sendable, Equatable {
+        /// `simhash` (random hyperplanes).
+        public var scheme = "simhash"
+        /// 64, 128 or 256.
+        public var bits = 256
+        public var seed = 7
+    }
+
+    public struct Duplicates: Codable, Sendable, Equatable {
+        /// A stored image is a near-duplicate of an upload when cosine ≥ this...
+        public var minCosine = 0.92
+        /// ...and the Hamming distance of their codes is at most this fraction of the code length.
+        public var maxHammingFraction = 0.25
+    }
+
+    public struct Logging: Codable, Sendable, Equatable {
+        /// trace, debug, info, notice, warning, error, critical.
+        public var level = "info"
+        /// `text` or `json` (one JSON object per line).
+        public var format = "text"
+    }
+
+    public var server = Server()
+    public var storage = Storage()
+    public var model = Model()
+    public var index = Index()
+    public var hashing = Hashing()
+    public var duplicates = Duplicates()
+    public var logging = Logging()
+
+    public init() {}
+
+    /// A configuration problem, naming the key.
+    public struct Error: Swift.Error, CustomStringConvertible, Equatable {
+        public let key: String
+        public let message: String
+        public var description: String { "configuration: \(key): \(message)" }
+    }
+
+    /// Defaults, overlaid with the JSON file (if any), then the environment.
+    public static func load(file: String?, environment: [String: String]) throws -> Configuration {
+        var tree = try JSONSerialization.jsonObject(with: JSONEncoder().encode(Configuration())) as! [String: Any]
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw Error(key: file, message: "cannot read the configuration file")
+            }
+            guard let overlay = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw Error(key: file, message: "not a JSON object")
+            }
+            try merge(overlay, into: &tree, path: "")
+        }
+        try applyEnvironment(environment, to: &tree)
+        do {
+            let configuration = try JSONDecoder().decode(
+                Configuration.self, from: JSONSerialization.data(withJSONObject: tree))
+            try configuration.validate()
+            return configuration
+        } catch let error as DecodingError {
+            throw Error(key: Self.path(of: error), message: "has the wrong type")
+        }
+    }
+
+    private static func merge(_ overlay: [String: Any], into tree: inout [String: Any], path: String) throws {
+        for (key, value) in overlay {
+            let fullKey = path.isEmpty ? key : "\(path).\(key)"
+            guard let existing = tree[key] else { throw Error(key: fullKey, message: "unknown key") }
+            if var section = existing as? [String: Any] {
+                guard let values = value as? [String: Any] else { throw Error(key: fullKey, message: "must be an object") }
+                try merge(values, into: &section, path: fullKey)
+                tree[key] = section
+            } else {
+                tree[key] = value
+            }
+        }
+    }
+
+    /// `LOOKALIKE_SERVER_PORT=9000` sets `server.port`; lists are comma-separated.
+    private static func applyEnvironment(_ environment: [String: String], to tree: inout [String: Any]) throws {
+        // Property types come from the defaults (Mirror), not from JSONSerialization's number boxing.
+        for section in Mirror(reflecting: Configuration()).children {
+            guard let sectionName = section.label, var values = tree[sectionName] as? [String: Any] else { continue }
+            for property in Mirror(reflecting: section.value).children {
+                guard let key = property.label else { continue }
+                let variable = "LOOKALIKE_\(sectionName.uppercased())_\(snake(key).uppercased())"
+                guard let text = environment[variable] else { continue }
+                switch property.value {
+                case is [String]:
+                    values[key] = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                case is Bool:
+                    guard let flag = ["true": true, "1": true, "false": false, "0": false][text.lowercased()] else {
+                        throw Error(key: variable, message: "must be true or false, got '\(text)'")
+                    }
+                    values[key] = flag
+                case is Int:
+                    guard let number = Int(text) else { throw Error(key: variable, message: "must be an integer, got '\(text)'") }
+                    values[key] = number
+                case is Double:
+                    guard let number = Double(text), number.isFinite else {
+                        throw Error(key: variable, message: "must be a number, got '\(text)'")
+                    }
+                    values[key] = number
+                default:
+                    values[key] = text
+                }
+            }
+            tree[sectionName] = values
+        }
+    }
+
+    private static func snake(_ camel: String) -> String {
+        var out = ""
+        for character in camel {
+            if character.isUppercase { out += "_" + character.lowercased() } else { out.append(character) }
+        }
+        return out
+    }
+
+    private static func path(of error: DecodingError) -> String {
+        let context: DecodingError.Context
+        switch error {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c), .dataCorrupted(let c): context = c
+        @unknown default: return "?"
+        }
+        return context.codingPath.map(\.stringValue).joined(separator: ".")
+    }
+
+    /// Checks every range; the error names the first bad key.
+    public func validate() throws {
+        func check(_ ok: Bool, _ key: String, _ message: String) throws {
+            if !ok { throw Error(key: key, message: message) }
+        }
+        try check(!server.hosts.isEmpty, "server.hosts", "must list at least one address")
+        try check((0...65535).contains(server.port), "server.port", "must be 0...65535")
+        try check((1...100_000).contains(server.maxConnections), "server.maxConnections", "must be 1...100000")
+        try check((256...1 << 20).contains(server.maxRequestLineBytes), "server.maxRequestLineBytes", "must be 256...1048576")
+        try check((1024...16 << 20).contains(server.maxHeaderBytes), "server.maxHeaderBytes", "must be 1024...16777216")
+        try check((1...10_000).contains(server.maxHeaderCount), "server.maxHeaderCount", "must be 1...10000")
+        try check((1024...1 << 31).contains(server.maxBodyBytes), "server.maxBodyBytes", "must be 1 KiB...2 GiB")
+        try check((1...100_000).contains(server.maxMultipartParts), "server.maxMultipartParts", "must be 1...100000")
+        try check(server.headerTimeoutSeconds > 0 && server.headerTimeoutSeconds <= 3600, "server.headerTimeoutSeconds", "must be in (0, 3600]")
+        try check(server.idleTimeoutSeconds > 0 && server.idleTimeoutSeconds <= 86_400, "server.idleTimeoutSeconds", "must be in (0, 86400]")
+        try check(server.minBodyBytesPerSecond > 0, "server.minBodyBytesPerSecond", "must be positive")
+        try check(server.shutdownGraceSeconds >= 0, "server.shutdownGraceSeconds", "must be ≥ 0")
+        try check(server.apiKeys.allSatisfy { $0.count >= 16 }, "server.apiKeys", "each key must have at least 16 characters")
+        try check(!storage.databasePath.isEmpty, "storage.databasePath", "must not be empty")
+        try check((2...16 << 20).contains(storage.maxMetadataBytes), "storage.maxMetadataBytes", "must be 2...16777216")
+        try check((0...256).contains(model.workers), "model.workers", "must be 0...256 (0: one per core)")
+        try check((1...100_000).contains(model.queueCapacity), "model.queueCapacity", "must be 1...100000")
+        try check((1...256).contains(model.maxBatch), "model.maxBatch", "must be 1...256")
+        try check(model.maxBatchWaitMilliseconds >= 0 && model.maxBatchWaitMilliseconds <= 10_000, "model.maxBatchWaitMilliseconds", "must be 0...10000")
+        try check((1...1_000_000_000).contains(model.maxImagePixels), "model.maxImagePixels", "must be 1...1000000000")
+        try check((16...4096).contains(model.thumbnailSize), "model.thumbnailSize", "must be 16...4096")
+        try check(["centerSquare", "squash"].contains(model.cropPolicy), "model.cropPolicy", "must be centerSquare or squash")
+        try check((1...256).contains(index.trees), "index.trees", "must be 1...256")
+        try check((2...10_000).contains(index.leafSize), "index.leafSize", "must be 2...10000")
+        try check((1...10_000).contains(index.searchKFactor), "index.searchKFactor", "must be 1...10000")
+        try check(index.exactThreshold >= 0, "index.exactThreshold", "must be ≥ 0")
+        try check(index.rebuildFraction > 0 && index.rebuildFraction <= 100, "index.rebuildFraction", "must be in (0, 100]")
+        try check(hashing.scheme == "simhash", "hashing.scheme", "must be simhash")
+        try check([64, 128, 256].contains(hashing.bits), "hashing.bits", "must be 64, 128 or 256")
+        try check((-1...1).contains(duplicates.minCosine), "duplicates.minCosine", "must be -1...1")
+        try check((0...1).contains(duplicates.maxHammingFraction), "duplicates.maxHammingFraction", "must be 0...1")
+        try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logging.level), "logging.level", "must be trace, debug, info, notice, warning, error or critical")
+        try check(["text", "json"].contains(logging.format), "logging.format", "must be text or json")
+    }
+}

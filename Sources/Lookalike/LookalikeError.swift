@@ -1,0 +1,64 @@
+/// Failures of the domain operations that are not already typed by a lower layer.
+public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No image with this id.
+    case notFound(String)
+    /// The upload has stored near-duplicates and the caller asked to reject those.
+    case duplicate([Match])
+    /// A parameter is out of range; the message names it.
+    case invalidArgument(String)
+    /// The index is still loading.
+    case notReady
+
+    public var description: String {
+        switch self {
+        case .notFound(let key): return "no image with id '\(key)'"
+        case .duplicate(let matches): return "near-duplicate of \(matches.map(\.key).joined(separator: ", "))"
+        case .invalidArgument(let message): return message
+        case .notReady: return "the index is still loading"
+        }
+    }
+}
+
+/// One result: a stored image and its similarity.
+public struct Match: Sendable, Equatable {
+    public let key: String
+    /// Cosine similarity of the feature vectors, -1...1.
+    public let score: Float
+    /// The image's metadata (a JSON object as text).
+    public let metadata: String
+
+    public init(key: String, score: Float, metadata: String) {
+        self.key = key
+        self.score = score
+        self.metadata = metadata
+    }
+}
+
+/// How to search.
+public struct SearchOptions: Sendable {
+    /// Number of results, 1...1000.
+    public var k = 10
+    /// Drop results below this cosine similarity.
+    public var minScore: Float? = nil
+    /// Candidates the forest collects (nil: the configured default for `k`).
+    public var searchK: Int? = nil
+    /// Brute force over every vector.
+    public var exact = false
+
+    public init(k: Int = 10, minScore: Float? = nil, searchK: Int? = nil, exact: Bool = false) {
+        self.k = k
+        self.minScore = minScore
+        self.searchK = searchK
+        self.exact = exact
+    }
+
+    func validate() throws {
+        guard (1...1000).contains(k) else { throw LookalikeError.invalidArgument("k must be 1...1000, got \(k)") }
+        if let minScore, !(minScore.isFinite && (-1...1).contains(minScore)) {
+            throw LookalikeError.invalidArgument("min_score must be a number in -1...1")
+        }
+        if let searchK, !(1...10_000_000).contains(searchK) {
+            throw LookalikeError.invalidArgument("search_k must be 1...10000000, got \(searchK)")
+        }
+    }
+}

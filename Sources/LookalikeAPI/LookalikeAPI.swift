@@ -1,0 +1,382 @@
+import Dispatch
+import Foundation
+public import HTTPServer
+public import Logging
+public import Lookalike
+
+/// The REST API v1 over ``LookalikeService``: routes, request parsing, auth, request ids, metrics and the
+/// access log. Errors are `application/problem+json` (RFC 9457).
+public final class LookalikeAPI: Sendable {
+    public let service: LookalikeService
+    public let metrics = APIMetrics()
+    private let logger: Logger
+    private let apiKeys: [[UInt8]]
+    private let protectReads: Bool
+    private let multipart: MultipartParser
+    private let router: Router
+
+    public init(service: LookalikeService, logger: Logger) {
+        self.service = service
+        self.logger = logger
+        self.apiKeys = service.configuration.server.apiKeys.map { Array($0.utf8) }
+        self.protectReads = service.configuration.server.protectReads
+        self.multipart = MultipartParser(
+            maxParts: service.configuration.server.maxMultipartParts, maxPartBytes: service.configuration.server.maxBodyBytes)
+        // Routes reach the API through a weak box filled once `self` exists (the router is built first).
+        let box = WeakAPIBox()
+        var router = Router()
+        for (method, pattern) in Self.routes {
+            router.add(method, pattern) { [box] request in
+                await box.api?.dispatch(method: method, pattern: pattern, request)
+                    ?? .problem(status: 503, detail: "shutting down")
+            }
+        }
+        self.router = router
+        box.api = self
+    }
+
+    /// Every route: method, pattern and handler name, also the source of truth for the OpenAPI test.
+    public static let routes: [(method: String, pattern: String)] = [
+        ("POST", "/v1/images"), ("GET", "/v1/images"), ("POST", "/v1/images/batch"), ("PUT", "/v1/images/{id}"),
+        ("GET", "/v1/images/{id}"), ("DELETE", "/v1/images/{id}"), ("GET", "/v1/images/{id}/thumbnail"),
+        ("GET", "/v1/images/{id}/similar"), ("POST", "/v1/search"), ("POST", "/v1/search/vector"),
+        ("GET", "/v1/stats"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/openapi.json"),
+    ]
+
+    /// The server's handler: request id, auth, routing, error mapping, metrics and the access log.
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let requestID = Self.requestID(from: request)
+        var response: HTTPResponse
+        if let denied = authorize(request) {
+            response = denied
+        } else {
+            response = await router.handle(request)
+        }
+        response.setHeader("X-Request-Id", requestID)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let route = Self.routePattern(for: request)
+        metrics.record(route: route, method: request.method, status: response.status, seconds: seconds)
+        logger.info("request", metadata: [
+            "request.id": "\(requestID)", "method": "\(request.method)", "path": "\(request.path)",
+            "status": "\(response.status)", "ms": "\(String(format: "%.2f", seconds * 1000))",
+            "bytes.in": "\(request.body.count)", "bytes.out": "\(response.body.count)",
+        ])
+        return response
+    }
+
+    private static func requestID(from request: HTTPRequest) -> String {
+        if let given = request.header("X-Request-Id"), (1...128).contains(given.utf8.count),
+           given.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 }) {
+            return given
+        }
+        return (0..<16).map { _ in String(UInt8.random(in: 0...15), radix: 16) }.joined()
+    }
+
+    private static func routePattern(for request: HTTPRequest) -> String {
+        let parts = request.path.split(separator: "/").map(String.init)
+        for (_, pattern) in routes {
+            let segments = pattern.split(separator: "/").map(String.init)
+            guard segments.count == parts.count else { continue }
+            if zip(segments, parts).allSatisfy({ $0.hasPrefix("{") || $0 == $1 }) { return pattern }
+        }
+        return "unmatched"
+    }
+
+    /// Bearer-token check for mutating requests (and reads when configured); constant-time comparison.
+    private func authorize(_ request: HTTPRequest) -> HTTPResponse? {
+        guard !apiKeys.isEmpty else { return nil }
+        let mutating = ["POST", "PUT", "DELETE", "PATCH"].contains(request.method) && !request.path.hasPrefix("/v1/search")
+        let open = ["/healthz", "/readyz"].contains(request.path)
+        guard !open, mutating || protectReads else { return nil }
+        if let header = request.header("Authorization"), header.hasPrefix("Bearer ") {
+            let token = Array(header.dropFirst(7).utf8)
+            var matched = false
+            for key in apiKeys { matched = Self.constantTimeEquals(token, key) || matched }
+            if matched { return nil }
+        }
+        var response = HTTPResponse.problem(status: 401, detail: "a valid 'Authorization: Bearer <key>' header is required")
+        response.setHeader("WWW-Authenticate", "Bearer")
+        return response
+    }
+
+    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for index in 0..<max(a.count, b.count) {
+            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        }
+        return difference == 0
+    }
+
+    // MARK: - Dispatch
+
+    func dispatch(method: String, pattern: String, _ request: HTTPRequest) async -> HTTPResponse {
+        do {
+            switch (method, pattern) {
+            case ("POST", "/v1/images"): return try await upload(request, key: nil)
+            case ("PUT", "/v1/images/{id}"): return try await upload(request, key: request.parameters["id"])
+            case ("POST", "/v1/images/batch"): return try await batch(request)
+            case ("GET", "/v1/images"): return try list(request)
+            case ("GET", "/v1/images/{id}"): return try get(request)
+            case ("DELETE", "/v1/images/{id}"): return try delete(request)
+            case ("GET", "/v1/images/{id}/thumbnail"): return try thumbnail(request)
+            case ("GET", "/v1/images/{id}/similar"): return try similar(request)
+            case ("POST", "/v1/search"): return try await search(request)
+            case ("POST", "/v1/search/vector"): return try searchVector(request)
+            case ("GET", "/v1/stats"): return try stats()
+            case ("GET", "/healthz"): return JSONResponse.make(200, ["status": "ok"])
+            case ("GET", "/readyz"):
+                return service.isReady ? JSONResponse.make(200, ["status": "ready"])
+                    : JSONResponse.make(503, ["status": "loading"], headers: [("Retry-After", "1")])
+            case ("GET", "/metrics"): return try metricsResponse()
+            case ("GET", "/openapi.json"): return HTTPResponse(status: 200, contentType: "application/json", body: OpenAPIDocument.json)
+            default: return .problem(status: 404, detail: "no such resource")
+            }
+        } catch {
+            let (response, isServerFault) = ErrorMapping.response(for: error)
+            if isServerFault { logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.path)"]) }
+            return response
+        }
+    }
+
+    // MARK: - Handlers
+
+    /// The image bytes, id and metadata of an upload: multipart (`image`, `id`, `metadata` parts) or a raw body
+    /// with `?id=` and `?metadata=`.
+    private func uploadParts(_ request: HTTPRequest) throws -> (bytes: [UInt8], key: String?, metadata: String?) {
+        if let contentType = request.header("Content-Type"), contentType.lowercased().hasPrefix("multipart/") {
+            guard let boundary = MultipartParser.boundary(contentType: contentType) else {
+                throw APIError(status: 400, detail: "multipart Content-Type without a valid boundary")
+            }
+            let parts = try multipart.parse(request.body, boundary: boundary)
+            guard let image = parts.first(where: { $0.name == "image" }) else {
+                throw APIError(status: 400, detail: "multipart body has no 'image' part")
+            }
+            let key = try parts.first { $0.name == "id" }.map { try Self.utf8($0.body, field: "id") }
+            let metadata = try parts.first { $0.name == "metadata" }.map { try Self.utf8($0.body, field: "metadata") }
+            return (image.body, key ?? request.query["id"], metadata ?? request.query["metadata"])
+        }
+        return (request.body, request.query["id"], request.query["metadata"])
+    }
+
+    private static func utf8(_ bytes: [UInt8], field: String) throws -> String {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw APIError(status: 400, detail: "'\(field)' is not valid UTF-8")
+        }
+        return text
+    }
+
+    private func upload(_ request: HTTPRequest, key pathKey: String?) async throws -> HTTPResponse {
+        let parts = try uploadParts(request)
+        guard !parts.bytes.isEmpty else { throw APIError(status: 400, detail: "the request has no image bytes") }
+        let onDuplicate = request.query["on_duplicate"] ?? "allow"
+        guard ["allow", "reject"].contains(onDuplicate) else {
+            throw APIError(status: 400, detail: "on_duplicate must be allow or reject")
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result = try await service.ingest(
+            bytes: parts.bytes, key: pathKey ?? parts.key, metadata: parts.metadata, rejectDuplicates: onDuplicate == "reject")
+        metrics.recordInference(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        var body = JSONResponse.record(result.record)
+        body["duplicates"] = result.duplicates.map { ["id": $0.key, "score": JSONResponse.score($0.score)] }
+        let location = "/v1/images/" + Self.pathEscape(result.record.key)
+        return JSONResponse.make(result.replaced ? 200 : 201, body, headers: [("Location", location)])
+    }
+
+    private func batch(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard let contentType = request.header("Content-Type"),
+              let boundary = MultipartParser.boundary(contentType: contentType) else {
+            throw APIError(status: 415, detail: "a batch upload must be multipart/form-data")
+        }
+        let images = try multipart.parse(request.body, boundary: boundary).filter { $0.name == "image" }
+        guard !images.isEmpty else { throw APIError(status: 400, detail: "the batch has no 'image' parts") }
+        let service = self.service
+        let outcomes = await withTaskGroup(of: (Int, BatchOutcome).self) { group in
+            var outcomes = [BatchOutcome?](repeating: nil, count: images.count)
+            var next = 0
+            let inFlight = max(2, service.embedder.pool.configuration.workers * 2)
+            func addNext() {
+                guard next < images.count else { return }
+                let index = next, part = images[index]
+                next += 1
+                let key = part.filename.map { String($0.split(separator: "/").last ?? Substring($0)) }.flatMap { $0.isEmpty ? nil : $0 }
+                group.addTask {
+                    do {
+                        let result = try await service.ingest(bytes: part.body, key: key)
+                        return (index, BatchOutcome(file: part.filename ?? "", id: result.record.key,
+                                                    status: result.replaced ? 200 : 201, error: nil,
+                                                    duplicates: result.duplicates))
+                    } catch {
+                        let (response, _) = ErrorMapping.response(for: error)
+                        let detail = (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["detail"] as? String
+                        return (index, BatchOutcome(file: part.filename ?? "", id: key, status: response.status,
+                                                    error: detail ?? "failed", duplicates: []))
+                    }
+                }
+            }
+            for _ in 0..<inFlight { addNext() }
+            while let (index, outcome) = await group.next() {
+                outcomes[index] = outcome
+                addNext()
+            }
+            return outcomes.compactMap { $0 }
+        }
+        let results: [[String: Any]] = outcomes.map { outcome in
+            var entry: [String: Any] = ["file": outcome.file, "id": outcome.id ?? NSNull(), "status": outcome.status]
+            if let error = outcome.error { entry["error"] = error }
+            if outcome.error == nil {
+                entry["duplicates"] = outcome.duplicates.map { ["id": $0.key, "score": JSONResponse.score($0.score)] }
+            }
+            return entry
+        }
+        let failed = results.filter { ($0["status"] as? Int ?? 500) >= 400 }.count
+        return JSONResponse.make(200, ["results": results, "stored": results.count - failed, "failed": failed])
+    }
+
+    private func key(_ request: HTTPRequest) throws -> String {
+        guard let key = request.parameters["id"], !key.isEmpty else { throw APIError(status: 400, detail: "missing id") }
+        return key
+    }
+
+    private func get(_ request: HTTPRequest) throws -> HTTPResponse {
+        let key = try key(request)
+        guard let record = try service.record(key: key) else { throw LookalikeError.notFound(key) }
+        return JSONResponse.make(200, JSONResponse.record(record))
+    }
+
+    private func delete(_ request: HTTPRequest) throws -> HTTPResponse {
+        let key = try key(request)
+        guard try service.delete(key: key) else { throw LookalikeError.notFound(key) }
+        return HTTPResponse(status: 204)
+    }
+
+    private func thumbnail(_ request: HTTPRequest) throws -> HTTPResponse {
+        let key = try key(request)
+        guard let jpeg = try service.thumbnail(key: key) else { throw LookalikeError.notFound(key) }
+        return HTTPResponse(status: 200, headers: [("Content-Type", "image/jpeg"), ("Cache-Control", "max-age=60")], body: jpeg)
+    }
+
+    private func list(_ request: HTTPRequest) throws -> HTTPResponse {
+        let limit = try Self.integer(request.query["limit"], name: "limit") ?? 100
+        let records = try service.list(limit: limit, after: request.query["after"])
+        var body: [String: Any] = ["images": records.map(JSONResponse.record)]
+        if records.count == limit, let last = records.last { body["next"] = last.key }
+        return JSONResponse.make(200, body)
+    }
+
+    private func searchOptions(_ query: [String: String]) throws -> SearchOptions {
+        SearchOptions(
+            k: try Self.integer(query["k"], name: "k") ?? 10,
+            minScore: try query["min_score"].map { text in
+                guard let value = Float(text), value.isFinite else { throw APIError(status: 400, detail: "min_score must be a number") }
+                return value
+            },
+            searchK: try Self.integer(query["search_k"], name: "search_k"),
+            exact: try Self.boolean(query["exact"], name: "exact") ?? false)
+    }
+
+    private func similar(_ request: HTTPRequest) throws -> HTTPResponse {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let matches = try service.similar(key: try key(request), options: try searchOptions(request.query))
+        return Self.results(matches, started: started)
+    }
+
+    private func search(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let options = try searchOptions(request.query)
+        let bytes = try uploadParts(request).bytes
+        guard !bytes.isEmpty else { throw APIError(status: 400, detail: "the request has no image bytes") }
+        return Self.results(try await service.search(bytes: bytes, options: options), started: started)
+    }
+
+    private func searchVector(_ request: HTTPRequest) throws -> HTTPResponse {
+        let started = DispatchTime.now().uptimeNanoseconds
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
+            throw APIError(status: 400, detail: "body must be a JSON object {\"vector\": [...], \"k\": 10}")
+        }
+        guard let values = object["vector"] as? [Any] else { throw APIError(status: 400, detail: "'vector' must be an array of numbers") }
+        var vector: [Float] = []
+        vector.reserveCapacity(values.count)
+        for value in values {
+            guard let number = value as? NSNumber, !(value is Bool) else {
+                throw APIError(status: 400, detail: "'vector' must contain only numbers")
+            }
+            vector.append(number.floatValue)
+        }
+        var query: [String: String] = request.query
+        for name in ["k", "min_score", "search_k", "exact"] where object[name] != nil {
+            query[name] = "\(object[name]!)"
+        }
+        return Self.results(try service.search(vector: vector, options: try searchOptions(query)), started: started)
+    }
+
+    private static func results(_ matches: [Match], started: UInt64) -> HTTPResponse {
+        let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        return JSONResponse.make(200, [
+            "results": matches.map(JSONResponse.match), "total": matches.count,
+            "took_ms": (milliseconds * 1000).rounded() / 1000,
+        ])
+    }
+
+    private func stats() throws -> HTTPResponse {
+        let stats = try service.statistics()
+        return JSONResponse.make(200, [
+            "images": stats.images, "indexed": stats.indexed, "tombstones": stats.tombstones, "trees": stats.trees,
+            "index_bytes": stats.indexBytes, "index_rebuilds": stats.rebuilds, "model": stats.model,
+            "code_bits": stats.codeBits, "inference_queue": stats.queue.queued, "images_embedded": stats.queue.processedImages,
+            "ready": service.isReady,
+        ])
+    }
+
+    private func metricsResponse() throws -> HTTPResponse {
+        let stats = try service.statistics()
+        let text = metrics.render(gauges: [
+            ("lookalike_images_stored", "Images in the database.", Double(stats.images)),
+            ("lookalike_index_size", "Vectors in the search index.", Double(stats.indexed)),
+            ("lookalike_index_bytes", "Memory held by the index.", Double(stats.indexBytes)),
+            ("lookalike_inference_queue_depth", "Images waiting for an inference worker.", Double(stats.queue.queued)),
+            ("lookalike_images_embedded_total", "Images embedded since start.", Double(stats.queue.processedImages)),
+        ])
+        return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: text)
+    }
+
+    // MARK: - Parameters
+
+    static func integer(_ text: String?, name: String) throws -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text) else { throw APIError(status: 400, detail: "\(name) must be an integer, got '\(text.prefix(40))'") }
+        return value
+    }
+
+    static func boolean(_ text: String?, name: String) throws -> Bool? {
+        guard let text else { return nil }
+        switch text.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw APIError(status: 400, detail: "\(name) must be true or false")
+        }
+    }
+
+    static func pathEscape(_ key: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#")
+        return key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key
+    }
+}
+
+/// One file's result in a batch upload.
+struct BatchOutcome: Sendable {
+    let file: String
+    let id: String?
+    let status: Int
+    let error: String?
+    let duplicates: [Match]
+}
+
+/// A weak reference to the API for its routes.
+///
+/// `@unchecked Sendable` is safe because `api` is written once, in the API's initializer, before the server can
+/// deliver any request; afterwards it is only read.
+final class WeakAPIBox: @unchecked Sendable {
+    weak var api: LookalikeAPI?
+}

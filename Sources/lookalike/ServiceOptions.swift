@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Lookalike
+
+/// Flags shared by the commands that open the service: `--config`, `--db`, `--model`, `--log-level`.
+struct ServiceOptions: ParsableArguments {
+    @Option(help: "JSON configuration file (default: Config/lookalike.json when present).")
+    var config: String?
+
+    @Option(help: "SQLite database file (overrides storage.databasePath).")
+    var db: String?
+
+    @Option(help: "Model weight file (overrides model.path).")
+    var model: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    /// Defaults < file < environment < these flags; validated.
+    func configuration(apply: (inout Configuration) -> Void = { _ in }) throws -> Configuration {
+        let environment = ProcessInfo.processInfo.environment
+        var file = config
+        if file == nil, FileManager.default.fileExists(atPath: "Config/lookalike.json") { file = "Config/lookalike.json" }
+        do {
+            var configuration = try Configuration.load(file: file, environment: environment)
+            if let db { configuration.storage.databasePath = db }
+            if let model { configuration.model.path = model }
+            if let logLevel { configuration.logging.level = logLevel }
+            apply(&configuration)
+            try configuration.validate()
+            return configuration
+        } catch let error as Configuration.Error {
+            throw ValidationError(error.description)
+        }
+    }
+
+    var modelPath: (Configuration) -> String {
+        { ModelLocation.resolve(explicitPath: $0.model.path, environment: ProcessInfo.processInfo.environment) }
+    }
+
+    /// Bootstraps logging once for the process.
+    static func bootstrapLogging(_ configuration: Configuration) {
+        let level = Logger.Level(rawValue: configuration.logging.level) ?? .info
+        let json = configuration.logging.format == "json"
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
