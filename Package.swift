@@ -61,7 +61,8 @@ let package = Package(
         .testTarget(name: "LookalikeTests", dependencies: ["Lookalike", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LookalikeAPITests",
-            dependencies: ["LookalikeAPI", "Lookalike", "HTTPServer", "TestSupport", "Imaging"],
+            dependencies: ["LookalikeAPI", "Lookalike", "HTTPServer", "TestSupport", "Imaging", "Inference",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -291,22 +291,18 @@ public final class LookalikeAPI: Sendable {
 
     private func searchVector(_ request: HTTPRequest) throws -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
-            throw APIError(status: 400, detail: "body must be a JSON object {\"vector\": [...], \"k\": 10}")
-        }
-        guard let values = object["vector"] as? [Any] else { throw APIError(status: 400, detail: "'vector' must be an array of numbers") }
-        var vector: [Float] = []
-        vector.reserveCapacity(values.count)
-        for value in values {
-            guard let number = value as? NSNumber, !(value is Bool) else {
-                throw APIError(status: 400, detail: "'vector' must contain only numbers")
-            }
-            vector.append(number.floatValue)
+        let body: VectorQuery
+        do {
+            body = try JSONDecoder().decode(VectorQuery.self, from: Data(request.body))
+        } catch {
+            throw APIError(status: 400, detail: "body must be a JSON object {\"vector\": [numbers], \"k\": 10, ...}")
         }
         var query: [String: String] = request.query
-        for name in ["k", "min_score", "search_k", "exact"] where object[name] != nil {
-            query[name] = "\(object[name]!)"
-        }
+        if let k = body.k { query["k"] = String(k) }
+        if let minScore = body.min_score { query["min_score"] = String(minScore) }
+        if let searchK = body.search_k { query["search_k"] = String(searchK) }
+        if let exact = body.exact { query["exact"] = String(exact) }
+        let vector = body.vector
         return Self.results(try service.search(vector: vector, options: try searchOptions(query)), started: started)
     }
 
@@ -362,6 +358,15 @@ public final class LookalikeAPI: Sendable {
         allowed.remove(charactersIn: "/?#")
         return key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key
     }
+}
+
+/// The body of `POST /v1/search/vector`.
+struct VectorQuery: Decodable {
+    let vector: [Float]
+    let k: Int?
+    let min_score: Float?
+    let search_k: Int?
+    let exact: Bool?
 }
 
 /// One file's result in a batch upload.

@@ -18,6 +18,36 @@ public enum TestImages {
         return RGBImage(width: width, height: height, pixels: pixels)
     }
 
+    /// A distinct synthetic scene per seed: a colour gradient with a few solid rectangles and discs.
+    public static func scene(seed: UInt64, width: Int = 320, height: Int = 240) -> RGBImage {
+        var random = SeededRandom(seed: seed)
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        let base = (0..<6).map { _ in Int.random(in: 0...255, using: &random) }
+        for y in 0..<height {
+            for x in 0..<width {
+                let offset = (y * width + x) * 3
+                pixels[offset] = UInt8((base[0] * (width - x) + base[1] * x) / width)
+                pixels[offset + 1] = UInt8((base[2] * (height - y) + base[3] * y) / height)
+                pixels[offset + 2] = UInt8((base[4] + base[5] * (x + y) / (width + height)) / 2)
+            }
+        }
+        for shape in 0..<6 {
+            let color = (0..<3).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let cx = Int.random(in: 0..<width, using: &random), cy = Int.random(in: 0..<height, using: &random)
+            let radius = Int.random(in: 15...70, using: &random)
+            for y in max(0, cy - radius)..<min(height, cy + radius) {
+                for x in max(0, cx - radius)..<min(width, cx + radius) {
+                    let inside = shape % 2 == 0 || (x - cx) * (x - cx) + (y - cy) * (y - cy) <= radius * radius
+                    if inside {
+                        let offset = (y * width + x) * 3
+                        pixels[offset] = color[0]; pixels[offset + 1] = color[1]; pixels[offset + 2] = color[2]
+                    }
+                }
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
     /// Inserts an EXIF APP1 segment holding only an Orientation tag right after the JPEG's SOI marker.
     public static func withEXIFOrientation(_ jpeg: [UInt8], orientation: Int, bigEndian: Bool = false) -> [UInt8] {
         func u16(_ v: Int) -> [UInt8] { bigEndian ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)] }

@@ -1,0 +1,115 @@
+import Foundation
+import Imaging
+import Testing
+import LookalikeAPI
+import TestSupport
+
+@Suite(.serialized)
+struct APIFlowTests {
+    @Test func uploadSearchSimilarDeleteWithRealImages() throws {
+        let harness = try APITestHarness()
+        let client = try harness.client()
+        // Multipart PNG with id and metadata.
+        let png = APITestHarness.png(seed: 1)
+        let form = HTTPTestClient.multipart([("id", nil, Array("sku-1".utf8)), ("metadata", nil, Array(#"{"colour":"red"}"#.utf8)),
+                                             ("image", "a.png", png)])
+        let created = try client.request("POST", "/v1/images", headers: [("Content-Type", form.contentType)], body: form.body)
+        #expect(created.status == 201, "\(created.text)")
+        #expect(created.headers["location"] == "/v1/images/sku-1")
+        #expect(created.json["format"] as? String == "png" && created.json["width"] as? Int == 200)
+        // Raw JPEG bodies with ?id=.
+        for seed in 2...4 {
+            let response = try client.request("POST", "/v1/images?id=sku-\(seed)", body: try APITestHarness.jpeg(seed: UInt64(seed)))
+            #expect(response.status == 201, "\(response.text)")
+        }
+        // The same id again replaces (200).
+        let replaced = try client.request("PUT", "/v1/images/sku-4", body: try APITestHarness.jpeg(seed: 4))
+        #expect(replaced.status == 200)
+        #expect((replaced.json["duplicates"] as? [Any])?.isEmpty == true)
+
+        // Search by the PNG's bytes: itself at rank 1 with score ~1.
+        let search = try client.request("POST", "/v1/search?k=3", body: png)
+        let results = try #require(search.json["results"] as? [[String: Any]], "\(search.text)")
+        #expect(results.first?["id"] as? String == "sku-1")
+        #expect((results.first?["score"] as? Double ?? 0) > 0.999)
+        #expect((results.first?["metadata"] as? [String: Any])?["colour"] as? String == "red")
+        #expect(search.json["took_ms"] is Double)
+
+        // Similar excludes itself.
+        let similar = try client.request("GET", "/v1/images/sku-2/similar?k=10")
+        let similarIDs = (similar.json["results"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(Set(similarIDs) == ["sku-1", "sku-3", "sku-4"])
+
+        // Record, thumbnail, list.
+        let record = try client.request("GET", "/v1/images/sku-1")
+        #expect(record.status == 200 && (record.json["metadata"] as? [String: Any])?["colour"] as? String == "red")
+        let thumbnail = try client.request("GET", "/v1/images/sku-1/thumbnail")
+        #expect(thumbnail.status == 200 && thumbnail.headers["content-type"] == "image/jpeg" && thumbnail.body.starts(with: [0xFF, 0xD8]))
+        let page = try client.request("GET", "/v1/images?limit=2")
+        #expect((page.json["images"] as? [Any])?.count == 2 && page.json["next"] as? String == "sku-2")
+        let rest = try client.request("GET", "/v1/images?limit=2&after=sku-2")
+        #expect(((rest.json["images"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String } == ["sku-3", "sku-4"])
+
+        // Vector search with a stored image's own vector finds it.
+        let vectorBody = try JSONSerialization.data(withJSONObject: ["vector": harness.service.index.vector(id: 1)!.map(Double.init), "k": 1])
+        let byVector = try client.request("POST", "/v1/search/vector", headers: [("Content-Type", "application/json")], body: Array(vectorBody))
+        #expect((byVector.json["results"] as? [[String: Any]])?.first?["id"] as? String == "sku-1", "\(byVector.status) \(byVector.text)")
+        let wrongLength = try client.request("POST", "/v1/search/vector", body: Array(#"{"vector":[1,2,3]}"#.utf8))
+        #expect(wrongLength.status == 400)
+
+        // Delete; the image is gone from search.
+        #expect(try client.request("DELETE", "/v1/images/sku-1").status == 204)
+        #expect(try client.request("DELETE", "/v1/images/sku-1").status == 404)
+        #expect(try client.request("GET", "/v1/images/sku-1").status == 404)
+        let after = try client.request("POST", "/v1/search?k=10", body: png)
+        #expect(!((after.json["results"] as? [[String: Any]]) ?? []).contains { $0["id"] as? String == "sku-1" })
+
+        // Stats and metrics reflect it.
+        let stats = try client.request("GET", "/v1/stats")
+        #expect(stats.json["images"] as? Int == 3 && stats.json["indexed"] as? Int == 3)
+        let metrics = try client.request("GET", "/metrics")
+        #expect(metrics.text.contains("lookalike_http_requests_total{route=\"/v1/images\",method=\"POST\",status=\"201\"}"))
+        #expect(metrics.text.contains("lookalike_index_size 3"))
+    }
+
+    @Test func duplicatesAreReportedAndCanBeRejected() throws {
+        let harness = try APITestHarness()
+        let client = try harness.client()
+        let original = try APITestHarness.jpeg(seed: 10)
+        #expect(try client.request("POST", "/v1/images?id=first", body: original).status == 201)
+        // A re-encoded copy at another quality is a near-duplicate.
+        let copy = try JPEGEncoder.encode(try ImageDecoder().decode(original).image, quality: 55)
+        let second = try client.request("POST", "/v1/images?id=second", body: copy)
+        #expect(second.status == 201)
+        let duplicates = (second.json["duplicates"] as? [[String: Any]]) ?? []
+        #expect(duplicates.first?["id"] as? String == "first", "\(second.text)")
+        let rejected = try client.request("POST", "/v1/images?id=third&on_duplicate=reject", body: copy)
+        #expect(rejected.status == 409)
+        #expect(rejected.headers["content-type"] == "application/problem+json")
+        #expect(try client.request("GET", "/v1/images/third").status == 404)
+    }
+
+    @Test func openAPIListsExactlyTheServedRoutes() throws {
+        let harness = try APITestHarness()
+        let response = try harness.client().request("GET", "/openapi.json")
+        let paths = try #require(response.json["paths"] as? [String: [String: Any]])
+        var documented: Set<String> = []
+        for (path, operations) in paths {
+            for method in operations.keys { documented.insert("\(method.uppercased()) \(path)") }
+        }
+        let served = Set(LookalikeAPI.routes.map { "\($0.method) \($0.pattern)" })
+        #expect(documented == served)
+    }
+
+    @Test func bearerTokensProtectWrites() throws {
+        let key = "0123456789abcdef-secret"
+        let harness = try APITestHarness(configure: { $0.server.apiKeys = [key] })
+        let client = try harness.client()
+        let image = try APITestHarness.jpeg(seed: 20)
+        #expect(try client.request("POST", "/v1/images?id=x", body: image).status == 401)
+        #expect(try client.request("POST", "/v1/images?id=x", headers: [("Authorization", "Bearer wrong-key-0123456789")], body: image).status == 401)
+        #expect(try client.request("POST", "/v1/images?id=x", headers: [("Authorization", "Bearer \(key)")], body: image).status == 201)
+        #expect(try client.request("GET", "/v1/images/x").status == 200)  // reads stay open
+        #expect(try client.request("DELETE", "/v1/images/x").status == 401)
+    }
+}
