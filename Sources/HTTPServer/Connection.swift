@@ -94,15 +94,7 @@ final class Connection: @unchecked Sendable {
     }
 
     private func respond(to request: HTTPRequest) -> HTTPResponse {
-        let box = ResponseBox()
-        let semaphore = DispatchSemaphore(value: 0)
-        let handler = self.handler
-        Task {
-            box.response = await handler(request)
-            semaphore.signal()
-        }
-        semaphore.wait()
-        return box.response ?? HTTPResponse.problem(status: 500, detail: "no response")
+        handler(request)
     }
 
     /// Writes all of `bytes`; false if the peer is gone or the send timed out.
@@ -122,12 +114,6 @@ final class Connection: @unchecked Sendable {
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-}
-
-/// Carries a response from the handler task to the connection thread; written once before the semaphore is
-/// signalled and read after it is waited on, which orders the accesses.
-private final class ResponseBox: @unchecked Sendable {
-    var response: HTTPResponse?
 }
 
 extension HTTPResponse {

@@ -8,11 +8,13 @@ import Foundation
 ///
 /// Concurrency model: one accept loop per listening socket, each on its own Dispatch queue; every accepted
 /// connection gets its own thread, which reads with `poll` timeouts, parses with ``HTTPRequestParser`` and calls
-/// the async handler (bridged back to the thread), one request at a time per connection, in order (so pipelined
-/// requests are answered in order). Open connections are capped by ``HTTPLimits/maxConnections``: beyond it a
+/// the handler on that thread, one request at a time per connection, in order (so pipelined requests are
+/// answered in order). Open connections are capped by ``HTTPLimits/maxConnections``: beyond it a
 /// connection gets `503` and is closed at once. Blocking socket work never runs on Swift's cooperative pool.
 public final class HTTPServer: Sendable {
-    public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
+    /// Called on the connection's own thread; it may block (for inference) without touching Swift's
+    /// cooperative pool, so a slow request never starves other connections or async code.
+    public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
 
     public struct Configuration: Sendable {
         /// Addresses to listen on (default `0.0.0.0` and `::`).

@@ -27,7 +27,7 @@ public struct Router: Sendable {
     }
 
     /// Dispatches `request`.
-    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         var allowed: [String] = []
         for route in routes {
@@ -39,7 +39,7 @@ public struct Router: Sendable {
                 }
                 var routed = request
                 routed.parameters = parameters
-                return await route.handler(routed)
+                return route.handler(routed)
             }
         }
         if allowed.isEmpty { return HTTPResponse.problem(status: 404, detail: "no such resource: \(request.path)") }

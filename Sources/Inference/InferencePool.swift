@@ -102,11 +102,26 @@ public final class InferencePool: Sendable {
         let job = Job(tensor: tensor)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                state.submit(job, continuation: continuation)
+                state.submit(job) { continuation.resume(with: $0) }
             }
         } onCancel: {
             state.cancel(job)
         }
+    }
+
+    /// The same as ``features(for:)`` for a caller on its own thread (an HTTP connection thread): blocks that
+    /// thread, never Swift's cooperative pool, until the vector is ready or submission fails.
+    public func featuresBlocking(for tensor: [Float]) throws -> [Float] {
+        let expected = 3 * model.inputSize * model.inputSize
+        guard tensor.count == expected else { throw Error.invalidInput(expected: expected, got: tensor.count) }
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        state.submit(Job(tensor: tensor)) { result in
+            box.result = result
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.get()
     }
 
     private static func workerLoop(state: State, model: EfficientNetLite, maxBatch: Int) {
@@ -134,10 +149,17 @@ public final class InferencePool: Sendable {
 }
 
 extension InferencePool {
+    typealias Completion = @Sendable (Result<[Float], Swift.Error>) -> Void
+
+    /// Carries a blocking caller's result; written before the semaphore is signalled, read after the wait.
+    final class ResultBox: @unchecked Sendable {
+        var result: Result<[Float], Swift.Error>?
+    }
+
     /// One submitted tensor. Its mutable fields are only touched under the pool state's lock.
     final class Job: @unchecked Sendable {
         let tensor: [Float]
-        var continuation: CheckedContinuation<[Float], Swift.Error>?
+        var continuation: Completion?
         var enqueuedAt: DispatchTime = .now()
         var cancelled = false
 
@@ -147,7 +169,7 @@ extension InferencePool {
     /// The queue and counters shared by submitters and workers, guarded by one condition lock.
     ///
     /// `@unchecked Sendable` is safe because every stored property is read and written only while holding
-    /// `condition`, and continuations are resumed after the lock is released.
+    /// `condition`, and completions are called after the lock is released.
     final class State: @unchecked Sendable {
         private let condition = NSCondition()
         private var pending: [Job] = []
@@ -164,7 +186,7 @@ extension InferencePool {
             maxWait = configuration.maxBatchWaitMilliseconds / 1000
         }
 
-        func submit(_ job: Job, continuation: CheckedContinuation<[Float], Swift.Error>) {
+        func submit(_ job: Job, continuation: @escaping Completion) {
             condition.lock()
             let failure: Swift.Error?
             if job.cancelled {
@@ -181,20 +203,20 @@ extension InferencePool {
                 condition.broadcast()
             }
             condition.unlock()
-            if let failure { continuation.resume(throwing: failure) }
+            if let failure { continuation(.failure(failure)) }
         }
 
         func cancel(_ job: Job) {
             condition.lock()
             job.cancelled = true
-            var continuation: CheckedContinuation<[Float], Swift.Error>? = nil
+            var continuation: Completion? = nil
             if let index = pending.firstIndex(where: { $0 === job }) {
                 pending.remove(at: index)
                 continuation = job.continuation
                 job.continuation = nil
             }
             condition.unlock()
-            continuation?.resume(throwing: CancellationError())
+            continuation?(.failure(CancellationError()))
         }
 
         /// Blocks until a batch is ready; `nil` when the pool stops.
@@ -224,7 +246,7 @@ extension InferencePool {
             job.continuation = nil
             processed += 1
             condition.unlock()
-            continuation?.resume(with: result)
+            continuation?(result)
         }
 
         func stop() {
@@ -232,13 +254,13 @@ extension InferencePool {
             stopping = true
             let abandoned = pending
             pending = []
-            let continuations = abandoned.compactMap { job -> CheckedContinuation<[Float], Swift.Error>? in
+            let continuations = abandoned.compactMap { job -> Completion? in
                 defer { job.continuation = nil }
                 return job.continuation
             }
             condition.broadcast()
             condition.unlock()
-            for continuation in continuations { continuation.resume(throwing: Error.shutDown) }
+            for continuation in continuations { continuation(.failure(Error.shutDown)) }
         }
 
         func statistics() -> Statistics {

@@ -54,6 +54,17 @@ public final class ImageEmbedder: Sendable {
                         thumbnail: try thumbnailer.thumbnail(of: decoded.image))
     }
 
+    /// Decodes, preprocesses and embeds one image, blocking the calling thread (not the cooperative pool):
+    /// for callers that own their thread, such as HTTP connection threads.
+    public func embedBlocking(_ bytes: [UInt8]) throws -> Embedding {
+        let prepared = try prepare(bytes)
+        let vector = try pool.featuresBlocking(for: prepared.tensor)
+        return Embedding(
+            vector: vector, model: model.identity, format: prepared.decoded.format,
+            width: prepared.decoded.originalWidth, height: prepared.decoded.originalHeight,
+            thumbnail: prepared.thumbnail)
+    }
+
     /// Decodes, preprocesses and embeds one image.
     ///
     /// - Throws: ``ImagingError`` for bad images, ``InferencePool/Error`` (`busy`, `shutDown`), or

@@ -120,15 +120,16 @@ public final class LookalikeService: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - rejectDuplicates: throw ``LookalikeError/duplicate(_:)`` instead of storing when near-duplicates exist.
+    /// Blocks the calling thread while the image is embedded; call it from a thread you own.
     public func ingest(
         bytes: [UInt8], key: String?, metadata: String? = nil, rejectDuplicates: Bool = false
-    ) async throws -> IngestResult {
+    ) throws -> IngestResult {
         guard isReady else { throw LookalikeError.notReady }
         let digest = SHA256.hash(bytes)
         let key = key ?? String(SHA256.hex(digest).prefix(20))
         try RecordValidation.validateKey(key)
         let metadataText = try RecordValidation.validateMetadata(metadata ?? "{}", maxBytes: configuration.storage.maxMetadataBytes)
-        let embedding = try await embedder.embed(bytes)
+        let embedding = try embedder.embedBlocking(bytes)
         let code = hasher.code(for: embedding.vector)
         let duplicates = try findDuplicates(vector: embedding.vector, code: code, sha256: digest, excludingKey: key)
         if rejectDuplicates && !duplicates.isEmpty { throw LookalikeError.duplicate(duplicates) }
@@ -173,11 +174,11 @@ public final class LookalikeService: @unchecked Sendable {
 
     // MARK: - Reads
 
-    /// Images similar to an uploaded one.
-    public func search(bytes: [UInt8], options: SearchOptions) async throws -> [Match] {
+    /// Images similar to an uploaded one (blocks the calling thread while the image is embedded).
+    public func search(bytes: [UInt8], options: SearchOptions) throws -> [Match] {
         try options.validate()
         guard isReady else { throw LookalikeError.notReady }
-        let embedding = try await embedder.embed(bytes)
+        let embedding = try embedder.embedBlocking(bytes)
         return try search(vector: embedding.vector, options: options, excluding: [])
     }
 

@@ -27,7 +27,7 @@ public final class LookalikeAPI: Sendable {
         var router = Router()
         for (method, pattern) in Self.routes {
             router.add(method, pattern) { [box] request in
-                await box.api?.dispatch(method: method, pattern: pattern, request)
+                box.api?.dispatch(method: method, pattern: pattern, request)
                     ?? .problem(status: 503, detail: "shutting down")
             }
         }
@@ -44,14 +44,14 @@ public final class LookalikeAPI: Sendable {
     ]
 
     /// The server's handler: request id, auth, routing, error mapping, metrics and the access log.
-    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
         let start = DispatchTime.now().uptimeNanoseconds
         let requestID = Self.requestID(from: request)
         var response: HTTPResponse
         if let denied = authorize(request) {
             response = denied
         } else {
-            response = await router.handle(request)
+            response = router.handle(request)
         }
         response.setHeader("X-Request-Id", requestID)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -110,18 +110,18 @@ public final class LookalikeAPI: Sendable {
 
     // MARK: - Dispatch
 
-    func dispatch(method: String, pattern: String, _ request: HTTPRequest) async -> HTTPResponse {
+    func dispatch(method: String, pattern: String, _ request: HTTPRequest) -> HTTPResponse {
         do {
             switch (method, pattern) {
-            case ("POST", "/v1/images"): return try await upload(request, key: nil)
-            case ("PUT", "/v1/images/{id}"): return try await upload(request, key: request.parameters["id"])
-            case ("POST", "/v1/images/batch"): return try await batch(request)
+            case ("POST", "/v1/images"): return try upload(request, key: nil)
+            case ("PUT", "/v1/images/{id}"): return try upload(request, key: request.parameters["id"])
+            case ("POST", "/v1/images/batch"): return try batch(request)
             case ("GET", "/v1/images"): return try list(request)
             case ("GET", "/v1/images/{id}"): return try get(request)
             case ("DELETE", "/v1/images/{id}"): return try delete(request)
             case ("GET", "/v1/images/{id}/thumbnail"): return try thumbnail(request)
             case ("GET", "/v1/images/{id}/similar"): return try similar(request)
-            case ("POST", "/v1/search"): return try await search(request)
+            case ("POST", "/v1/search"): return try search(request)
             case ("POST", "/v1/search/vector"): return try searchVector(request)
             case ("GET", "/v1/stats"): return try stats()
             case ("GET", "/healthz"): return JSONResponse.make(200, ["status": "ok"])
@@ -166,7 +166,7 @@ public final class LookalikeAPI: Sendable {
         return text
     }
 
-    private func upload(_ request: HTTPRequest, key pathKey: String?) async throws -> HTTPResponse {
+    private func upload(_ request: HTTPRequest, key pathKey: String?) throws -> HTTPResponse {
         let parts = try uploadParts(request)
         guard !parts.bytes.isEmpty else { throw APIError(status: 400, detail: "the request has no image bytes") }
         let onDuplicate = request.query["on_duplicate"] ?? "allow"
@@ -174,7 +174,7 @@ public final class LookalikeAPI: Sendable {
             throw APIError(status: 400, detail: "on_duplicate must be allow or reject")
         }
         let started = DispatchTime.now().uptimeNanoseconds
-        let result = try await service.ingest(
+        let result = try service.ingest(
             bytes: parts.bytes, key: pathKey ?? parts.key, metadata: parts.metadata, rejectDuplicates: onDuplicate == "reject")
         metrics.recordInference(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         var body = JSONResponse.record(result.record)
@@ -183,7 +183,7 @@ public final class LookalikeAPI: Sendable {
         return JSONResponse.make(result.replaced ? 200 : 201, body, headers: [("Location", location)])
     }
 
-    private func batch(_ request: HTTPRequest) async throws -> HTTPResponse {
+    private func batch(_ request: HTTPRequest) throws -> HTTPResponse {
         guard let contentType = request.header("Content-Type"),
               let boundary = MultipartParser.boundary(contentType: contentType) else {
             throw APIError(status: 415, detail: "a batch upload must be multipart/form-data")
@@ -191,36 +191,29 @@ public final class LookalikeAPI: Sendable {
         let images = try multipart.parse(request.body, boundary: boundary).filter { $0.name == "image" }
         guard !images.isEmpty else { throw APIError(status: 400, detail: "the batch has no 'image' parts") }
         let service = self.service
-        let outcomes = await withTaskGroup(of: (Int, BatchOutcome).self) { group in
-            var outcomes = [BatchOutcome?](repeating: nil, count: images.count)
-            var next = 0
-            let inFlight = max(2, service.embedder.pool.configuration.workers * 2)
-            func addNext() {
-                guard next < images.count else { return }
-                let index = next, part = images[index]
-                next += 1
-                let key = part.filename.map { String($0.split(separator: "/").last ?? Substring($0)) }.flatMap { $0.isEmpty ? nil : $0 }
-                group.addTask {
-                    do {
-                        let result = try await service.ingest(bytes: part.body, key: key)
-                        return (index, BatchOutcome(file: part.filename ?? "", id: result.record.key,
-                                                    status: result.replaced ? 200 : 201, error: nil,
-                                                    duplicates: result.duplicates))
-                    } catch {
-                        let (response, _) = ErrorMapping.response(for: error)
-                        let detail = (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["detail"] as? String
-                        return (index, BatchOutcome(file: part.filename ?? "", id: key, status: response.status,
-                                                    error: detail ?? "failed", duplicates: []))
-                    }
+        let collected = BatchResults(count: images.count)
+        // One file per worker thread at a time, so a batch keeps every inference worker busy without
+        // overflowing the queue; a bad file only fails its own entry.
+        let lanes = max(1, min(images.count, service.embedder.pool.configuration.workers))
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            for index in stride(from: lane, to: images.count, by: lanes) {
+                let part = images[index]
+                let key = part.filename.map { String($0.split(separator: "/").last ?? Substring($0)) }
+                    .flatMap { $0.isEmpty ? nil : $0 }
+                do {
+                    let result = try service.ingest(bytes: part.body, key: key)
+                    collected.set(index, BatchOutcome(file: part.filename ?? "", id: result.record.key,
+                                                      status: result.replaced ? 200 : 201, error: nil,
+                                                      duplicates: result.duplicates))
+                } catch {
+                    let (response, _) = ErrorMapping.response(for: error)
+                    let detail = (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["detail"] as? String
+                    collected.set(index, BatchOutcome(file: part.filename ?? "", id: key, status: response.status,
+                                                      error: detail ?? "failed", duplicates: []))
                 }
             }
-            for _ in 0..<inFlight { addNext() }
-            while let (index, outcome) = await group.next() {
-                outcomes[index] = outcome
-                addNext()
-            }
-            return outcomes.compactMap { $0 }
         }
+        let outcomes = collected.values
         let results: [[String: Any]] = outcomes.map { outcome in
             var entry: [String: Any] = ["file": outcome.file, "id": outcome.id ?? NSNull(), "status": outcome.status]
             if let error = outcome.error { entry["error"] = error }
@@ -281,12 +274,12 @@ public final class LookalikeAPI: Sendable {
         return Self.results(matches, started: started)
     }
 
-    private func search(_ request: HTTPRequest) async throws -> HTTPResponse {
+    private func search(_ request: HTTPRequest) throws -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
         let options = try searchOptions(request.query)
         let bytes = try uploadParts(request).bytes
         guard !bytes.isEmpty else { throw APIError(status: 400, detail: "the request has no image bytes") }
-        return Self.results(try await service.search(bytes: bytes, options: options), started: started)
+        return Self.results(try service.search(bytes: bytes, options: options), started: started)
     }
 
     private func searchVector(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -367,6 +360,15 @@ struct VectorQuery: Decodable {
     let min_score: Float?
     let search_k: Int?
     let exact: Bool?
+}
+
+/// Batch outcomes written from several threads; `@unchecked Sendable` because every access holds `lock`.
+final class BatchResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [BatchOutcome?]
+    init(count: Int) { storage = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ outcome: BatchOutcome) { lock.withLock { storage[index] = outcome } }
+    var values: [BatchOutcome] { lock.withLock { storage.compactMap { $0 } } }
 }
 
 /// One file's result in a batch upload.

@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
         limits.maxConnections = configuration.server.maxConnections
         let server = HTTPServer(
             configuration: .init(hosts: configuration.server.hosts, port: configuration.server.port, limits: limits),
-            handler: { await api.handle($0) })
+            handler: { api.handle($0) })
         try server.start()
         logger.info("listening", metadata: [
             "hosts": "\(configuration.server.hosts.joined(separator: ","))", "port": "\(server.port)",

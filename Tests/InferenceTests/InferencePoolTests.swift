@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import Testing
 @testable import Inference
 import TestSupport
@@ -62,13 +64,19 @@ struct InferencePoolTests {
                                                                              maxBatchWaitMilliseconds: 0))
         defer { pool.shutdown() }
         let input = [Float](repeating: 0.2, count: Self.tensorSize)
-        let first = Task { try await pool.features(for: input) }
-        try await Task.sleep(for: .milliseconds(20))  // the worker is busy with `first`
+        // Occupy the only worker from a thread of our own, and wait until it has taken the tensor.
+        let firstDone = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? pool.featuresBlocking(for: input)
+            firstDone.signal()
+        }.start()
+        while pool.statistics.queued > 0 || pool.statistics.batches == 0 { try await Task.sleep(for: .milliseconds(1)) }
         let second = Task { try await pool.features(for: input) }
-        try await Task.sleep(for: .milliseconds(5))
+        while pool.statistics.queued == 0 { try await Task.sleep(for: .milliseconds(1)) }  // it waits in the queue
         second.cancel()
         await #expect(throws: CancellationError.self) { try await second.value }
-        #expect(try await first.value.count == 1280)
+        firstDone.wait()
+        #expect(pool.statistics.processedImages == 1)
     }
 
     @Test func wrongInputAndShutdownAreTypedErrors() async throws {

@@ -32,7 +32,7 @@ final class APITestHarness {
         let api = LookalikeAPI(service: service, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         var httpLimits = HTTPLimits()
         limits(&httpLimits)
-        server = HTTPServer(configuration: .init(hosts: ["127.0.0.1"], port: 0, limits: httpLimits), handler: { await api.handle($0) })
+        server = HTTPServer(configuration: .init(hosts: ["127.0.0.1"], port: 0, limits: httpLimits), handler: { api.handle($0) })
         try server.start()
         try service.loadIndex()
     }

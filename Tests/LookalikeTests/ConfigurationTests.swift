@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import Lookalike
+
+struct ConfigurationTests {
+    static var repositoryConfig: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Config/lookalike.json").path
+    }
+
+    static func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString).json").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func shippedFileDocumentsExactlyTheDefaults() throws {
+        #expect(try Configuration.load(file: Self.repositoryConfig, environment: [:]) == Configuration())
+        // Every key of the defaults appears in the file (and the loader rejects unknown keys, so no extras).
+        let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.repositoryConfig))) as! [String: [String: Any]]
+        let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(Configuration())) as! [String: [String: Any]]
+        #expect(Set(file.keys) == Set(defaults.keys))
+        for (section, values) in defaults { #expect(Set(file[section]!.keys) == Set(values.keys), "\(section)") }
+    }
+
+    @Test func precedenceIsDefaultsThenFileThenEnvironment() throws {
+        let path = try Self.write(#"{"server": {"port": 9000, "hosts": ["127.0.0.1"]}, "index": {"trees": 20}}"#)
+        let fileOnly = try Configuration.load(file: path, environment: [:])
+        #expect(fileOnly.server.port == 9000 && fileOnly.index.trees == 20 && fileOnly.server.hosts == ["127.0.0.1"])
+        #expect(fileOnly.index.leafSize == Configuration().index.leafSize)
+        let environment = ["LOOKALIKE_SERVER_PORT": "9100", "LOOKALIKE_SERVER_API_KEYS": "aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb",
+                           "LOOKALIKE_STORAGE_KEEP_ORIGINALS": "true", "LOOKALIKE_DUPLICATES_MIN_COSINE": "0.8"]
+        let both = try Configuration.load(file: path, environment: environment)
+        #expect(both.server.port == 9100 && both.index.trees == 20)
+        #expect(both.server.apiKeys == ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"])
+        #expect(both.storage.keepOriginals && both.duplicates.minCosine == 0.8)
+    }
+
+    @Test(arguments: [
+        (#"{"server": {"port": 70000}}"#, "server.port"),
+        (#"{"server": {"prot": 1}}"#, "server.prot"),
+        (#"{"index": {"trees": "ten"}}"#, "index.trees"),
+        (#"{"hashing": {"bits": 100}}"#, "hashing.bits"),
+        (#"{"model": {"cropPolicy": "zoom"}}"#, "model.cropPolicy"),
+        (#"{"logging": 3}"#, "logging"),
+        (#"{"server": {"apiKeys": ["short"]}}"#, "server.apiKeys"),
+    ])
+    func badValuesNameTheKey(text: String, key: String) throws {
+        let path = try Self.write(text)
+        #expect {
+            try Configuration.load(file: path, environment: [:])
+        } throws: { error in
+            (error as? Configuration.Error)?.key == key
+        }
+    }
+
+    @Test func badEnvironmentValuesNameTheVariable() {
+        #expect(throws: Configuration.Error.self) { try Configuration.load(file: nil, environment: ["LOOKALIKE_SERVER_PORT": "eighty"]) }
+        #expect(throws: Configuration.Error.self) { try Configuration.load(file: nil, environment: ["LOOKALIKE_SERVER_PROTECT_READS": "maybe"]) }
+        #expect(throws: Configuration.Error.self) { try Configuration.load(file: "/nonexistent.json", environment: [:]) }
+    }
+}
