@@ -1,0 +1,128 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Inference
+import VectorIndex
+
+struct BenchIndex: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-index",
+        abstract: "Recall@k against exact search and single-thread queries/s for the forest, Hamming and exact strategies.",
+        discussion: "Reads .npy (float32, 2-D) or .fvecs files. Vectors are L2-normalised on load.")
+
+    @Option(help: "Base vectors (.npy or .fvecs).") var base: String
+    @Option(help: "Query vectors (.npy or .fvecs).") var queries: String
+    @Option(help: "Neighbours per query.") var k = 10
+    @Option(help: "Comma-separated tree counts.") var trees = "10,20"
+    @Option(help: "Comma-separated search_k values.") var searchK = "2000,5000,10000,20000"
+    @Option(help: "Comma-separated Hamming candidate counts.") var candidates = "1000,3000,10000"
+    @Option(help: "Leaf size.") var leafSize = 32
+    @Option(help: "Use at most this many queries.") var maxQueries = 1000
+    @Flag(help: "One JSON object per row.") var json = false
+
+    func validate() throws {
+        guard (1...1000).contains(k) else { throw ValidationError("--k must be 1...1000") }
+        guard (1...1_000_000).contains(maxQueries) else { throw ValidationError("--max-queries must be 1...1000000") }
+    }
+
+    static func load(_ path: String) throws -> (rows: Int, dimension: Int, values: [Float]) {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        let bytes = [UInt8](data)
+        if path.hasSuffix(".npy") {
+            let array = try NumpyArray(bytes: bytes)
+            guard array.shape.count == 2 else { throw ValidationError("\(path): expected a 2-D array, got \(array.shape)") }
+            return (array.shape[0], array.shape[1], array.values)
+        }
+        guard bytes.count >= 4 else { throw ValidationError("\(path): empty") }
+        let dimension = Int(Int32(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }))
+        let rowBytes = 4 + dimension * 4
+        guard dimension > 0, dimension <= 1 << 20, bytes.count % rowBytes == 0 else {
+            throw ValidationError("\(path): not an .fvecs file (dimension \(dimension), \(bytes.count) bytes)")
+        }
+        let rows = bytes.count / rowBytes
+        var values = [Float](repeating: 0, count: rows * dimension)
+        bytes.withUnsafeBytes { raw in
+            values.withUnsafeMutableBytes { out in
+                for row in 0..<rows {
+                    out.baseAddress!.advanced(by: row * dimension * 4)
+                        .copyMemory(from: raw.baseAddress!.advanced(by: row * rowBytes + 4), byteCount: dimension * 4)
+                }
+            }
+        }
+        return (rows, dimension, values)
+    }
+
+    static func rowsOf(_ matrix: (rows: Int, dimension: Int, values: [Float]), limit: Int = .max) -> [[Float]] {
+        (0..<min(matrix.rows, limit)).map {
+            FeatureVector.normalized(matrix.values[($0 * matrix.dimension)..<(($0 + 1) * matrix.dimension)])
+        }
+    }
+
+    func run() throws {
+        let baseMatrix = try Self.load(base)
+        let queryMatrix = try Self.load(queries)
+        guard baseMatrix.dimension == queryMatrix.dimension else { throw ValidationError("base and queries differ in dimension") }
+        let dimension = baseMatrix.dimension
+        let baseRows = Self.rowsOf(baseMatrix)
+        let queryRows = Self.rowsOf(queryMatrix, limit: maxQueries)
+        let hasher = RandomHyperplaneHasher(bits: 256, dimension: dimension, seed: 7)
+        let baseCodes = baseRows.map { hasher.code(for: $0) }
+        let queryCodes = queryRows.map { hasher.code(for: $0) }
+        if !json { print("base \(baseRows.count)×\(dimension), \(queryRows.count) queries, k=\(k)") }
+
+        var truth: [Set<Int64>] = []
+        for treeCount in trees.split(separator: ",").compactMap({ Int($0) }) {
+            let index = SimilarityIndex(configuration: .init(
+                dimension: dimension, trees: treeCount, leafSize: leafSize, exactThreshold: 0, rebuildFraction: 1e9,
+                codeBits: 256))
+            for (id, row) in baseRows.enumerated() { index.add(id: Int64(id), vector: row, code: baseCodes[id]) }
+            let buildStart = DispatchTime.now().uptimeNanoseconds
+            index.rebuild()
+            let buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - buildStart) / 1e9
+            let stats = index.statistics
+            if truth.isEmpty {
+                // Ground truth: exact search (brute force over every vector).
+                let (rate, results) = measure(index, queryRows, queryCodes, strategy: .exact)
+                truth = results.map { Set($0) }
+                report(strategy: "exact", params: "", recall: 1, qps: rate, build: 0, bytes: stats.vectorBytes)
+            }
+            for value in searchK.split(separator: ",").compactMap({ Int($0) }) {
+                let (rate, results) = measure(index, queryRows, queryCodes, strategy: .forest(searchK: value))
+                report(strategy: "forest", params: "trees=\(treeCount) search_k=\(value)", recall: recall(results, truth),
+                       qps: rate, build: buildSeconds, bytes: stats.vectorBytes + stats.forestBytes)
+            }
+            if treeCount == trees.split(separator: ",").compactMap({ Int($0) }).first {
+                for value in candidates.split(separator: ",").compactMap({ Int($0) }) {
+                    let (rate, results) = measure(index, queryRows, queryCodes, strategy: .hamming(candidates: value))
+                    report(strategy: "hamming", params: "bits=256 candidates=\(value)", recall: recall(results, truth),
+                           qps: rate, build: 0, bytes: stats.vectorBytes + baseRows.count * 32)
+                }
+            }
+        }
+    }
+
+    private func measure(_ index: SimilarityIndex, _ queries: [[Float]], _ codes: [BinaryCode],
+                         strategy: SimilarityIndex.Strategy) -> (Double, [[Int64]]) {
+        var results: [[Int64]] = []
+        let start = DispatchTime.now().uptimeNanoseconds
+        for (position, query) in queries.enumerated() {
+            results.append(index.search(query, k: k, strategy: strategy, code: codes[position]).map(\.id))
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return (Double(queries.count) / seconds, results)
+    }
+
+    private func recall(_ results: [[Int64]], _ truth: [Set<Int64>]) -> Double {
+        let found = zip(results, truth).reduce(0) { $0 + $1.0.filter($1.1.contains).count }
+        return Double(found) / Double(truth.reduce(0) { $0 + $1.count })
+    }
+
+    private func report(strategy: String, params: String, recall: Double, qps: Double, build: Double, bytes: Int) {
+        if json {
+            print("{\"engine\":\"lookalike\",\"strategy\":\"\(strategy)\",\"params\":\"\(params)\",\"recall\":\(String(format: "%.4f", recall)),\"qps\":\(String(format: "%.1f", qps)),\"build_s\":\(String(format: "%.2f", build)),\"bytes\":\(bytes)}")
+        } else {
+            print(String(format: "%-8@ %-32@ recall@%d %.4f  %8.1f q/s  build %6.2f s  %7.1f MB",
+                         strategy, params, k, recall, qps, build, Double(bytes) / 1e6))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Synthetic CNN-like feature vectors for index benchmarks.
+
+Pooled CNN features are non-negative (after ReLU), sparse, clustered by content, and their PCA spectrum decays
+like a power law. This draws cluster centres in a low-rank subspace with a power-law spectrum, adds
+within-cluster variation and noise in pre-activation space, applies ReLU and L2-normalises. Queries are fresh
+points from the same clusters (never copies of base rows).
+
+Usage: make_vectors.py --dim 1280 --base 100000 --queries 1000 --out DIR [--clusters 1000] [--seed 1]
+Writes DIR/base.npy, DIR/queries.npy (float32) and DIR/base.fvecs, DIR/queries.fvecs.
+"""
+import argparse
+import os
+
+import numpy as np
+
+
+def write_fvecs(path, matrix):
+    matrix = np.ascontiguousarray(matrix, dtype="<f4")
+    out = np.empty((matrix.shape[0], matrix.shape[1] + 1), dtype="<i4")
+    out[:, 0] = matrix.shape[1]
+    out[:, 1:] = matrix.view("<i4")
+    out.tofile(path)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dim", type=int, default=1280)
+    parser.add_argument("--base", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--clusters", type=int, default=1000)
+    parser.add_argument("--rank", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    d, r = args.dim, args.rank
+    basis = np.linalg.qr(rng.standard_normal((d, r)))[0].astype(np.float32)
+    spectrum = (np.arange(1, r + 1) ** -0.6).astype(np.float32)
+    mean = (rng.standard_normal(d) * 0.3 - 0.4).astype(np.float32)  # mostly negative: ReLU makes it sparse
+    scale = np.exp(rng.standard_normal(d) * 0.4).astype(np.float32)
+    centres = (rng.standard_normal((args.clusters, r)) * spectrum) @ basis.T * 3.0
+    spread = np.exp(rng.standard_normal(args.clusters) * 0.3).astype(np.float32)
+    weights = np.exp(rng.standard_normal(args.clusters))
+    weights /= weights.sum()
+
+    def draw(count):
+        labels = rng.choice(args.clusters, size=count, p=weights)
+        out = np.empty((count, d), dtype=np.float32)
+        for start in range(0, count, 10_000):
+            part = labels[start:start + 10_000]
+            low = (rng.standard_normal((len(part), r)) * spectrum) @ basis.T
+            noise = rng.standard_normal((len(part), d)) * 0.15
+            x = mean + centres[part] + spread[part, None] * (low * 1.2 + noise)
+            x = np.maximum(x * scale, 0)
+            norms = np.linalg.norm(x, axis=1, keepdims=True)
+            out[start:start + len(part)] = x / np.maximum(norms, 1e-12)
+        return out
+
+    os.makedirs(args.out, exist_ok=True)
+    base, queries = draw(args.base), draw(args.queries)
+    np.save(os.path.join(args.out, "base.npy"), base)
+    np.save(os.path.join(args.out, "queries.npy"), queries)
+    write_fvecs(os.path.join(args.out, "base.fvecs"), base)
+    write_fvecs(os.path.join(args.out, "queries.fvecs"), queries)
+    print(f"make_vectors: {args.base} base and {args.queries} query vectors of {d} dims in {args.out}; "
+          f"zero fraction {float((base == 0).mean()):.2f}")
+
+
+if __name__ == "__main__":
+    main()
