@@ -47,8 +47,10 @@ public struct Configuration: Codable, Sendable, Equatable {
 
     public struct Index: Codable, Sendable, Equatable {
         public var trees = 10
-        public var leafSize = 32
-        public var searchKFactor = 16
+        public var leafSize = 256
+        public var searchKFactor = 200
+        /// Forest candidates are narrowed to this many by Hamming distance before exact re-ranking (0: off).
+        public var hammingRerankLimit = 4_000
         public var exactThreshold = 2_000
         public var rebuildFraction = 0.25
         public var seed = 42
@@ -210,6 +212,7 @@ public struct Configuration: Codable, Sendable, Equatable {
         try check((1...256).contains(index.trees), "index.trees", "must be 1...256")
         try check((2...10_000).contains(index.leafSize), "index.leafSize", "must be 2...10000")
         try check((1...10_000).contains(index.searchKFactor), "index.searchKFactor", "must be 1...10000")
+        try check((0...10_000_000).contains(index.hammingRerankLimit), "index.hammingRerankLimit", "must be 0...10000000")
         try check(index.exactThreshold >= 0, "index.exactThreshold", "must be ≥ 0")
         try check(index.rebuildFraction > 0 && index.rebuildFraction <= 100, "index.rebuildFraction", "must be in (0, 100]")
         try check(hashing.scheme == "simhash", "hashing.scheme", "must be simhash")

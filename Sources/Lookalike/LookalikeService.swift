@@ -75,7 +75,8 @@ public final class LookalikeService: @unchecked Sendable {
         index = SimilarityIndex(configuration: .init(
             dimension: dimension, trees: configuration.index.trees, leafSize: configuration.index.leafSize,
             searchKFactor: configuration.index.searchKFactor, exactThreshold: configuration.index.exactThreshold,
-            rebuildFraction: configuration.index.rebuildFraction, codeBits: bits,
+            rebuildFraction: configuration.index.rebuildFraction,
+            hammingRerankLimit: configuration.index.hammingRerankLimit, codeBits: bits,
             seed: UInt64(configuration.index.seed)))
     }
 

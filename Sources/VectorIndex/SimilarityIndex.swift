@@ -16,22 +16,26 @@ public final class SimilarityIndex: @unchecked Sendable {
         public var dimension: Int
         /// Trees in the forest (default 10).
         public var trees: Int
-        /// Most items in a leaf (default 32).
+        /// Most items in a leaf (default 256: with 1280-d vectors fewer, larger leaves beat deep trees).
         public var leafSize: Int
-        /// Default `search_k` per requested result, per tree: `searchK = max(k, 10) × trees × this` (default 16).
+        /// Default `search_k` per requested result, per tree: `searchK = max(k, 10) × trees × this` (default 200).
         public var searchKFactor: Int
         /// Collections up to this size are searched exactly, without a forest (default 2,000).
         public var exactThreshold: Int
         /// Rebuild when (inserts + deletions since the build) exceed this fraction of the size (default 0.25).
         public var rebuildFraction: Double
+        /// With a query code, forest candidates beyond this many are first narrowed by Hamming distance, and only
+        /// the closest this many are re-ranked exactly (0: re-rank every candidate). Default 4,000.
+        public var hammingRerankLimit: Int
         /// Binary code length in bits, 0 when codes are not kept (default 256).
         public var codeBits: Int
         public var seed: UInt64
 
         public init(
-            dimension: Int, trees: Int = 10, leafSize: Int = 32, searchKFactor: Int = 16, exactThreshold: Int = 2_000,
-            rebuildFraction: Double = 0.25, codeBits: Int = 256, seed: UInt64 = 42
+            dimension: Int, trees: Int = 10, leafSize: Int = 256, searchKFactor: Int = 200, exactThreshold: Int = 2_000,
+            rebuildFraction: Double = 0.25, hammingRerankLimit: Int = 4_000, codeBits: Int = 256, seed: UInt64 = 42
         ) {
+            self.hammingRerankLimit = hammingRerankLimit
             self.dimension = dimension
             self.trees = trees
             self.leafSize = leafSize
@@ -72,6 +76,12 @@ public final class SimilarityIndex: @unchecked Sendable {
     }
 
     public let configuration: Configuration
+    /// See ``Configuration/hammingRerankLimit``; adjustable at run time (benchmarks sweep it).
+    public var hammingRerankLimit: Int {
+        get { lock.withReadLock { rerankLimit } }
+        set { lock.withWriteLock { rerankLimit = max(0, newValue) } }
+    }
+    private var rerankLimit: Int
     private let lock = ReadWriteLock()
     private let storage: VectorStorage
     private var codes: [UInt64] = []
@@ -92,6 +102,7 @@ public final class SimilarityIndex: @unchecked Sendable {
                      "invalid index configuration")
         precondition(configuration.codeBits % 64 == 0, "code bits must be a multiple of 64")
         self.configuration = configuration
+        rerankLimit = configuration.hammingRerankLimit
         storage = VectorStorage(dimension: configuration.dimension)
         codeWords = configuration.codeBits / 64
     }
@@ -196,10 +207,20 @@ public final class SimilarityIndex: @unchecked Sendable {
                     let budget = searchK ?? max(k, 10) * configuration.trees * configuration.searchKFactor
                     var candidates = forest!.candidates(for: q, searchK: max(budget, wanted))
                     candidates.sort()
+                    var unique: [Int32] = []
+                    unique.reserveCapacity(candidates.count)
                     var previous: Int32 = -1
                     for slot in candidates where slot != previous {
                         previous = slot
-                        if deleted[Int(slot)] { continue }
+                        if !deleted[Int(slot)] { unique.append(slot) }
+                    }
+                    let limit = max(rerankLimit, wanted)
+                    if let code, codeWords > 0, rerankLimit > 0, unique.count > limit {
+                        // Exact re-ranking reads 4·dimension bytes per candidate; the codes are 32 bytes. Keep
+                        // the candidates closest in Hamming distance, then re-rank only those.
+                        unique = closestByHamming(unique, to: code, count: limit)
+                    }
+                    for slot in unique {
                         top.insert(score: BLASKernels.dot(q, storage.row(slot), count: configuration.dimension), slot: slot)
                     }
                 case .hamming(let candidateCount):
@@ -236,6 +257,22 @@ public final class SimilarityIndex: @unchecked Sendable {
             }
             base += rows
         }
+    }
+
+    /// The `count` slots of `slots` with the smallest Hamming distance to `code`.
+    private func closestByHamming(_ slots: [Int32], to code: BinaryCode, count: Int) -> [Int32] {
+        var best = TopK(k: count)
+        let words = codeWords
+        code.words.withUnsafeBufferPointer { query in
+            codes.withUnsafeBufferPointer { codes in
+                for slot in slots {
+                    let distance = BinaryCode.distance(query.baseAddress!, codes.baseAddress! + Int(slot) * words, wordCount: words)
+                    let score = -Float(distance)
+                    if score > best.threshold { best.insert(score: score, slot: slot) }
+                }
+            }
+        }
+        return best.items.map(\.slot)
     }
 
     /// The `count` live slots with the smallest Hamming distance to `code`.

@@ -17,6 +17,8 @@ struct BenchIndex: ParsableCommand {
     @Option(help: "Comma-separated search_k values.") var searchK = "2000,5000,10000,20000"
     @Option(help: "Comma-separated Hamming candidate counts.") var candidates = "1000,3000,10000"
     @Option(help: "Leaf size.") var leafSize = 32
+    @Option(help: "Comma-separated Hamming re-rank limits for the forest (0: exact re-ranking of every candidate).")
+    var rerank = "0,3000"
     @Option(help: "Use at most this many queries.") var maxQueries = 1000
     @Flag(help: "One JSON object per row.") var json = false
 
@@ -86,10 +88,14 @@ struct BenchIndex: ParsableCommand {
                 truth = results.map { Set($0) }
                 report(strategy: "exact", params: "", recall: 1, qps: rate, build: 0, bytes: stats.vectorBytes)
             }
-            for value in searchK.split(separator: ",").compactMap({ Int($0) }) {
-                let (rate, results) = measure(index, queryRows, queryCodes, strategy: .forest(searchK: value))
-                report(strategy: "forest", params: "trees=\(treeCount) search_k=\(value)", recall: recall(results, truth),
-                       qps: rate, build: buildSeconds, bytes: stats.vectorBytes + stats.forestBytes)
+            for limit in rerank.split(separator: ",").compactMap({ Int($0) }) {
+                index.hammingRerankLimit = limit
+                for value in searchK.split(separator: ",").compactMap({ Int($0) }) {
+                    let (rate, results) = measure(index, queryRows, queryCodes, strategy: .forest(searchK: value))
+                    report(strategy: "forest", params: "trees=\(treeCount) leaf=\(leafSize) search_k=\(value) rerank=\(limit == 0 ? "all" : String(limit))",
+                           recall: recall(results, truth), qps: rate, build: buildSeconds,
+                           bytes: stats.vectorBytes + stats.forestBytes)
+                }
             }
             if treeCount == trees.split(separator: ",").compactMap({ Int($0) }).first {
                 for value in candidates.split(separator: ",").compactMap({ Int($0) }) {

@@ -1,0 +1,173 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Lookalike
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Measure retrieval quality on a labelled image set.",
+        discussion: """
+            The manifest is a CSV file with a header row and at least the columns path and group_id (paths relative \
+            to the manifest's folder). Every image is stored in a temporary database; every image with a group is \
+            queried (itself excluded) with approximate and exact search. Rows with an empty group are distractors: \
+            stored, never relevant. Extra columns (e.g. transform) get a per-value breakdown.
+            """)
+
+    @OptionGroup var options: ServiceOptions
+    @Option(help: "CSV manifest.") var manifest: String
+    @Option(help: "Column to break results down by (default: every column other than path, group_id and a few descriptive ones).")
+    var by: [String] = []
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Row {
+        let path: String
+        let group: String
+        let columns: [String: String]
+    }
+
+    static func parseCSV(_ text: String) throws -> [[String]] {
+        var rows: [[String]] = []
+        var field = "", row: [String] = [], quoted = false
+        var iterator = text.makeIterator()
+        while let character = iterator.next() {
+            if quoted {
+                if character == "\"" {
+                    if let next = iterator.next() {
+                        if next == "\"" { field.append("\"") } else {
+                            quoted = false
+                            if next == "," { row.append(field); field = "" } else if next == "\n" || next == "\r\n" {
+                                row.append(field); rows.append(row); row = []; field = ""
+                            } else if next != "\r" { field.append(next) }
+                        }
+                    } else { quoted = false }
+                } else { field.append(character) }
+            } else if character == "\"" && field.isEmpty {
+                quoted = true
+            } else if character == "," {
+                row.append(field); field = ""
+            } else if character == "\n" || character == "\r\n" {
+                row.append(field); rows.append(row); row = []; field = ""
+            } else if character != "\r" {
+                field.append(character)
+            }
+        }
+        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        return rows
+    }
+
+    static func loadManifest(_ path: String) throws -> [Row] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        let table = try parseCSV(String(decoding: data, as: UTF8.self)).filter { !($0.count == 1 && $0[0].isEmpty) }
+        guard let header = table.first, let pathColumn = header.firstIndex(of: "path"),
+              let groupColumn = header.firstIndex(of: "group_id") else {
+            throw ValidationError("\(path): the header must have 'path' and 'group_id' columns")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        return try table.dropFirst().enumerated().map { offset, fields in
+            guard fields.count == header.count else {
+                throw ValidationError("\(path): line \(offset + 2) has \(fields.count) fields, the header has \(header.count)")
+            }
+            let relative = fields[pathColumn]
+            let full = relative.hasPrefix("/") ? relative : (folder as NSString).appendingPathComponent(relative)
+            return Row(path: full, group: fields[groupColumn],
+                       columns: Dictionary(uniqueKeysWithValues: zip(header, fields)))
+        }
+    }
+
+    func run() throws {
+        let rows = try Self.loadManifest(manifest)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lookalike-eval-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let service = try options.openService { $0.storage.databasePath = directory.appendingPathComponent("eval.sqlite").path }
+        defer { service.shutdown() }
+
+        let progress = ProgressReporter(total: rows.count, label: "ingest")
+        let summary = IngestSummary()
+        let lanes = max(1, service.embedder.pool.configuration.workers)
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            for index in stride(from: lane, to: rows.count, by: lanes) {
+                defer { progress.advance() }
+                guard let data = FileManager.default.contents(atPath: rows[index].path) else {
+                    summary.fail(rows[index].path, "cannot read")
+                    continue
+                }
+                do {
+                    _ = try service.ingest(bytes: [UInt8](data), key: rows[index].path)
+                    summary.store()
+                } catch {
+                    summary.fail(rows[index].path, "\(error)")
+                }
+            }
+        }
+        service.index.waitForRebuild()
+        if service.index.count > service.configuration.index.exactThreshold { service.index.rebuild() }
+
+        var members: [String: Set<String>] = [:]
+        for row in rows where !row.group.isEmpty { members[row.group, default: []].insert(row.path) }
+        let queries = rows.filter { !$0.group.isEmpty }
+        var relevantSets: [String: Set<String>] = [:]
+        for row in queries { relevantSets[row.path] = (members[row.group] ?? []).subtracting([row.path]) }
+
+        let breakdownColumns = by.isEmpty
+            ? (rows.first?.columns.keys.filter { !["path", "group_id", "source", "license", "width", "height", "jpeg_q", "role"].contains($0) }.sorted() ?? [])
+            : by
+        var report: [String: Any] = ["images": rows.count, "stored": summary.storedCount, "failed": summary.failedCount,
+                                     "queries": queries.count]
+        for (name, exact) in [("approximate", false), ("exact", true)] {
+            var ranked: [(query: String, ranked: [String])] = []
+            let start = DispatchTime.now().uptimeNanoseconds
+            for row in queries {
+                let matches = (try? service.similar(key: row.path, options: SearchOptions(k: 10, exact: exact))) ?? []
+                ranked.append((row.path, matches.map(\.key)))
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let overall = RetrievalMetrics.score(ranked) { relevantSets[$0] ?? [] }
+            var section: [String: Any] = ["overall": Self.dictionary(overall), "queries_per_second": Double(queries.count) / seconds]
+            for column in breakdownColumns {
+                var parts: [String: Any] = [:]
+                let values = Set(queries.map { Self.category($0.columns[column] ?? "") })
+                for value in values.sorted() {
+                    let subset = ranked.filter { entry in
+                        Self.category(queries.first { $0.path == entry.query }?.columns[column] ?? "") == value
+                    }
+                    parts[value] = Self.dictionary(RetrievalMetrics.score(subset) { relevantSets[$0] ?? [] })
+                }
+                section["by_\(column)"] = parts
+            }
+            report[name] = section
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("images \(rows.count) (stored \(summary.storedCount), failed \(summary.failedCount)), queries \(queries.count)")
+            for name in ["approximate", "exact"] {
+                let section = report[name] as! [String: Any]
+                print("\n\(name) (\(String(format: "%.0f", section["queries_per_second"] as! Double)) queries/s)")
+                Self.printRow("overall", section["overall"] as! [String: Double])
+                for column in breakdownColumns {
+                    for (value, metrics) in (section["by_\(column)"] as! [String: Any]).sorted(by: { $0.key < $1.key }) {
+                        Self.printRow("  \(column)=\(value)", metrics as! [String: Double])
+                    }
+                }
+            }
+        }
+    }
+
+    /// The kind of a value: `crop(area=0.71)` → `crop`.
+    static func category(_ value: String) -> String {
+        String(value.prefix { $0 != "(" })
+    }
+
+    static func dictionary(_ metrics: RetrievalMetrics) -> [String: Double] {
+        ["mAP@10": metrics.meanAveragePrecision, "R@1": metrics.recallAt1, "R@10": metrics.recallAt10,
+         "P@10": metrics.precisionAt10, "queries": Double(metrics.queries)]
+    }
+
+    static func printRow(_ label: String, _ metrics: [String: Double]) {
+        print(String(format: "%-28@ mAP@10 %.3f  R@1 %.3f  R@10 %.3f  P@10 %.3f  (%d queries)", label,
+                     metrics["mAP@10"]!, metrics["R@1"]!, metrics["R@10"]!, metrics["P@10"]!, Int(metrics["queries"]!)))
+    }
+}
