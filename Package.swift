@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "LookalikeTests", dependencies: ["Lookalike", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["lookalike", "TestSupport", "Imaging"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LookalikeAPITests",
             dependencies: ["LookalikeAPI", "Lookalike", "HTTPServer", "TestSupport", "Imaging", "Inference",

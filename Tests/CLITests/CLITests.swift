@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Testing
+@testable import lookalike
+import TestSupport
+
+struct CLITests {
+    @Test func parsingAndValidation() throws {
+        let search = try Search.parse(["--k", "5", "--json", "photo.jpg"])
+        #expect(search.flags.k == 5 && search.flags.json && search.image == "photo.jpg")
+        #expect(throws: (any Error).self) { try Search.parse([]) }
+        #expect(throws: (any Error).self) { try Classify.parse(["x.jpg", "--top", "0"]) }
+        #expect(throws: (any Error).self) { try Duplicates.parse(["--threshold", "2"]) }
+        #expect(throws: (any Error).self) { try BenchModel.parse(["--batches", "0"]) }
+        let serve = try Serve.parse(["--port", "9000", "--host", "127.0.0.1", "--db", "/tmp/x.sqlite"])
+        #expect(serve.port == 9000 && serve.host == ["127.0.0.1"] && serve.options.db == "/tmp/x.sqlite")
+    }
+
+    @Test func serviceOptionsApplyFlagsLastAndNameBadKeys() throws {
+        let options = try ServiceOptions.parse(["--config", "/nonexistent.json"])
+        #expect(throws: ValidationError.self) { try options.configuration() }
+        let flags = try ServiceOptions.parse(["--db", "/tmp/flag.sqlite", "--log-level", "debug"])
+        let configuration = try flags.configuration()
+        #expect(configuration.storage.databasePath == "/tmp/flag.sqlite" && configuration.logging.level == "debug")
+        let bad = try ServiceOptions.parse(["--log-level", "loud"])
+        #expect {
+            try bad.configuration()
+        } throws: { error in
+            "\(error)".contains("logging.level")
+        }
+    }
+
+    @Test func manifestCSVWithQuotesAndRelativePaths() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let manifest = directory.appendingPathComponent("m.csv").path
+        try "path,group_id,transform\nimg/a.jpg,g1,\"crop(area=0.7, x)\"\nimg/b.jpg,,distractor\n".write(toFile: manifest, atomically: true, encoding: .utf8)
+        let rows = try Evaluate.loadManifest(manifest)
+        #expect(rows.count == 2)
+        #expect(rows[0].path == directory.appendingPathComponent("img/a.jpg").path && rows[0].group == "g1")
+        #expect(rows[0].columns["transform"] == "crop(area=0.7, x)" && Evaluate.category(rows[0].columns["transform"]!) == "crop")
+        #expect(rows[1].group.isEmpty)
+        try "path,label\nx.jpg,1\n".write(toFile: manifest, atomically: true, encoding: .utf8)
+        #expect(throws: ValidationError.self) { try Evaluate.loadManifest(manifest) }
+    }
+
+    @Test func ingestFindsImagesRecursively() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        for name in ["a.jpg", "sub/b.PNG", "sub/notes.txt", "c.jpeg"] {
+            try Data("x".utf8).write(to: directory.appendingPathComponent(name))
+        }
+        let files = try Ingest.files(in: [directory.path])
+        #expect(files.map { ($0 as NSString).lastPathComponent } == ["a.jpg", "c.jpeg", "b.PNG"])
+        #expect(throws: ValidationError.self) { try Ingest.files(in: ["/nonexistent/folder"]) }
+    }
+}
+
+/// The built `lookalike` binary run end to end on generated images with the real model.
+@Suite(.serialized)
+struct CLIEndToEndTests {
+    final class Marker {}
+
+    static var binary: URL {
+        var url = Bundle(for: Marker.self).bundleURL
+        while url.pathExtension == "xctest" { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("lookalike")
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["LOOKALIKE_MODEL"] = ModelLocator.path()
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func folder() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("img"), withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test func ingestReportsABadFileAndSkipsKnownOnes() throws {
+        let directory = try Self.folder()
+        try Data(try JPEGEncoder.encode(TestImages.scene(seed: 1))).write(to: directory.appendingPathComponent("img/one.jpg"))
+        try Data(try JPEGEncoder.encode(TestImages.scene(seed: 2))).write(to: directory.appendingPathComponent("img/two.jpg"))
+        try Data("not an image".utf8).write(to: directory.appendingPathComponent("img/broken.jpg"))
+        let db = directory.appendingPathComponent("db.sqlite").path
+        let first = try Self.run(["ingest", directory.appendingPathComponent("img").path, "--db", db, "--json"])
+        let summary = try JSONSerialization.jsonObject(with: Data(first.output.utf8)) as? [String: Any]
+        #expect(summary?["stored"] as? Int == 2, "\(first.output)")
+        #expect((summary?["failed"] as? [[String: Any]])?.first?["file"] as? String == directory.appendingPathComponent("img/broken.jpg").path)
+        let again = try Self.run(["ingest", directory.appendingPathComponent("img").path, "--db", db, "--json"])
+        let second = try JSONSerialization.jsonObject(with: Data(again.output.utf8)) as? [String: Any]
+        #expect(second?["stored"] as? Int == 0 && second?["skipped"] as? Int == 2)
+    }
+
+    /// Two groups of two (an image and its re-encoded, slightly cropped copy) and one distractor: every query's
+    /// only relevant item is its partner, and it ranks first, so mAP@10 = R@1 = R@10 = 1 and P@10 = 1/10.
+    @Test func evalOnATinyManifest() throws {
+        let directory = try Self.folder()
+        var lines = ["path,group_id,transform"]
+        for (group, seed) in [("g1", 11), ("g2", 12)] {
+            let image = TestImages.scene(seed: UInt64(seed))
+            try Data(try JPEGEncoder.encode(image, quality: 95)).write(to: directory.appendingPathComponent("img/\(group)-a.jpg"))
+            let copy = image.cropped(x: 8, y: 6, width: image.width - 16, height: image.height - 12)
+            try Data(try JPEGEncoder.encode(copy, quality: 60)).write(to: directory.appendingPathComponent("img/\(group)-b.jpg"))
+            lines += ["img/\(group)-a.jpg,\(group),original", "img/\(group)-b.jpg,\(group),crop(area=0.9)"]
+        }
+        try Data(try JPEGEncoder.encode(TestImages.scene(seed: 99))).write(to: directory.appendingPathComponent("img/d.jpg"))
+        lines.append("img/d.jpg,,distractor")
+        let manifest = directory.appendingPathComponent("manifest.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let result = try Self.run(["eval", "--manifest", manifest, "--json"])
+        #expect(result.status == 0)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], "\(result.output)")
+        #expect(report["queries"] as? Int == 4 && report["stored"] as? Int == 5)
+        for section in ["approximate", "exact"] {
+            let overall = try #require((report[section] as? [String: Any])?["overall"] as? [String: Double])
+            #expect(overall["mAP@10"] == 1 && overall["R@1"] == 1 && overall["R@10"] == 1, "\(section): \(overall)")
+            #expect(abs(overall["P@10"]! - 0.1) < 1e-9)
+            let byTransform = try #require((report[section] as? [String: Any])?["by_transform"] as? [String: [String: Double]])
+            #expect(Set(byTransform.keys) == ["original", "crop"])
+        }
+    }
+}
