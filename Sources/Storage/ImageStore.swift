@@ -156,6 +156,14 @@ public final class ImageStore: @unchecked Sendable {
     /// and whether it replaced one.
     @discardableResult
     public func upsert(_ image: ImageWrite) throws -> (record: StoredImage, replaced: Bool) {
+        try write { db in
+            try db.transaction { try upsertRows(image, in: db) }
+        }
+    }
+
+    /// The writes of one upsert, inside the caller's transaction.
+    @discardableResult
+    private func upsertRows(_ image: ImageWrite, in db: Database) throws -> (record: StoredImage, replaced: Bool) {
         try RecordValidation.validateKey(image.key)
         let metadata = try RecordValidation.validateMetadata(image.metadata, maxBytes: options.maxMetadataBytes)
         guard !image.vector.isEmpty, image.vector.allSatisfy({ $0.isFinite }) else {
@@ -165,47 +173,52 @@ public final class ImageStore: @unchecked Sendable {
             throw StorageError.invalidVector("code has \(image.code.words.count) words for \(image.code.bits) bits")
         }
         let now = Date().timeIntervalSince1970
-        return try write { db in
+        let existing = try db.rows("SELECT id, created_at FROM images WHERE key = ?", [.text(image.key)]).first
+        let id: Int64
+        let createdAt: Double
+        let values: [SQLiteValue] = [
+            .blob(image.sha256), .text(image.format), .integer(Int64(image.width)), .integer(Int64(image.height)),
+            .integer(Int64(image.byteSize)), .text(metadata), .real(now),
+        ]
+        if let existing, let existingID = existing[0].integer {
+            id = existingID
+            createdAt = existing[1].real ?? now
+            try db.run("""
+                UPDATE images SET sha256 = ?, format = ?, width = ?, height = ?, byte_size = ?, metadata = ?,
+                updated_at = ? WHERE id = ?
+                """, values + [.integer(id)])
+        } else {
+            createdAt = now
+            try db.run("""
+                INSERT INTO images (sha256, format, width, height, byte_size, metadata, updated_at, key, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, values + [.text(image.key), .real(now)])
+            id = db.lastInsertRowID
+        }
+        let vector = try db.prepare("INSERT OR REPLACE INTO vectors (image_id, model, dimension, data) VALUES (?, ?, ?, ?)")
+        try vector.bind([.integer(id), .text(image.model), .integer(Int64(image.vector.count))])
+        try vector.bind(floats: image.vector, at: 4)
+        while try vector.step() {}
+        try db.run("INSERT OR REPLACE INTO codes (image_id, scheme_id, bits, words) VALUES (?, ?, ?, ?)",
+                   [.integer(id), .integer(image.code.schemeID), .integer(Int64(image.code.bits)),
+                    .blob(Self.bytes(of: image.code.words))])
+        try db.run("INSERT OR REPLACE INTO thumbnails (image_id, jpeg) VALUES (?, ?)", [.integer(id), .blob(image.thumbnail)])
+        if options.keepOriginals, let original = image.original {
+            try db.run("INSERT OR REPLACE INTO originals (image_id, bytes) VALUES (?, ?)", [.integer(id), .blob(original)])
+        } else {
+            try db.run("DELETE FROM originals WHERE image_id = ?", [.integer(id)])
+        }
+        let record = StoredImage(
+            id: id, key: image.key, sha256: image.sha256, format: image.format, width: image.width,
+            height: image.height, byteSize: image.byteSize, metadata: metadata, createdAt: createdAt, updatedAt: now)
+        return (record, existing != nil)
+    }
+
+    /// Stores many images in one transaction (bulk import): all or nothing.
+    public func upsert(batch images: [ImageWrite]) throws {
+        try write { db in
             try db.transaction {
-                let existing = try db.rows("SELECT id, created_at FROM images WHERE key = ?", [.text(image.key)]).first
-                let id: Int64
-                let createdAt: Double
-                let values: [SQLiteValue] = [
-                    .blob(image.sha256), .text(image.format), .integer(Int64(image.width)), .integer(Int64(image.height)),
-                    .integer(Int64(image.byteSize)), .text(metadata), .real(now),
-                ]
-                if let existing, let existingID = existing[0].integer {
-                    id = existingID
-                    createdAt = existing[1].real ?? now
-                    try db.run("""
-                        UPDATE images SET sha256 = ?, format = ?, width = ?, height = ?, byte_size = ?, metadata = ?,
-                        updated_at = ? WHERE id = ?
-                        """, values + [.integer(id)])
-                } else {
-                    createdAt = now
-                    try db.run("""
-                        INSERT INTO images (sha256, format, width, height, byte_size, metadata, updated_at, key, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, values + [.text(image.key), .real(now)])
-                    id = db.lastInsertRowID
-                }
-                let vector = try db.prepare("INSERT OR REPLACE INTO vectors (image_id, model, dimension, data) VALUES (?, ?, ?, ?)")
-                try vector.bind([.integer(id), .text(image.model), .integer(Int64(image.vector.count))])
-                try vector.bind(floats: image.vector, at: 4)
-                while try vector.step() {}
-                try db.run("INSERT OR REPLACE INTO codes (image_id, scheme_id, bits, words) VALUES (?, ?, ?, ?)",
-                           [.integer(id), .integer(image.code.schemeID), .integer(Int64(image.code.bits)),
-                            .blob(Self.bytes(of: image.code.words))])
-                try db.run("INSERT OR REPLACE INTO thumbnails (image_id, jpeg) VALUES (?, ?)", [.integer(id), .blob(image.thumbnail)])
-                if options.keepOriginals, let original = image.original {
-                    try db.run("INSERT OR REPLACE INTO originals (image_id, bytes) VALUES (?, ?)", [.integer(id), .blob(original)])
-                } else {
-                    try db.run("DELETE FROM originals WHERE image_id = ?", [.integer(id)])
-                }
-                let record = StoredImage(
-                    id: id, key: image.key, sha256: image.sha256, format: image.format, width: image.width,
-                    height: image.height, byteSize: image.byteSize, metadata: metadata, createdAt: createdAt, updatedAt: now)
-                return (record, existing != nil)
+                for image in images { try upsertRows(image, in: db) }
             }
         }
     }

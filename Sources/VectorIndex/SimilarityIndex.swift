@@ -204,7 +204,7 @@ public final class SimilarityIndex: @unchecked Sendable {
                 case .exact, .automatic:
                     scanAll(q, into: &top)
                 case .forest(let searchK):
-                    let budget = searchK ?? max(k, 10) * configuration.trees * configuration.searchKFactor
+                    let budget = searchK ?? defaultSearchK(k: k, live: live)
                     var candidates = forest!.candidates(for: q, searchK: max(budget, wanted))
                     candidates.sort()
                     var unique: [Int32] = []
@@ -239,6 +239,15 @@ public final class SimilarityIndex: @unchecked Sendable {
             }
             return matches
         }
+    }
+
+    /// The default `search_k`: `max(k, 10) × trees × searchKFactor` at 100,000 vectors, scaled by the square
+    /// root of the collection's share of that (smaller collections need fewer candidates for the same recall:
+    /// measured 0.95 recall@10 at 4,000 candidates for 10,000 vectors and 40,000 for 100,000).
+    func defaultSearchK(k: Int, live: Int) -> Int {
+        let full = Double(max(k, 10) * configuration.trees * configuration.searchKFactor)
+        let scale = min(1, (Double(live) / 100_000).squareRoot())
+        return max(Int(full * scale), max(k, 10) * configuration.trees)
     }
 
     /// Brute force: one `sgemv` per storage chunk, then top-k over live rows.
