@@ -1,16 +1,28 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Lookalike
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Store JPEG and PNG files (folders are searched recursively) in the database.",
-        discussion: "Each file's id is its path as given (relative paths stay relative). Files whose bytes are already stored are skipped; a bad file is reported and skipped.")
+        discussion: "Each file's id is its path as given (relative paths stay relative). Files whose bytes are already stored under that id are skipped; a bad file is reported and skipped. Without --server the database is opened directly (--db or the configuration).")
 
     @OptionGroup var options: ServiceOptions
     @Argument(help: "Files or folders.") var paths: [String]
+    @Option(help: "Upload to a running server (e.g. http://127.0.0.1:8080) instead of opening the database.")
+    var server: String?
+    @Option(help: "Bearer key for --server.") var apiKey: String?
+    @Option(help: "Concurrent uploads with --server.") var parallel = 4
     @Flag(help: "Print a JSON summary.") var json = false
+
+    func validate() throws {
+        if let server { guard URL(string: server)?.scheme?.hasPrefix("http") == true else { throw ValidationError("--server must be an http:// URL") } }
+        guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be 1...64") }
+    }
 
     static let extensions: Set<String> = ["jpg", "jpeg", "png", "jpe"]
 
@@ -38,6 +50,10 @@ struct Ingest: ParsableCommand {
 
     func run() throws {
         let files = try Self.files(in: paths)
+        if let server {
+            try upload(files, to: server)
+            return
+        }
         let service = try options.openService()
         defer { service.shutdown() }
         let progress = ProgressReporter(total: files.count, label: "ingest")
@@ -67,6 +83,66 @@ struct Ingest: ParsableCommand {
         summary.print(json: json)
         if summary.failedCount > 0 && summary.storedCount == 0 && summary.skippedCount == 0 { throw ExitCode.failure }
     }
+}
+
+extension Ingest {
+    /// Sends each file to `POST /v1/images?id=...` of a running server; skips files the server already holds
+    /// with the same SHA-256 (`GET /v1/images/{id}`).
+    func upload(_ files: [String], to server: String) throws {
+        let base = server.hasSuffix("/") ? String(server.dropLast()) : server
+        let progress = ProgressReporter(total: files.count, label: "ingest")
+        let summary = IngestSummary()
+        DispatchQueue.concurrentPerform(iterations: parallel) { lane in
+            for index in stride(from: lane, to: files.count, by: parallel) {
+                let file = files[index]
+                defer { progress.advance() }
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    summary.fail(file, "cannot read")
+                    continue
+                }
+                var allowed = CharacterSet.urlPathAllowed
+                allowed.remove(charactersIn: "/?#&=+")
+                let id = file.addingPercentEncoding(withAllowedCharacters: allowed) ?? file
+                let existing = send("GET", "\(base)/v1/images/\(id)", body: nil)
+                if existing.status == 200,
+                   let record = (try? JSONSerialization.jsonObject(with: existing.body)) as? [String: Any],
+                   record["sha256"] as? String == SHA256.hex(SHA256.hash([UInt8](data))) {
+                    summary.skip()
+                    continue
+                }
+                let response = send("POST", "\(base)/v1/images?id=\(id)", body: data)
+                if response.status == 200 || response.status == 201 {
+                    summary.store()
+                } else {
+                    let detail = ((try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any])?["detail"] as? String
+                    summary.fail(file, "HTTP \(response.status): \(detail ?? response.error ?? "")")
+                }
+            }
+        }
+        summary.print(json: json)
+        if summary.failedCount > 0 && summary.storedCount == 0 && summary.skippedCount == 0 { throw ExitCode.failure }
+    }
+
+    private func send(_ method: String, _ url: String, body: Data?) -> (status: Int, body: Data, error: String?) {
+        guard let target = URL(string: url) else { return (0, Data(), "bad URL \(url)") }
+        var request = URLRequest(url: target, timeoutInterval: 300)
+        request.httpMethod = method
+        request.httpBody = body
+        if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
+        let done = DispatchSemaphore(value: 0)
+        let box = ResponseBox()
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            box.value = ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data(), error.map { "\($0.localizedDescription)" })
+            done.signal()
+        }.resume()
+        done.wait()
+        return box.value ?? (0, Data(), "no response")
+    }
+}
+
+/// Carries a URLSession result to the waiting thread; written before the semaphore signal, read after the wait.
+final class ResponseBox: @unchecked Sendable {
+    var value: (Int, Data, String?)?
 }
 
 /// Counts and failures of an ingest run, written from several threads under a lock.
