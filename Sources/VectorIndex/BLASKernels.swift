@@ -18,3 +18,54 @@ enum BLASKernels {
                     result, 1)
     }
 }
+
+/// The LAPACK routines behind ITQ (column-major, as LAPACK is).
+enum LAPACK {
+    struct Failure: Error, CustomStringConvertible {
+        let routine: String
+        let info: Int32
+        var description: String { "\(routine) failed (info \(info))" }
+    }
+
+    /// Eigen-decomposition of a symmetric `n × n` matrix in place: eigenvalues ascending; on return column `k`
+    /// of `matrix` (column-major) is the eigenvector of eigenvalue `k`. The corresponding routine is `ssyevd`.
+    static func symmetricEigen(_ matrix: inout [Float], n: Int) throws -> [Float] {
+        var values = [Float](repeating: 0, count: n)
+        var size = Int32(n), info: Int32 = 0
+        var workQuery: Float = 0, iworkQuery: Int32 = 0
+        var query: Int32 = -1
+        var jobz = Int8(UInt8(ascii: "V")), uplo = Int8(UInt8(ascii: "U"))
+        ssyevd_(&jobz, &uplo, &size, &matrix, &size, &values, &workQuery, &query, &iworkQuery, &query, &info)
+        var lwork = Int32(workQuery), liwork = iworkQuery
+        var work = [Float](repeating: 0, count: Int(lwork))
+        var iwork = [Int32](repeating: 0, count: Int(liwork))
+        ssyevd_(&jobz, &uplo, &size, &matrix, &size, &values, &work, &lwork, &iwork, &liwork, &info)
+        guard info == 0 else { throw Failure(routine: "ssyevd", info: info) }
+        return values
+    }
+
+    /// Full SVD of a column-major `n × n` matrix `A = U Σ Vᵀ`; returns column-major `U` and `Vᵀ`.
+    /// The corresponding routine is `sgesvd`.
+    static func svd(_ matrix: [Float], n: Int) throws -> (u: [Float], vt: [Float]) {
+        var a = matrix
+        var size = Int32(n), info: Int32 = 0
+        var singular = [Float](repeating: 0, count: n)
+        var u = [Float](repeating: 0, count: n * n), vt = [Float](repeating: 0, count: n * n)
+        var job = Int8(UInt8(ascii: "A"))
+        var workQuery: Float = 0
+        var query: Int32 = -1
+        sgesvd_(&job, &job, &size, &size, &a, &size, &singular, &u, &size, &vt, &size, &workQuery, &query, &info)
+        var lwork = Int32(workQuery)
+        var work = [Float](repeating: 0, count: Int(lwork))
+        sgesvd_(&job, &job, &size, &size, &a, &size, &singular, &u, &size, &vt, &size, &work, &lwork, &info)
+        guard info == 0 else { throw Failure(routine: "sgesvd", info: info) }
+        return (u, vt)
+    }
+
+    /// Column-major `C = A · B` for `n × n` matrices.
+    static func multiply(_ a: [Float], _ b: [Float], n: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: n * n)
+        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+        return c
+    }
+}
