@@ -57,11 +57,15 @@ public struct Configuration: Codable, Sendable, Equatable {
     }
 
     public struct Hashing: Codable, Sendable, Equatable {
-        /// `simhash` (random hyperplanes).
+        /// `simhash` (random hyperplanes) or `itq` (learned; random hyperplanes until `itqMinimumImages`).
         public var scheme = "simhash"
         /// 64, 128 or 256.
         public var bits = 256
         public var seed = 7
+        /// Images stored before ITQ is trained.
+        public var itqMinimumImages = 1_000
+        /// Stored vectors ITQ trains on at most.
+        public var itqTrainingSample = 20_000
     }
 
     public struct Duplicates: Codable, Sendable, Equatable {
@@ -215,7 +219,9 @@ public struct Configuration: Codable, Sendable, Equatable {
         try check((0...10_000_000).contains(index.hammingRerankLimit), "index.hammingRerankLimit", "must be 0...10000000")
         try check(index.exactThreshold >= 0, "index.exactThreshold", "must be ≥ 0")
         try check(index.rebuildFraction > 0 && index.rebuildFraction <= 100, "index.rebuildFraction", "must be in (0, 100]")
-        try check(hashing.scheme == "simhash", "hashing.scheme", "must be simhash")
+        try check(["simhash", "itq"].contains(hashing.scheme), "hashing.scheme", "must be simhash or itq")
+        try check(hashing.itqMinimumImages >= hashing.bits, "hashing.itqMinimumImages", "must be at least hashing.bits")
+        try check((hashing.bits...10_000_000).contains(hashing.itqTrainingSample), "hashing.itqTrainingSample", "must be hashing.bits...10000000")
         try check([64, 128, 256].contains(hashing.bits), "hashing.bits", "must be 64, 128 or 256")
         try check((-1...1).contains(duplicates.minCosine), "duplicates.minCosine", "must be -1...1")
         try check((0...1).contains(duplicates.maxHammingFraction), "duplicates.maxHammingFraction", "must be 0...1")

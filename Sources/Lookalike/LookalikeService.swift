@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 public import Imaging
 public import Inference
@@ -28,6 +29,7 @@ public final class LookalikeService: @unchecked Sendable {
         public let rebuilds: Int
         public let model: String
         public let codeBits: Int
+        public let codeScheme: String
         public let queue: InferencePool.Statistics
     }
 
@@ -35,9 +37,11 @@ public final class LookalikeService: @unchecked Sendable {
     public let store: ImageStore
     public let embedder: ImageEmbedder
     public let index: SimilarityIndex
-    public let hasher: RandomHyperplaneHasher
-    private let schemeID: Int64
+    private var scheme: CodeScheme
     private let writeLock = NSLock()
+    private var retraining = false
+    private let retrainQueue = DispatchQueue(label: "lookalike.codes.retrain", qos: .utility)
+    private let retrainGroup = DispatchGroup()
     private let readyLock = NSLock()
     private var ready = false
 
@@ -58,19 +62,29 @@ public final class LookalikeService: @unchecked Sendable {
             thumbnailer: Thumbnailer(maxSide: configuration.model.thumbnailSize),
             cropPolicy: ModelInputPreprocessor.CropPolicy(rawValue: configuration.model.cropPolicy) ?? .centerSquare)
 
-        // The hash scheme is stored with its parameters so codes can always be recomputed; reuse it when it
-        // matches the configuration, otherwise register a new one and recompute every stored code.
+        // The code scheme is stored with its parameters so codes can always be recomputed; reuse the active one
+        // when it matches the configuration. An ITQ configuration starts with random hyperplanes and switches
+        // once enough images are stored (``retrainCodesIfDue()``).
         let bits = configuration.hashing.bits
         let dimension = model.featureDimension
+        var restored: CodeScheme? = nil
         if let active = try store.setting("active_hash_scheme").flatMap(Int64.init),
-           let scheme = try store.hashScheme(id: active), scheme.kind == "simhash", scheme.bits == bits,
-           scheme.dimension == dimension {
-            hasher = RandomHyperplaneHasher(bits: bits, dimension: dimension, projection: scheme.parameters)
-            schemeID = active
+           let stored = try store.hashScheme(id: active), stored.bits == bits, stored.dimension == dimension {
+            if stored.kind == "simhash" {
+                restored = CodeScheme(id: active, encoder: .simhash(RandomHyperplaneHasher(
+                    bits: bits, dimension: dimension, projection: stored.parameters)))
+            } else if stored.kind == "itq", configuration.hashing.scheme == "itq" {
+                restored = CodeScheme(id: active, encoder: .itq(try IterativeQuantization(
+                    bits: bits, dimension: dimension, parameters: stored.parameters)))
+            }
+        }
+        if let restored {
+            scheme = restored
         } else {
-            hasher = RandomHyperplaneHasher(bits: bits, dimension: dimension, seed: UInt64(configuration.hashing.seed))
-            schemeID = try store.saveHashScheme(kind: "simhash", bits: bits, dimension: dimension, parameters: hasher.projection)
-            try store.setSetting("active_hash_scheme", String(schemeID))
+            let hasher = RandomHyperplaneHasher(bits: bits, dimension: dimension, seed: UInt64(configuration.hashing.seed))
+            let id = try store.saveHashScheme(kind: "simhash", bits: bits, dimension: dimension, parameters: hasher.projection)
+            try store.setSetting("active_hash_scheme", String(id))
+            scheme = CodeScheme(id: id, encoder: .simhash(hasher))
         }
         index = SimilarityIndex(configuration: .init(
             dimension: dimension, trees: configuration.index.trees, leafSize: configuration.index.leafSize,
@@ -95,9 +109,9 @@ public final class LookalikeService: @unchecked Sendable {
         try store.forEachVector(model: model.identity.description) { id, vector in
             let values = Array(vector)
             var code = codes[id].map { BinaryCode(words: $0.words) }
-            if codes[id]?.schemeID != schemeID {
-                let fresh = hasher.code(for: values)
-                stale.append((id, StoredCode(schemeID: schemeID, bits: hasher.bits, words: fresh.words)))
+            if codes[id]?.schemeID != scheme.id {
+                let fresh = scheme.code(for: values)
+                stale.append((id, StoredCode(schemeID: scheme.id, bits: scheme.bits, words: fresh.words)))
                 code = fresh
             }
             index.add(id: id, vector: values, code: code)
@@ -107,7 +121,70 @@ public final class LookalikeService: @unchecked Sendable {
         index.waitForRebuild()
         if loaded > configuration.index.exactThreshold { index.rebuild() }
         readyLock.withLock { ready = true }
+        retrainCodesIfDue()
         return loaded
+    }
+
+    /// The scheme in force (read under the write lock, which is where it changes).
+    public var codeScheme: CodeScheme { writeLock.withLock { scheme } }
+
+    /// With `hashing.scheme = itq`: once `hashing.itqMinimumImages` are stored and codes are still random
+    /// hyperplanes, learns ITQ in the background from a sample of stored vectors, recomputes every code, and
+    /// switches store, index and new uploads to it in one step under the write lock.
+    public func retrainCodesIfDue() {
+        let due = writeLock.withLock { () -> Bool in
+            guard configuration.hashing.scheme == "itq", scheme.kind != "itq", !retraining,
+                  index.count >= configuration.hashing.itqMinimumImages else { return false }
+            retraining = true
+            return true
+        }
+        guard due else { return }
+        retrainGroup.enter()
+        retrainQueue.async { [self] in
+            defer { retrainGroup.leave() }
+            do { try retrainCodes() } catch { writeLock.withLock { retraining = false } }
+        }
+    }
+
+    /// Waits for a background code retraining in progress, if any.
+    public func waitForRetraining() { retrainGroup.wait() }
+
+    private func retrainCodes() throws {
+        let model = self.model.identity.description
+        let dimension = self.model.featureDimension
+        let bits = configuration.hashing.bits
+        // A strided sample of at most itqTrainingSample stored vectors.
+        let total = try store.count()
+        let stride = max(1, total / max(1, configuration.hashing.itqTrainingSample))
+        var sample: [Float] = []
+        var sampled = 0
+        var position = 0
+        try store.forEachVector(model: model) { _, vector in
+            if position % stride == 0 && sampled < configuration.hashing.itqTrainingSample {
+                sample.append(contentsOf: vector)
+                sampled += 1
+            }
+            position += 1
+        }
+        guard sampled >= bits else { writeLock.withLock { retraining = false }; return }
+        let quantizer = try IterativeQuantization(training: sample, count: sampled, dimension: dimension, bits: bits)
+        // New codes for everything stored now, computed without holding the lock.
+        var fresh: [Int64: BinaryCode] = [:]
+        try store.forEachVector(model: model) { id, vector in fresh[id] = quantizer.code(for: Array(vector)) }
+        try writeLock.withLock {
+            // Images stored meanwhile were coded with the old scheme: recompute them too, then switch at once.
+            var ids: [Int64] = []
+            try store.forEachCode { id, _ in ids.append(id) }
+            for id in ids where fresh[id] == nil {
+                if let vector = index.vector(id: id) { fresh[id] = quantizer.code(for: vector) }
+            }
+            let id = try store.saveHashScheme(kind: "itq", bits: bits, dimension: dimension, parameters: quantizer.parameters)
+            try store.updateCodes(fresh.map { ($0.key, StoredCode(schemeID: id, bits: bits, words: $0.value.words)) })
+            try store.setSetting("active_hash_scheme", String(id))
+            index.replaceCodes(fresh)
+            scheme = CodeScheme(id: id, encoder: .itq(quantizer))
+            retraining = false
+        }
     }
 
     /// Number of stored images whose vectors come from another model (not searchable until re-ingested).
@@ -131,32 +208,36 @@ public final class LookalikeService: @unchecked Sendable {
         try RecordValidation.validateKey(key)
         let metadataText = try RecordValidation.validateMetadata(metadata ?? "{}", maxBytes: configuration.storage.maxMetadataBytes)
         let embedding = try embedder.embedBlocking(bytes)
-        let code = hasher.code(for: embedding.vector)
-        let duplicates = try findDuplicates(vector: embedding.vector, code: code, sha256: digest, excludingKey: key)
+        let duplicates = try findDuplicates(vector: embedding.vector, sha256: digest, excludingKey: key)
         if rejectDuplicates && !duplicates.isEmpty { throw LookalikeError.duplicate(duplicates) }
-        let write = ImageWrite(
-            key: key, sha256: digest, format: embedding.format.rawValue, width: embedding.width, height: embedding.height,
-            byteSize: bytes.count, metadata: metadataText, model: embedding.model.description, vector: embedding.vector,
-            code: StoredCode(schemeID: schemeID, bits: hasher.bits, words: code.words), thumbnail: embedding.thumbnail,
-            original: configuration.storage.keepOriginals ? bytes : nil)
         let (record, replaced) = try writeLock.withLock {
+            // The code is made under the lock, with the scheme in force, so a scheme switch never mixes codes.
+            let code = scheme.code(for: embedding.vector)
+            let write = ImageWrite(
+                key: key, sha256: digest, format: embedding.format.rawValue, width: embedding.width,
+                height: embedding.height, byteSize: bytes.count, metadata: metadataText, model: embedding.model.description,
+                vector: embedding.vector, code: StoredCode(schemeID: scheme.id, bits: scheme.bits, words: code.words),
+                thumbnail: embedding.thumbnail, original: configuration.storage.keepOriginals ? bytes : nil)
             let result = try store.upsert(write)
             index.add(id: result.record.id, vector: embedding.vector, code: code)
             return result
         }
+        retrainCodesIfDue()
         return IngestResult(record: record, replaced: replaced, duplicates: duplicates)
     }
 
-    private func findDuplicates(vector: [Float], code: BinaryCode, sha256: [UInt8], excludingKey: String) throws -> [Match] {
+    private func findDuplicates(vector: [Float], sha256: [UInt8], excludingKey: String) throws -> [Match] {
         var matches: [Match] = try store.images(sha256: sha256).filter { $0.key != excludingKey }
             .map { Match(key: $0.key, score: 1, metadata: $0.metadata) }
-        let maxDistance = Int(configuration.duplicates.maxHammingFraction * Double(hasher.bits))
+        let scheme = codeScheme
+        let code = scheme.code(for: vector)
+        let maxDistance = Int(configuration.duplicates.maxHammingFraction * Double(scheme.bits))
         let near = index.search(vector, k: 10, minScore: Float(configuration.duplicates.minCosine))
         let records = try store.images(ids: near.map(\.id))
         for hit in near {
             guard let record = records[hit.id], record.key != excludingKey, !matches.contains(where: { $0.key == record.key }),
                   let stored = index.vector(id: hit.id) else { continue }
-            if hasher.code(for: stored).distance(to: code) <= maxDistance {
+            if scheme.code(for: stored).distance(to: code) <= maxDistance {
                 matches.append(Match(key: record.key, score: hit.score, metadata: record.metadata))
             }
         }
@@ -228,12 +309,14 @@ public final class LookalikeService: @unchecked Sendable {
         return Statistics(
             images: try store.count(), indexed: stats.count, tombstones: stats.tombstones, trees: stats.trees,
             indexBytes: stats.vectorBytes + stats.forestBytes, rebuilds: stats.rebuilds,
-            model: model.identity.description, codeBits: hasher.bits, queue: embedder.pool.statistics)
+            model: model.identity.description, codeBits: scheme.bits, codeScheme: codeScheme.kind,
+            queue: embedder.pool.statistics)
     }
 
     /// Stops the inference workers (waiting requests fail) and waits for an index rebuild in progress.
     public func shutdown() {
         embedder.pool.shutdown()
         index.waitForRebuild()
+        retrainGroup.wait()
     }
 }

@@ -312,7 +312,7 @@ public final class LookalikeAPI: Sendable {
         return JSONResponse.make(200, [
             "images": stats.images, "indexed": stats.indexed, "tombstones": stats.tombstones, "trees": stats.trees,
             "index_bytes": stats.indexBytes, "index_rebuilds": stats.rebuilds, "model": stats.model,
-            "code_bits": stats.codeBits, "inference_queue": stats.queue.queued, "images_embedded": stats.queue.processedImages,
+            "code_bits": stats.codeBits, "code_scheme": stats.codeScheme, "inference_queue": stats.queue.queued, "images_embedded": stats.queue.processedImages,
             "ready": service.isReady,
         ])
     }

@@ -166,6 +166,18 @@ public final class SimilarityIndex: @unchecked Sendable {
         }
     }
 
+    /// Replaces the binary code of every id in `codes` (all at once, under the write lock, so a search sees
+    /// either all old codes or all new ones for these ids).
+    public func replaceCodes(_ codes: [Int64: BinaryCode]) {
+        guard codeWords > 0 else { return }
+        lock.withWriteLock {
+            for (id, code) in codes {
+                guard let slot = slotOf[id], code.words.count == codeWords else { continue }
+                for word in 0..<codeWords { self.codes[Int(slot) * codeWords + word] = code.words[word] }
+            }
+        }
+    }
+
     /// A copy of the stored vector of `id`.
     public func vector(id: Int64) -> [Float]? {
         lock.withReadLock {

@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import Testing
+import Lookalike
 import LookalikeAPI
 import TestSupport
 
@@ -111,5 +112,45 @@ struct APIFlowTests {
         #expect(try client.request("POST", "/v1/images?id=x", headers: [("Authorization", "Bearer \(key)")], body: image).status == 201)
         #expect(try client.request("GET", "/v1/images/x").status == 200)  // reads stay open
         #expect(try client.request("DELETE", "/v1/images/x").status == 401)
+    }
+}
+
+@Suite(.serialized)
+struct CodeSchemeSwitchTests {
+    /// With `hashing.scheme = itq`, codes start as random hyperplanes and switch to ITQ once enough images are
+    /// stored: every stored code then carries the new scheme id, search still finds each image, and a restart
+    /// keeps the learned scheme.
+    @Test func itqReplacesRandomHyperplanesOnceEnoughImagesAreStored() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("itq-\(UUID().uuidString)")
+        let configure: (inout Configuration) -> Void = {
+            $0.hashing.scheme = "itq"
+            $0.hashing.bits = 64
+            $0.hashing.itqMinimumImages = 64
+            $0.storage.databasePath = directory.appendingPathComponent("db.sqlite").path
+        }
+        let harness = try APITestHarness(configure: configure)
+        #expect(harness.service.codeScheme.kind == "simhash")
+        let parts = (0..<70).map { ("image", "img-\($0).png", APITestHarness.png(seed: UInt64(200 + $0))) }
+        let form = HTTPTestClient.multipart(parts.map { (name: $0.0, filename: Optional($0.1), body: $0.2) })
+        let response = try harness.client(timeout: 300).request("POST", "/v1/images/batch", headers: [("Content-Type", form.contentType)], body: form.body)
+        #expect(response.json["stored"] as? Int == 70, "\(response.text.prefix(300))")
+        harness.service.waitForRetraining()
+        let scheme = harness.service.codeScheme
+        #expect(scheme.kind == "itq")
+        var codes = 0
+        try harness.service.store.forEachCode { _, code in
+            #expect(code.schemeID == scheme.id && code.bits == 64)
+            codes += 1
+        }
+        #expect(codes == 70)
+        // Still searchable through the forest/Hamming paths, and the learned scheme survives a restart.
+        let hit = try harness.client().request("POST", "/v1/search?k=1", body: APITestHarness.png(seed: 205))
+        #expect((hit.json["results"] as? [[String: Any]])?.first?["id"] as? String == "img-5.png")
+        harness.service.shutdown()
+        var configuration = Configuration()
+        configure(&configuration)
+        let reopened = try LookalikeService(configuration: configuration, model: APITestHarness.model)
+        defer { reopened.shutdown() }
+        #expect(reopened.codeScheme.kind == "itq" && reopened.codeScheme.id == scheme.id)
     }
 }
