@@ -95,6 +95,9 @@ public final class ImageStore: @unchecked Sendable {
         self.options = options
         do {
             writer = try Database(path: path)
+            // Larger pages keep a 5 KB vector blob on one page instead of a chain of overflow pages, which makes
+            // the start-up scan faster. It only takes effect on a new, empty file (before WAL is switched on).
+            try writer.execute("PRAGMA page_size = 16384")
             try writer.execute("PRAGMA foreign_keys = ON")
             let mode = try writer.scalar("PRAGMA journal_mode = WAL")?.text?.lowercased()
             if mode != "wal" && path != ":memory:" { throw StorageError.damaged(path: path, detail: "cannot enable WAL (\(mode ?? "?"))") }
