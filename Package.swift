@@ -47,7 +47,7 @@ let package = Package(
         // Child process for the storage crash-safety test.
         .executableTarget(name: "storage-stress", dependencies: ["Storage"], swiftSettings: swiftSettings),
 
-        .target(name: "TestSupport", dependencies: ["Imaging"], swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["Imaging", "VectorIndex"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "InferenceTests",

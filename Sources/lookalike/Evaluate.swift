@@ -83,24 +83,7 @@ struct Evaluate: ParsableCommand {
         let service = try options.openService { $0.storage.databasePath = directory.appendingPathComponent("eval.sqlite").path }
         defer { service.shutdown() }
 
-        let progress = ProgressReporter(total: rows.count, label: "ingest")
-        let summary = IngestSummary()
-        let lanes = max(1, service.embedder.pool.configuration.workers)
-        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-            for index in stride(from: lane, to: rows.count, by: lanes) {
-                defer { progress.advance() }
-                guard let data = FileManager.default.contents(atPath: rows[index].path) else {
-                    summary.fail(rows[index].path, "cannot read")
-                    continue
-                }
-                do {
-                    _ = try service.ingest(bytes: [UInt8](data), key: rows[index].path)
-                    summary.store()
-                } catch {
-                    summary.fail(rows[index].path, "\(error)")
-                }
-            }
-        }
+        let summary = Ingest.store(rows.map(\.path), in: service, skipStored: false)
         service.index.waitForRebuild()
         if service.index.count > service.configuration.index.exactThreshold { service.index.rebuild() }
 

@@ -56,6 +56,17 @@ struct Ingest: ParsableCommand {
         }
         let service = try options.openService()
         defer { service.shutdown() }
+        let summary = Self.store(files, in: service, skipStored: true)
+        summary.print(json: json)
+        if summary.failedCount > 0 && summary.storedCount == 0 && summary.skippedCount == 0 { throw ExitCode.failure }
+    }
+}
+
+extension Ingest {
+    /// Reads and stores `files` (each under its path as id) with one thread per inference worker, so every
+    /// worker stays busy; failures are reported per file. `skipStored` skips a file whose bytes are already
+    /// stored under its id.
+    static func store(_ files: [String], in service: LookalikeService, skipStored: Bool) -> IngestSummary {
         let progress = ProgressReporter(total: files.count, label: "ingest")
         let summary = IngestSummary()
         let lanes = max(1, service.embedder.pool.configuration.workers)
@@ -69,7 +80,7 @@ struct Ingest: ParsableCommand {
                 }
                 let bytes = [UInt8](data)
                 do {
-                    if try service.store.images(sha256: SHA256.hash(bytes)).contains(where: { $0.key == file }) {
+                    if skipStored, try service.store.images(sha256: SHA256.hash(bytes)).contains(where: { $0.key == file }) {
                         summary.skip()
                         continue
                     }
@@ -80,12 +91,9 @@ struct Ingest: ParsableCommand {
                 }
             }
         }
-        summary.print(json: json)
-        if summary.failedCount > 0 && summary.storedCount == 0 && summary.skippedCount == 0 { throw ExitCode.failure }
+        return summary
     }
-}
 
-extension Ingest {
     /// Sends each file to `POST /v1/images?id=...` of a running server; skips files the server already holds
     /// with the same SHA-256 (`GET /v1/images/{id}`).
     func upload(_ files: [String], to server: String) throws {
