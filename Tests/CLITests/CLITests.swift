@@ -80,7 +80,7 @@ struct CLIEndToEndTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        process.waitForExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
@@ -150,7 +150,7 @@ extension CLIEndToEndTests {
         let log = Pipe()
         server.standardError = log
         try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
+        defer { server.terminate(); server.waitForExit() }
         var text = ""
         var port: String?
         while port == nil, case let chunk = log.fileHandleForReading.availableData, !chunk.isEmpty {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Storage
+import TestSupport
 
 /// A child process writes records in a loop and reports each committed key; we SIGKILL it at random moments,
 /// many rounds, and check that the file is intact and every reported record is there, byte for byte.
@@ -30,7 +31,7 @@ struct CrashSafetyTests {
             try process.run()
             usleep(UInt32.random(in: 40_000...250_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
             let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             let keys = output.split(separator: "\n").compactMap { Int($0.dropFirst()) }
             acknowledged += keys
