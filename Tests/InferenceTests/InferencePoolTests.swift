@@ -64,19 +64,24 @@ struct InferencePoolTests {
                                                                              maxBatchWaitMilliseconds: 0))
         defer { pool.shutdown() }
         let input = [Float](repeating: 0.2, count: Self.tensorSize)
-        // Occupy the only worker from a thread of our own, and wait until it has taken the tensor.
-        let firstDone = DispatchSemaphore(value: 0)
-        Thread {
-            _ = try? pool.featuresBlocking(for: input)
-            firstDone.signal()
-        }.start()
-        while pool.statistics.queued > 0 || pool.statistics.batches == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        // Occupy the only worker and put two more tensors ahead in the queue, from threads of our own, so the
+        // tensor we cancel waits behind seconds of work. Every wait below has a deadline: fail, never hang.
+        let blockers = DispatchGroup()
+        for _ in 0..<3 {
+            blockers.enter()
+            Thread {
+                _ = try? pool.featuresBlocking(for: input)
+                blockers.leave()
+            }.start()
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while pool.statistics.queued < 2 && Date() < deadline { try await Task.sleep(for: .milliseconds(1)) }
         let second = Task { try await pool.features(for: input) }
-        while pool.statistics.queued == 0 { try await Task.sleep(for: .milliseconds(1)) }  // it waits in the queue
+        while pool.statistics.queued < 3 && Date() < deadline { try await Task.sleep(for: .milliseconds(1)) }
         second.cancel()
         await #expect(throws: CancellationError.self) { try await second.value }
-        firstDone.wait()
-        #expect(pool.statistics.processedImages == 1)
+        blockers.wait()
+        #expect(pool.statistics.processedImages == 3)
     }
 
     @Test func wrongInputAndShutdownAreTypedErrors() async throws {
