@@ -27,8 +27,7 @@ public struct Convolution: Sendable {
     }
 
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        (SamePadding(inputSize: height, kernel: kernel, stride: stride).outputSize,
-         SamePadding(inputSize: width, kernel: kernel, stride: stride).outputSize)
+        SamePadding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
     }
 
     /// Floats of im2col workspace needed for `batch` images of `height × width`.

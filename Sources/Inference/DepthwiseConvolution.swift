@@ -25,8 +25,7 @@ public struct DepthwiseConvolution: Sendable {
 
     /// Output height and width for an input of `height × width`.
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        (SamePadding(inputSize: height, kernel: kernel, stride: stride).outputSize,
-         SamePadding(inputSize: width, kernel: kernel, stride: stride).outputSize)
+        SamePadding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
     }
 
     /// Applies the layer to `batch` images of `height × width × channels`.

@@ -13,4 +13,10 @@ public struct SamePadding: Sendable, Equatable {
         before = total / 2
         after = total - total / 2
     }
+
+    /// Output height and width of a `kernel × kernel` window moved by `stride` over `height × width`.
+    public static func outputSize(height: Int, width: Int, kernel: Int, stride: Int) -> (height: Int, width: Int) {
+        (SamePadding(inputSize: height, kernel: kernel, stride: stride).outputSize,
+         SamePadding(inputSize: width, kernel: kernel, stride: stride).outputSize)
+    }
 }

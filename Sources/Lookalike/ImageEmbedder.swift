@@ -1,11 +1,10 @@
-import Dispatch
 public import Imaging
 public import Inference
 
 /// Uploaded bytes → feature vector: decode (format from the bytes), preprocess, run the CNN on the pool.
 ///
-/// Decoding and resizing run on a Dispatch queue, not on Swift's cooperative pool, because they are CPU-bound
-/// (tens of milliseconds for a large photo) and would starve other tasks.
+/// Everything runs on the caller's own thread (HTTP connection threads, CLI worker threads), never on Swift's
+/// cooperative pool: decoding is CPU-bound (tens of milliseconds for a large photo) and inference blocks.
 public final class ImageEmbedder: Sendable {
     /// What one image yields.
     public struct Embedding: Sendable {
@@ -26,7 +25,6 @@ public final class ImageEmbedder: Sendable {
     public let decoder: ImageDecoder
     public let preprocessor: ModelInputPreprocessor
     public let thumbnailer: Thumbnailer
-    private let preparationQueue = DispatchQueue(label: "lookalike.decode", attributes: .concurrent)
 
     public init(
         model: EfficientNetLite, pool: InferencePool, limits: DecodingLimits = DecodingLimits(),
@@ -59,23 +57,6 @@ public final class ImageEmbedder: Sendable {
     public func embedBlocking(_ bytes: [UInt8]) throws -> Embedding {
         let prepared = try prepare(bytes)
         let vector = try pool.featuresBlocking(for: prepared.tensor)
-        return Embedding(
-            vector: vector, model: model.identity, format: prepared.decoded.format,
-            width: prepared.decoded.originalWidth, height: prepared.decoded.originalHeight,
-            thumbnail: prepared.thumbnail)
-    }
-
-    /// Decodes, preprocesses and embeds one image.
-    ///
-    /// - Throws: ``ImagingError`` for bad images, ``InferencePool/Error`` (`busy`, `shutDown`), or
-    ///   `CancellationError`.
-    public func embed(_ bytes: [UInt8]) async throws -> Embedding {
-        let prepared: Prepared = try await withCheckedThrowingContinuation { continuation in
-            preparationQueue.async {
-                continuation.resume(with: Result { try self.prepare(bytes) })
-            }
-        }
-        let vector = try await pool.features(for: prepared.tensor)
         return Embedding(
             vector: vector, model: model.identity, format: prepared.decoded.format,
             width: prepared.decoded.originalWidth, height: prepared.decoded.originalHeight,
