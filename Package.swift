@@ -44,6 +44,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Fuzz entry points (scripts/fuzz), and the replay tool that runs saved inputs through them.
+        .target(name: "FuzzTargets", dependencies: ["HTTPServer", "Imaging", "Inference", "Storage"],
+                swiftSettings: swiftSettings),
+        .executableTarget(name: "lookalike-fuzz", dependencies: ["FuzzTargets"], swiftSettings: swiftSettings),
+
         // Child process for the storage crash-safety test.
         .executableTarget(name: "storage-stress", dependencies: ["Storage"], swiftSettings: swiftSettings),
 
@@ -56,6 +61,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FuzzTargetTests", dependencies: ["FuzzTargets"], resources: [.copy("Corpus")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "LookalikeTests", dependencies: ["Lookalike", "TestSupport"], swiftSettings: swiftSettings),

@@ -38,6 +38,10 @@ public struct WeightFile: Sendable {
     }
 
     /// Parses a weight file held in memory; `path` is used in error messages.
+    public init(bytes: [UInt8], path: String = "<memory>") throws {
+        try self.init(data: Data(bytes), path: path)
+    }
+
     init(data: Data, path: String = "<memory>") throws {
         func fail(_ reason: String) -> Error { Error(path: path, reason: reason) }
         guard data.count >= 8 else { throw fail("too short (\(data.count) bytes) for a safetensors header") }
