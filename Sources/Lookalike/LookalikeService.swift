@@ -282,6 +282,8 @@ public final class LookalikeService: @unchecked Sendable {
             throw LookalikeError.invalidArgument("vector must have \(model.featureDimension) values, got \(raw.count)")
         }
         guard raw.allSatisfy({ $0.isFinite }) else { throw LookalikeError.invalidArgument("vector values must be finite numbers") }
+        // Cosine similarity is undefined for the zero vector: every score would be 0 and the ranking arbitrary.
+        guard raw.contains(where: { $0 != 0 }) else { throw LookalikeError.invalidArgument("vector must not be all zeros") }
         return try search(vector: FeatureVector.normalized(raw), options: options, excluding: [])
     }
 
