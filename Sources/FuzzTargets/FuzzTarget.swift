@@ -131,7 +131,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let newline = input.firstIndex(of: UInt8(ascii: "\n")) ?? input.count
         let key = String(decoding: input[..<newline], as: UTF8.self)
         if (try? RecordValidation.validateKey(key)) != nil {
-            precondition(!key.isEmpty && key.utf8.count <= RecordValidation.maxKeyLength, "accepted a bad key")
+            // The limit is in characters; each may take up to 4 UTF-8 bytes.
+            precondition(!key.isEmpty && key.count <= RecordValidation.maxKeyLength
+                         && key.utf8.count <= 4 * RecordValidation.maxKeyLength, "accepted a bad key")
         }
         let text = String(decoding: input.dropFirst(newline + 1), as: UTF8.self)
         guard let compact = try? RecordValidation.validateMetadata(text, maxBytes: 4096) else { return }

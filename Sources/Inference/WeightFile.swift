@@ -77,7 +77,8 @@ public struct WeightFile: Sendable {
                 return (product.partialValue, partial.1 || product.overflow)
             }
             let (start, end) = (offsets[0], offsets[1])
-            guard !overflow, start >= 0, end >= start, end <= payloadSize, end - start == count * 4 else {
+            // `(end - start) / 4 == count` rather than `count * 4`, which overflows for shapes near 2^61 elements.
+            guard !overflow, start >= 0, end >= start, end <= payloadSize, (end - start) % 4 == 0, (end - start) / 4 == count else {
                 throw fail("tensor '\(name)' has offsets \(offsets) that do not match shape \(shape) within the file")
             }
             var values = [Float](repeating: 0, count: count)
