@@ -72,7 +72,7 @@ def main():
     parser.add_argument("--rate", type=float, default=16, help="requests per second, all clients together")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--overload-seconds", type=float, default=30)
-    parser.add_argument("--overload-clients", type=int, default=64)
+    parser.add_argument("--overload-clients", type=int, default=160)
     args = parser.parse_args()
     port = args.port
 
