@@ -53,12 +53,14 @@ write("exif", "jpeg-with-exif.jpg", with_exif[:200])
 
 
 # PNG: written by hand so every colour type and bit depth is covered.
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def png(width, height, colour_type, depth, rows, extra=b"", interlace=0):
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, interlace)
     raw = b"".join(b"\x00" + row for row in rows)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + extra + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + extra + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b"")
 
 
 w, h = 7, 5
@@ -68,8 +70,6 @@ write("png", "gray16.png", png(w, h, 0, 16, [b"".join(struct.pack(">H", x * 9000
 write("png", "rgb8.png", png(w, h, 2, 8, [bytes((x * 40 + c * 70) % 256 for x in range(w) for c in range(3)) for _ in range(h)]))
 write("png", "rgba8.png", png(w, h, 6, 8, [bytes((x * 40 + c * 50) % 256 for x in range(w) for c in range(4)) for _ in range(h)]))
 palette = b"\x00" * 3 + b"\xff\x00\x00" + b"\x00\xff\x00" + b"\x00\x00\xff"
-def png_chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 write("png", "palette-trns.png", png(w, h, 3, 8, [bytes(x % 4 for x in range(w)) for _ in range(h)],
                                      extra=png_chunk(b"PLTE", palette) + png_chunk(b"tRNS", b"\x00\x80")))
 # Adam7 passes of an 8×8 grey image: (width, height) of each reduced image, rows stored pass after pass.

@@ -141,25 +141,12 @@ extension CLIEndToEndTests {
         let directory = try Self.folder()
         try Data(try JPEGEncoder.encode(TestImages.scene(seed: 5))).write(to: directory.appendingPathComponent("img/five.jpg"))
         try Data("broken".utf8).write(to: directory.appendingPathComponent("img/bad.png"))
-        let server = Process()
-        server.executableURL = Self.binary
-        server.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--db", directory.appendingPathComponent("db.sqlite").path]
-        var environment = ProcessInfo.processInfo.environment
-        environment["LOOKALIKE_MODEL"] = ModelLocator.path()
-        server.environment = environment
-        let log = Pipe()
-        server.standardError = log
-        try server.run()
-        defer { server.terminate(); server.waitForExit() }
-        var text = ""
-        var port: String?
-        while port == nil, case let chunk = log.fileHandleForReading.availableData, !chunk.isEmpty {
-            text += String(decoding: chunk, as: UTF8.self)
-            if text.contains("index ready"), let range = text.range(of: #"port=(\d+)"#, options: .regularExpression) {
-                port = String(text[range].dropFirst(5))
-            }
-        }
-        let url = "http://127.0.0.1:\(try #require(port, "server log: \(text)"))"
+        let server = ServerProcess(
+            binary: Self.binary, arguments: ["--db", directory.appendingPathComponent("db.sqlite").path],
+            logURL: directory.appendingPathComponent("server.log"), environment: ["LOOKALIKE_MODEL": ModelLocator.path()])
+        try server.start()
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)"
         let first = try Self.run(["ingest", directory.appendingPathComponent("img").path, "--server", url, "--json"])
         let summary = try JSONSerialization.jsonObject(with: Data(first.output.utf8)) as? [String: Any]
         #expect(summary?["stored"] as? Int == 1 && (summary?["failed"] as? [Any])?.count == 1, "\(first.output)")
