@@ -54,6 +54,8 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var exactThreshold = 2_000
         public var rebuildFraction = 0.25
         public var seed = 42
+        /// Keep the forest in `<databasePath>.forest` so that a restart restores it instead of rebuilding.
+        public var snapshot = true
     }
 
     public struct Hashing: Codable, Sendable, Equatable {

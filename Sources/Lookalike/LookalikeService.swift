@@ -43,6 +43,7 @@ public final class LookalikeService: @unchecked Sendable {
     private let retrainQueue = DispatchQueue(label: "lookalike.codes.retrain", qos: .utility)
     private let retrainGroup = DispatchGroup()
     private let readyLock = NSLock()
+    private var indexLoadOutcome: SimilarityIndex.LoadOutcome?
     private var ready = false
 
     public init(configuration: Configuration, model: EfficientNetLite) throws {
@@ -91,12 +92,16 @@ public final class LookalikeService: @unchecked Sendable {
             searchKFactor: configuration.index.searchKFactor, exactThreshold: configuration.index.exactThreshold,
             rebuildFraction: configuration.index.rebuildFraction,
             hammingRerankLimit: configuration.index.hammingRerankLimit, codeBits: bits,
-            seed: UInt64(configuration.index.seed)))
+            seed: UInt64(configuration.index.seed),
+            snapshotPath: configuration.index.snapshot ? configuration.storage.databasePath + ".forest" : nil))
     }
 
     public var model: EfficientNetLite { embedder.model }
 
     public var isReady: Bool { readyLock.withLock { ready } }
+
+    /// How the last ``loadIndex()`` made the index searchable (restored from its snapshot or rebuilt, and why).
+    public var indexLoad: SimilarityIndex.LoadOutcome? { readyLock.withLock { indexLoadOutcome } }
 
     /// Streams every stored vector of the current model into the index (recomputing codes made under another
     /// scheme), builds the forest, and marks the service ready. Returns the number of vectors loaded.
@@ -104,6 +109,7 @@ public final class LookalikeService: @unchecked Sendable {
     public func loadIndex() throws -> Int {
         var loaded = 0
         var stale: [(id: Int64, code: StoredCode)] = []
+        index.beginLoading()
         var codes: [Int64: StoredCode] = [:]
         try store.forEachCode { id, code in codes[id] = code }
         try store.forEachVector(model: model.identity.description) { id, vector in
@@ -118,9 +124,11 @@ public final class LookalikeService: @unchecked Sendable {
             loaded += 1
         }
         if !stale.isEmpty { try store.updateCodes(stale) }
-        index.waitForRebuild()
-        if loaded > configuration.index.exactThreshold { index.rebuild() }
-        readyLock.withLock { ready = true }
+        let outcome = index.finishLoading()
+        readyLock.withLock {
+            indexLoadOutcome = outcome
+            ready = true
+        }
         retrainCodesIfDue()
         return loaded
     }
@@ -315,10 +323,18 @@ public final class LookalikeService: @unchecked Sendable {
             queue: embedder.pool.statistics)
     }
 
-    /// Stops the inference workers (waiting requests fail) and waits for an index rebuild in progress.
-    public func shutdown() {
+    /// Stops the inference workers (waiting requests fail), waits for an index rebuild in progress, and saves
+    /// the forest snapshot (returning why that failed, if it did: the data is safe either way).
+    @discardableResult
+    public func shutdown() -> (any Error)? {
         embedder.pool.shutdown()
         index.waitForRebuild()
         retrainGroup.wait()
+        do {
+            try index.saveSnapshot()
+            return nil
+        } catch {
+            return error
+        }
     }
 }

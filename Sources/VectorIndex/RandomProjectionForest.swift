@@ -51,6 +51,39 @@ struct RandomProjectionForest {
 
     var treeCount: Int { roots.count }
 
+    /// Restores a forest from a validated snapshot. Leaf ids are mapped to slots by `slotOf`; ids it does not
+    /// map (deleted or changed since the snapshot) are dropped from their leaves.
+    init(snapshot: ForestSnapshot, slotOf: (Int64) -> Int32?, indexedCount: Int) {
+        dimension = snapshot.parameters.dimension
+        leafSize = snapshot.parameters.leafSize
+        seed = snapshot.parameters.seed
+        random = SplitMix64(seed: seed ^ 0x5EED)
+        roots = snapshot.roots
+        nodes = snapshot.nodes
+        normals = snapshot.normals
+        leafItems = [Int32](repeating: -1, count: snapshot.leafIDs.count)
+        for index in nodes.indices where nodes[index].isLeaf {
+            let node = nodes[index]
+            var kept: Int32 = 0
+            for position in Int(node.start)..<Int(node.start + node.count) {
+                guard let slot = slotOf(snapshot.leafIDs[position]) else { continue }
+                leafItems[Int(node.start + kept)] = slot
+                kept += 1
+            }
+            nodes[index].count = kept
+        }
+        self.indexedCount = indexedCount
+    }
+
+    /// The forest's arrays with leaf slots turned into ids by `idOf` (nil: a deleted slot, stored as -1).
+    func snapshot(items: [ForestSnapshot.Item], idOf: (Int32) -> Int64?) -> ForestSnapshot {
+        ForestSnapshot(
+            parameters: .init(dimension: dimension, trees: roots.count, leafSize: leafSize, seed: seed),
+            roots: roots, nodes: nodes, normals: normals,
+            leafIDs: leafItems.map { $0 < 0 ? -1 : idOf($0) ?? -1 }, items: items)
+    }
+
+
     /// Bytes held by the forest's arrays.
     var allocatedBytes: Int {
         nodes.capacity * MemoryLayout<Node>.stride + normals.capacity * 4 + leafItems.capacity * 4

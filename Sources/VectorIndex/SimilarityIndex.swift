@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// The live search index: vectors, optional binary codes, an Annoy-style forest, tombstones, and exact
 /// re-ranking.
@@ -30,11 +31,16 @@ public final class SimilarityIndex: @unchecked Sendable {
         /// Binary code length in bits, 0 when codes are not kept (default 256).
         public var codeBits: Int
         public var seed: UInt64
+        /// Where the forest is saved after every build and by ``saveSnapshot()``, and restored from by
+        /// ``finishLoading()`` (nil: never).
+        public var snapshotPath: String?
 
         public init(
             dimension: Int, trees: Int = 10, leafSize: Int = 256, searchKFactor: Int = 200, exactThreshold: Int = 2_000,
-            rebuildFraction: Double = 0.25, hammingRerankLimit: Int = 4_000, codeBits: Int = 256, seed: UInt64 = 42
+            rebuildFraction: Double = 0.25, hammingRerankLimit: Int = 4_000, codeBits: Int = 256, seed: UInt64 = 42,
+            snapshotPath: String? = nil
         ) {
+            self.snapshotPath = snapshotPath
             self.hammingRerankLimit = hammingRerankLimit
             self.dimension = dimension
             self.trees = trees
@@ -73,6 +79,18 @@ public final class SimilarityIndex: @unchecked Sendable {
         public let vectorBytes: Int
         public let forestBytes: Int
         public let rebuilds: Int
+        /// Why the last snapshot save failed, if it did.
+        public let snapshotFailure: String?
+    }
+
+    /// How ``finishLoading()`` made the index searchable.
+    public enum LoadOutcome: Sendable, Equatable {
+        /// Small enough to be searched exactly; no forest.
+        case exact
+        /// The snapshot was reused: `kept` items as saved, `inserted` added since, `dropped` deleted or changed.
+        case restored(kept: Int, inserted: Int, dropped: Int)
+        /// A new forest was built, for this reason (no snapshot, a mismatched one, or too many changes).
+        case rebuilt(reason: String)
     }
 
     public let configuration: Configuration
@@ -93,6 +111,8 @@ public final class SimilarityIndex: @unchecked Sendable {
     private var forest: RandomProjectionForest?
     private var changesSinceBuild = 0
     private var rebuilding = false
+    private var loading = false
+    private var snapshotFailure: String?
     private var rebuilds = 0
     private let rebuildQueue = DispatchQueue(label: "lookalike.index.rebuild", qos: .utility)
     private let rebuildGroup = DispatchGroup()
@@ -116,7 +136,7 @@ public final class SimilarityIndex: @unchecked Sendable {
         lock.withReadLock {
             Statistics(count: slotIDs.count - deletedCount, tombstones: deletedCount, trees: forest?.treeCount ?? 0,
                        forestCoverage: forest?.indexedCount ?? 0, vectorBytes: storage.allocatedBytes,
-                       forestBytes: forest?.allocatedBytes ?? 0, rebuilds: rebuilds)
+                       forestBytes: forest?.allocatedBytes ?? 0, rebuilds: rebuilds, snapshotFailure: snapshotFailure)
         }
     }
 
@@ -321,7 +341,7 @@ public final class SimilarityIndex: @unchecked Sendable {
     // MARK: Rebuild
 
     private func needsRebuild() -> Bool {
-        guard !rebuilding else { return false }
+        guard !rebuilding, !loading else { return false }
         let live = slotIDs.count - deletedCount
         if forest == nil { return live > configuration.exactThreshold }
         return Double(changesSinceBuild) > configuration.rebuildFraction * Double(max(live, 1))
@@ -364,7 +384,122 @@ public final class SimilarityIndex: @unchecked Sendable {
             rebuilds += 1
             return needsRebuild()
         }
+        if configuration.snapshotPath != nil { recordSnapshotSave() }
         if again { scheduleRebuild() }
+    }
+
+    // MARK: Loading and snapshots
+
+    /// Starts a bulk load (a collection read at startup): until ``finishLoading()``, adds never start a build.
+    public func beginLoading() {
+        lock.withWriteLock { loading = true }
+    }
+
+    /// Ends a bulk load: below the exact threshold nothing more is needed; otherwise the forest is restored from
+    /// the snapshot when it matches the loaded vectors closely enough (items deleted or changed since are
+    /// dropped, new ones inserted, as long as those changes stay within ``Configuration/rebuildFraction``), and
+    /// built anew otherwise.
+    @discardableResult
+    public func finishLoading() -> LoadOutcome {
+        waitForRebuild()
+        let live = lock.withWriteLock { () -> Int in
+            loading = false
+            return slotIDs.count - deletedCount
+        }
+        guard live > configuration.exactThreshold else { return .exact }
+        var reason = "no snapshot configured"
+        if let path = configuration.snapshotPath {
+            do {
+                if let outcome = try restore(from: path) { return outcome }
+                reason = "no snapshot at \(path)"
+            } catch let error as ForestSnapshotError {
+                reason = error.description
+            } catch {
+                reason = "forest snapshot \(path): \(error)"
+            }
+        }
+        rebuild()
+        return .rebuilt(reason: reason)
+    }
+
+    /// Restores the forest from `path`; nil when there is no file. Throws when the file cannot be used.
+    private func restore(from path: String) throws -> LoadOutcome? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let bytes: [UInt8]
+        do {
+            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw ForestSnapshotError(kind: .io, path: path, reason: "cannot read: \(error.localizedDescription)")
+        }
+        let snapshot = try ForestSnapshot(decoding: bytes, path: path)
+        let expected = ForestSnapshot.Parameters(
+            dimension: configuration.dimension, trees: configuration.trees, leafSize: configuration.leafSize,
+            seed: configuration.seed)
+        guard snapshot.parameters == expected else {
+            throw ForestSnapshotError(kind: .mismatched, path: path, reason: "built with \(snapshot.parameters), configured \(expected)")
+        }
+        return try lock.withWriteLock { () -> LoadOutcome in
+            let rows = RowSource(storage)
+            var kept: [Int64: Int32] = [:]
+            for item in snapshot.items {
+                guard let slot = slotOf[item.id],
+                      ForestSnapshot.fingerprint(id: item.id, row: rows.row(slot), dimension: rows.dimension) == item.fingerprint
+                else { continue }
+                kept[item.id] = slot
+            }
+            let live = slotIDs.count - deletedCount
+            let dropped = snapshot.items.count - kept.count
+            let inserted = live - kept.count
+            guard Double(dropped + inserted) <= configuration.rebuildFraction * Double(live) else {
+                throw ForestSnapshotError(
+                    kind: .mismatched, path: path,
+                    reason: "\(dropped) items deleted or changed and \(inserted) added since it was saved")
+            }
+            var restored = RandomProjectionForest(snapshot: snapshot, slotOf: { kept[$0] }, indexedCount: rows.count)
+            let keptSlots = Set(kept.values)
+            for slot in 0..<rows.count where !deleted[slot] && !keptSlots.contains(Int32(slot)) {
+                restored.insert(slot: Int32(slot), rows: rows)
+            }
+            forest = restored
+            changesSinceBuild = dropped + inserted
+            return .restored(kept: kept.count, inserted: inserted, dropped: dropped)
+        }
+    }
+
+    /// Writes the current forest to ``Configuration/snapshotPath`` (atomically: a new file renamed over the
+    /// old). Returns false when there is no forest or no path. The index lock is held only to take copies.
+    @discardableResult
+    public func saveSnapshot() throws -> Bool {
+        guard let path = configuration.snapshotPath else { return false }
+        let taken = lock.withReadLock { () -> (RandomProjectionForest, [Int64], [Bool], RowSource)? in
+            guard let forest else { return nil }
+            return (forest, slotIDs, deleted, RowSource(storage))
+        }
+        guard let (forest, ids, deleted, rows) = taken else { return false }
+        var items: [ForestSnapshot.Item] = []
+        items.reserveCapacity(ids.count)
+        for slot in 0..<min(ids.count, rows.count) where !deleted[slot] {
+            items.append(.init(id: ids[slot], fingerprint: ForestSnapshot.fingerprint(
+                id: ids[slot], row: rows.row(Int32(slot)), dimension: rows.dimension)))
+        }
+        items.sort { $0.id < $1.id }
+        let snapshot = forest.snapshot(items: items) { slot in
+            Int(slot) < ids.count && !deleted[Int(slot)] ? ids[Int(slot)] : nil
+        }
+        do {
+            try Data(snapshot.encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ForestSnapshotError(kind: .io, path: path, reason: "cannot write: \(error.localizedDescription)")
+        }
+        return true
+    }
+
+    /// Saves the snapshot after a build; a failure is kept for ``statistics`` rather than thrown (the index
+    /// works without a snapshot).
+    private func recordSnapshotSave() {
+        var failure: String?
+        do { try saveSnapshot() } catch { failure = "\(error)" }
+        lock.withWriteLock { snapshotFailure = failure }
     }
 
     /// Waits for a background rebuild in progress, if any (tests and orderly shutdown).

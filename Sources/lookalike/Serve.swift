@@ -54,6 +54,7 @@ struct Serve: AsyncParsableCommand {
         let loaded = try service.loadIndex()
         logger.info("index ready", metadata: [
             "vectors": "\(loaded)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
+            "forest": "\(service.indexLoad.map { "\($0)" } ?? "none")",
         ])
         let foreign = try service.vectorsFromOtherModels()
         if foreign > 0 {
@@ -64,7 +65,9 @@ struct Serve: AsyncParsableCommand {
         let signal = await Self.waitForTerminationSignal()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         server.shutdown(deadline: configuration.server.shutdownGraceSeconds)
-        service.shutdown()
+        if let problem = service.shutdown() {
+            logger.warning("forest snapshot not saved; the next start rebuilds it", metadata: ["error": "\(problem)"])
+        }
         logger.info("stopped")
     }
 

@@ -1,0 +1,217 @@
+import Foundation
+
+/// Why a forest snapshot could not be read or written. A snapshot is a cache: any of these means "rebuild".
+public struct ForestSnapshotError: Error, CustomStringConvertible, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// The file could not be read or written.
+        case io
+        /// Not a snapshot, another format version, truncated, or failing its checksum.
+        case malformed
+        /// Built with other forest parameters (dimension, trees, leaf size, seed).
+        case mismatched
+    }
+
+    public let kind: Kind
+    public let path: String
+    public let reason: String
+
+    public var description: String { "forest snapshot \(path): \(reason)" }
+}
+
+/// The on-disk form of a forest, versioned against the vectors it indexes.
+///
+/// Leaves hold image ids (not slots, which depend on load order), and the file lists every indexed id with a
+/// fingerprint of its vector, so a loader can tell exactly which items still match the stored vectors. Layout
+/// (host byte order, little-endian on every supported platform; a big-endian reader fails the magic check):
+/// header of ten UInt64 (magic, version, dimension, trees, leaf size, seed, node count, normal rows, leaf slots,
+/// items), roots (Int32 each), nodes (7 × 32 bits each), normals (Float), leaf ids (Int64, -1 empty), items
+/// (id Int64, fingerprint UInt64, sorted by id), then a UInt64 checksum of everything before it.
+struct ForestSnapshot {
+    struct Parameters: Equatable {
+        var dimension: Int
+        var trees: Int
+        var leafSize: Int
+        var seed: UInt64
+    }
+
+    struct Item: Equatable {
+        var id: Int64
+        var fingerprint: UInt64
+    }
+
+    static let magic: UInt64 = 0x5453_4552_4F46_4B4C  // "LKFOREST"
+    static let version: UInt64 = 1
+    /// Caps every count read from a file before anything is allocated.
+    static let maxElements = 1 << 32
+
+    var parameters: Parameters
+    var roots: [Int32]
+    var nodes: [RandomProjectionForest.Node]
+    var normals: [Float]
+    var leafIDs: [Int64]
+    var items: [Item]
+
+    // MARK: Fingerprints
+
+    /// A 64-bit hash of `id` and the bytes of a vector (four independent multiply-xor lanes, so hashing 100,000
+    /// 1280-d rows takes tens of milliseconds). Not cryptographic: it detects changed vectors, not forgeries.
+    static func fingerprint(id: Int64, row: UnsafePointer<Float>, dimension: Int) -> UInt64 {
+        hash(UnsafeRawBufferPointer(start: row, count: dimension * 4), seed: UInt64(bitPattern: id))
+    }
+
+    static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
+        let prime: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var lanes: (UInt64, UInt64, UInt64, UInt64) = (seed ^ 0x243F_6A88_85A3_08D3, seed &+ prime, ~seed, seed &* prime)
+        let words = bytes.count / 8
+        var index = 0
+        while index + 4 <= words {
+            lanes.0 = mix(lanes.0 ^ bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+            lanes.1 = mix(lanes.1 ^ bytes.loadUnaligned(fromByteOffset: index * 8 + 8, as: UInt64.self))
+            lanes.2 = mix(lanes.2 ^ bytes.loadUnaligned(fromByteOffset: index * 8 + 16, as: UInt64.self))
+            lanes.3 = mix(lanes.3 ^ bytes.loadUnaligned(fromByteOffset: index * 8 + 24, as: UInt64.self))
+            index += 4
+        }
+        var result = mix(lanes.0 ^ (lanes.1 &* 3) ^ (lanes.2 &* 5) ^ (lanes.3 &* 7) ^ UInt64(bytes.count))
+        for word in index..<words { result = mix(result ^ bytes.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self)) }
+        for byte in words * 8..<bytes.count { result = mix(result ^ UInt64(bytes[byte])) }
+        return result
+    }
+
+    @inline(__always)
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var x = value &* 0xBF58_476D_1CE4_E5B9
+        x ^= x >> 31
+        return x &* 0x94D0_49BB_1331_11EB
+    }
+
+    // MARK: Encoding
+
+    func encoded() -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(80 + roots.count * 4 + nodes.count * 28 + normals.count * 4 + leafIDs.count * 8
+                              + items.count * 16 + 8)
+        func append<T>(_ values: [T]) { values.withUnsafeBytes { bytes.append(contentsOf: $0) } }
+        append([Self.magic, Self.version, UInt64(parameters.dimension), UInt64(parameters.trees),
+                UInt64(parameters.leafSize), parameters.seed, UInt64(nodes.count),
+                UInt64(normals.count / max(parameters.dimension, 1)), UInt64(leafIDs.count), UInt64(items.count)])
+        append(roots)
+        append(nodes.flatMap { node -> [UInt32] in
+            [node.left, node.right, node.normal, Int32(bitPattern: node.offset.bitPattern), node.start, node.count,
+             node.capacity].map { UInt32(bitPattern: $0) }
+        })
+        append(normals)
+        append(leafIDs)
+        append(items.flatMap { [UInt64(bitPattern: $0.id), $0.fingerprint] })
+        let checksum = bytes.withUnsafeBytes { Self.hash($0, seed: Self.magic) }
+        append([checksum])
+        return bytes
+    }
+
+}
+
+extension ForestSnapshot {
+    // MARK: Decoding
+
+    /// Parses and validates a snapshot: every count, index and range is checked, so a damaged or hostile file is
+    /// rejected here rather than trapping later.
+    init(decoding bytes: [UInt8], path: String) throws {
+        func malformed(_ reason: String) -> ForestSnapshotError { .init(kind: .malformed, path: path, reason: reason) }
+        guard bytes.count >= 88 else { throw malformed("\(bytes.count) bytes is too short for a snapshot") }
+        let stored = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self) }
+        let computed = bytes.withUnsafeBytes { Self.hash(UnsafeRawBufferPointer(rebasing: $0[..<(bytes.count - 8)]), seed: Self.magic) }
+        var reader = Reader(bytes: bytes, end: bytes.count - 8)
+        let header = try reader.read(UInt64.self, count: 10).get(orThrow: malformed("truncated header"))
+        guard header[0] == Self.magic else { throw malformed("not a forest snapshot") }
+        guard header[1] == Self.version else { throw malformed("format version \(header[1]), this build reads \(Self.version)") }
+        guard stored == computed else { throw malformed("checksum mismatch (damaged or partly written file)") }
+        for (position, value) in header.enumerated() where position >= 2 && position != 5 && value > UInt64(Self.maxElements) {
+            throw malformed("implausible count \(value) in the header")
+        }
+        parameters = Parameters(dimension: Int(header[2]), trees: Int(header[3]), leafSize: Int(header[4]), seed: header[5])
+        let nodeCount = Int(header[6]), normalRows = Int(header[7]), leafSlots = Int(header[8]), itemCount = Int(header[9])
+        guard parameters.dimension > 0, parameters.trees > 0 else { throw malformed("zero dimension or trees") }
+        let (normalCount, overflow) = normalRows.multipliedReportingOverflow(by: parameters.dimension)
+        guard !overflow else { throw malformed("normal matrix size overflows") }
+
+        roots = try reader.read(Int32.self, count: parameters.trees).get(orThrow: malformed("truncated roots"))
+        let rawNodes = try reader.read(UInt32.self, count: nodeCount * 7).get(orThrow: malformed("truncated nodes"))
+        normals = try reader.read(Float.self, count: normalCount).get(orThrow: malformed("truncated normals"))
+        leafIDs = try reader.read(Int64.self, count: leafSlots).get(orThrow: malformed("truncated leaves"))
+        let rawItems = try reader.read(UInt64.self, count: itemCount * 2).get(orThrow: malformed("truncated items"))
+        guard reader.offset == reader.end else { throw malformed("\(reader.end - reader.offset) unexpected trailing bytes") }
+
+        nodes = (0..<nodeCount).map { index in
+            let field = { Int32(bitPattern: rawNodes[index * 7 + $0]) }
+            return RandomProjectionForest.Node(
+                left: field(0), right: field(1), normal: field(2), offset: Float(bitPattern: UInt32(bitPattern: field(3))),
+                start: field(4), count: field(5), capacity: field(6))
+        }
+        items = (0..<itemCount).map { Item(id: Int64(bitPattern: rawItems[2 * $0]), fingerprint: rawItems[2 * $0 + 1]) }
+        if let reason = Self.structuralProblem(roots: roots, nodes: nodes, normalRows: normalRows, leafSlots: leafSlots) {
+            throw malformed(reason)
+        }
+        guard zip(items, items.dropFirst()).allSatisfy({ $0.id < $1.id }) else { throw malformed("items not sorted by id") }
+    }
+
+    /// Checks that the nodes form trees (every node has at most one parent, roots none, so no walk can cycle) and
+    /// that every child, normal and leaf range is in bounds; nil when sound.
+    static func structuralProblem(roots: [Int32], nodes: [RandomProjectionForest.Node], normalRows: Int, leafSlots: Int) -> String? {
+        var parents = [UInt8](repeating: 0, count: nodes.count)
+        for root in roots {
+            guard (0..<Int32(nodes.count)).contains(root) else { return "root \(root) out of range" }
+            parents[Int(root)] = 2  // a root may never also be a child
+        }
+        for (index, node) in nodes.enumerated() {
+            if node.isLeaf {
+                let start = Int(node.start), count = Int(node.count), capacity = Int(node.capacity)
+                guard start >= 0, count >= 0, count <= capacity, capacity <= leafSlots - start else {
+                    return "leaf \(index) range out of bounds"
+                }
+                continue
+            }
+            guard node.normal == -2 || (0..<Int32(normalRows)).contains(node.normal) else {
+                return "node \(index) refers to normal \(node.normal) of \(normalRows)"
+            }
+            for child in [node.left, node.right] {
+                guard (0..<Int32(nodes.count)).contains(child), parents[Int(child)] == 0 else {
+                    return "node \(index) has an invalid or shared child \(child)"
+                }
+                parents[Int(child)] = 1
+            }
+        }
+        return nil
+    }
+
+    /// Sequential typed reads with bounds checks.
+    private struct Reader {
+        let bytes: [UInt8]
+        let end: Int
+        var offset = 0
+
+        init(bytes: [UInt8], end: Int) {
+            self.bytes = bytes
+            self.end = end
+        }
+
+        /// nil when fewer than `count` values remain.
+        mutating func read<T>(_ type: T.Type, count: Int) -> [T]? {
+            let (size, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<T>.stride)
+            guard count >= 0, !overflow, size <= end - offset else { return nil }
+            let start = offset
+            offset += size
+            return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                bytes.withUnsafeBytes { raw in
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[start..<start + size]))
+                }
+                initialized = count
+            }
+        }
+    }
+}
+
+private extension Optional {
+    func get(orThrow error: @autoclosure () -> some Error) throws -> Wrapped {
+        guard let self else { throw error() }
+        return self
+    }
+}
