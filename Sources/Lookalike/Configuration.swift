@@ -54,6 +54,10 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var exactThreshold = 2_000
         public var rebuildFraction = 0.25
         public var seed = 42
+        /// Candidates are re-ranked first in the top principal subspace of this many dimensions (0: off)...
+        public var reducedDimension = 128
+        /// ...and only this many of them exactly.
+        public var reducedRerankLimit = 256
         /// Keep the forest in `<databasePath>.forest` so that a restart restores it instead of rebuilding.
         public var snapshot = true
     }
@@ -219,6 +223,8 @@ public struct Configuration: Codable, Sendable, Equatable {
         try check((2...10_000).contains(index.leafSize), "index.leafSize", "must be 2...10000")
         try check((1...10_000).contains(index.searchKFactor), "index.searchKFactor", "must be 1...10000")
         try check((0...10_000_000).contains(index.hammingRerankLimit), "index.hammingRerankLimit", "must be 0...10000000")
+        try check((0...4096).contains(index.reducedDimension), "index.reducedDimension", "must be 0...4096 (0: off)")
+        try check((1...1_000_000).contains(index.reducedRerankLimit), "index.reducedRerankLimit", "must be 1...1000000")
         try check(index.exactThreshold >= 0, "index.exactThreshold", "must be ≥ 0")
         try check(index.rebuildFraction > 0 && index.rebuildFraction <= 100, "index.rebuildFraction", "must be in (0, 100]")
         try check(["simhash", "itq"].contains(hashing.scheme), "hashing.scheme", "must be simhash or itq")

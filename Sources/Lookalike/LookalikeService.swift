@@ -93,7 +93,8 @@ public final class LookalikeService: @unchecked Sendable {
             rebuildFraction: configuration.index.rebuildFraction,
             hammingRerankLimit: configuration.index.hammingRerankLimit, codeBits: bits,
             seed: UInt64(configuration.index.seed),
-            snapshotPath: configuration.index.snapshot ? configuration.storage.databasePath + ".forest" : nil))
+            snapshotPath: configuration.index.snapshot ? configuration.storage.databasePath + ".forest" : nil,
+            reducedDimension: configuration.index.reducedDimension, reducedRerankLimit: configuration.index.reducedRerankLimit))
     }
 
     public var model: EfficientNetLite { embedder.model }

@@ -17,6 +17,23 @@ enum BLASKernels {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(columns), 1, matrix, Int32(columns), vector, 1, 0,
                     result, 1)
     }
+
+    /// `C[m × n] = A[m × inner] · B[n × inner]ᵀ`, row-major. The corresponding C function is `cblas_sgemm`.
+    static func multiplyTransposed(
+        _ a: UnsafePointer<Float>, rows m: Int, _ b: UnsafePointer<Float>, rows n: Int, inner: Int,
+        into c: UnsafeMutablePointer<Float>
+    ) {
+        precondition(max(m, n, inner) <= Int(Int32.max), "sgemm sizes must fit in Int32")
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(inner), 1, a, Int32(inner),
+                    b, Int32(inner), 0, c, Int32(n))
+    }
+
+    /// `G[n × n] = Aᵀ A / m` for `A[m × n]` row-major (the second-moment matrix of the rows).
+    static func gram(_ a: UnsafePointer<Float>, rows m: Int, columns n: Int, into g: UnsafeMutablePointer<Float>) {
+        precondition(max(m, n) <= Int(Int32.max), "sgemm sizes must fit in Int32")
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(n), Int32(n), Int32(m), 1 / Float(max(m, 1)),
+                    a, Int32(n), a, Int32(n), 0, g, Int32(n))
+    }
 }
 
 /// The LAPACK routines behind ITQ (column-major, as LAPACK is).

@@ -23,15 +23,18 @@ public struct ForestSnapshotError: Error, CustomStringConvertible, Equatable {
 /// Leaves hold image ids (not slots, which depend on load order), and the file lists every indexed id with a
 /// fingerprint of its vector, so a loader can tell exactly which items still match the stored vectors. Layout
 /// (host byte order, little-endian on every supported platform; a big-endian reader fails the magic check):
-/// header of ten UInt64 (magic, version, dimension, trees, leaf size, seed, node count, normal rows, leaf slots,
-/// items), roots (Int32 each), nodes (7 × 32 bits each), normals (Float), leaf ids (Int64, -1 empty), items
-/// (id Int64, fingerprint UInt64, sorted by id), then a UInt64 checksum of everything before it.
+/// header of eleven UInt64 (magic, version, dimension, trees, leaf size, seed, subspace rank, node count, normal
+/// rows, leaf slots, items), roots (Int32 each), nodes (7 × 32 bits each), normals (Float), the subspace basis
+/// (rank × dimension Float), leaf ids (Int64, -1 empty), items (id Int64, fingerprint UInt64, sorted by id), then
+/// a UInt64 checksum of everything before it.
 struct ForestSnapshot {
     struct Parameters: Equatable {
         var dimension: Int
         var trees: Int
         var leafSize: Int
         var seed: UInt64
+        /// Rank of the principal subspace saved with the forest (0: none).
+        var reducedRank: Int
     }
 
     struct Item: Equatable {
@@ -40,7 +43,7 @@ struct ForestSnapshot {
     }
 
     static let magic: UInt64 = 0x5453_4552_4F46_4B4C  // "LKFOREST"
-    static let version: UInt64 = 1
+    static let version: UInt64 = 2
     /// Caps every count read from a file before anything is allocated.
     static let maxElements = 1 << 32
 
@@ -48,6 +51,8 @@ struct ForestSnapshot {
     var roots: [Int32]
     var nodes: [RandomProjectionForest.Node]
     var normals: [Float]
+    /// The principal subspace's basis (empty when the rank is 0).
+    var subspaceBasis: [Float]
     var leafIDs: [Int64]
     var items: [Item]
 
@@ -88,11 +93,11 @@ struct ForestSnapshot {
 
     func encoded() -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(80 + roots.count * 4 + nodes.count * 28 + normals.count * 4 + leafIDs.count * 8
-                              + items.count * 16 + 8)
+        bytes.reserveCapacity(88 + roots.count * 4 + nodes.count * 28 + (normals.count + subspaceBasis.count) * 4
+                              + leafIDs.count * 8 + items.count * 16 + 8)
         func append<T>(_ values: [T]) { values.withUnsafeBytes { bytes.append(contentsOf: $0) } }
         append([Self.magic, Self.version, UInt64(parameters.dimension), UInt64(parameters.trees),
-                UInt64(parameters.leafSize), parameters.seed, UInt64(nodes.count),
+                UInt64(parameters.leafSize), parameters.seed, UInt64(parameters.reducedRank), UInt64(nodes.count),
                 UInt64(normals.count / max(parameters.dimension, 1)), UInt64(leafIDs.count), UInt64(items.count)])
         append(roots)
         append(nodes.flatMap { node -> [UInt32] in
@@ -100,6 +105,7 @@ struct ForestSnapshot {
              node.capacity].map { UInt32(bitPattern: $0) }
         })
         append(normals)
+        append(subspaceBasis)
         append(leafIDs)
         append(items.flatMap { [UInt64(bitPattern: $0.id), $0.fingerprint] })
         let checksum = bytes.withUnsafeBytes { Self.hash($0, seed: Self.magic) }
@@ -116,26 +122,30 @@ extension ForestSnapshot {
     /// rejected here rather than trapping later.
     init(decoding bytes: [UInt8], path: String) throws {
         func malformed(_ reason: String) -> ForestSnapshotError { .init(kind: .malformed, path: path, reason: reason) }
-        guard bytes.count >= 88 else { throw malformed("\(bytes.count) bytes is too short for a snapshot") }
+        guard bytes.count >= 96 else { throw malformed("\(bytes.count) bytes is too short for a snapshot") }
         let stored = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self) }
         let computed = bytes.withUnsafeBytes { Self.hash(UnsafeRawBufferPointer(rebasing: $0[..<(bytes.count - 8)]), seed: Self.magic) }
         var reader = Reader(bytes: bytes, end: bytes.count - 8)
-        let header = try reader.read(UInt64.self, count: 10).get(orThrow: malformed("truncated header"))
+        let header = try reader.read(UInt64.self, count: 11).get(orThrow: malformed("truncated header"))
         guard header[0] == Self.magic else { throw malformed("not a forest snapshot") }
         guard header[1] == Self.version else { throw malformed("format version \(header[1]), this build reads \(Self.version)") }
         guard stored == computed else { throw malformed("checksum mismatch (damaged or partly written file)") }
         for (position, value) in header.enumerated() where position >= 2 && position != 5 && value > UInt64(Self.maxElements) {
             throw malformed("implausible count \(value) in the header")
         }
-        parameters = Parameters(dimension: Int(header[2]), trees: Int(header[3]), leafSize: Int(header[4]), seed: header[5])
-        let nodeCount = Int(header[6]), normalRows = Int(header[7]), leafSlots = Int(header[8]), itemCount = Int(header[9])
+        parameters = Parameters(dimension: Int(header[2]), trees: Int(header[3]), leafSize: Int(header[4]), seed: header[5],
+                                reducedRank: Int(header[6]))
+        let nodeCount = Int(header[7]), normalRows = Int(header[8]), leafSlots = Int(header[9]), itemCount = Int(header[10])
         guard parameters.dimension > 0, parameters.trees > 0 else { throw malformed("zero dimension or trees") }
+        guard parameters.reducedRank < parameters.dimension else { throw malformed("subspace rank ≥ dimension") }
         let (normalCount, overflow) = normalRows.multipliedReportingOverflow(by: parameters.dimension)
         guard !overflow else { throw malformed("normal matrix size overflows") }
 
         roots = try reader.read(Int32.self, count: parameters.trees).get(orThrow: malformed("truncated roots"))
         let rawNodes = try reader.read(UInt32.self, count: nodeCount * 7).get(orThrow: malformed("truncated nodes"))
         normals = try reader.read(Float.self, count: normalCount).get(orThrow: malformed("truncated normals"))
+        subspaceBasis = try reader.read(Float.self, count: parameters.reducedRank * parameters.dimension)
+            .get(orThrow: malformed("truncated subspace"))
         leafIDs = try reader.read(Int64.self, count: leafSlots).get(orThrow: malformed("truncated leaves"))
         let rawItems = try reader.read(UInt64.self, count: itemCount * 2).get(orThrow: malformed("truncated items"))
         guard reader.offset == reader.end else { throw malformed("\(reader.end - reader.offset) unexpected trailing bytes") }

@@ -75,11 +75,13 @@ struct RandomProjectionForest {
         self.indexedCount = indexedCount
     }
 
-    /// The forest's arrays with leaf slots turned into ids by `idOf` (nil: a deleted slot, stored as -1).
-    func snapshot(items: [ForestSnapshot.Item], idOf: (Int32) -> Int64?) -> ForestSnapshot {
+    /// The forest's arrays, with the subspace learned with it, and leaf slots turned into ids by `idOf` (nil: a
+    /// deleted slot, stored as -1).
+    func snapshot(items: [ForestSnapshot.Item], subspace: PrincipalSubspace?, idOf: (Int32) -> Int64?) -> ForestSnapshot {
         ForestSnapshot(
-            parameters: .init(dimension: dimension, trees: roots.count, leafSize: leafSize, seed: seed),
-            roots: roots, nodes: nodes, normals: normals,
+            parameters: .init(dimension: dimension, trees: roots.count, leafSize: leafSize, seed: seed,
+                              reducedRank: subspace?.rank ?? 0),
+            roots: roots, nodes: nodes, normals: normals, subspaceBasis: subspace?.basis ?? [],
             leafIDs: leafItems.map { $0 < 0 ? -1 : idOf($0) ?? -1 }, items: items)
     }
 

@@ -28,6 +28,12 @@ public final class SimilarityIndex: @unchecked Sendable {
         /// With a query code, forest candidates beyond this many are first narrowed by Hamming distance, and only
         /// the closest this many are re-ranked exactly (0: re-rank every candidate). Default 4,000.
         public var hammingRerankLimit: Int
+        /// Forest and Hamming candidates are re-ranked first in the top principal subspace of this many
+        /// dimensions, and only the best ``reducedRerankLimit`` exactly (0, or not below `dimension`: off).
+        /// Default 128: 512 bytes per row instead of 5 KB for 1280-d vectors.
+        public var reducedDimension: Int
+        /// Candidates kept by the subspace re-ranking for exact scoring (default 256).
+        public var reducedRerankLimit: Int
         /// Binary code length in bits, 0 when codes are not kept (default 256).
         public var codeBits: Int
         public var seed: UInt64
@@ -38,8 +44,10 @@ public final class SimilarityIndex: @unchecked Sendable {
         public init(
             dimension: Int, trees: Int = 10, leafSize: Int = 256, searchKFactor: Int = 200, exactThreshold: Int = 2_000,
             rebuildFraction: Double = 0.25, hammingRerankLimit: Int = 4_000, codeBits: Int = 256, seed: UInt64 = 42,
-            snapshotPath: String? = nil
+            snapshotPath: String? = nil, reducedDimension: Int = 128, reducedRerankLimit: Int = 256
         ) {
+            self.reducedDimension = reducedDimension
+            self.reducedRerankLimit = reducedRerankLimit
             self.snapshotPath = snapshotPath
             self.hammingRerankLimit = hammingRerankLimit
             self.dimension = dimension
@@ -109,6 +117,9 @@ public final class SimilarityIndex: @unchecked Sendable {
     private var deleted: [Bool] = []
     private var deletedCount = 0
     private var forest: RandomProjectionForest?
+    /// Learned with each forest (when configured); `reducedRows` has one row per slot, like `storage`.
+    private var subspace: PrincipalSubspace?
+    private var reducedRows: VectorStorage?
     private var changesSinceBuild = 0
     private var rebuilding = false
     private var loading = false
@@ -136,7 +147,7 @@ public final class SimilarityIndex: @unchecked Sendable {
         lock.withReadLock {
             Statistics(count: slotIDs.count - deletedCount, tombstones: deletedCount, trees: forest?.treeCount ?? 0,
                        forestCoverage: forest?.indexedCount ?? 0, vectorBytes: storage.allocatedBytes,
-                       forestBytes: forest?.allocatedBytes ?? 0, rebuilds: rebuilds, snapshotFailure: snapshotFailure)
+                       forestBytes: (forest?.allocatedBytes ?? 0) + (reducedRows?.allocatedBytes ?? 0), rebuilds: rebuilds, snapshotFailure: snapshotFailure)
         }
     }
 
@@ -154,6 +165,9 @@ public final class SimilarityIndex: @unchecked Sendable {
             slotIDs.append(id)
             deleted.append(false)
             slotOf[id] = slot
+            if let subspace, let reducedRows {
+                _ = subspace.project(storage.row(slot)).withUnsafeBufferPointer { reducedRows.append($0) }
+            }
             if forest != nil {
                 forest!.insert(slot: slot, rows: RowSource(storage))
                 changesSinceBuild += 1
@@ -237,26 +251,20 @@ public final class SimilarityIndex: @unchecked Sendable {
                     scanAll(q, into: &top)
                 case .forest(let searchK):
                     let budget = searchK ?? defaultSearchK(k: k, live: live)
-                    var candidates = forest!.candidates(for: q, searchK: max(budget, wanted))
-                    candidates.sort()
-                    var unique: [Int32] = []
-                    unique.reserveCapacity(candidates.count)
-                    var previous: Int32 = -1
-                    for slot in candidates where slot != previous {
-                        previous = slot
-                        if !deleted[Int(slot)] { unique.append(slot) }
-                    }
+                    var unique = uniqueLiveSlots(forest!.candidates(for: q, searchK: max(budget, wanted)))
                     let limit = max(Int(Double(rerankLimit) * collectionScale(live: live)), wanted)
                     if let code, codeWords > 0, rerankLimit > 0, unique.count > limit {
                         // Exact re-ranking reads 4·dimension bytes per candidate; the codes are 32 bytes. Keep
                         // the candidates closest in Hamming distance, then re-rank only those.
                         unique = closestByHamming(unique, to: code, count: limit)
                     }
+                    unique = closestInSubspace(unique, to: q, count: wanted)
                     for slot in unique {
                         top.insert(score: BLASKernels.dot(q, storage.row(slot), count: configuration.dimension), slot: slot)
                     }
                 case .hamming(let candidateCount):
-                    for slot in hammingCandidates(code!, count: max(candidateCount, wanted)) {
+                    let candidates = hammingCandidates(code!, count: max(candidateCount, wanted))
+                    for slot in closestInSubspace(candidates, to: q, count: wanted) {
                         top.insert(score: BLASKernels.dot(q, storage.row(slot), count: configuration.dimension), slot: slot)
                     }
                 }
@@ -306,39 +314,104 @@ public final class SimilarityIndex: @unchecked Sendable {
         }
     }
 
-    /// The `count` slots of `slots` with the smallest Hamming distance to `code`.
-    private func closestByHamming(_ slots: [Int32], to code: BinaryCode, count: Int) -> [Int32] {
-        var best = TopK(k: count)
-        let words = codeWords
-        code.words.withUnsafeBufferPointer { query in
-            codes.withUnsafeBufferPointer { codes in
-                for slot in slots {
-                    let distance = BinaryCode.distance(query.baseAddress!, codes.baseAddress! + Int(slot) * words, wordCount: words)
-                    let score = -Float(distance)
-                    if score > best.threshold { best.insert(score: score, slot: slot) }
-                }
+    /// The best `max(reducedRerankLimit, wanted)` of `slots` by their inner product with `query` in the principal
+    /// subspace; all of `slots` when there is no subspace or they are already that few.
+    private func closestInSubspace(_ slots: [Int32], to query: UnsafePointer<Float>, count wanted: Int) -> [Int32] {
+        let limit = max(configuration.reducedRerankLimit, wanted)
+        guard let subspace, let reducedRows, slots.count > limit else { return slots }
+        let reducedQuery = subspace.project(query)
+        var best = TopK(k: limit)
+        reducedQuery.withUnsafeBufferPointer { reducedQuery in
+            for slot in slots {
+                let score = BLASKernels.dot(reducedQuery.baseAddress!, reducedRows.row(slot), count: subspace.rank)
+                if score > best.threshold { best.insert(score: score, slot: slot) }
             }
         }
         return best.items.map(\.slot)
+    }
+
+    /// `candidates` without repeats (the trees overlap) and without tombstones, in first-seen order; a bitmap
+    /// over slots makes this linear.
+    private func uniqueLiveSlots(_ candidates: [Int32]) -> [Int32] {
+        var seen = [UInt64](repeating: 0, count: (slotIDs.count + 63) / 64)
+        var unique: [Int32] = []
+        unique.reserveCapacity(candidates.count)
+        seen.withUnsafeMutableBufferPointer { seen in
+            deleted.withUnsafeBufferPointer { deleted in
+                for slot in candidates {
+                    let word = Int(slot) >> 6, bit = UInt64(1) << UInt64(slot & 63)
+                    guard seen[word] & bit == 0 else { continue }
+                    seen[word] |= bit
+                    if !deleted[Int(slot)] { unique.append(slot) }
+                }
+            }
+        }
+        return unique
+    }
+
+    /// The `count` slots of `slots` with the smallest Hamming distance to `code`.
+    private func closestByHamming(_ slots: [Int32], to code: BinaryCode, count: Int) -> [Int32] {
+        let words = codeWords
+        let distances = code.words.withUnsafeBufferPointer { query in
+            codes.withUnsafeBufferPointer { codes in
+                slots.map { slot in
+                    UInt16(BinaryCode.distance(query.baseAddress!, codes.baseAddress! + Int(slot) * words, wordCount: words))
+                }
+            }
+        }
+        return Self.smallest(count, of: slots, distances: distances, maxDistance: words * 64)
     }
 
     /// The `count` live slots with the smallest Hamming distance to `code`.
     private func hammingCandidates(_ code: BinaryCode, count: Int) -> [Int32] {
-        var best = TopK(k: count)
         let words = codeWords
+        var slots: [Int32] = []
+        var distances: [UInt16] = []
+        slots.reserveCapacity(slotIDs.count - deletedCount)
+        distances.reserveCapacity(slotIDs.count - deletedCount)
         code.words.withUnsafeBufferPointer { query in
             codes.withUnsafeBufferPointer { codes in
                 for slot in 0..<slotIDs.count where !deleted[slot] {
-                    let distance = BinaryCode.distance(query.baseAddress!, codes.baseAddress! + slot * words, wordCount: words)
-                    let score = -Float(distance)
-                    if score > best.threshold { best.insert(score: score, slot: Int32(slot)) }
+                    slots.append(Int32(slot))
+                    distances.append(UInt16(BinaryCode.distance(query.baseAddress!, codes.baseAddress! + slot * words, wordCount: words)))
                 }
             }
         }
-        return best.items.map(\.slot)
+        return Self.smallest(count, of: slots, distances: distances, maxDistance: words * 64)
+    }
+
+    /// Counting selection: distances are small integers, so a histogram finds the cut-off in one pass and a
+    /// second pass collects everything below it plus enough at it (earlier slots first), in linear time.
+    static func smallest(_ count: Int, of slots: [Int32], distances: [UInt16], maxDistance: Int) -> [Int32] {
+        guard count < slots.count else { return slots }
+        var histogram = [Int](repeating: 0, count: maxDistance + 1)
+        for distance in distances { histogram[Int(distance)] += 1 }
+        var threshold = 0, below = 0
+        while below + histogram[threshold] < count {
+            below += histogram[threshold]
+            threshold += 1
+        }
+        var atThreshold = count - below
+        var result: [Int32] = []
+        result.reserveCapacity(count)
+        for (position, distance) in distances.enumerated() {
+            if Int(distance) < threshold {
+                result.append(slots[position])
+            } else if Int(distance) == threshold && atThreshold > 0 {
+                result.append(slots[position])
+                atThreshold -= 1
+            }
+        }
+        return result
     }
 
     // MARK: Rebuild
+
+    /// The subspace rank in force: 0 when off or when it would not be smaller than the vectors.
+    private var reducedRank: Int {
+        configuration.reducedDimension > 0 && configuration.reducedDimension < configuration.dimension
+            ? configuration.reducedDimension : 0
+    }
 
     private func needsRebuild() -> Bool {
         guard !rebuilding, !loading else { return false }
@@ -371,14 +444,23 @@ public final class SimilarityIndex: @unchecked Sendable {
         var newForest = RandomProjectionForest(
             rows: rows, slots: live, treeCount: configuration.trees, leafSize: configuration.leafSize,
             seed: configuration.seed)
+        // A failed eigen-decomposition only costs the subspace stage; search stays exact on the candidates.
+        let newSubspace = reducedRank > 0 && !live.isEmpty
+            ? try? PrincipalSubspace(training: rows, slots: live, rank: reducedRank) : nil
+        let newReducedRows = newSubspace?.projectAll(rows)
         let again = lock.withWriteLock { () -> Bool in
             let current = RowSource(storage)
             // Replay rows added while building; deletions since then stay tombstones. Both count as changes
             // against the new forest.
-            for slot in rows.count..<current.count where !deleted[slot] {
-                newForest.insert(slot: Int32(slot), rows: current)
+            for slot in rows.count..<current.count {
+                if let newSubspace, let newReducedRows {
+                    _ = newSubspace.project(current.row(Int32(slot))).withUnsafeBufferPointer { newReducedRows.append($0) }
+                }
+                if !deleted[slot] { newForest.insert(slot: Int32(slot), rows: current) }
             }
             forest = newForest
+            subspace = newSubspace
+            reducedRows = newReducedRows
             changesSinceBuild = (current.count - rows.count) + (deletedCount - deletedAtSnapshot)
             rebuilding = false
             rebuilds += 1
@@ -434,7 +516,7 @@ public final class SimilarityIndex: @unchecked Sendable {
         let snapshot = try ForestSnapshot(decoding: bytes, path: path)
         let expected = ForestSnapshot.Parameters(
             dimension: configuration.dimension, trees: configuration.trees, leafSize: configuration.leafSize,
-            seed: configuration.seed)
+            seed: configuration.seed, reducedRank: reducedRank)
         guard snapshot.parameters == expected else {
             throw ForestSnapshotError(kind: .mismatched, path: path, reason: "built with \(snapshot.parameters), configured \(expected)")
         }
@@ -461,6 +543,11 @@ public final class SimilarityIndex: @unchecked Sendable {
                 restored.insert(slot: Int32(slot), rows: rows)
             }
             forest = restored
+            if reducedRank > 0 {
+                let restoredSubspace = PrincipalSubspace(dimension: rows.dimension, rank: reducedRank, basis: snapshot.subspaceBasis)
+                subspace = restoredSubspace
+                reducedRows = restoredSubspace.projectAll(rows)
+            }
             changesSinceBuild = dropped + inserted
             return .restored(kept: kept.count, inserted: inserted, dropped: dropped)
         }
@@ -471,11 +558,11 @@ public final class SimilarityIndex: @unchecked Sendable {
     @discardableResult
     public func saveSnapshot() throws -> Bool {
         guard let path = configuration.snapshotPath else { return false }
-        let taken = lock.withReadLock { () -> (RandomProjectionForest, [Int64], [Bool], RowSource)? in
+        let taken = lock.withReadLock { () -> (RandomProjectionForest, PrincipalSubspace?, [Int64], [Bool], RowSource)? in
             guard let forest else { return nil }
-            return (forest, slotIDs, deleted, RowSource(storage))
+            return (forest, subspace, slotIDs, deleted, RowSource(storage))
         }
-        guard let (forest, ids, deleted, rows) = taken else { return false }
+        guard let (forest, subspace, ids, deleted, rows) = taken else { return false }
         var items: [ForestSnapshot.Item] = []
         items.reserveCapacity(ids.count)
         for slot in 0..<min(ids.count, rows.count) where !deleted[slot] {
@@ -483,7 +570,7 @@ public final class SimilarityIndex: @unchecked Sendable {
                 id: ids[slot], row: rows.row(Int32(slot)), dimension: rows.dimension)))
         }
         items.sort { $0.id < $1.id }
-        let snapshot = forest.snapshot(items: items) { slot in
+        let snapshot = forest.snapshot(items: items, subspace: subspace) { slot in
             Int(slot) < ids.count && !deleted[Int(slot)] ? ids[Int(slot)] : nil
         }
         do {
