@@ -108,6 +108,12 @@ public final class SimilarityIndex: @unchecked Sendable {
         set { lock.withWriteLock { rerankLimit = max(0, newValue) } }
     }
     private var rerankLimit: Int
+    /// See ``Configuration/reducedRerankLimit``; adjustable at run time (benchmarks sweep it).
+    public var subspaceRerankLimit: Int {
+        get { lock.withReadLock { subspaceLimit } }
+        set { lock.withWriteLock { subspaceLimit = max(1, newValue) } }
+    }
+    private var subspaceLimit: Int
     private let lock = ReadWriteLock()
     private let storage: VectorStorage
     private var codes: [UInt64] = []
@@ -134,6 +140,7 @@ public final class SimilarityIndex: @unchecked Sendable {
         precondition(configuration.codeBits % 64 == 0, "code bits must be a multiple of 64")
         self.configuration = configuration
         rerankLimit = configuration.hammingRerankLimit
+        subspaceLimit = max(1, configuration.reducedRerankLimit)
         storage = VectorStorage(dimension: configuration.dimension)
         codeWords = configuration.codeBits / 64
     }
@@ -317,7 +324,7 @@ public final class SimilarityIndex: @unchecked Sendable {
     /// The best `max(reducedRerankLimit, wanted)` of `slots` by their inner product with `query` in the principal
     /// subspace; all of `slots` when there is no subspace or they are already that few.
     private func closestInSubspace(_ slots: [Int32], to query: UnsafePointer<Float>, count wanted: Int) -> [Int32] {
-        let limit = max(configuration.reducedRerankLimit, wanted)
+        let limit = max(subspaceLimit, wanted)
         guard let subspace, let reducedRows, slots.count > limit else { return slots }
         let reducedQuery = subspace.project(query)
         var best = TopK(k: limit)

@@ -19,6 +19,8 @@ struct BenchIndex: ParsableCommand {
     @Option(help: "Leaf size.") var leafSize = 32
     @Option(help: "Comma-separated Hamming re-rank limits for the forest (0: exact re-ranking of every candidate).")
     var rerank = "0,3000"
+    @Option(help: "Comma-separated principal-subspace dimensions (0: no subspace stage).") var reduced = "0,128"
+    @Option(help: "Comma-separated counts of subspace-ranked candidates scored exactly.") var reducedRerank = "256"
     @Option(help: "Use at most this many queries.") var maxQueries = 1000
     @Flag(help: "One JSON object per row.") var json = false
 
@@ -73,35 +75,44 @@ struct BenchIndex: ParsableCommand {
         if !json { print("base \(baseRows.count)×\(dimension), \(queryRows.count) queries, k=\(k)") }
 
         var truth: [Set<Int64>] = []
-        for treeCount in trees.split(separator: ",").compactMap({ Int($0) }) {
-            let index = SimilarityIndex(configuration: .init(
-                dimension: dimension, trees: treeCount, leafSize: leafSize, exactThreshold: 0, rebuildFraction: 1e9,
-                codeBits: 256))
-            for (id, row) in baseRows.enumerated() { index.add(id: Int64(id), vector: row, code: baseCodes[id]) }
-            let buildStart = DispatchTime.now().uptimeNanoseconds
-            index.rebuild()
-            let buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - buildStart) / 1e9
-            let stats = index.statistics
-            if truth.isEmpty {
-                // Ground truth: exact search (brute force over every vector).
-                let (rate, results) = measure(index, queryRows, queryCodes, strategy: .exact)
-                truth = results.map { Set($0) }
-                report(strategy: "exact", params: "", recall: 1, qps: rate, build: 0, bytes: stats.vectorBytes)
-            }
-            for limit in rerank.split(separator: ",").compactMap({ Int($0) }) {
-                index.hammingRerankLimit = limit
-                for value in searchK.split(separator: ",").compactMap({ Int($0) }) {
-                    let (rate, results) = measure(index, queryRows, queryCodes, strategy: .forest(searchK: value))
-                    report(strategy: "forest", params: "trees=\(treeCount) leaf=\(leafSize) search_k=\(value) rerank=\(limit == 0 ? "all" : String(limit))",
-                           recall: recall(results, truth), qps: rate, build: buildSeconds,
-                           bytes: stats.vectorBytes + stats.forestBytes)
+        let treeCounts = trees.split(separator: ",").compactMap { Int($0) }
+        let subspaceRerankLimits = reducedRerank.split(separator: ",").compactMap { Int($0) }
+        for reducedDimension in reduced.split(separator: ",").compactMap({ Int($0) }) {
+            for treeCount in treeCounts {
+                let index = SimilarityIndex(configuration: .init(
+                    dimension: dimension, trees: treeCount, leafSize: leafSize, exactThreshold: 0, rebuildFraction: 1e9,
+                    codeBits: 256, reducedDimension: reducedDimension))
+                for (id, row) in baseRows.enumerated() { index.add(id: Int64(id), vector: row, code: baseCodes[id]) }
+                let buildStart = DispatchTime.now().uptimeNanoseconds
+                index.rebuild()
+                let buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - buildStart) / 1e9
+                let stats = index.statistics
+                if truth.isEmpty {
+                    // Ground truth: exact search (brute force over every vector).
+                    let (rate, results) = measure(index, queryRows, queryCodes, strategy: .exact)
+                    truth = results.map { Set($0) }
+                    report(strategy: "exact", params: "", recall: 1, qps: rate, build: 0, bytes: stats.vectorBytes)
                 }
-            }
-            if treeCount == trees.split(separator: ",").compactMap({ Int($0) }).first {
-                for value in candidates.split(separator: ",").compactMap({ Int($0) }) {
-                    let (rate, results) = measure(index, queryRows, queryCodes, strategy: .hamming(candidates: value))
-                    report(strategy: "hamming", params: "bits=256 candidates=\(value)", recall: recall(results, truth),
-                           qps: rate, build: 0, bytes: stats.vectorBytes + baseRows.count * 32)
+                for subspaceLimit in reducedDimension > 0 ? subspaceRerankLimits : [0] {
+                    if subspaceLimit > 0 { index.subspaceRerankLimit = subspaceLimit }
+                    let subspace = reducedDimension > 0 ? " subspace=\(reducedDimension)/\(subspaceLimit)" : ""
+                    for limit in rerank.split(separator: ",").compactMap({ Int($0) }) {
+                        index.hammingRerankLimit = limit
+                        for value in searchK.split(separator: ",").compactMap({ Int($0) }) {
+                            let (rate, results) = measure(index, queryRows, queryCodes, strategy: .forest(searchK: value))
+                            report(strategy: "forest",
+                                   params: "trees=\(treeCount) leaf=\(leafSize) search_k=\(value) rerank=\(limit == 0 ? "all" : String(limit))\(subspace)",
+                                   recall: recall(results, truth), qps: rate, build: buildSeconds,
+                                   bytes: stats.vectorBytes + stats.forestBytes)
+                        }
+                    }
+                    guard treeCount == treeCounts.first else { continue }
+                    for value in candidates.split(separator: ",").compactMap({ Int($0) }) {
+                        let (rate, results) = measure(index, queryRows, queryCodes, strategy: .hamming(candidates: value))
+                        report(strategy: "hamming", params: "bits=256 candidates=\(value)\(subspace)",
+                               recall: recall(results, truth), qps: rate, build: 0,
+                               bytes: stats.vectorBytes + baseRows.count * 32)
+                    }
                 }
             }
         }
