@@ -126,6 +126,7 @@ struct CodeSchemeSwitchTests {
             $0.hashing.scheme = "itq"
             $0.hashing.bits = 64
             $0.hashing.itqMinimumImages = 64
+            $0.index.exactThreshold = 20  // so 70 images get a forest, saved at shutdown
             $0.storage.databasePath = directory.appendingPathComponent("db.sqlite").path
         }
         let harness = try APITestHarness(configure: configure)
@@ -152,5 +153,13 @@ struct CodeSchemeSwitchTests {
         let reopened = try LookalikeService(configuration: configuration, model: APITestHarness.model)
         defer { reopened.shutdown() }
         #expect(reopened.codeScheme.kind == "itq" && reopened.codeScheme.id == scheme.id)
+        // The forest comes back from its snapshot instead of being rebuilt, and still answers.
+        try reopened.loadIndex()
+        #expect(reopened.indexLoad == .restored(kept: 70, inserted: 0, dropped: 0))
+        #expect(reopened.index.statistics.rebuilds == 0)
+        let record = try #require(try reopened.record(key: "img-5.png"))
+        let vector = try #require(reopened.index.vector(id: record.id))
+        let again = try reopened.search(vector: vector, options: .init(k: 1))
+        #expect(again.first?.key == "img-5.png")
     }
 }
