@@ -22,6 +22,8 @@ struct BenchIndex: ParsableCommand {
     @Option(help: "Comma-separated principal-subspace dimensions (0: no subspace stage).") var reduced = "0,128"
     @Option(help: "Comma-separated counts of subspace-ranked candidates scored exactly.") var reducedRerank = "256"
     @Option(help: "Use at most this many queries.") var maxQueries = 1000
+    @Option(help: "Also time saving the first forest to this file and restoring it into a fresh index.")
+    var snapshot: String?
     @Flag(help: "One JSON object per row.") var json = false
 
     func validate() throws {
@@ -93,6 +95,10 @@ struct BenchIndex: ParsableCommand {
                     truth = results.map { Set($0) }
                     report(strategy: "exact", params: "", recall: 1, qps: rate, build: 0, bytes: stats.vectorBytes)
                 }
+                if let snapshot, reducedDimension == reduced.split(separator: ",").compactMap({ Int($0) }).last,
+                   treeCount == treeCounts.first {
+                    try measureSnapshot(index, path: snapshot, rows: baseRows, codes: baseCodes)
+                }
                 for subspaceLimit in reducedDimension > 0 ? subspaceRerankLimits : [0] {
                     if subspaceLimit > 0 { index.subspaceRerankLimit = subspaceLimit }
                     let subspace = reducedDimension > 0 ? " subspace=\(reducedDimension)/\(subspaceLimit)" : ""
@@ -116,6 +122,31 @@ struct BenchIndex: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// Saves `index`'s forest to `path`, then loads the same rows into a fresh index the way a restart does and
+    /// times how long the restore takes against the build.
+    private func measureSnapshot(_ index: SimilarityIndex, path: String, rows: [[Float]], codes: [BinaryCode]) throws {
+        var configuration = index.configuration
+        configuration.snapshotPath = path
+        let saving = SimilarityIndex(configuration: configuration)
+        saving.beginLoading()
+        for (id, row) in rows.enumerated() { saving.add(id: Int64(id), vector: row, code: codes[id]) }
+        let buildStart = DispatchTime.now().uptimeNanoseconds
+        let built = saving.finishLoading()
+        let buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - buildStart) / 1e9
+        let saveStart = DispatchTime.now().uptimeNanoseconds
+        try saving.saveSnapshot()
+        let saveSeconds = Double(DispatchTime.now().uptimeNanoseconds - saveStart) / 1e9
+        let restoring = SimilarityIndex(configuration: configuration)
+        restoring.beginLoading()
+        for (id, row) in rows.enumerated() { restoring.add(id: Int64(id), vector: row, code: codes[id]) }
+        let restoreStart = DispatchTime.now().uptimeNanoseconds
+        let restored = restoring.finishLoading()
+        let restoreSeconds = Double(DispatchTime.now().uptimeNanoseconds - restoreStart) / 1e9
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        print(String(format: "snapshot: first load %@ in %.2f s; save %.2f s, %.1f MB; restart %@ in %.2f s",
+                     "\(built)", buildSeconds, saveSeconds, Double(bytes) / 1e6, "\(restored)", restoreSeconds))
     }
 
     private func measure(_ index: SimilarityIndex, _ queries: [[Float]], _ codes: [BinaryCode],
