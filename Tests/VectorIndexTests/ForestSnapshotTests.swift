@@ -147,6 +147,42 @@ struct ForestSnapshotTests {
         #expect(try ForestSnapshot(decoding: snapshot.encoded(), path: "x").encoded() == snapshot.encoded())
     }
 
+    /// Background rebuilds save snapshots (and explicit saves run) while a writer adds and removes and readers
+    /// search, with the subspace stage on; run under `--sanitize=thread` by scripts/test. The last save restores.
+    @Test func savingWhileWritingAndSearching() async throws {
+        let directory = Directory()
+        let data = SimilarityIndexTests.dataset(count: 3000, dimension: 16, seed: 12)
+        let configuration = SimilarityIndex.Configuration(
+            dimension: 16, trees: 4, leafSize: 8, exactThreshold: 500, rebuildFraction: 0.2, codeBits: 0,
+            snapshotPath: directory.snapshot, reducedDimension: 12, reducedRerankLimit: 100)
+        let index = SimilarityIndex(configuration: configuration)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for (id, vector) in data.enumerated() { index.add(id: Int64(id), vector: vector) }
+                for id in 0..<300 { index.remove(id: Int64(id)) }
+            }
+            group.addTask {
+                for _ in 0..<20 { _ = try? index.saveSnapshot() }
+            }
+            for reader in 0..<2 {
+                group.addTask {
+                    for query in data[(reader * 100)..<(reader * 100 + 100)] {
+                        #expect(index.search(query, k: 5).count <= 5)
+                    }
+                }
+            }
+        }
+        index.waitForRebuild()
+        #expect(index.statistics.snapshotFailure == nil)
+        #expect(try index.saveSnapshot())
+        let live = Array(Self.items(data).dropFirst(300))
+        let (restarted, outcome) = Self.load(live, configuration: configuration)
+        #expect(outcome == .restored(kept: 2700, inserted: 0, dropped: 0))
+        for (id, vector) in live.suffix(30) {
+            #expect(restarted.search(vector, k: 1, strategy: .forest(searchK: 400)).first?.id == id)
+        }
+    }
+
     @Test func smallCollectionsNeedNoForest() {
         let directory = Directory()
         let data = SimilarityIndexTests.dataset(count: 80, dimension: Self.dimension, seed: 10)
