@@ -61,6 +61,20 @@ enum LAPACK {
         return values
     }
 
+    /// The eigenvectors of the `count` largest eigenvalues of a symmetric `n × n` matrix (destroyed), as a
+    /// `count × n` row-major matrix, largest first.
+    static func leadingEigenvectors(_ matrix: inout [Float], n: Int, count: Int) throws -> [Float] {
+        precondition(count <= n, "at most n eigenvectors")
+        _ = try symmetricEigen(&matrix, n: n)
+        // Eigenvalues ascend; column k (column-major) = row k of the row-major view is eigenvector k.
+        var vectors = [Float](repeating: 0, count: count * n)
+        for rank in 0..<count {
+            let source = (n - 1 - rank) * n
+            for index in 0..<n { vectors[rank * n + index] = matrix[source + index] }
+        }
+        return vectors
+    }
+
     /// Full SVD of a column-major `n × n` matrix `A = U Σ Vᵀ`; returns column-major `U` and `Vᵀ`.
     /// The corresponding routine is `sgesvd`.
     static func svd(_ matrix: [Float], n: Int) throws -> (u: [Float], vt: [Float]) {

@@ -45,14 +45,13 @@ public struct IterativeQuantization: Sendable {
 
         // Covariance (symmetric, so row- and column-major agree).
         var covariance = [Float](repeating: 0, count: dimension * dimension)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(dimension), Int32(dimension), Int32(count),
-                    1 / Float(count), centred, Int32(dimension), centred, Int32(dimension), 0, &covariance, Int32(dimension))
-        _ = try LAPACK.symmetricEigen(&covariance, n: dimension)
-        // Column k (column-major) = eigenvector k = row k of the row-major view; the largest are last.
+        covariance.withUnsafeMutableBufferPointer {
+            BLASKernels.gram(centred, rows: count, columns: dimension, into: $0.baseAddress!)
+        }
+        let components = try LAPACK.leadingEigenvectors(&covariance, n: dimension, count: bits)
         var basis = [Float](repeating: 0, count: dimension * bits)  // dimension × bits, row-major
         for j in 0..<bits {
-            let k = dimension - 1 - j
-            for i in 0..<dimension { basis[i * bits + j] = covariance[k * dimension + i] }
+            for i in 0..<dimension { basis[i * bits + j] = components[j * dimension + i] }
         }
         var projected = [Float](repeating: 0, count: count * bits)  // V = Xc W, count × bits
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(bits), Int32(dimension), 1,

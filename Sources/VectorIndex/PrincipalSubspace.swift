@@ -33,13 +33,7 @@ struct PrincipalSubspace: Sendable {
         moments.withUnsafeMutableBufferPointer { moments in
             BLASKernels.gram(sample, rows: sampleCount, columns: dimension, into: moments.baseAddress!)
         }
-        _ = try LAPACK.symmetricEigen(&moments, n: dimension)
-        // Eigenvalues ascend; column k (column-major) = row k of the row-major view is eigenvector k.
-        var basis = [Float](repeating: 0, count: rank * dimension)
-        for component in 0..<rank {
-            let source = (dimension - 1 - component) * dimension
-            for index in 0..<dimension { basis[component * dimension + index] = moments[source + index] }
-        }
+        let basis = try LAPACK.leadingEigenvectors(&moments, n: dimension, count: rank)
         self.init(dimension: dimension, rank: rank, basis: basis)
     }
 

@@ -129,6 +129,12 @@ public final class SimilarityIndex: @unchecked Sendable {
     private var changesSinceBuild = 0
     private var rebuilding = false
     private var loading = false
+    /// Counts changes to what a snapshot holds (vectors, deletions, forest swaps); `savedMutations` is the count
+    /// the snapshot file reflects, so an unchanged index is not written again (e.g. at shutdown after a save).
+    private var mutations = 0
+    private var savedMutations: Int?
+    /// Serialises saves, so the file and `savedMutations` always move forward together.
+    private let saveLock = NSLock()
     private var snapshotFailure: String?
     private var rebuilds = 0
     private let rebuildQueue = DispatchQueue(label: "lookalike.index.rebuild", qos: .utility)
@@ -172,6 +178,7 @@ public final class SimilarityIndex: @unchecked Sendable {
             slotIDs.append(id)
             deleted.append(false)
             slotOf[id] = slot
+            mutations += 1
             if let subspace, let reducedRows {
                 _ = subspace.project(storage.row(slot)).withUnsafeBufferPointer { reducedRows.append($0) }
             }
@@ -192,6 +199,7 @@ public final class SimilarityIndex: @unchecked Sendable {
             guard let slot = slotOf[id] else { return false }
             markDeleted(slot)
             slotOf[id] = nil
+            mutations += 1
             if forest != nil { changesSinceBuild += 1 }
             startRebuild = needsRebuild()
             return true
@@ -466,6 +474,7 @@ public final class SimilarityIndex: @unchecked Sendable {
                 if !deleted[slot] { newForest.insert(slot: Int32(slot), rows: current) }
             }
             forest = newForest
+            mutations += 1
             subspace = newSubspace
             reducedRows = newReducedRows
             changesSinceBuild = (current.count - rows.count) + (deletedCount - deletedAtSnapshot)
@@ -556,20 +565,27 @@ public final class SimilarityIndex: @unchecked Sendable {
                 reducedRows = restoredSubspace.projectAll(rows)
             }
             changesSinceBuild = dropped + inserted
+            mutations += 1
+            if dropped + inserted == 0 { savedMutations = mutations }  // the file already holds exactly this
             return .restored(kept: kept.count, inserted: inserted, dropped: dropped)
         }
     }
 
     /// Writes the current forest to ``Configuration/snapshotPath`` (atomically: a new file renamed over the
-    /// old). Returns false when there is no forest or no path. The index lock is held only to take copies.
+    /// old), unless the file already reflects the index. Returns false when there is no forest or no path. The
+    /// index lock is held only to take copies.
     @discardableResult
     public func saveSnapshot() throws -> Bool {
         guard let path = configuration.snapshotPath else { return false }
-        let taken = lock.withReadLock { () -> (RandomProjectionForest, PrincipalSubspace?, [Int64], [Bool], RowSource)? in
+        saveLock.lock()
+        defer { saveLock.unlock() }
+        let taken = lock.withReadLock { () -> (RandomProjectionForest, PrincipalSubspace?, [Int64], [Bool], RowSource, Int)?? in
             guard let forest else { return nil }
-            return (forest, subspace, slotIDs, deleted, RowSource(storage))
+            if savedMutations == mutations { return .some(nil) }
+            return (forest, subspace, slotIDs, deleted, RowSource(storage), mutations)
         }
-        guard let (forest, subspace, ids, deleted, rows) = taken else { return false }
+        guard let taken else { return false }
+        guard let (forest, subspace, ids, deleted, rows, generation) = taken else { return true }
         var items: [ForestSnapshot.Item] = []
         items.reserveCapacity(ids.count)
         for slot in 0..<min(ids.count, rows.count) where !deleted[slot] {
@@ -585,6 +601,7 @@ public final class SimilarityIndex: @unchecked Sendable {
         } catch {
             throw ForestSnapshotError(kind: .io, path: path, reason: "cannot write: \(error.localizedDescription)")
         }
+        lock.withWriteLock { savedMutations = generation }
         return true
     }
 

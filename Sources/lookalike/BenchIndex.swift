@@ -87,7 +87,7 @@ struct BenchIndex: ParsableCommand {
                 for (id, row) in baseRows.enumerated() { index.add(id: Int64(id), vector: row, code: baseCodes[id]) }
                 let buildStart = DispatchTime.now().uptimeNanoseconds
                 index.rebuild()
-                let buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - buildStart) / 1e9
+                let buildSeconds = Self.seconds(since: buildStart)
                 let stats = index.statistics
                 if truth.isEmpty {
                     // Ground truth: exact search (brute force over every vector).
@@ -97,7 +97,7 @@ struct BenchIndex: ParsableCommand {
                 }
                 if let snapshot, reducedDimension == reduced.split(separator: ",").compactMap({ Int($0) }).last,
                    treeCount == treeCounts.first {
-                    try measureSnapshot(index, path: snapshot, rows: baseRows, codes: baseCodes)
+                    try measureSnapshot(index.configuration, path: snapshot, rows: baseRows, codes: baseCodes)
                 }
                 for subspaceLimit in reducedDimension > 0 ? subspaceRerankLimits : [0] {
                     if subspaceLimit > 0 { index.subspaceRerankLimit = subspaceLimit }
@@ -124,29 +124,32 @@ struct BenchIndex: ParsableCommand {
         }
     }
 
-    /// Saves `index`'s forest to `path`, then loads the same rows into a fresh index the way a restart does and
-    /// times how long the restore takes against the build.
-    private func measureSnapshot(_ index: SimilarityIndex, path: String, rows: [[Float]], codes: [BinaryCode]) throws {
-        var configuration = index.configuration
+    /// Loads `rows` into a fresh index with a forest snapshot at `path`, times the first load (a build) and a save,
+    /// then loads the same rows into another fresh index the way a restart does and times the restore.
+    private func measureSnapshot(_ configuration: SimilarityIndex.Configuration, path: String, rows: [[Float]],
+                                 codes: [BinaryCode]) throws {
+        var configuration = configuration
         configuration.snapshotPath = path
-        let saving = SimilarityIndex(configuration: configuration)
-        saving.beginLoading()
-        for (id, row) in rows.enumerated() { saving.add(id: Int64(id), vector: row, code: codes[id]) }
-        let buildStart = DispatchTime.now().uptimeNanoseconds
-        let built = saving.finishLoading()
-        let buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - buildStart) / 1e9
+        func loadTimed() -> (SimilarityIndex, SimilarityIndex.LoadOutcome, Double) {
+            let index = SimilarityIndex(configuration: configuration)
+            index.beginLoading()
+            for (id, row) in rows.enumerated() { index.add(id: Int64(id), vector: row, code: codes[id]) }
+            let start = DispatchTime.now().uptimeNanoseconds
+            let outcome = index.finishLoading()
+            return (index, outcome, Self.seconds(since: start))
+        }
+        let (saving, built, buildSeconds) = loadTimed()
         let saveStart = DispatchTime.now().uptimeNanoseconds
         try saving.saveSnapshot()
-        let saveSeconds = Double(DispatchTime.now().uptimeNanoseconds - saveStart) / 1e9
-        let restoring = SimilarityIndex(configuration: configuration)
-        restoring.beginLoading()
-        for (id, row) in rows.enumerated() { restoring.add(id: Int64(id), vector: row, code: codes[id]) }
-        let restoreStart = DispatchTime.now().uptimeNanoseconds
-        let restored = restoring.finishLoading()
-        let restoreSeconds = Double(DispatchTime.now().uptimeNanoseconds - restoreStart) / 1e9
+        let saveSeconds = Self.seconds(since: saveStart)
+        let (_, restored, restoreSeconds) = loadTimed()
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         print(String(format: "snapshot: first load %@ in %.2f s; save %.2f s, %.1f MB; restart %@ in %.2f s",
                      "\(built)", buildSeconds, saveSeconds, Double(bytes) / 1e6, "\(restored)", restoreSeconds))
+    }
+
+    private static func seconds(since start: UInt64) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     private func measure(_ index: SimilarityIndex, _ queries: [[Float]], _ codes: [BinaryCode],
@@ -156,8 +159,7 @@ struct BenchIndex: ParsableCommand {
         for (position, query) in queries.enumerated() {
             results.append(index.search(query, k: k, strategy: strategy, code: codes[position]).map(\.id))
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return (Double(queries.count) / seconds, results)
+        return (Double(queries.count) / Self.seconds(since: start), results)
     }
 
     private func recall(_ results: [[Int64]], _ truth: [Set<Int64>]) -> Double {

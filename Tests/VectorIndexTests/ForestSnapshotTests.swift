@@ -45,6 +45,16 @@ struct ForestSnapshotTests {
             #expect(restarted.search(query, k: 10, strategy: .forest(searchK: 200))
                     == original.search(query, k: 10, strategy: .forest(searchK: 200)))
         }
+        // The file already holds this index, so saving again (as shutdown does) writes nothing; a change does.
+        func modified() throws -> Date? {
+            try FileManager.default.attributesOfItem(atPath: directory.snapshot)[.modificationDate] as? Date
+        }
+        let before = try modified()
+        #expect(try restarted.saveSnapshot())
+        #expect(try modified() == before)
+        restarted.remove(id: 0)
+        #expect(try restarted.saveSnapshot())
+        #expect(try modified() != before)
     }
 
     @Test func changesSinceTheSnapshotAreReplayed() throws {
