@@ -10,7 +10,7 @@ struct RowSource: @unchecked Sendable {
     let dimension: Int
     let count: Int
 
-    init(_ storage: VectorStorage) {
+    init(_ storage: VectorStorage<Float>) {
         chunks = storage.chunks
         rowsPerChunk = storage.rowsPerChunk
         dimension = storage.dimension

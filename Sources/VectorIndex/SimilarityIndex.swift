@@ -30,7 +30,7 @@ public final class SimilarityIndex: @unchecked Sendable {
         public var hammingRerankLimit: Int
         /// Forest and Hamming candidates are re-ranked first in the top principal subspace of this many
         /// dimensions, and only the best ``reducedRerankLimit`` exactly (0, or not below `dimension`: off).
-        /// Default 128: 512 bytes per row instead of 5 KB for 1280-d vectors.
+        /// Default 128: 256 bytes per row (16-bit fixed point) instead of 5 KB for 1280-d vectors.
         public var reducedDimension: Int
         /// Candidates kept by the subspace re-ranking for exact scoring (default 256).
         public var reducedRerankLimit: Int
@@ -115,7 +115,7 @@ public final class SimilarityIndex: @unchecked Sendable {
     }
     private var subspaceLimit: Int
     private let lock = ReadWriteLock()
-    private let storage: VectorStorage
+    private let storage: VectorStorage<Float>
     private var codes: [UInt64] = []
     private let codeWords: Int
     private var slotIDs: [Int64] = []
@@ -125,7 +125,7 @@ public final class SimilarityIndex: @unchecked Sendable {
     private var forest: RandomProjectionForest?
     /// Learned with each forest (when configured); `reducedRows` has one row per slot, like `storage`.
     private var subspace: PrincipalSubspace?
-    private var reducedRows: VectorStorage?
+    private var reducedRows: VectorStorage<Int16>?
     private var changesSinceBuild = 0
     private var rebuilding = false
     private var loading = false
@@ -147,7 +147,7 @@ public final class SimilarityIndex: @unchecked Sendable {
         self.configuration = configuration
         rerankLimit = configuration.hammingRerankLimit
         subspaceLimit = max(1, configuration.reducedRerankLimit)
-        storage = VectorStorage(dimension: configuration.dimension)
+        storage = VectorStorage<Float>(dimension: configuration.dimension)
         codeWords = configuration.codeBits / 64
     }
 
@@ -180,7 +180,7 @@ public final class SimilarityIndex: @unchecked Sendable {
             slotOf[id] = slot
             mutations += 1
             if let subspace, let reducedRows {
-                _ = subspace.project(storage.row(slot)).withUnsafeBufferPointer { reducedRows.append($0) }
+                _ = subspace.fixedPointCoordinates(of: storage.row(slot)).withUnsafeBufferPointer { reducedRows.append($0) }
             }
             if forest != nil {
                 forest!.insert(slot: slot, rows: RowSource(storage))
@@ -334,12 +334,39 @@ public final class SimilarityIndex: @unchecked Sendable {
     private func closestInSubspace(_ slots: [Int32], to query: UnsafePointer<Float>, count wanted: Int) -> [Int32] {
         let limit = max(subspaceLimit, wanted)
         guard let subspace, let reducedRows, slots.count > limit else { return slots }
-        let reducedQuery = subspace.project(query)
+        let reducedQuery = subspace.fixedPointCoordinates(of: query)
         var best = TopK(k: limit)
+        // The rows are read at random, so this stage waits on memory. Scoring a block of rows in two passes,
+        // first the leading coordinate of every 64-byte line of every row (a few instructions per line, so the
+        // whole block's loads fit in the processor's reorder window), then the rest, puts the block's cache
+        // misses in flight together instead of one row's after another's.
+        let rank = subspace.rank, blockSize = 16, lineLength = 32
+        let rows = UnsafeMutablePointer<UnsafePointer<Int16>>.allocate(capacity: blockSize)
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: blockSize)
+        defer { rows.deallocate(); sums.deallocate() }
         reducedQuery.withUnsafeBufferPointer { reducedQuery in
-            for slot in slots {
-                let score = BLASKernels.dot(reducedQuery.baseAddress!, reducedRows.row(slot), count: subspace.rank)
-                if score > best.threshold { best.insert(score: score, slot: slot) }
+            let query = reducedQuery.baseAddress!
+            var start = 0
+            while start < slots.count {
+                let count = min(blockSize, slots.count - start)
+                for index in 0..<count {
+                    let row = UnsafePointer(reducedRows.row(slots[start + index]))
+                    rows[index] = row
+                    var sum: Int32 = 0
+                    for line in stride(from: 0, to: rank, by: lineLength) {
+                        sum &+= Int32(query[line]) &* Int32(row[line])
+                    }
+                    sums[index] = sum
+                }
+                for index in 0..<count {
+                    let row = rows[index]
+                    var sum = sums[index]
+                    for line in stride(from: 0, to: rank, by: lineLength) where line + 1 < rank {
+                        sum &+= PrincipalSubspace.dot(query + line + 1, row + line + 1, count: min(line + lineLength, rank) - line - 1)
+                    }
+                    if Float(sum) > best.threshold { best.insert(score: Float(sum), slot: slots[start + index]) }
+                }
+                start += count
             }
         }
         return best.items.map(\.slot)
@@ -377,22 +404,40 @@ public final class SimilarityIndex: @unchecked Sendable {
         return Self.smallest(count, of: slots, distances: distances, maxDistance: words * 64)
     }
 
-    /// The `count` live slots with the smallest Hamming distance to `code`.
+    /// The `count` live slots with the smallest Hamming distance to `code`: one pass over the packed codes writes
+    /// each slot's distance and counts it in a histogram (tombstones get a distance no code can have), then the
+    /// counting selection picks the slots.
     private func hammingCandidates(_ code: BinaryCode, count: Int) -> [Int32] {
-        let words = codeWords
-        var slots: [Int32] = []
-        var distances: [UInt16] = []
-        slots.reserveCapacity(slotIDs.count - deletedCount)
-        distances.reserveCapacity(slotIDs.count - deletedCount)
-        code.words.withUnsafeBufferPointer { query in
-            codes.withUnsafeBufferPointer { codes in
-                for slot in 0..<slotIDs.count where !deleted[slot] {
-                    slots.append(Int32(slot))
-                    distances.append(UInt16(BinaryCode.distance(query.baseAddress!, codes.baseAddress! + slot * words, wordCount: words)))
+        let words = codeWords, total = slotIDs.count, tombstone = words * 64 + 1, buckets = tombstone + 1
+        // Four interleaved histograms (by slot mod 4): neighbouring codes often share a distance, and one
+        // histogram would chain each increment on the previous one's store.
+        var histograms = [Int](repeating: 0, count: 4 * buckets)
+        let distances = [UInt16](unsafeUninitializedCapacity: total) { distances, initialized in
+            code.words.withUnsafeBufferPointer { query in
+                codes.withUnsafeBufferPointer { codes in
+                    deleted.withUnsafeBufferPointer { deleted in
+                        histograms.withUnsafeMutableBufferPointer { histograms in
+                            @inline(__always) func scan(wordCount: Int) {
+                                for slot in 0..<total {
+                                    let distance = deleted[slot] ? tombstone : BinaryCode.distance(
+                                        query.baseAddress!, codes.baseAddress! + slot * wordCount, wordCount: wordCount)
+                                    distances[slot] = UInt16(distance)
+                                    histograms[(slot & 3) * buckets + distance] &+= 1
+                                }
+                            }
+                            // The common 256-bit code gets a loop the compiler unrolls and vectorises.
+                            if words == 4 { scan(wordCount: 4) } else { scan(wordCount: words) }
+                        }
+                    }
                 }
             }
+            initialized = total
         }
-        return Self.smallest(count, of: slots, distances: distances, maxDistance: words * 64)
+        let histogram = (0..<buckets).map {
+            histograms[$0] &+ histograms[buckets + $0] &+ histograms[2 * buckets + $0] &+ histograms[3 * buckets + $0]
+        }
+        let live = total - histogram[tombstone]
+        return Self.select(min(count, live), distances: distances, histogram: histogram) { Int32($0) }
     }
 
     /// Counting selection: distances are small integers, so a histogram finds the cut-off in one pass and a
@@ -401,6 +446,13 @@ public final class SimilarityIndex: @unchecked Sendable {
         guard count < slots.count else { return slots }
         var histogram = [Int](repeating: 0, count: maxDistance + 1)
         for distance in distances { histogram[Int(distance)] += 1 }
+        return select(count, distances: distances, histogram: histogram) { slots[$0] }
+    }
+
+    /// The positions of the `count` smallest `distances` (given their histogram), mapped through `slot`.
+    private static func select(
+        _ count: Int, distances: [UInt16], histogram: [Int], slot: (Int) -> Int32
+    ) -> [Int32] {
         var threshold = 0, below = 0
         while below + histogram[threshold] < count {
             below += histogram[threshold]
@@ -409,12 +461,15 @@ public final class SimilarityIndex: @unchecked Sendable {
         var atThreshold = count - below
         var result: [Int32] = []
         result.reserveCapacity(count)
-        for (position, distance) in distances.enumerated() {
-            if Int(distance) < threshold {
-                result.append(slots[position])
-            } else if Int(distance) == threshold && atThreshold > 0 {
-                result.append(slots[position])
-                atThreshold -= 1
+        distances.withUnsafeBufferPointer { distances in
+            for position in 0..<distances.count {
+                let distance = Int(distances[position])
+                if distance < threshold {
+                    result.append(slot(position))
+                } else if distance == threshold && atThreshold > 0 {
+                    result.append(slot(position))
+                    atThreshold -= 1
+                }
             }
         }
         return result
@@ -469,7 +524,9 @@ public final class SimilarityIndex: @unchecked Sendable {
             // against the new forest.
             for slot in rows.count..<current.count {
                 if let newSubspace, let newReducedRows {
-                    _ = newSubspace.project(current.row(Int32(slot))).withUnsafeBufferPointer { newReducedRows.append($0) }
+                    _ = newSubspace.fixedPointCoordinates(of: current.row(Int32(slot))).withUnsafeBufferPointer {
+                        newReducedRows.append($0)
+                    }
                 }
                 if !deleted[slot] { newForest.insert(slot: Int32(slot), rows: current) }
             }

@@ -19,14 +19,15 @@ struct PrincipalSubspaceTests {
         }
     }
 
-    static func storage(_ data: [[Float]]) -> VectorStorage {
-        let storage = VectorStorage(dimension: data[0].count, rowsPerChunk: 64)
+    static func storage(_ data: [[Float]]) -> VectorStorage<Float> {
+        let storage = VectorStorage<Float>(dimension: data[0].count, rowsPerChunk: 64)
         for row in data { _ = row.withUnsafeBufferPointer { storage.append($0) } }
         return storage
     }
 
     /// On data of rank 8, an 8-dimensional subspace keeps every inner product (tolerance 1e-4, float32 sums of
-    /// 64 terms), the basis is orthonormal (1e-4), and `projectAll` agrees with `project` row by row (1e-5).
+    /// 64 terms), the basis is orthonormal (1e-4), `projectAll`'s fixed-point rows agree with `project` row by
+    /// row (half a fixed-point step plus 1e-5), and the fixed-point dot product matches the float one (1e-4).
     @Test func exactOnLowRankData() throws {
         let data = Self.lowRank(count: 300, dimension: 64, rank: 8, seed: 1)
         let storage = Self.storage(data)
@@ -46,7 +47,12 @@ struct PrincipalSubspaceTests {
             let a = subspace.project(rows.row(Int32(first))), b = subspace.project(rows.row(Int32(second)))
             let reduced = zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
             #expect(abs(full - reduced) < 1e-4, "\(full) vs \(reduced)")
-            for index in 0..<8 { #expect(abs(projected.row(Int32(first))[index] - a[index]) < 1e-5) }
+            let step = 1 / PrincipalSubspace.fixedPointScale
+            for index in 0..<8 {
+                #expect(abs(Float(projected.row(Int32(first))[index]) * step - a[index]) < step / 2 + 1e-5)
+            }
+            let fixedDot = PrincipalSubspace.dot(projected.row(Int32(first)), projected.row(Int32(second)), count: 8)
+            #expect(abs(Float(fixedDot) * step * step - reduced) < 1e-4, "\(fixedDot) vs \(reduced)")
         }
     }
 
@@ -87,6 +93,27 @@ struct PrincipalSubspaceTests {
         for (offset, vector) in extra.enumerated() { restarted.add(id: 10_000 + Int64(offset), vector: vector, code: hasher.code(for: vector)) }
         for (offset, vector) in extra.enumerated() {
             #expect(restarted.search(vector, k: 1, strategy: .forest(searchK: 1000)).first?.id == 10_000 + Int64(offset))
+        }
+    }
+
+    /// With every row a candidate and the subspace keeping only k, the subspace stage alone picks the results;
+    /// on rank-40 data a subspace of rank 40 (not a multiple of the 32-coordinate lines the blocked scoring walks)
+    /// loses nothing, so the results are the exact top 10 (scores within 2e-4 of the exact 10th, for ties and
+    /// fixed-point rounding).
+    @Test func subspaceStageAloneMatchesExactSearch() {
+        let data = Self.lowRank(count: 600, dimension: 64, rank: 40, seed: 31)
+        // Stored rows, and vectors off the data's span (their inner products with rows are still preserved).
+        let queries = Array(data.prefix(10)) + Self.lowRank(count: 20, dimension: 64, rank: 40, seed: 32)
+        let configuration = SimilarityIndex.Configuration(
+            dimension: 64, trees: 2, leafSize: 16, exactThreshold: 100, reducedDimension: 40, reducedRerankLimit: 10)
+        let index = SimilarityIndexTests.build(data, configuration: configuration)
+        let hasher = RandomHyperplaneHasher(bits: 256, dimension: 64, seed: 1)
+        for query in queries {
+            let exact = index.search(query, k: 10, strategy: .exact)
+            let staged = index.search(query, k: 10, strategy: .hamming(candidates: 600), code: hasher.code(for: query))
+            #expect(staged.count == 10)
+            let tenth = exact.last!.score
+            #expect(staged.allSatisfy { $0.score >= tenth - 2e-4 }, "\(staged) vs \(exact)")
         }
     }
 
