@@ -60,6 +60,11 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var reducedRerankLimit = 256
         /// Keep the forest in `<databasePath>.forest` so that a restart restores it instead of rebuilding.
         public var snapshot = true
+        /// Above `exactThreshold` and up to this many images, searches scan the binary codes instead of the forest
+        /// (0: always the forest).
+        public var hammingScanLimit = 200_000
+        /// Hamming-scan candidates: `factor × √images × max(k, 10) / 10`.
+        public var hammingCandidateFactor = 20
     }
 
     public struct Hashing: Codable, Sendable, Equatable {
@@ -225,6 +230,8 @@ public struct Configuration: Codable, Sendable, Equatable {
         try check((0...10_000_000).contains(index.hammingRerankLimit), "index.hammingRerankLimit", "must be 0...10000000")
         try check((0...4096).contains(index.reducedDimension), "index.reducedDimension", "must be 0...4096 (0: off)")
         try check((1...1_000_000).contains(index.reducedRerankLimit), "index.reducedRerankLimit", "must be 1...1000000")
+        try check(index.hammingScanLimit >= 0, "index.hammingScanLimit", "must be ≥ 0 (0: never)")
+        try check((1...10_000).contains(index.hammingCandidateFactor), "index.hammingCandidateFactor", "must be 1...10000")
         try check(index.exactThreshold >= 0, "index.exactThreshold", "must be ≥ 0")
         try check(index.rebuildFraction > 0 && index.rebuildFraction <= 100, "index.rebuildFraction", "must be in (0, 100]")
         try check(["simhash", "itq"].contains(hashing.scheme), "hashing.scheme", "must be simhash or itq")

@@ -37,7 +37,9 @@ public final class LookalikeService: @unchecked Sendable {
     public let store: ImageStore
     public let embedder: ImageEmbedder
     public let index: SimilarityIndex
+    /// Changed under both locks; searches read it under `schemeLock` alone, so they never wait for a write.
     private var scheme: CodeScheme
+    private let schemeLock = NSLock()
     private let writeLock = NSLock()
     private var retraining = false
     private let retrainQueue = DispatchQueue(label: "lookalike.codes.retrain", qos: .utility)
@@ -94,7 +96,9 @@ public final class LookalikeService: @unchecked Sendable {
             hammingRerankLimit: configuration.index.hammingRerankLimit, codeBits: bits,
             seed: UInt64(configuration.index.seed),
             snapshotPath: configuration.index.snapshot ? configuration.storage.databasePath + ".forest" : nil,
-            reducedDimension: configuration.index.reducedDimension, reducedRerankLimit: configuration.index.reducedRerankLimit))
+            reducedDimension: configuration.index.reducedDimension, reducedRerankLimit: configuration.index.reducedRerankLimit,
+            hammingScanLimit: configuration.index.hammingScanLimit,
+            hammingCandidateFactor: configuration.index.hammingCandidateFactor))
     }
 
     public var model: EfficientNetLite { embedder.model }
@@ -134,8 +138,8 @@ public final class LookalikeService: @unchecked Sendable {
         return loaded
     }
 
-    /// The scheme in force (read under the write lock, which is where it changes).
-    public var codeScheme: CodeScheme { writeLock.withLock { scheme } }
+    /// The scheme in force.
+    public var codeScheme: CodeScheme { schemeLock.withLock { scheme } }
 
     /// With `hashing.scheme = itq`: once `hashing.itqMinimumImages` are stored and codes are still random
     /// hyperplanes, learns ITQ in the background from a sample of stored vectors, recomputes every code, and
@@ -191,7 +195,7 @@ public final class LookalikeService: @unchecked Sendable {
             try store.updateCodes(fresh.map { ($0.key, StoredCode(schemeID: id, bits: bits, words: $0.value.words)) })
             try store.setSetting("active_hash_scheme", String(id))
             index.replaceCodes(fresh)
-            scheme = CodeScheme(id: id, encoder: .itq(quantizer))
+            schemeLock.withLock { scheme = CodeScheme(id: id, encoder: .itq(quantizer)) }
             retraining = false
         }
     }
@@ -299,7 +303,9 @@ public final class LookalikeService: @unchecked Sendable {
     private func search(vector: [Float], options: SearchOptions, excluding: Set<Int64>) throws -> [Match] {
         let strategy: SimilarityIndex.Strategy = options.exact ? .exact
             : options.searchK.map { .forest(searchK: $0) } ?? .automatic
-        let hits = index.search(vector, k: options.k, strategy: strategy, minScore: options.minScore, excluding: excluding)
+        // The query's code lets the index scan codes (mid-size collections) or narrow forest candidates.
+        let hits = index.search(vector, k: options.k, strategy: strategy, minScore: options.minScore, excluding: excluding,
+                                code: codeScheme.code(for: vector))
         let records = try store.images(ids: hits.map(\.id))
         return hits.compactMap { hit in
             records[hit.id].map { Match(key: $0.key, score: hit.score, metadata: $0.metadata) }
@@ -320,7 +326,7 @@ public final class LookalikeService: @unchecked Sendable {
         return Statistics(
             images: try store.count(), indexed: stats.count, tombstones: stats.tombstones, trees: stats.trees,
             indexBytes: stats.vectorBytes + stats.forestBytes, rebuilds: stats.rebuilds,
-            model: model.identity.description, codeBits: scheme.bits, codeScheme: codeScheme.kind,
+            model: model.identity.description, codeBits: codeScheme.bits, codeScheme: codeScheme.kind,
             queue: embedder.pool.statistics)
     }
 

@@ -34,8 +34,8 @@ enum ErrorMapping {
             case .notFound: return (.problem(status: 404, detail: error.description), false)
             case .duplicate(let matches):
                 var response = JSONResponse.make(409, [
-                    "type": "about:blank", "title": "Conflict", "status": 409, "detail": error.description,
-                    "duplicates": matches.map(JSONResponse.match),
+                    "type": "about:blank", "title": "Conflict", "status": 409, "detail": .string(error.description),
+                    "duplicates": .array(matches.map(JSONResponse.match)),
                 ])
                 response.setHeader("Content-Type", "application/problem+json")
                 return (response, false)

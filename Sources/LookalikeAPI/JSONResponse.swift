@@ -5,28 +5,36 @@ import Storage
 
 /// JSON bodies of the API.
 enum JSONResponse {
-    static func make(_ status: Int, _ object: Any, headers: [(String, String)] = []) -> HTTPResponse {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(data))
+    static func make(_ status: Int, _ value: JSONValue, headers: [(String, String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: value.serialized)
     }
 
-    /// Metadata text (validated JSON object) as a JSON value for embedding in a response.
-    static func metadata(_ text: String) -> Any {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) ?? [String: Any]()
+    /// Stored metadata as a JSON value for embedding in a response. It was validated as a JSON object and
+    /// re-serialised compactly when written, so it is copied as it is.
+    static func metadata(_ text: String) -> JSONValue {
+        text.isEmpty ? .object([]) : .verbatim(text)
     }
 
-    static func score(_ value: Float) -> Double { (Double(value) * 1_000_000).rounded() / 1_000_000 }
+    static func score(_ value: Float) -> JSONValue { .number((Double(value) * 1_000_000).rounded() / 1_000_000) }
 
-    static func record(_ record: StoredImage) -> [String: Any] {
-        [
-            "id": record.key, "format": record.format, "width": record.width, "height": record.height,
-            "bytes": record.byteSize, "sha256": SHA256.hex(record.sha256), "metadata": metadata(record.metadata),
-            "created_at": iso8601(record.createdAt), "updated_at": iso8601(record.updatedAt),
+    /// A record's fields; `extra` members (such as `duplicates`) are merged in.
+    static func record(_ record: StoredImage, extra: [String: JSONValue] = [:]) -> JSONValue {
+        let fields: [String: JSONValue] = [
+            "id": .string(record.key), "format": .string(record.format), "width": .int(record.width),
+            "height": .int(record.height), "bytes": .int(record.byteSize), "sha256": .string(SHA256.hex(record.sha256)),
+            "metadata": metadata(record.metadata), "created_at": .string(iso8601(record.createdAt)),
+            "updated_at": .string(iso8601(record.updatedAt)),
         ]
+        return .object(sorting: fields.merging(extra) { _, new in new })
     }
 
-    static func match(_ match: Match) -> [String: Any] {
-        ["id": match.key, "score": score(match.score), "metadata": metadata(match.metadata)]
+    static func match(_ match: Match) -> JSONValue {
+        ["id": .string(match.key), "score": score(match.score), "metadata": metadata(match.metadata)]
+    }
+
+    /// `[{id, score}]` for near-duplicates found at upload.
+    static func duplicates(_ matches: [Match]) -> JSONValue {
+        .array(matches.map { ["id": .string($0.key), "score": score($0.score)] })
     }
 
     static func iso8601(_ seconds: Double) -> String {

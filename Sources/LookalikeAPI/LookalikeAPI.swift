@@ -177,8 +177,7 @@ public final class LookalikeAPI: Sendable {
         let result = try service.ingest(
             bytes: parts.bytes, key: pathKey ?? parts.key, metadata: parts.metadata, rejectDuplicates: onDuplicate == "reject")
         metrics.recordInference(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-        var body = JSONResponse.record(result.record)
-        body["duplicates"] = result.duplicates.map { ["id": $0.key, "score": JSONResponse.score($0.score)] }
+        let body = JSONResponse.record(result.record, extra: ["duplicates": JSONResponse.duplicates(result.duplicates)])
         let location = "/v1/images/" + Self.pathEscape(result.record.key)
         return JSONResponse.make(result.replaced ? 200 : 201, body, headers: [("Location", location)])
     }
@@ -214,16 +213,19 @@ public final class LookalikeAPI: Sendable {
             }
         }
         let outcomes = collected.values
-        let results: [[String: Any]] = outcomes.map { outcome in
-            var entry: [String: Any] = ["file": outcome.file, "id": outcome.id ?? NSNull(), "status": outcome.status]
-            if let error = outcome.error { entry["error"] = error }
-            if outcome.error == nil {
-                entry["duplicates"] = outcome.duplicates.map { ["id": $0.key, "score": JSONResponse.score($0.score)] }
+        let results: [JSONValue] = outcomes.map { outcome in
+            var entry: [String: JSONValue] = [
+                "file": .string(outcome.file), "id": outcome.id.map(JSONValue.string) ?? .null, "status": .int(outcome.status),
+            ]
+            if let error = outcome.error {
+                entry["error"] = .string(error)
+            } else {
+                entry["duplicates"] = JSONResponse.duplicates(outcome.duplicates)
             }
-            return entry
+            return .object(sorting: entry)
         }
-        let failed = results.filter { ($0["status"] as? Int ?? 500) >= 400 }.count
-        return JSONResponse.make(200, ["results": results, "stored": results.count - failed, "failed": failed])
+        let failed = outcomes.filter { $0.status >= 400 }.count
+        return JSONResponse.make(200, ["results": .array(results), "stored": .int(outcomes.count - failed), "failed": .int(failed)])
     }
 
     private func key(_ request: HTTPRequest) throws -> String {
@@ -252,9 +254,9 @@ public final class LookalikeAPI: Sendable {
     private func list(_ request: HTTPRequest) throws -> HTTPResponse {
         let limit = try Self.integer(request.query["limit"], name: "limit") ?? 100
         let records = try service.list(limit: limit, after: request.query["after"])
-        var body: [String: Any] = ["images": records.map(JSONResponse.record)]
-        if records.count == limit, let last = records.last { body["next"] = last.key }
-        return JSONResponse.make(200, body)
+        var body: [String: JSONValue] = ["images": .array(records.map { JSONResponse.record($0) })]
+        if records.count == limit, let last = records.last { body["next"] = .string(last.key) }
+        return JSONResponse.make(200, .object(sorting: body))
     }
 
     private func searchOptions(_ query: [String: String]) throws -> SearchOptions {
@@ -302,18 +304,19 @@ public final class LookalikeAPI: Sendable {
     private static func results(_ matches: [Match], started: UInt64) -> HTTPResponse {
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         return JSONResponse.make(200, [
-            "results": matches.map(JSONResponse.match), "total": matches.count,
-            "took_ms": (milliseconds * 1000).rounded() / 1000,
+            "results": .array(matches.map(JSONResponse.match)), "total": .int(matches.count),
+            "took_ms": .number((milliseconds * 1000).rounded() / 1000),
         ])
     }
 
     private func stats() throws -> HTTPResponse {
         let stats = try service.statistics()
         return JSONResponse.make(200, [
-            "images": stats.images, "indexed": stats.indexed, "tombstones": stats.tombstones, "trees": stats.trees,
-            "index_bytes": stats.indexBytes, "index_rebuilds": stats.rebuilds, "model": stats.model,
-            "code_bits": stats.codeBits, "code_scheme": stats.codeScheme, "inference_queue": stats.queue.queued, "images_embedded": stats.queue.processedImages,
-            "ready": service.isReady,
+            "images": .int(stats.images), "indexed": .int(stats.indexed), "tombstones": .int(stats.tombstones),
+            "trees": .int(stats.trees), "index_bytes": .int(stats.indexBytes), "index_rebuilds": .int(stats.rebuilds),
+            "model": .string(stats.model), "code_bits": .int(stats.codeBits), "code_scheme": .string(stats.codeScheme),
+            "inference_queue": .int(stats.queue.queued), "images_embedded": .int(stats.queue.processedImages),
+            "ready": .bool(service.isReady),
         ])
     }
 

@@ -19,6 +19,7 @@ public final class Database {
 
     let handle: OpaquePointer
     public let path: String
+    private var statementCache: [String: Statement] = [:]
 
     /// Opens (creating unless read-only) the database at `path`. Related docs: <https://www.sqlite.org/c3ref/open.html>.
     public init(path: String, options: Options = Options()) throws {
@@ -38,6 +39,7 @@ public final class Database {
     }
 
     deinit {
+        statementCache.removeAll()  // finalise the cached statements before the connection closes
         sqlite3_close_v2(handle)
     }
 
@@ -58,6 +60,22 @@ public final class Database {
     public func prepare(_ sql: String) throws -> Statement {
         try Statement(database: self, sql: sql)
     }
+
+    /// A compiled statement kept for reuse on this connection (reset before use; reset it after use too, so it
+    /// does not hold a read transaction open). Lookups repeat a handful of statements, and compiling one costs
+    /// more than running it. At most `statementCacheLimit` are kept.
+    public func cachedStatement(_ sql: String) throws -> Statement {
+        if let statement = statementCache[sql] {
+            statement.reset()
+            return statement
+        }
+        if statementCache.count >= Self.statementCacheLimit { statementCache.removeAll() }
+        let statement = try prepare(sql)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    static let statementCacheLimit = 64
 
     /// Runs a statement with arguments, stepping it to completion.
     public func run(_ sql: String, _ arguments: [SQLiteValue] = []) throws {

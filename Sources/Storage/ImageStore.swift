@@ -5,11 +5,13 @@ import Foundation
 /// - WAL journal with `synchronous = FULL`: a write acknowledged to a client survives a process kill or a power
 ///   cut; readers never block the writer.
 /// - One writer connection, used under a lock (SQLite allows one writer at a time anyway); reader connections
-///   come from a small pool, so many searches and lookups run concurrently with a write.
+///   come from a pool of at most `readerPoolSize`, so many searches and lookups run concurrently with a write.
+///   When every reader is busy a caller waits for one: opening a connection (and parsing the schema again)
+///   costs far more than the short lookups readers do.
 /// - The schema version lives in `user_version`; ``ImageStore/migrations`` run forward only.
 ///
 /// `@unchecked Sendable` is safe because the writer connection is only touched while holding `writerLock`, and
-/// each reader connection is owned by exactly one caller between checkout and check-in under `readerLock`.
+/// each reader connection is owned by exactly one caller between checkout and check-in under `readers`.
 public final class ImageStore: @unchecked Sendable {
     /// Store settings.
     public struct Options: Sendable {
@@ -17,9 +19,9 @@ public final class ImageStore: @unchecked Sendable {
         public var maxMetadataBytes = 16 * 1024
         /// Keep the original upload bytes (default off).
         public var keepOriginals = false
-        /// Reader connections kept open (default 4).
-        public var readerPoolSize = 4
-        public init(maxMetadataBytes: Int = 16 * 1024, keepOriginals: Bool = false, readerPoolSize: Int = 4) {
+        /// Reader connections open at most (default 8).
+        public var readerPoolSize = 8
+        public init(maxMetadataBytes: Int = 16 * 1024, keepOriginals: Bool = false, readerPoolSize: Int = 8) {
             self.maxMetadataBytes = maxMetadataBytes
             self.keepOriginals = keepOriginals
             self.readerPoolSize = readerPoolSize
@@ -83,8 +85,9 @@ public final class ImageStore: @unchecked Sendable {
     public let options: Options
     private let writer: Database
     private let writerLock = NSLock()
-    private let readerLock = NSLock()
+    private let readers = NSCondition()
     private var idleReaders: [Database] = []
+    private var openReaders = 0
 
     /// Opens or creates the store at `path`, checks it, and migrates it to the current schema.
     ///
@@ -137,18 +140,26 @@ public final class ImageStore: @unchecked Sendable {
     }
 
     private func read<T>(_ body: (Database) throws -> T) throws -> T {
-        readerLock.lock()
+        readers.lock()
+        while idleReaders.isEmpty && openReaders >= max(1, options.readerPoolSize) { readers.wait() }
         let reader = idleReaders.popLast()
-        readerLock.unlock()
-        let connection = try reader ?? {
-            let database = try Database(path: path, options: .init(readOnly: true))
-            try database.execute("PRAGMA foreign_keys = ON")
-            return database
-        }()
+        if reader == nil { openReaders += 1 }
+        readers.unlock()
+        let connection: Database
+        do {
+            connection = try reader ?? {
+                let database = try Database(path: path, options: .init(readOnly: true))
+                try database.execute("PRAGMA foreign_keys = ON")
+                return database
+            }()
+        } catch {
+            readers.withLock { openReaders -= 1 }
+            readers.signal()
+            throw error
+        }
         defer {
-            readerLock.lock()
-            if idleReaders.count < options.readerPoolSize { idleReaders.append(connection) }
-            readerLock.unlock()
+            readers.withLock { idleReaders.append(connection) }
+            readers.signal()
         }
         return try body(connection)
     }
@@ -284,7 +295,8 @@ public final class ImageStore: @unchecked Sendable {
 
     private func records(_ sql: String, _ arguments: [SQLiteValue]) throws -> [StoredImage] {
         try read { db in
-            let statement = try db.prepare(sql)
+            let statement = try db.cachedStatement(sql)
+            defer { statement.reset() }
             try statement.bind(arguments)
             var result: [StoredImage] = []
             while try statement.step() { result.append(Self.record(statement)) }

@@ -34,6 +34,14 @@ public final class SimilarityIndex: @unchecked Sendable {
         public var reducedDimension: Int
         /// Candidates kept by the subspace re-ranking for exact scoring (default 256).
         public var reducedRerankLimit: Int
+        /// ``Strategy/automatic`` with a query code scans the codes instead of walking the forest for collections
+        /// above ``exactThreshold`` up to this size (default 200,000; 0: never). Reading every 32-byte code in
+        /// order costs less than collecting the forest's tens of thousands of scattered candidates until the
+        /// collection is a few hundred thousand vectors (measured at 10,000, 100,000 and 300,000).
+        public var hammingScanLimit: Int
+        /// Default Hamming-scan candidates: `factor × √live × max(k, 10) / 10` (default 20: 2,000 at 10,000
+        /// vectors, 6,325 at 100,000, both 0.95–0.98 recall@10 on CNN-like features).
+        public var hammingCandidateFactor: Int
         /// Binary code length in bits, 0 when codes are not kept (default 256).
         public var codeBits: Int
         public var seed: UInt64
@@ -44,8 +52,11 @@ public final class SimilarityIndex: @unchecked Sendable {
         public init(
             dimension: Int, trees: Int = 10, leafSize: Int = 256, searchKFactor: Int = 200, exactThreshold: Int = 2_000,
             rebuildFraction: Double = 0.25, hammingRerankLimit: Int = 4_000, codeBits: Int = 256, seed: UInt64 = 42,
-            snapshotPath: String? = nil, reducedDimension: Int = 128, reducedRerankLimit: Int = 256
+            snapshotPath: String? = nil, reducedDimension: Int = 128, reducedRerankLimit: Int = 256,
+            hammingScanLimit: Int = 200_000, hammingCandidateFactor: Int = 20
         ) {
+            self.hammingScanLimit = hammingScanLimit
+            self.hammingCandidateFactor = hammingCandidateFactor
             self.reducedDimension = reducedDimension
             self.reducedRerankLimit = reducedRerankLimit
             self.snapshotPath = snapshotPath
@@ -63,7 +74,8 @@ public final class SimilarityIndex: @unchecked Sendable {
 
     /// How to search.
     public enum Strategy: Sendable, Equatable {
-        /// Exact below ``Configuration/exactThreshold`` or before the first forest exists; the forest above.
+        /// Exact up to ``Configuration/exactThreshold``; above it, with a query code, a Hamming scan up to
+        /// ``Configuration/hammingScanLimit``; otherwise the forest (exact before the first forest exists).
         case automatic
         /// The forest with this `search_k` (nil: the default for `k`).
         case forest(searchK: Int?)
@@ -253,7 +265,13 @@ public final class SimilarityIndex: @unchecked Sendable {
             let live = slotIDs.count - deletedCount
             var effective = strategy
             if case .automatic = strategy {
-                effective = forest == nil || live <= configuration.exactThreshold ? .exact : .forest(searchK: nil)
+                if live <= configuration.exactThreshold {
+                    effective = .exact
+                } else if code != nil, codeWords > 0, live <= configuration.hammingScanLimit {
+                    effective = .hamming(candidates: defaultHammingCandidates(k: k, live: live))
+                } else {
+                    effective = forest == nil ? .exact : .forest(searchK: nil)
+                }
             }
             if case .forest = effective, forest == nil { effective = .exact }
             if case .hamming = effective, code == nil || codeWords == 0 { effective = .exact }
@@ -304,6 +322,11 @@ public final class SimilarityIndex: @unchecked Sendable {
         return max(Int(full * collectionScale(live: live)), max(k, 10) * configuration.trees)
     }
 
+    /// See ``Configuration/hammingCandidateFactor``.
+    func defaultHammingCandidates(k: Int, live: Int) -> Int {
+        Int(Double(configuration.hammingCandidateFactor) * Double(live).squareRoot() * Double(max(k, 10)) / 10)
+    }
+
     /// `√(live / 100,000)`, at most 1: the default search effort relative to a 100,000-vector collection. The
     /// Hamming re-rank limit shrinks by the same factor (measured at 10,000 vectors: 1,000 re-ranked rows lose
     /// 0.005 recall@10 against re-ranking all 4,000 candidates).
@@ -337,12 +360,12 @@ public final class SimilarityIndex: @unchecked Sendable {
         let reducedQuery = subspace.fixedPointCoordinates(of: query)
         var best = TopK(k: limit)
         // The rows are read at random, so this stage waits on memory. Scoring a block of rows in two passes,
-        // first the leading coordinate of every 64-byte line of every row (a few instructions per line, so the
+        // first the leading 16 bytes of every 64-byte line of every row (a few instructions per line, so the
         // whole block's loads fit in the processor's reorder window), then the rest, puts the block's cache
         // misses in flight together instead of one row's after another's.
-        let rank = subspace.rank, blockSize = 16, lineLength = 32
+        let vectorsPerRow = subspace.paddedLength / 8, vectorsPerLine = 4, blockSize = 16
         let rows = UnsafeMutablePointer<UnsafePointer<Int16>>.allocate(capacity: blockSize)
-        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: blockSize)
+        let sums = UnsafeMutablePointer<SIMD4<Int32>>.allocate(capacity: blockSize)
         defer { rows.deallocate(); sums.deallocate() }
         reducedQuery.withUnsafeBufferPointer { reducedQuery in
             let query = reducedQuery.baseAddress!
@@ -352,19 +375,21 @@ public final class SimilarityIndex: @unchecked Sendable {
                 for index in 0..<count {
                     let row = UnsafePointer(reducedRows.row(slots[start + index]))
                     rows[index] = row
-                    var sum: Int32 = 0
-                    for line in stride(from: 0, to: rank, by: lineLength) {
-                        sum &+= Int32(query[line]) &* Int32(row[line])
+                    var sum = SIMD4<Int32>()
+                    for vector in stride(from: 0, to: vectorsPerRow, by: vectorsPerLine) {
+                        sum &+= PrincipalSubspace.partialDot(query + 8 * vector, row + 8 * vector, vectors: 1)
                     }
                     sums[index] = sum
                 }
                 for index in 0..<count {
                     let row = rows[index]
                     var sum = sums[index]
-                    for line in stride(from: 0, to: rank, by: lineLength) where line + 1 < rank {
-                        sum &+= PrincipalSubspace.dot(query + line + 1, row + line + 1, count: min(line + lineLength, rank) - line - 1)
+                    for vector in stride(from: 0, to: vectorsPerRow, by: vectorsPerLine) {
+                        let rest = min(vectorsPerLine, vectorsPerRow - vector) - 1
+                        sum &+= PrincipalSubspace.partialDot(query + 8 * (vector + 1), row + 8 * (vector + 1), vectors: rest)
                     }
-                    if Float(sum) > best.threshold { best.insert(score: Float(sum), slot: slots[start + index]) }
+                    let score = Float(sum.wrappedSum())
+                    if score > best.threshold { best.insert(score: score, slot: slots[start + index]) }
                 }
                 start += count
             }

@@ -97,7 +97,8 @@ struct PrincipalSubspaceTests {
     }
 
     /// With every row a candidate and the subspace keeping only k, the subspace stage alone picks the results;
-    /// on rank-40 data a subspace of rank 40 (not a multiple of the 32-coordinate lines the blocked scoring walks)
+    /// on rank-40 data a subspace of rank 44 (padded to 48 coordinates; not a multiple of the 32-coordinate lines
+    /// the blocked scoring walks)
     /// loses nothing, so the results are the exact top 10 (scores within 2e-4 of the exact 10th, for ties and
     /// fixed-point rounding).
     @Test func subspaceStageAloneMatchesExactSearch() {
@@ -105,7 +106,7 @@ struct PrincipalSubspaceTests {
         // Stored rows, and vectors off the data's span (their inner products with rows are still preserved).
         let queries = Array(data.prefix(10)) + Self.lowRank(count: 20, dimension: 64, rank: 40, seed: 32)
         let configuration = SimilarityIndex.Configuration(
-            dimension: 64, trees: 2, leafSize: 16, exactThreshold: 100, reducedDimension: 40, reducedRerankLimit: 10)
+            dimension: 64, trees: 2, leafSize: 16, exactThreshold: 100, reducedDimension: 44, reducedRerankLimit: 10)
         let index = SimilarityIndexTests.build(data, configuration: configuration)
         let hasher = RandomHyperplaneHasher(bits: 256, dimension: 64, seed: 1)
         for query in queries {

@@ -69,6 +69,33 @@ struct SimilarityIndexTests {
         #expect(hamming >= 0.8, "hamming recall@10 \(hamming)")
     }
 
+    /// `.automatic` picks exact search at or below `exactThreshold`, the Hamming scan (with the default candidate
+    /// count) above it when the query has a code and the collection is within `hammingScanLimit`, and the forest
+    /// otherwise; each choice gives the same results as asking for that strategy explicitly.
+    @Test func automaticChoosesByCollectionSizeAndCode() {
+        let data = Self.dataset(count: 3000, dimension: 48, clusters: 20, seed: 13)
+        let queries = Self.dataset(count: 20, dimension: 48, clusters: 20, seed: 14)
+        let hasher = RandomHyperplaneHasher(bits: 256, dimension: 48, seed: 1)
+        let scanning = Self.build(data, configuration: .init(dimension: 48, trees: 4, leafSize: 16, exactThreshold: 100))
+        var forestOnly = SimilarityIndex.Configuration(dimension: 48, trees: 4, leafSize: 16, exactThreshold: 100)
+        forestOnly.hammingScanLimit = 0
+        let walking = Self.build(data, configuration: forestOnly)
+        let exactOnly = Self.build(data, configuration: .init(dimension: 48, trees: 4, leafSize: 16, exactThreshold: 3000))
+        let candidates = scanning.defaultHammingCandidates(k: 10, live: 3000)
+        #expect(candidates == Int(20 * Double(3000).squareRoot()))
+        for query in queries {
+            let code = hasher.code(for: query)
+            #expect(scanning.search(query, k: 10, code: code)
+                    == scanning.search(query, k: 10, strategy: .hamming(candidates: candidates), code: code))
+            #expect(scanning.search(query, k: 10) == scanning.search(query, k: 10, strategy: .forest(searchK: nil)))
+            #expect(walking.search(query, k: 10, code: code)
+                    == walking.search(query, k: 10, strategy: .forest(searchK: nil), code: code))
+            #expect(exactOnly.search(query, k: 10, code: code) == exactOnly.search(query, k: 10, strategy: .exact))
+        }
+        let recall = Self.recall(scanning, data: data, queries: queries, strategy: .automatic)
+        #expect(recall >= 0.9, "automatic (Hamming scan) recall@10 \(recall)")
+    }
+
     @Test func insertedAfterBuildAreFoundAndDeletedNeverReturned() {
         let data = Self.dataset(count: 3000, dimension: 32, seed: 3)
         let index = Self.build(data, configuration: .init(dimension: 32, trees: 8, leafSize: 8, exactThreshold: 100, rebuildFraction: 10, codeBits: 0))
