@@ -45,6 +45,8 @@ public final class LookalikeService: @unchecked Sendable {
     private let retrainQueue = DispatchQueue(label: "lookalike.codes.retrain", qos: .utility)
     private let retrainGroup = DispatchGroup()
     private let readyLock = NSLock()
+    /// Index searches and their record lookups, one per core at a time, in arrival order (see ``FIFOGate``).
+    private let searchGate = FIFOGate(capacity: ProcessInfo.processInfo.activeProcessorCount)
     private var indexLoadOutcome: SimilarityIndex.LoadOutcome?
     private var ready = false
 
@@ -274,17 +276,19 @@ public final class LookalikeService: @unchecked Sendable {
         try options.validate()
         guard isReady else { throw LookalikeError.notReady }
         let embedding = try embedder.embedBlocking(bytes)
-        return try search(vector: embedding.vector, options: options, excluding: [])
+        return try searchGate.withAdmission { try search(vector: embedding.vector, options: options, excluding: []) }
     }
 
     /// Images similar to a stored one, itself excluded.
     public func similar(key: String, options: SearchOptions) throws -> [Match] {
         try options.validate()
         guard isReady else { throw LookalikeError.notReady }
-        guard let record = try store.image(key: key), let vector = index.vector(id: record.id) else {
-            throw LookalikeError.notFound(key)
+        return try searchGate.withAdmission {
+            guard let record = try store.image(key: key), let entry = index.entry(id: record.id) else {
+                throw LookalikeError.notFound(key)
+            }
+            return try search(vector: entry.vector, code: entry.code, options: options, excluding: [record.id])
         }
-        return try search(vector: vector, options: options, excluding: [record.id])
     }
 
     /// Images similar to a raw vector (any length-`featureDimension` vector; it is L2-normalised here).
@@ -297,15 +301,17 @@ public final class LookalikeService: @unchecked Sendable {
         guard raw.allSatisfy({ $0.isFinite }) else { throw LookalikeError.invalidArgument("vector values must be finite numbers") }
         // Cosine similarity is undefined for the zero vector: every score would be 0 and the ranking arbitrary.
         guard raw.contains(where: { $0 != 0 }) else { throw LookalikeError.invalidArgument("vector must not be all zeros") }
-        return try search(vector: FeatureVector.normalized(raw), options: options, excluding: [])
+        let vector = FeatureVector.normalized(raw)
+        return try searchGate.withAdmission { try search(vector: vector, options: options, excluding: []) }
     }
 
-    private func search(vector: [Float], options: SearchOptions, excluding: Set<Int64>) throws -> [Match] {
+    /// `code` is the query's binary code when already known (a stored image's); computed otherwise.
+    private func search(vector: [Float], code: BinaryCode? = nil, options: SearchOptions, excluding: Set<Int64>) throws -> [Match] {
         let strategy: SimilarityIndex.Strategy = options.exact ? .exact
             : options.searchK.map { .forest(searchK: $0) } ?? .automatic
         // The query's code lets the index scan codes (mid-size collections) or narrow forest candidates.
         let hits = index.search(vector, k: options.k, strategy: strategy, minScore: options.minScore, excluding: excluding,
-                                code: codeScheme.code(for: vector))
+                                code: code ?? codeScheme.code(for: vector))
         let records = try store.images(ids: hits.map(\.id))
         return hits.compactMap { hit in
             records[hit.id].map { Match(key: $0.key, score: hit.score, metadata: $0.metadata) }

@@ -247,6 +247,17 @@ public final class SimilarityIndex: @unchecked Sendable {
         }
     }
 
+    /// The stored vector of `id` and its binary code (nil when the index keeps no codes), in one lookup.
+    public func entry(id: Int64) -> (vector: [Float], code: BinaryCode?)? {
+        lock.withReadLock {
+            guard let slot = slotOf[id] else { return nil }
+            let vector = Array(UnsafeBufferPointer(start: storage.row(slot), count: configuration.dimension))
+            guard codeWords > 0 else { return (vector, nil) }
+            let start = Int(slot) * codeWords
+            return (vector, BinaryCode(words: Array(codes[start..<start + codeWords])))
+        }
+    }
+
     // MARK: Search
 
     /// The `k` most similar live vectors to `query` (unit length), best first.
@@ -358,7 +369,7 @@ public final class SimilarityIndex: @unchecked Sendable {
         let limit = max(subspaceLimit, wanted)
         guard let subspace, let reducedRows, slots.count > limit else { return slots }
         let reducedQuery = subspace.fixedPointCoordinates(of: query)
-        var best = TopK(k: limit)
+        var scores = [Int32](repeating: 0, count: slots.count)
         // The rows are read at random, so this stage waits on memory. Scoring a block of rows in two passes,
         // first the leading 16 bytes of every 64-byte line of every row (a few instructions per line, so the
         // whole block's loads fit in the processor's reorder window), then the rest, puts the block's cache
@@ -388,13 +399,69 @@ public final class SimilarityIndex: @unchecked Sendable {
                         let rest = min(vectorsPerLine, vectorsPerRow - vector) - 1
                         sum &+= PrincipalSubspace.partialDot(query + 8 * (vector + 1), row + 8 * (vector + 1), vectors: rest)
                     }
-                    let score = Float(sum.wrappedSum())
-                    if score > best.threshold { best.insert(score: score, slot: slots[start + index]) }
+                    scores[start + index] = sum.wrappedSum()
                 }
                 start += count
             }
         }
-        return best.items.map(\.slot)
+        return Self.largest(limit, of: slots, scores: scores)
+    }
+
+    /// The `count` slots with the largest `scores` (ties at the cut-off: earlier slots first), in slot-list
+    /// order: a selection finds the cut-off score in linear time, where keeping a heap of the best would cost
+    /// a logarithmic update for most candidates.
+    static func largest(_ count: Int, of slots: [Int32], scores: [Int32]) -> [Int32] {
+        guard count < slots.count else { return slots }
+        guard count > 0 else { return [] }
+        var work = scores
+        let cutoff = work.withUnsafeMutableBufferPointer { nthLargest(count, in: $0) }
+        let above = scores.reduce(0) { $0 + ($1 > cutoff ? 1 : 0) }
+        var atCutoff = count - above
+        var result: [Int32] = []
+        result.reserveCapacity(count)
+        for (position, score) in scores.enumerated() {
+            if score > cutoff {
+                result.append(slots[position])
+            } else if score == cutoff && atCutoff > 0 {
+                result.append(slots[position])
+                atCutoff -= 1
+            }
+        }
+        return result
+    }
+
+    /// The `n`-th largest value (1-based) of `values`, which it reorders: quickselect with a median-of-three
+    /// pivot and a three-way partition, so equal values cannot make it quadratic.
+    private static func nthLargest(_ n: Int, in values: UnsafeMutableBufferPointer<Int32>) -> Int32 {
+        var low = 0, high = values.count - 1
+        let target = n - 1  // index in descending order
+        while low < high {
+            let middle = low + (high - low) / 2
+            let a = values[low], b = values[middle], c = values[high]
+            let pivot = max(min(a, b), min(max(a, b), c))
+            // Partition descending: [low, greater) > pivot, [greater, equalEnd) == pivot, rest < pivot.
+            var greater = low, index = low, smaller = high
+            while index <= smaller {
+                if values[index] > pivot {
+                    values.swapAt(index, greater)
+                    greater += 1
+                    index += 1
+                } else if values[index] < pivot {
+                    values.swapAt(index, smaller)
+                    smaller -= 1
+                } else {
+                    index += 1
+                }
+            }
+            if target < greater {
+                high = greater - 1
+            } else if target > smaller {
+                low = smaller + 1
+            } else {
+                return pivot
+            }
+        }
+        return values[low]
     }
 
     /// `candidates` without repeats (the trees overlap) and without tombstones, in first-seen order; a bitmap

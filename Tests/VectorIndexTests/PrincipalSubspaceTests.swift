@@ -118,6 +118,19 @@ struct PrincipalSubspaceTests {
         }
     }
 
+    /// Selection of the largest scores returns exactly the `count` largest (as a multiset) of a naive sort, on
+    /// scores with many ties and on distinct ones.
+    @Test(arguments: [(1, 5), (7, 5), (100, 1000), (999, 1000), (1000, 1000), (1500, 7), (300, 100_000)])
+    func largestScoresMatchSorting(count: Int, spread: Int) {
+        var random = SplitMix64(seed: UInt64(count * 31 + spread))
+        let scores = (0..<1000).map { _ in Int32(truncatingIfNeeded: random.next() % UInt64(spread)) - Int32(spread / 2) }
+        let slots = (0..<1000).map { Int32($0) }
+        let selected = SimilarityIndex.largest(count, of: slots, scores: scores)
+        #expect(selected.count == min(count, 1000))
+        #expect(Set(selected).count == selected.count)
+        #expect(selected.map { scores[Int($0)] }.sorted(by: >) == Array(scores.sorted(by: >).prefix(count)))
+    }
+
     /// Counting selection returns exactly the `count` smallest distances (as a multiset) of a naive sort.
     @Test(arguments: [1, 7, 100, 999, 1000, 1500])
     func countingSelectionMatchesSorting(count: Int) {
