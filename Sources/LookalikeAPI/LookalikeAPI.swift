@@ -70,17 +70,23 @@ public final class LookalikeAPI: Sendable {
            given.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 }) {
             return given
         }
-        return (0..<16).map { _ in String(UInt8.random(in: 0...15), radix: 16) }.joined()
+        // One 64-bit draw (one getrandom call), not one per hex digit.
+        let hex = String(UInt64.random(in: .min ... .max), radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     private static func routePattern(for request: HTTPRequest) -> String {
-        let parts = request.path.split(separator: "/").map(String.init)
-        for (_, pattern) in routes {
-            let segments = pattern.split(separator: "/").map(String.init)
+        let parts = request.path.split(separator: "/")
+        for (pattern, segments) in routeSegments {
             guard segments.count == parts.count else { continue }
             if zip(segments, parts).allSatisfy({ $0.hasPrefix("{") || $0 == $1 }) { return pattern }
         }
         return "unmatched"
+    }
+
+    /// Each route pattern with its path segments, split once.
+    private static let routeSegments: [(pattern: String, segments: [Substring])] = routes.map { route in
+        (route.pattern, route.pattern.split(separator: "/"))
     }
 
     /// Bearer-token check for mutating requests (and reads when configured); constant-time comparison.
