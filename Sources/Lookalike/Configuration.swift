@@ -62,7 +62,7 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var snapshot = true
         /// Above `exactThreshold` and up to this many images, searches scan the binary codes instead of the forest
         /// (0: always the forest).
-        public var hammingScanLimit = 200_000
+        public var hammingScanLimit = 300_000
         /// Hamming-scan candidates: `factor × √images × max(k, 10) / 10`.
         public var hammingCandidateFactor = 20
     }
