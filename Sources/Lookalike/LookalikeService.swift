@@ -247,7 +247,7 @@ public final class LookalikeService: @unchecked Sendable {
         let scheme = codeScheme
         let code = scheme.code(for: vector)
         let maxDistance = Int(configuration.duplicates.maxHammingFraction * Double(scheme.bits))
-        let near = index.search(vector, k: 10, minScore: Float(configuration.duplicates.minCosine))
+        let near = index.search(vector, k: 10, minScore: Float(configuration.duplicates.minCosine), code: code)
         let records = try store.images(ids: near.map(\.id))
         for hit in near {
             guard let record = records[hit.id], record.key != excludingKey, !matches.contains(where: { $0.key == record.key }),
