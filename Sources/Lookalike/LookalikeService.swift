@@ -251,8 +251,9 @@ public final class LookalikeService: @unchecked Sendable {
         let records = try store.images(ids: near.map(\.id))
         for hit in near {
             guard let record = records[hit.id], record.key != excludingKey, !matches.contains(where: { $0.key == record.key }),
-                  let stored = index.vector(id: hit.id) else { continue }
-            if scheme.code(for: stored).distance(to: code) <= maxDistance {
+                  let stored = index.entry(id: hit.id) else { continue }
+            // The index keeps every stored image's code; recompute only if it keeps none.
+            if (stored.code ?? scheme.code(for: stored.vector)).distance(to: code) <= maxDistance {
                 matches.append(Match(key: record.key, score: hit.score, metadata: record.metadata))
             }
         }
@@ -329,10 +330,11 @@ public final class LookalikeService: @unchecked Sendable {
 
     public func statistics() throws -> Statistics {
         let stats = index.statistics
+        let scheme = codeScheme  // one consistent read (the property changes under `schemeLock`)
         return Statistics(
             images: try store.count(), indexed: stats.count, tombstones: stats.tombstones, trees: stats.trees,
             indexBytes: stats.vectorBytes + stats.forestBytes, rebuilds: stats.rebuilds,
-            model: model.identity.description, codeBits: codeScheme.bits, codeScheme: codeScheme.kind,
+            model: model.identity.description, codeBits: scheme.bits, codeScheme: scheme.kind,
             queue: embedder.pool.statistics)
     }
 

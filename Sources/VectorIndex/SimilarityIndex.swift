@@ -291,9 +291,11 @@ public final class SimilarityIndex: @unchecked Sendable {
             var top = TopK(k: wanted)
             query.withUnsafeBufferPointer { query in
                 let q = query.baseAddress!
+                let candidates: [Int32]
                 switch effective {
                 case .exact, .automatic:
                     scanAll(q, into: &top)
+                    return
                 case .forest(let searchK):
                     let budget = searchK ?? defaultSearchK(k: k, live: live)
                     var unique = uniqueLiveSlots(forest!.candidates(for: q, searchK: max(budget, wanted)))
@@ -303,15 +305,13 @@ public final class SimilarityIndex: @unchecked Sendable {
                         // the candidates closest in Hamming distance, then re-rank only those.
                         unique = closestByHamming(unique, to: code, count: limit)
                     }
-                    unique = closestInSubspace(unique, to: q, count: wanted)
-                    for slot in unique {
-                        top.insert(score: BLASKernels.dot(q, storage.row(slot), count: configuration.dimension), slot: slot)
-                    }
+                    candidates = unique
                 case .hamming(let candidateCount):
-                    let candidates = hammingCandidates(code!, count: max(candidateCount, wanted))
-                    for slot in closestInSubspace(candidates, to: q, count: wanted) {
-                        top.insert(score: BLASKernels.dot(q, storage.row(slot), count: configuration.dimension), slot: slot)
-                    }
+                    candidates = hammingCandidates(code!, count: max(candidateCount, wanted))
+                }
+                // Both candidate sources end the same way: the subspace stage, then exact cosine.
+                for slot in closestInSubspace(candidates, to: q, count: wanted) {
+                    top.insert(score: BLASKernels.dot(q, storage.row(slot), count: configuration.dimension), slot: slot)
                 }
             }
             var matches: [Match] = []
@@ -440,7 +440,7 @@ public final class SimilarityIndex: @unchecked Sendable {
             let middle = low + (high - low) / 2
             let a = values[low], b = values[middle], c = values[high]
             let pivot = max(min(a, b), min(max(a, b), c))
-            // Partition descending: [low, greater) > pivot, [greater, equalEnd) == pivot, rest < pivot.
+            // Partition descending: [low, greater) > pivot, [greater, smaller] == pivot, (smaller, high] < pivot.
             var greater = low, index = low, smaller = high
             while index <= smaller {
                 if values[index] > pivot {
