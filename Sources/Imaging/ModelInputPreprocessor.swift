@@ -66,11 +66,13 @@ public struct ModelInputPreprocessor: Sendable {
         let (scaleR, scaleG, scaleB) = (1 / std.0, 1 / std.1, 1 / std.2)
         let base = destination.baseAddress!
         resampler.resample(image, region: cropRegion(width: image.width, height: image.height), width: size,
-            height: size) { x, y, r, g, b in
-            let index = y * size + x
-            base[index] = (r - meanR) * scaleR
-            base[plane + index] = (g - meanG) * scaleG
-            base[2 * plane + index] = (b - meanB) * scaleB
+            height: size) { y, row in
+            let red = base + y * size, green = red + plane, blue = green + plane
+            for x in 0..<size {
+                red[x] = (row[x * 3] - meanR) * scaleR
+                green[x] = (row[x * 3 + 1] - meanG) * scaleG
+                blue[x] = (row[x * 3 + 2] - meanB) * scaleB
+            }
         }
     }
 }

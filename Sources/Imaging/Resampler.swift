@@ -79,14 +79,14 @@ public struct Resampler: Sendable {
         }
     }
 
-    /// Resamples `region` of `image` to `width × height` and hands each output pixel's RGB values
-    /// (0...255 range, unrounded) to `store(x, y, r, g, b)`.
+    /// Resamples `region` of `image` to `width × height` and hands each output row to `storeRow(y, row)` as
+    /// `width × 3` interleaved R, G, B floats (0...255 range, unrounded), top to bottom.
     ///
     /// The horizontal pass runs once per input row of the region into a float buffer, the vertical pass once per
     /// output row, so the cost is about `(regionHeight + height) × width × taps`.
     func resample(
         _ image: RGBImage, region: Region, width: Int, height: Int,
-        store: (_ x: Int, _ y: Int, _ r: Float, _ g: Float, _ b: Float) -> Void
+        storeRow: (_ y: Int, _ row: UnsafeBufferPointer<Float>) -> Void
     ) {
         precondition(width > 0 && height > 0, "resample target must be positive")
         precondition(region.x >= 0 && region.y >= 0 && region.width > 0 && region.height > 0
@@ -95,28 +95,36 @@ public struct Resampler: Sendable {
         let horizontal = taps(inputSize: region.width, offset: region.x, outputSize: width)
         let vertical = taps(inputSize: region.height, offset: region.y, outputSize: height)
 
-        // Horizontal pass: rows region.y ..< region.y+height of the image → rows of `width` RGB floats.
-        var rows = [Float](repeating: 0, count: region.height * width * 3)
+        // Horizontal pass: rows region.y ..< region.y+height of the image → rows of `width` RGB floats. Each
+        // input row is widened to floats once (with one float of padding) so that a tap is one 4-lane
+        // multiply-add on the pixel's R, G, B (and the next pixel's R, whose sum is discarded).
+        var rows = [Float](repeating: 0, count: region.height * width * 3 + 1)
+        var widened = [Float](repeating: 0, count: region.width * 3 + 1)
         image.pixels.withUnsafeBufferPointer { pixels in
             rows.withUnsafeMutableBufferPointer { rows in
-                horizontal.weights.withUnsafeBufferPointer { weights in
-                    for row in 0..<region.height {
-                        let input = pixels.baseAddress! + (region.y + row) * image.width * 3
-                        let output = rows.baseAddress! + row * width * 3
-                        for x in 0..<width {
-                            let start = Int(horizontal.start[x])
-                            let tapWeights = weights.baseAddress! + x * horizontal.stride
-                            var r: Float = 0, g: Float = 0, b: Float = 0
-                            for tap in 0..<Int(horizontal.count[x]) {
-                                let weight = tapWeights[tap]
-                                let pixel = input + (start + tap) * 3
-                                r += weight * Float(pixel[0])
-                                g += weight * Float(pixel[1])
-                                b += weight * Float(pixel[2])
+                widened.withUnsafeMutableBufferPointer { widened in
+                    horizontal.weights.withUnsafeBufferPointer { weights in
+                        // Per output column: the byte offset of its first tap in a widened row, and its tap count.
+                        let pixelBytes = 3 * MemoryLayout<Float>.stride
+                        let offsets = horizontal.start.map { (Int($0) - region.x) * pixelBytes }
+                        let counts = horizontal.count.map { Int($0) }
+                        for row in 0..<region.height {
+                            let input = pixels.baseAddress! + ((region.y + row) * image.width + region.x) * 3
+                            for index in 0..<region.width * 3 { widened[index] = Float(input[index]) }
+                            let source = UnsafeRawPointer(widened.baseAddress!)
+                            let output = rows.baseAddress! + row * width * 3
+                            for x in 0..<width {
+                                let first = source + offsets[x]
+                                let tapWeights = weights.baseAddress! + x &* horizontal.stride
+                                var sum = SIMD4<Float>()
+                                for tap in 0..<counts[x] {
+                                    let pixel = first.loadUnaligned(fromByteOffset: tap &* pixelBytes, as: SIMD4<Float>.self)
+                                    sum += tapWeights[tap] * pixel  // not addProduct: without FMA in the target it is a libm call
+                                }
+                                // Writing all four lanes is safe (the buffer has one spare float); the fourth
+                                // is overwritten by the next pixel.
+                                UnsafeMutableRawPointer(output + x &* 3).storeBytes(of: sum, as: SIMD4<Float>.self)
                             }
-                            output[x * 3] = r
-                            output[x * 3 + 1] = g
-                            output[x * 3 + 2] = b
                         }
                     }
                 }
@@ -127,31 +135,38 @@ public struct Resampler: Sendable {
         rows.withUnsafeBufferPointer { rows in
             vertical.weights.withUnsafeBufferPointer { weights in
                 line.withUnsafeMutableBufferPointer { line in
+                    let line = line.baseAddress!
+                    let count = width * 3
                     for y in 0..<height {
-                        for index in 0..<line.count { line[index] = 0 }
                         let start = Int(vertical.start[y]) - region.y
-                        for tap in 0..<Int(vertical.count[y]) {
+                        let first = rows.baseAddress! + start * count
+                        let firstWeight = weights[y * vertical.stride]
+                        for index in 0..<count { line[index] = firstWeight * first[index] }
+                        for tap in 1..<max(Int(vertical.count[y]), 1) {
                             let weight = weights[y * vertical.stride + tap]
-                            let source = rows.baseAddress! + (start + tap) * width * 3
-                            for index in 0..<line.count { line[index] += weight * source[index] }
+                            let source = rows.baseAddress! + (start + tap) * count
+                            for index in 0..<count { line[index] += weight * source[index] }
                         }
-                        for x in 0..<width { store(x, y, line[x * 3], line[x * 3 + 1], line[x * 3 + 2]) }
+                        storeRow(y, UnsafeBufferPointer(start: line, count: count))
                     }
                 }
             }
         }
     }
 
-    /// Resizes a region of `image` to an 8-bit RGB image (rounded, clamped).
+    /// Resizes a region of `image` to an 8-bit RGB image (rounded to nearest, ties to even; clamped).
     public func resize(_ image: RGBImage, region: Region? = nil, width: Int, height: Int) -> RGBImage {
         let region = region ?? Region(x: 0, y: 0, width: image.width, height: image.height)
         var out = [UInt8](repeating: 0, count: width * height * 3)
         out.withUnsafeMutableBufferPointer { out in
-            resample(image, region: region, width: width, height: height) { x, y, r, g, b in
-                let offset = (y * width + x) * 3
-                out[offset] = UInt8(min(max(r.rounded(), 0), 255))
-                out[offset + 1] = UInt8(min(max(g.rounded(), 0), 255))
-                out[offset + 2] = UInt8(min(max(b.rounded(), 0), 255))
+            resample(image, region: region, width: width, height: height) { y, row in
+                let destination = out.baseAddress! + y * row.count
+                // Adding 1.5·2²³ to a value in 0...255 leaves it, rounded to nearest (ties to even), in the low
+                // mantissa bits: no range checks or libm call per value, so the loop vectorises.
+                for index in 0..<row.count {
+                    let shifted = min(max(row[index], 0), 255) + 12_582_912
+                    destination[index] = UInt8(truncatingIfNeeded: shifted.bitPattern)
+                }
             }
         }
         return RGBImage(width: width, height: height, pixels: out)

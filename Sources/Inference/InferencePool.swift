@@ -18,13 +18,13 @@ public final class InferencePool: Sendable {
         public var workers: Int
         /// Largest number of tensors waiting for a worker (default 64).
         public var queueCapacity: Int
-        /// Largest batch a worker runs at once (default 8).
+        /// Largest batch a worker runs at once (default 1).
         public var maxBatch: Int
         /// Longest time a worker waits for a batch to fill, in milliseconds (default 2).
         public var maxBatchWaitMilliseconds: Double
 
         public init(
-            workers: Int? = nil, queueCapacity: Int = 64, maxBatch: Int = 8,
+            workers: Int? = nil, queueCapacity: Int = 64, maxBatch: Int = 1,
             maxBatchWaitMilliseconds: Double = 2
         ) {
             self.workers = workers ?? ProcessInfo.processInfo.activeProcessorCount
@@ -59,6 +59,8 @@ public final class InferencePool: Sendable {
         public var queued: Int
         public var processedImages: Int
         public var batches: Int
+        /// Wall-clock seconds workers spent in forward passes (excluding queueing and copying).
+        public var computeSeconds: Double
     }
 
     public let model: EfficientNetLite
@@ -136,9 +138,11 @@ public final class InferencePool: Sendable {
                     }
                 }
             }
+            let start = DispatchTime.now().uptimeNanoseconds
             let output = input.withUnsafeBufferPointer {
                 session.run(UnsafeBufferPointer(rebasing: $0[0..<(batch.count * size)]), batch: batch.count)
             }
+            state.recordCompute(seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             let dimension = model.featureDimension
             for (index, job) in batch.enumerated() {
                 let vector = FeatureVector.normalized(output.features[(index * dimension)..<((index + 1) * dimension)])
@@ -176,6 +180,7 @@ extension InferencePool {
         private var stopping = false
         private var processed = 0
         private var batches = 0
+        private var computeSeconds = 0.0
         private let capacity: Int
         private let maxBatch: Int
         private let maxWait: Double
@@ -240,6 +245,12 @@ extension InferencePool {
             }
         }
 
+        func recordCompute(seconds: Double) {
+            condition.lock()
+            computeSeconds += seconds
+            condition.unlock()
+        }
+
         func complete(_ job: Job, with result: Result<[Float], Swift.Error>) {
             condition.lock()
             let continuation = job.continuation
@@ -266,7 +277,7 @@ extension InferencePool {
         func statistics() -> Statistics {
             condition.lock()
             defer { condition.unlock() }
-            return Statistics(queued: pending.count, processedImages: processed, batches: batches)
+            return Statistics(queued: pending.count, processedImages: processed, batches: batches, computeSeconds: computeSeconds)
         }
     }
 }

@@ -37,7 +37,9 @@ public struct Configuration: Codable, Sendable, Equatable {
         /// Inference workers; 0: one per core.
         public var workers = 0
         public var queueCapacity = 64
-        public var maxBatch = 8
+        /// 1: on 2-core x86 machines a batch of 8 ran slower per image than single images (its activations
+        /// outgrow the caches), and 2 or 4 were no faster; larger machines may gain from batching.
+        public var maxBatch = 1
         public var maxBatchWaitMilliseconds = 2.0
         public var maxImagePixels = 50_000_000
         public var thumbnailSize = 256

@@ -38,8 +38,6 @@ enum JSONResponse {
     }
 
     static func iso8601(_ seconds: Double) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+        InternetTimestamp.string(secondsSince1970: seconds)
     }
 }

@@ -334,6 +334,9 @@ public final class LookalikeAPI: Sendable {
             ("lookalike_index_bytes", "Memory held by the index.", Double(stats.indexBytes)),
             ("lookalike_inference_queue_depth", "Images waiting for an inference worker.", Double(stats.queue.queued)),
             ("lookalike_images_embedded_total", "Images embedded since start.", Double(stats.queue.processedImages)),
+            ("lookalike_inference_batches_total", "Forward passes run since start.", Double(stats.queue.batches)),
+            ("lookalike_inference_compute_seconds_total", "Seconds inference workers spent in forward passes.",
+             stats.queue.computeSeconds),
         ])
         return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: text)
     }

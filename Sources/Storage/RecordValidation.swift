@@ -27,6 +27,7 @@ public enum RecordValidation {
         guard text.utf8.count <= maxBytes else {
             throw .invalidMetadata("\(text.utf8.count) bytes, over the limit of \(maxBytes)")
         }
+        if text == "{}" { return text }  // the usual case (no metadata), already compact
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [])

@@ -6,7 +6,7 @@ import Imaging
 struct BenchDecode: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-decode",
-        abstract: "Time JPEG/PNG bytes → 224×224 model tensor (decode, crop, resize, normalise) on one thread.")
+        abstract: "Time JPEG/PNG bytes → 224×224 model tensor (decode, crop, resize, normalise) on one thread, and the upload's thumbnail.")
 
     @Argument(help: "Image file.") var input: String
     @Option(help: "Repetitions.") var repeats = 50
@@ -31,5 +31,18 @@ struct BenchDecode: ParsableCommand {
         times = Array(times.dropFirst(2)).sorted()
         print(String(format: "{\"engine\":\"lookalike\",\"median_ms\":%.3f,\"min_ms\":%.3f,\"repeats\":%d,\"checksum\":%.3f}",
                      times[times.count / 2], times[0], repeats, tensor.reduce(0, +)))
+
+        // The thumbnail every upload also makes (resize to 256 on the long side, JPEG quality 85).
+        let image = try decoder.decode(bytes, minimumShortSide: size).image
+        var thumbnailTimes: [Double] = []
+        var thumbnailBytes = 0
+        for _ in 0..<(repeats + 2) {
+            let begin = DispatchTime.now().uptimeNanoseconds
+            thumbnailBytes = try Thumbnailer().thumbnail(of: image).count
+            thumbnailTimes.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
+        }
+        thumbnailTimes = Array(thumbnailTimes.dropFirst(2)).sorted()
+        print(String(format: "{\"engine\":\"lookalike\",\"stage\":\"thumbnail\",\"median_ms\":%.3f,\"min_ms\":%.3f,\"bytes\":%d}",
+                     thumbnailTimes[thumbnailTimes.count / 2], thumbnailTimes[0], thumbnailBytes))
     }
 }

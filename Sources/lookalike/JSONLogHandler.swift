@@ -18,7 +18,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var fields: [String] = [
-            "\"ts\":\(JSONText.quote(ISO8601DateFormatter().string(from: Date())))",
+            "\"ts\":\(JSONText.quote(InternetTimestamp.string(secondsSince1970: Date().timeIntervalSince1970)))",
             "\"level\":\(JSONText.quote(event.level.rawValue))",
             "\"label\":\(JSONText.quote(label))",
             "\"message\":\(JSONText.quote(event.message.description))",

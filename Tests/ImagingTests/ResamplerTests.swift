@@ -49,13 +49,27 @@ struct ResamplerTests {
         let region = Resampler.Region(x: 5, y: 3, width: 83, height: 64)
         let want = Self.reference(image, region: region, width: size.0, height: size.1, filter: filter)
         var maxError = 0.0
-        Resampler(filter: filter).resample(image, region: region, width: size.0, height: size.1) { x, y, r, g, b in
-            let offset = (y * size.0 + x) * 3
-            maxError = max(maxError, abs(Double(r) - want[offset]), abs(Double(g) - want[offset + 1]),
-                           abs(Double(b) - want[offset + 2]))
+        Resampler(filter: filter).resample(image, region: region, width: size.0, height: size.1) { y, row in
+            #expect(row.count == size.0 * 3)
+            for (index, value) in row.enumerated() {
+                maxError = max(maxError, abs(Double(value) - want[y * size.0 * 3 + index]))
+            }
         }
         // Float accumulation vs Double: well under one grey level.
         #expect(maxError < 1e-3)
+    }
+
+    /// 8-bit resizing is the float resampling rounded to nearest (ties to even) and clamped to 0...255.
+    @Test(arguments: [(37, 29), (256, 192), (3, 1)])
+    func resizeRoundsTheResampledValues(size: (Int, Int)) {
+        let image = RGBImage(width: 97, height: 71, pixels: TestImages.randomBytes(count: 97 * 71 * 3, seed: 7))
+        var want = [UInt8](repeating: 0, count: size.0 * size.1 * 3)
+        Resampler().resample(image, region: .init(x: 0, y: 0, width: 97, height: 71), width: size.0, height: size.1) { y, row in
+            for (index, value) in row.enumerated() {
+                want[y * size.0 * 3 + index] = UInt8(min(max(value.rounded(.toNearestOrEven), 0), 255))
+            }
+        }
+        #expect(Resampler().resize(image, width: size.0, height: size.1).pixels == want)
     }
 
     @Test func preprocessorCropsCentreAndNormalises() {
