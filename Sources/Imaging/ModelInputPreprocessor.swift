@@ -52,9 +52,11 @@ public struct ModelInputPreprocessor: Sendable {
 
     /// Returns a new CHW tensor for `image`.
     public func tensor(from image: RGBImage) -> [Float] {
-        var tensor = [Float](repeating: 0, count: elementCount)
-        tensor.withUnsafeMutableBufferPointer { write(image, into: $0) }
-        return tensor
+        // `write` sets every element, so the buffer is not zeroed first.
+        [Float](unsafeUninitializedCapacity: elementCount) { buffer, count in
+            write(image, into: buffer)
+            count = elementCount
+        }
     }
 
     /// Writes the CHW tensor for `image` into `destination`, which must hold ``elementCount`` floats.

@@ -98,7 +98,11 @@ public struct Resampler: Sendable {
         // Horizontal pass: rows region.y ..< region.y+height of the image → rows of `width` RGB floats. Each
         // input row is widened to floats once (with one float of padding) so that a tap is one 4-lane
         // multiply-add on the pixel's R, G, B (and the next pixel's R, whose sum is discarded).
-        var rows = [Float](repeating: 0, count: region.height * width * 3 + 1)
+        // Every float of `rows` is written by the pass below (the spare one by the last 4-lane store), so it is
+        // not zeroed first.
+        var rows = [Float](unsafeUninitializedCapacity: region.height * width * 3 + 1) { _, count in
+            count = region.height * width * 3 + 1
+        }
         var widened = [Float](repeating: 0, count: region.width * 3 + 1)
         image.pixels.withUnsafeBufferPointer { pixels in
             rows.withUnsafeMutableBufferPointer { rows in

@@ -223,11 +223,15 @@ public final class LookalikeService: @unchecked Sendable {
         try RecordValidation.validateKey(key)
         let metadataText = try RecordValidation.validateMetadata(metadata ?? "{}", maxBytes: configuration.storage.maxMetadataBytes)
         let embedding = try embedder.embedBlocking(bytes)
-        let duplicates = try findDuplicates(vector: embedding.vector, sha256: digest, excludingKey: key)
+        let lookupScheme = codeScheme
+        let lookupCode = lookupScheme.code(for: embedding.vector)
+        let duplicates = try findDuplicates(
+            vector: embedding.vector, code: lookupCode, scheme: lookupScheme, sha256: digest, excludingKey: key)
         if rejectDuplicates && !duplicates.isEmpty { throw LookalikeError.duplicate(duplicates) }
         let (record, replaced) = try writeLock.withLock {
-            // The code is made under the lock, with the scheme in force, so a scheme switch never mixes codes.
-            let code = scheme.code(for: embedding.vector)
+            // The stored code must come from the scheme in force under the lock, so a scheme switch since the
+            // lookup never mixes codes.
+            let code = scheme.id == lookupScheme.id ? lookupCode : scheme.code(for: embedding.vector)
             let write = ImageWrite(
                 key: key, sha256: digest, format: embedding.format.rawValue, width: embedding.width,
                 height: embedding.height, byteSize: bytes.count, metadata: metadataText, model: embedding.model.description,
@@ -241,11 +245,11 @@ public final class LookalikeService: @unchecked Sendable {
         return IngestResult(record: record, replaced: replaced, duplicates: duplicates)
     }
 
-    private func findDuplicates(vector: [Float], sha256: [UInt8], excludingKey: String) throws -> [Match] {
+    private func findDuplicates(
+        vector: [Float], code: BinaryCode, scheme: CodeScheme, sha256: [UInt8], excludingKey: String
+    ) throws -> [Match] {
         var matches: [Match] = try store.images(sha256: sha256).filter { $0.key != excludingKey }
             .map { Match(key: $0.key, score: 1, metadata: $0.metadata) }
-        let scheme = codeScheme
-        let code = scheme.code(for: vector)
         let maxDistance = Int(configuration.duplicates.maxHammingFraction * Double(scheme.bits))
         let near = index.search(vector, k: 10, minScore: Float(configuration.duplicates.minCosine), code: code)
         let records = try store.images(ids: near.map(\.id))
