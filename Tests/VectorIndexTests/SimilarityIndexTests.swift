@@ -69,6 +69,45 @@ struct SimilarityIndexTests {
         #expect(hamming >= 0.8, "hamming recall@10 \(hamming)")
     }
 
+    /// Forest rebuilds keep the principal subspace until the collection has doubled since it was learned, and
+    /// rows added meanwhile are still projected into it (search through it stays as good as exact on this data).
+    @Test func subspaceIsRelearnedOnlyWhenTheCollectionDoubles() {
+        let data = Self.dataset(count: 1500, dimension: 64, clusters: 10, seed: 21)
+        let index = SimilarityIndex(configuration: .init(
+            dimension: 64, trees: 4, leafSize: 16, exactThreshold: 100, rebuildFraction: 0.25, codeBits: 0,
+            reducedDimension: 16, reducedRerankLimit: 64))
+        var learnedAt: [Int] = []
+        for (id, vector) in data.enumerated() {
+            index.add(id: Int64(id), vector: vector)
+            index.waitForRebuild()
+            let current = index.statistics.subspaceLearnedAt
+            if current > 0 && current != learnedAt.last { learnedAt.append(current) }
+        }
+        #expect(learnedAt.first == 101)
+        for (previous, next) in zip(learnedAt, learnedAt.dropFirst()) {
+            #expect(next >= 2 * previous, "relearned at \(next) after \(previous)")
+        }
+        #expect(index.statistics.rebuilds > learnedAt.count + 3, "rebuilds \(index.statistics.rebuilds), learned at \(learnedAt)")
+        // Against the same index learned once from the whole collection.
+        let learnedOnce = SimilarityIndex(configuration: .init(
+            dimension: 64, trees: 4, leafSize: 16, exactThreshold: data.count - 1, rebuildFraction: 0.25, codeBits: 0,
+            reducedDimension: 16, reducedRerankLimit: 64))
+        for (id, vector) in data.enumerated() { learnedOnce.add(id: Int64(id), vector: vector) }
+        learnedOnce.waitForRebuild()
+        #expect(learnedOnce.statistics.subspaceLearnedAt == data.count)
+        let queries = Self.dataset(count: 50, dimension: 64, clusters: 10, seed: 22)
+        func recall(_ index: SimilarityIndex) -> Double {
+            var found = 0
+            for query in queries {
+                let truth = Set(Self.exactTopK(data, query, k: 10))
+                found += index.search(query, k: 10, strategy: .forest(searchK: 1500)).map(\.id).filter(truth.contains).count
+            }
+            return Double(found) / Double(queries.count * 10)
+        }
+        let kept = recall(index), once = recall(learnedOnce)
+        #expect(kept >= once - 0.05, "kept subspace recall \(kept), learned once \(once)")
+    }
+
     /// `.automatic` picks exact search at or below `exactThreshold`, the Hamming scan (with the default candidate
     /// count) above it when the query has a code and the collection is within `hammingScanLimit`, and the forest
     /// otherwise; each choice gives the same results as asking for that strategy explicitly.
