@@ -59,7 +59,9 @@ public struct Configuration: Codable, Sendable, Equatable {
         /// Candidates are re-ranked first in the top principal subspace of this many dimensions (0: off)...
         public var reducedDimension = 128
         /// ...and only this many of them exactly.
-        public var reducedRerankLimit = 256
+        /// 128 rather than the index's 256: in `bench-index` at 10,000 vectors, 32 % more queries/s for 0.002 less
+        /// recall@10 (0.981 against 0.983); at 100,000, 11 % more for 0.003 less.
+        public var reducedRerankLimit = 128
         /// Keep the forest in `<databasePath>.forest` so that a restart restores it instead of rebuilding.
         public var snapshot = true
         /// Above `exactThreshold` and up to this many images, searches scan the binary codes instead of the forest
