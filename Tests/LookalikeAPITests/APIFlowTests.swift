@@ -71,6 +71,13 @@ struct APIFlowTests {
         let metrics = try client.request("GET", "/metrics")
         #expect(metrics.text.contains("lookalike_http_requests_total{route=\"/v1/images\",method=\"POST\",status=\"201\"}"))
         #expect(metrics.text.contains("lookalike_index_size 3"))
+        // Every upload and search ran one forward pass, and each took measurable time.
+        func metric(_ name: String) -> Double? {
+            metrics.text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        let passes = metric("lookalike_inference_batches_total") ?? 0
+        #expect(passes >= 4 && passes == metric("lookalike_images_embedded_total"))
+        #expect((metric("lookalike_inference_compute_seconds_total") ?? 0) > 0)
     }
 
     @Test func duplicatesAreReportedAndCanBeRejected() throws {
