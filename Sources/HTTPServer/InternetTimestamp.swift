@@ -7,9 +7,12 @@
 /// Foundation's `ISO8601DateFormatter` builds an ICU formatter per instance, which cost more than the rest of a
 /// JSON record together; the calendar arithmetic here is `gmtime_r`.
 public enum InternetTimestamp {
-    /// Formats seconds since 1970-01-01T00:00:00Z, rounded to the nearest millisecond.
+    /// Formats seconds since 1970-01-01T00:00:00Z, rounded to the nearest millisecond. Values outside years
+    /// 0001–9999 (or not finite, say from a damaged record) are clamped to that range rather than trapping.
     public static func string(secondsSince1970 seconds: Double) -> String {
-        let milliseconds = Int64((seconds * 1000).rounded())
+        let earliest = -62_135_596_800.0, latest = 253_402_300_799.999
+        let bounded = seconds.isNaN ? 0 : min(max(seconds, earliest), latest)
+        let milliseconds = Int64((bounded * 1000).rounded())
         var whole = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
         let fraction = Int(milliseconds - Int64(whole) * 1000)
         var parts = tm()

@@ -17,6 +17,12 @@ struct InternetTimestampTests {
         }
     }
 
+    @Test func clampsValuesNoCalendarYearCanHold() {
+        #expect(InternetTimestamp.string(secondsSince1970: .infinity) == "9999-12-31T23:59:59.999Z")
+        #expect(InternetTimestamp.string(secondsSince1970: -1e300) == "0001-01-01T00:00:00.000Z")
+        #expect(InternetTimestamp.string(secondsSince1970: .nan) == "1970-01-01T00:00:00.000Z")
+    }
+
     @Test func roundsToTheNearestMillisecond() {
         #expect(InternetTimestamp.string(secondsSince1970: 1.9996) == "1970-01-01T00:00:02.000Z")
         #expect(InternetTimestamp.string(secondsSince1970: 1.9994) == "1970-01-01T00:00:01.999Z")
