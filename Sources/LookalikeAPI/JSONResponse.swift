@@ -22,8 +22,8 @@ enum JSONResponse {
         let fields: [String: JSONValue] = [
             "id": .string(record.key), "format": .string(record.format), "width": .int(record.width),
             "height": .int(record.height), "bytes": .int(record.byteSize), "sha256": .string(SHA256.hex(record.sha256)),
-            "metadata": metadata(record.metadata), "created_at": .string(iso8601(record.createdAt)),
-            "updated_at": .string(iso8601(record.updatedAt)),
+            "metadata": metadata(record.metadata), "created_at": .string(InternetTimestamp.string(secondsSince1970: record.createdAt)),
+            "updated_at": .string(InternetTimestamp.string(secondsSince1970: record.updatedAt)),
         ]
         return .object(sorting: fields.merging(extra) { _, new in new })
     }
@@ -35,9 +35,5 @@ enum JSONResponse {
     /// `[{id, score}]` for near-duplicates found at upload.
     static func duplicates(_ matches: [Match]) -> JSONValue {
         .array(matches.map { ["id": .string($0.key), "score": score($0.score)] })
-    }
-
-    static func iso8601(_ seconds: Double) -> String {
-        InternetTimestamp.string(secondsSince1970: seconds)
     }
 }

@@ -21,28 +21,31 @@ struct BenchDecode: ParsableCommand {
         let decoder = ImageDecoder()
         let preprocessor = ModelInputPreprocessor(size: size, mean: (127, 127, 127), std: (128, 128, 128))
         var tensor = [Float](repeating: 0, count: preprocessor.elementCount)
-        var times: [Double] = []
-        for _ in 0..<(repeats + 2) {
-            let begin = DispatchTime.now().uptimeNanoseconds
+        let times = try Self.sortedMilliseconds(repeats: repeats) {
             let image = try decoder.decode(bytes, minimumShortSide: size).image
             tensor.withUnsafeMutableBufferPointer { preprocessor.write(image, into: $0) }
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
         }
-        times = Array(times.dropFirst(2)).sorted()
         print(String(format: "{\"engine\":\"lookalike\",\"median_ms\":%.3f,\"min_ms\":%.3f,\"repeats\":%d,\"checksum\":%.3f}",
                      times[times.count / 2], times[0], repeats, tensor.reduce(0, +)))
 
         // The thumbnail every upload also makes (resize to 256 on the long side, JPEG quality 85).
         let image = try decoder.decode(bytes, minimumShortSide: size).image
-        var thumbnailTimes: [Double] = []
         var thumbnailBytes = 0
-        for _ in 0..<(repeats + 2) {
-            let begin = DispatchTime.now().uptimeNanoseconds
+        let thumbnailTimes = try Self.sortedMilliseconds(repeats: repeats) {
             thumbnailBytes = try Thumbnailer().thumbnail(of: image).count
-            thumbnailTimes.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
         }
-        thumbnailTimes = Array(thumbnailTimes.dropFirst(2)).sorted()
         print(String(format: "{\"engine\":\"lookalike\",\"stage\":\"thumbnail\",\"median_ms\":%.3f,\"min_ms\":%.3f,\"bytes\":%d}",
                      thumbnailTimes[thumbnailTimes.count / 2], thumbnailTimes[0], thumbnailBytes))
+    }
+
+    /// Times `repeats` runs of `body` after two warm-up runs, in milliseconds, fastest first.
+    static func sortedMilliseconds(repeats: Int, _ body: () throws -> Void) rethrows -> [Double] {
+        var times: [Double] = []
+        for _ in 0..<(repeats + 2) {
+            let begin = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
+        }
+        return Array(times.dropFirst(2)).sorted()
     }
 }
