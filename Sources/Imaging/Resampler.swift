@@ -96,38 +96,30 @@ public struct Resampler: Sendable {
         let vertical = taps(inputSize: region.height, offset: region.y, outputSize: height)
 
         // Horizontal pass: rows region.y ..< region.y+height of the image → rows of `width` RGB floats. Each
-        // input row is widened to floats once (with one float of padding) so that a tap is one 4-lane
-        // multiply-add on the pixel's R, G, B (and the next pixel's R, whose sum is discarded).
+        // input row is widened to floats once, so that a tap is one 4-lane multiply-add on the pixel's R, G, B
+        // (and the next pixel's R, whose sum is discarded). The widened row has `horizontal.stride` pixels of
+        // zero padding: every output then runs a fixed number of taps (its weights past its own count are 0),
+        // which for the usual 2–4 taps is a straight-line sum instead of a short loop of unknown length.
         // Every float of `rows` is written by the pass below (the spare one by the last 4-lane store), so it is
         // not zeroed first.
         var rows = [Float](unsafeUninitializedCapacity: region.height * width * 3 + 1) { _, count in
             count = region.height * width * 3 + 1
         }
-        var widened = [Float](repeating: 0, count: region.width * 3 + 1)
+        let tapCount = Int(horizontal.count.max() ?? 1)
+        var widened = [Float](repeating: 0, count: (region.width + horizontal.stride) * 3 + 1)
+        let offsets = horizontal.start.map { (Int($0) - region.x) * 3 }
         image.pixels.withUnsafeBufferPointer { pixels in
             rows.withUnsafeMutableBufferPointer { rows in
                 widened.withUnsafeMutableBufferPointer { widened in
                     horizontal.weights.withUnsafeBufferPointer { weights in
-                        // Per output column: the byte offset of its first tap in a widened row, and its tap count.
-                        let pixelBytes = 3 * MemoryLayout<Float>.stride
-                        let offsets = horizontal.start.map { (Int($0) - region.x) * pixelBytes }
-                        let counts = horizontal.count.map { Int($0) }
-                        for row in 0..<region.height {
-                            let input = pixels.baseAddress! + ((region.y + row) * image.width + region.x) * 3
-                            for index in 0..<region.width * 3 { widened[index] = Float(input[index]) }
-                            let source = UnsafeRawPointer(widened.baseAddress!)
-                            let output = rows.baseAddress! + row * width * 3
-                            for x in 0..<width {
-                                let first = source + offsets[x]
-                                let tapWeights = weights.baseAddress! + x &* horizontal.stride
-                                var sum = SIMD4<Float>()
-                                for tap in 0..<counts[x] {
-                                    let pixel = first.loadUnaligned(fromByteOffset: tap &* pixelBytes, as: SIMD4<Float>.self)
-                                    sum += tapWeights[tap] * pixel  // not addProduct: without FMA in the target it is a libm call
-                                }
-                                // Writing all four lanes is safe (the buffer has one spare float); the fourth
-                                // is overwritten by the next pixel.
-                                UnsafeMutableRawPointer(output + x &* 3).storeBytes(of: sum, as: SIMD4<Float>.self)
+                        offsets.withUnsafeBufferPointer { offsets in
+                            for row in 0..<region.height {
+                                let input = pixels.baseAddress! + ((region.y + row) * image.width + region.x) * 3
+                                for index in 0..<region.width * 3 { widened[index] = Float(input[index]) }
+                                Self.filterRow(
+                                    widened.baseAddress!, offsets: offsets.baseAddress!, weights: weights.baseAddress!,
+                                    stride: horizontal.stride, taps: tapCount, width: width,
+                                    into: rows.baseAddress! + row * width * 3)
                             }
                         }
                     }
@@ -154,6 +146,48 @@ public struct Resampler: Sendable {
                         storeRow(y, UnsafeBufferPointer(start: line, count: count))
                     }
                 }
+            }
+        }
+    }
+
+    /// One horizontal pass over a widened row: output pixel `x` is the sum over `taps` taps of
+    /// `weights[x · stride + t] · source[offsets[x] + 3t ...]`, stored as 4 lanes (R, G, B, spare) at `x · 3`.
+    @inline(__always)
+    private static func filterRow(
+        _ source: UnsafePointer<Float>, offsets: UnsafePointer<Int>, weights: UnsafePointer<Float>, stride: Int,
+        taps: Int, width: Int, into output: UnsafeMutablePointer<Float>
+    ) {
+        @inline(__always) func pixel(_ x: Int, _ tap: Int) -> SIMD4<Float> {
+            UnsafeRawPointer(source + (offsets[x] &+ tap &* 3)).loadUnaligned(as: SIMD4<Float>.self)
+        }
+        @inline(__always) func store(_ sum: SIMD4<Float>, _ x: Int) {
+            // Writing all four lanes is safe (the buffer has one spare float); the fourth is overwritten by
+            // the next pixel.
+            UnsafeMutableRawPointer(output + x &* 3).storeBytes(of: sum, as: SIMD4<Float>.self)
+        }
+        // Not `addProduct`: without FMA in the target it is a libm call.
+        if taps <= 2 {
+            for x in 0..<width {
+                let w = weights + x &* stride
+                store(w[0] * pixel(x, 0) + w[1] * pixel(x, 1), x)
+            }
+        } else if taps <= 4 && stride >= 4 {
+            for x in 0..<width {
+                let w = weights + x &* stride
+                store((w[0] * pixel(x, 0) + w[1] * pixel(x, 1)) + (w[2] * pixel(x, 2) + w[3] * pixel(x, 3)), x)
+            }
+        } else {
+            for x in 0..<width {
+                let w = weights + x &* stride
+                var even = SIMD4<Float>(), odd = SIMD4<Float>()
+                var tap = 0
+                while tap + 1 < taps {
+                    even += w[tap] * pixel(x, tap)
+                    odd += w[tap &+ 1] * pixel(x, tap &+ 1)
+                    tap &+= 2
+                }
+                if tap < taps { even += w[tap] * pixel(x, tap) }
+                store(even + odd, x)
             }
         }
     }

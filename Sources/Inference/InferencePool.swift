@@ -116,9 +116,24 @@ public final class InferencePool: Sendable {
     public func featuresBlocking(for tensor: [Float]) throws -> [Float] {
         let expected = 3 * model.inputSize * model.inputSize
         guard tensor.count == expected else { throw Error.invalidInput(expected: expected, got: tensor.count) }
+        return try wait(for: Job(tensor: tensor))
+    }
+
+    /// Like ``featuresBlocking(for:)``, but the tensor is made by `prepare` on the worker thread, just before
+    /// the forward pass; an error it throws is rethrown here and the model does not run.
+    ///
+    /// Why: on a machine whose cores are all busy with inference, preprocessing on the caller's thread has to
+    /// preempt a worker in the middle of a forward pass, and each of them then finds the caches full of the
+    /// other's data. Run back to back on one thread, the decoded image is still warm when the model reads it.
+    /// It also bounds preprocessing memory: at most `workers` images are decoded at once.
+    public func featuresBlocking(preparing prepare: @escaping @Sendable () throws -> [Float]) throws -> [Float] {
+        try wait(for: Job(prepare: prepare))
+    }
+
+    private func wait(for job: Job) throws -> [Float] {
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
-        state.submit(Job(tensor: tensor)) { result in
+        state.submit(job) { result in
             box.result = result
             done.signal()
         }
@@ -130,14 +145,23 @@ public final class InferencePool: Sendable {
         let session = InferenceSession(model: model, maxBatch: maxBatch)
         let size = 3 * model.inputSize * model.inputSize
         var input = [Float](repeating: 0, count: size * maxBatch)
-        while let batch = state.nextBatch() {
-            input.withUnsafeMutableBufferPointer { buffer in
-                for (index, job) in batch.enumerated() {
-                    job.tensor.withUnsafeBufferPointer {
-                        (buffer.baseAddress! + index * size).update(from: $0.baseAddress!, count: size)
+        while let waiting = state.nextBatch() {
+            var batch: [Job] = []
+            for job in waiting {
+                do {
+                    let tensor = try job.tensor ?? job.prepare!()
+                    guard tensor.count == size else { throw Error.invalidInput(expected: size, got: tensor.count) }
+                    input.withUnsafeMutableBufferPointer { buffer in
+                        tensor.withUnsafeBufferPointer {
+                            (buffer.baseAddress! + batch.count * size).update(from: $0.baseAddress!, count: size)
+                        }
                     }
+                    batch.append(job)
+                } catch {
+                    state.complete(job, with: .failure(error))
                 }
             }
+            if batch.isEmpty { continue }
             let start = DispatchTime.now().uptimeNanoseconds
             let output = input.withUnsafeBufferPointer {
                 session.run(UnsafeBufferPointer(rebasing: $0[0..<(batch.count * size)]), batch: batch.count)
@@ -160,14 +184,17 @@ extension InferencePool {
         var result: Result<[Float], Swift.Error>?
     }
 
-    /// One submitted tensor. Its mutable fields are only touched under the pool state's lock.
+    /// One submitted tensor, or the closure that makes it on the worker. Its mutable fields are only touched
+    /// under the pool state's lock.
     final class Job: @unchecked Sendable {
-        let tensor: [Float]
+        let tensor: [Float]?
+        let prepare: (@Sendable () throws -> [Float])?
         var continuation: Completion?
         var enqueuedAt: DispatchTime = .now()
         var cancelled = false
 
-        init(tensor: [Float]) { self.tensor = tensor }
+        init(tensor: [Float]) { self.tensor = tensor; self.prepare = nil }
+        init(prepare: @escaping @Sendable () throws -> [Float]) { self.tensor = nil; self.prepare = prepare }
     }
 
     /// The queue and counters shared by submitters and workers, guarded by one condition lock.

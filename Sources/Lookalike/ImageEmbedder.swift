@@ -54,12 +54,26 @@ public final class ImageEmbedder: Sendable {
 
     /// Decodes, preprocesses and embeds one image, blocking the calling thread (not the cooperative pool):
     /// for callers that own their thread, such as HTTP connection threads.
+    ///
+    /// Decoding and preprocessing run on the inference worker, right before the forward pass (see
+    /// ``InferencePool/featuresBlocking(preparing:)``).
     public func embedBlocking(_ bytes: [UInt8]) throws -> Embedding {
-        let prepared = try prepare(bytes)
-        let vector = try pool.featuresBlocking(for: prepared.tensor)
+        let box = PreparedBox()
+        let vector = try pool.featuresBlocking { [self] in
+            let prepared = try prepare(bytes)
+            box.prepared = prepared
+            return prepared.tensor
+        }
+        let prepared = box.prepared!
         return Embedding(
             vector: vector, model: model.identity, format: prepared.decoded.format,
             width: prepared.decoded.originalWidth, height: prepared.decoded.originalHeight,
             thumbnail: prepared.thumbnail)
     }
+}
+
+/// Carries the prepared image from the inference worker to the caller: written on the worker before the pool
+/// completes the job, read by the caller after the pool's completion wakes it.
+private final class PreparedBox: @unchecked Sendable {
+    var prepared: ImageEmbedder.Prepared?
 }

@@ -12,6 +12,8 @@ struct BenchModel: ParsableCommand {
     @Option(help: "Comma-separated batch sizes.") var batches = "1,8,32"
     @Option(help: "Comma-separated worker counts.") var workers = "1,2"
     @Option(help: "Seconds per configuration.") var seconds = 5.0
+    @Option(help: "Run on this image's (or .npy tensor's) model input instead of uniform noise in [-1, 1].")
+    var image: String?
     @Flag(help: "Print one JSON object per row.") var json = false
 
     func validate() throws {
@@ -38,9 +40,11 @@ struct BenchModel: ParsableCommand {
         }
         var random = SystemRandomNumberGenerator()
         let side = model.inputSize
+        let imageTensor = try image.map { try ModelInput.tensor(path: $0, model: model) }
         for workerCount in parse(workers) {
             for batch in parse(batches) {
-                let input = (0..<(batch * 3 * side * side)).map { _ in Float.random(in: -1...1, using: &random) }
+                let input = imageTensor.map { Array([[Float]](repeating: $0, count: batch).joined()) }
+                    ?? (0..<(batch * 3 * side * side)).map { _ in Float.random(in: -1...1, using: &random) }
                 let perWorker = Self.run(model: model, input: input, batch: batch, workers: workerCount, seconds: seconds)
                 let images = perWorker.reduce(0) { $0 + $1.count } * batch
                 let wall = perWorker.map { $0.reduce(0, +) }.max() ?? 1
