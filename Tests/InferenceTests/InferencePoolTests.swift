@@ -84,6 +84,44 @@ struct InferencePoolTests {
         #expect(pool.statistics.processedImages == 3)
     }
 
+    struct PrepareFailure: Error, Equatable { let index: Int }
+
+    @Test func tensorsPreparedOnTheWorkerAndTheirErrorsStayTheirOwn() throws {
+        let pool = try InferencePool(model: Self.model, configuration: .init(workers: 2, queueCapacity: 16, maxBatch: 4,
+                                                                             maxBatchWaitMilliseconds: 5))
+        defer { pool.shutdown() }
+        var random = SeededRandom(seed: 7)
+        let inputs = (0..<6).map { _ in random.floats(Self.tensorSize) }
+        let session = InferenceSession(model: Self.model)
+        let expected = inputs.map { FeatureVector.normalized(session.run($0).features) }
+        // Submitted together so that failing and good preparations share batches: 1 throws, 4 makes a tensor of
+        // the wrong size, the rest must come back exactly as if run alone.
+        let outcomes = ThreadFanOut.run(count: inputs.count) { index -> Result<[Float], Error> in
+            let caller = pthread_self()
+            return Result {
+                try pool.featuresBlocking {
+                    #expect(pthread_equal(pthread_self(), caller) == 0, "prepare ran on the caller's thread")
+                    if index == 1 { throw PrepareFailure(index: index) }
+                    return index == 4 ? [0, 1] : inputs[index]
+                }
+            }
+        }
+        for (index, outcome) in outcomes.enumerated() {
+            switch (index, outcome) {
+            case (1, .failure(let error)):
+                #expect(error as? PrepareFailure == PrepareFailure(index: 1))
+            case (4, .failure(let error)):
+                #expect(error as? InferencePool.Error == .invalidInput(expected: Self.tensorSize, got: 2))
+            case (_, .success(let vector)) where index != 1 && index != 4:
+                let difference = zip(vector, expected[index]).map { abs($0 - $1) }.max()!
+                #expect(difference < 1e-5, "image \(index): prepared on the worker vs alone differ by \(difference)")
+            default:
+                Issue.record("image \(index): unexpected outcome \(outcome)")
+            }
+        }
+        #expect(pool.statistics.processedImages == inputs.count)
+    }
+
     @Test func wrongInputAndShutdownAreTypedErrors() async throws {
         let pool = try InferencePool(model: Self.model, configuration: .init(workers: 1))
         await #expect(throws: InferencePool.Error.invalidInput(expected: Self.tensorSize, got: 3)) {
