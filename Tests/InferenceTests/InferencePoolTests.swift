@@ -64,24 +64,31 @@ struct InferencePoolTests {
                                                                              maxBatchWaitMilliseconds: 0))
         defer { pool.shutdown() }
         let input = [Float](repeating: 0.2, count: Self.tensorSize)
-        // Occupy the only worker and put two more tensors ahead in the queue, from threads of our own, so the
-        // tensor we cancel waits behind seconds of work. Every wait below has a deadline: fail, never hang.
+        // Hold the only worker inside a preparation that waits for `release`, and queue one tensor behind it,
+        // so the tensor we cancel surely waits. Every wait below has a deadline: fail, never hang.
+        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
         let blockers = DispatchGroup()
-        for _ in 0..<3 {
-            blockers.enter()
-            Thread {
-                _ = try? pool.featuresBlocking(for: input)
-                blockers.leave()
-            }.start()
-        }
+        blockers.enter()
+        Thread {
+            _ = try? pool.featuresBlocking { holding.signal(); _ = release.wait(timeout: .now() + 60); return input }
+            blockers.leave()
+        }.start()
+        try #require(holding.wait(timeout: .now() + 60) == .success, "the worker never started the first job")
+        blockers.enter()
+        Thread {
+            _ = try? pool.featuresBlocking(for: input)
+            blockers.leave()
+        }.start()
         let deadline = Date().addingTimeInterval(60)
-        while pool.statistics.queued < 2 && Date() < deadline { try await Task.sleep(for: .milliseconds(1)) }
+        while pool.statistics.queued < 1 && Date() < deadline { try await Task.sleep(for: .milliseconds(1)) }
         let second = Task { try await pool.features(for: input) }
-        while pool.statistics.queued < 3 && Date() < deadline { try await Task.sleep(for: .milliseconds(1)) }
+        while pool.statistics.queued < 2 && Date() < deadline { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(pool.statistics.queued == 2)
         second.cancel()
         await #expect(throws: CancellationError.self) { try await second.value }
+        release.signal()
         blockers.wait()
-        #expect(pool.statistics.processedImages == 3)
+        #expect(pool.statistics.processedImages == 2)
     }
 
     struct PrepareFailure: Error, Equatable { let index: Int }
