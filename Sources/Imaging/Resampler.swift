@@ -57,12 +57,15 @@ public struct Resampler: Sendable {
             let support = filterScale  // the triangle's radius is 1 input pixel, stretched when downscaling
             let stride = Int((support * 2).rounded(.up)) + 2
             var taps = Taps(start: [], count: [], weights: [Float](), stride: stride)
+            taps.start.reserveCapacity(outputSize)
+            taps.count.reserveCapacity(outputSize)
             taps.weights.reserveCapacity(outputSize * stride)
+            var row = [Double](repeating: 0, count: stride)
             for out in 0..<outputSize {
                 let center = (Double(out) + 0.5) * scale
                 let first = max(Int((center - support).rounded(.down)), 0)
                 let last = min(Int((center + support).rounded(.up)), inputSize)
-                var row = [Double](repeating: 0, count: stride)
+                for index in 0..<stride { row[index] = 0 }
                 var total = 0.0
                 for index in first..<last {
                     let distance = abs((Double(index) + 0.5 - center) / filterScale)
