@@ -59,6 +59,46 @@ public struct ModelInputPreprocessor: Sendable {
         }
     }
 
+    /// Returns a new HWC tensor for `image`: the same values as ``tensor(from:)``, with each pixel's R, G, B
+    /// together. This is the layout the network computes in, so an inference engine that takes it skips a
+    /// transposition, and writing it is one contiguous pass per row instead of three strided ones.
+    public func interleavedTensor(from image: RGBImage) -> [Float] {
+        let size = self.size
+        let means = [mean.0, mean.1, mean.2], scales = [1 / std.0, 1 / std.1, 1 / std.2]
+        // The per-channel constants repeat every 4 pixels (12 floats, three 4-lane vectors), so a row is
+        // normalised in whole vectors, lane for lane the same arithmetic as the planar path.
+        func period(_ values: [Float], _ phase: Int) -> SIMD4<Float> {
+            SIMD4((0..<4).map { values[(phase * 4 + $0) % 3] })
+        }
+        let (mean0, mean1, mean2) = (period(means, 0), period(means, 1), period(means, 2))
+        let (scale0, scale1, scale2) = (period(scales, 0), period(scales, 1), period(scales, 2))
+        return [Float](unsafeUninitializedCapacity: elementCount) { buffer, count in
+            let base = buffer.baseAddress!
+            resampler.resample(image, region: cropRegion(width: image.width, height: image.height), width: size,
+                height: size) { y, row in
+                let source = UnsafeRawPointer(row.baseAddress!)
+                let destination = UnsafeMutableRawPointer(base + y * size * 3)
+                let vector = MemoryLayout<SIMD4<Float>>.stride
+                var index = 0
+                while index + 12 <= row.count {
+                    let offset = index * MemoryLayout<Float>.stride
+                    let first = source.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self)
+                    let second = source.loadUnaligned(fromByteOffset: offset + vector, as: SIMD4<Float>.self)
+                    let third = source.loadUnaligned(fromByteOffset: offset + 2 * vector, as: SIMD4<Float>.self)
+                    destination.storeBytes(of: (first - mean0) * scale0, toByteOffset: offset, as: SIMD4<Float>.self)
+                    destination.storeBytes(of: (second - mean1) * scale1, toByteOffset: offset + vector, as: SIMD4<Float>.self)
+                    destination.storeBytes(of: (third - mean2) * scale2, toByteOffset: offset + 2 * vector, as: SIMD4<Float>.self)
+                    index += 12
+                }
+                while index < row.count {
+                    base[y * size * 3 + index] = (row[index] - means[index % 3]) * scales[index % 3]
+                    index += 1
+                }
+            }
+            count = elementCount
+        }
+    }
+
     /// Writes the CHW tensor for `image` into `destination`, which must hold ``elementCount`` floats.
     public func write(_ image: RGBImage, into destination: UnsafeMutableBufferPointer<Float>) {
         precondition(destination.count >= elementCount, "tensor buffer too small")

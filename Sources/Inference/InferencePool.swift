@@ -59,7 +59,7 @@ public final class InferencePool: Sendable {
         public var queued: Int
         public var processedImages: Int
         public var batches: Int
-        /// Wall-clock seconds workers spent in forward passes (excluding queueing and copying).
+        /// Wall-clock seconds workers spent in forward passes (excluding queueing and preparation).
         public var computeSeconds: Double
     }
 
@@ -119,15 +119,16 @@ public final class InferencePool: Sendable {
         return try wait(for: Job(tensor: tensor))
     }
 
-    /// Like ``featuresBlocking(for:)``, but the tensor is made by `prepare` on the worker thread, just before
-    /// the forward pass; an error it throws is rethrown here and the model does not run.
+    /// Like ``featuresBlocking(for:)``, but the tensor, in `layout`, is made by `prepare` on the worker thread
+    /// just before the forward pass; an error it throws is rethrown here and the model does not run.
     ///
-    /// Why: on a machine whose cores are all busy with inference, preprocessing on the caller's thread has to
-    /// preempt a worker in the middle of a forward pass, and each of them then finds the caches full of the
-    /// other's data. Run back to back on one thread, the decoded image is still warm when the model reads it.
-    /// It also bounds preprocessing memory: at most `workers` images are decoded at once.
-    public func featuresBlocking(preparing prepare: @escaping @Sendable () throws -> [Float]) throws -> [Float] {
-        try wait(for: Job(prepare: prepare))
+    /// Why: decoding then happens at most `workers` images at a time, whatever the number of callers, so the
+    /// memory of decoded images is bounded by the pool rather than by the number of open connections; and a
+    /// caller whose job is refused as ``Error/busy(capacity:)`` has not spent CPU decoding first.
+    public func featuresBlocking(
+        layout: InferenceSession.InputLayout = .planar, preparing prepare: @escaping @Sendable () throws -> [Float]
+    ) throws -> [Float] {
+        try wait(for: Job(prepare: prepare, layout: layout))
     }
 
     private func wait(for job: Job) throws -> [Float] {
@@ -146,25 +147,40 @@ public final class InferencePool: Sendable {
         let size = 3 * model.inputSize * model.inputSize
         var input = [Float](repeating: 0, count: size * maxBatch)
         while let waiting = state.nextBatch() {
-            var batch: [Job] = []
+            var batch: [Job] = [], tensors: [[Float]] = []
             for job in waiting {
                 do {
                     let tensor = try job.tensor ?? job.prepare!()
                     guard tensor.count == size else { throw Error.invalidInput(expected: size, got: tensor.count) }
-                    input.withUnsafeMutableBufferPointer { buffer in
-                        tensor.withUnsafeBufferPointer {
-                            (buffer.baseAddress! + batch.count * size).update(from: $0.baseAddress!, count: size)
-                        }
-                    }
                     batch.append(job)
+                    tensors.append(tensor)
                 } catch {
                     state.complete(job, with: .failure(error))
                 }
             }
             if batch.isEmpty { continue }
             let start = DispatchTime.now().uptimeNanoseconds
-            let output = input.withUnsafeBufferPointer {
-                session.run(UnsafeBufferPointer(rebasing: $0[0..<(batch.count * size)]), batch: batch.count)
+            let output: InferenceSession.Output
+            if batch.count == 1 {
+                output = tensors[0].withUnsafeBufferPointer { session.run($0, batch: 1, layout: batch[0].layout) }
+            } else {
+                // A batch runs in one layout: interleaved, unless every tensor in it is planar.
+                let layout: InferenceSession.InputLayout = batch.allSatisfy { $0.layout == .planar } ? .planar : .interleaved
+                input.withUnsafeMutableBufferPointer { buffer in
+                    for (index, (job, tensor)) in zip(batch, tensors).enumerated() {
+                        let destination = buffer.baseAddress! + index * size
+                        tensor.withUnsafeBufferPointer { source in
+                            if job.layout == layout {
+                                destination.update(from: source.baseAddress!, count: size)
+                            } else {
+                                InferenceSession.interleave(planar: source.baseAddress!, images: 1, pixels: size / 3, into: destination)
+                            }
+                        }
+                    }
+                }
+                output = input.withUnsafeBufferPointer {
+                    session.run(UnsafeBufferPointer(rebasing: $0[0..<(batch.count * size)]), batch: batch.count, layout: layout)
+                }
             }
             state.recordCompute(seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             let dimension = model.featureDimension
@@ -189,12 +205,15 @@ extension InferencePool {
     final class Job: @unchecked Sendable {
         let tensor: [Float]?
         let prepare: (@Sendable () throws -> [Float])?
+        let layout: InferenceSession.InputLayout
         var continuation: Completion?
         var enqueuedAt: DispatchTime = .now()
         var cancelled = false
 
-        init(tensor: [Float]) { self.tensor = tensor; self.prepare = nil }
-        init(prepare: @escaping @Sendable () throws -> [Float]) { self.tensor = nil; self.prepare = prepare }
+        init(tensor: [Float]) { self.tensor = tensor; self.prepare = nil; self.layout = .planar }
+        init(prepare: @escaping @Sendable () throws -> [Float], layout: InferenceSession.InputLayout) {
+            self.tensor = nil; self.prepare = prepare; self.layout = layout
+        }
     }
 
     /// The queue and counters shared by submitters and workers, guarded by one condition lock.

@@ -60,26 +60,33 @@ public final class InferenceSession {
         capacity = batch
     }
 
-    /// Runs the network on `batch` input tensors, each `3 × inputSize × inputSize` in CHW layout, back to back.
-    public func run(_ input: UnsafeBufferPointer<Float>, batch: Int, classify: Bool = false) -> Output {
+    /// How the values of one input image are ordered.
+    public enum InputLayout: Sendable {
+        /// CHW: a plane of R, then of G, then of B (PyTorch's layout, and `.npy` inputs).
+        case planar
+        /// HWC: each pixel's R, G, B together, the layout the network computes in (no transposition).
+        case interleaved
+    }
+
+    /// Runs the network on `batch` input tensors, each `3 × inputSize × inputSize` in `layout`, back to back.
+    public func run(
+        _ input: UnsafeBufferPointer<Float>, batch: Int, layout: InputLayout = .planar, classify: Bool = false
+    ) -> Output {
         let size = model.inputSize
         precondition(batch > 0 && input.count == batch * 3 * size * size, "input must hold batch × 3 × size × size floats")
         reserve(batch: batch)
         var current = activations[0], expanded = activations[1], depthwiseOut = activations[2],
             projected = activations[3]
 
-        // CHW per image → NHWC.
-        let plane = size * size
-        for image in 0..<batch {
-            let source = input.baseAddress! + image * 3 * plane
-            let destination = current + image * 3 * plane
-            for pixel in 0..<plane {
-                destination[pixel * 3] = source[pixel]
-                destination[pixel * 3 + 1] = source[plane + pixel]
-                destination[pixel * 3 + 2] = source[2 * plane + pixel]
-            }
+        let stemInput: UnsafePointer<Float>
+        switch layout {
+        case .planar:
+            Self.interleave(planar: input.baseAddress!, images: batch, pixels: size * size, into: current)
+            stemInput = UnsafePointer(current)
+        case .interleaved:
+            stemInput = input.baseAddress!
         }
-        model.stem.apply(current, batch: batch, height: size, width: size, workspace: workspace!, into: expanded)
+        model.stem.apply(stemInput, batch: batch, height: size, width: size, workspace: workspace!, into: expanded)
         swap(&current, &expanded)
         var (height, width) = model.stem.outputSize(height: size, width: size)
 
@@ -125,6 +132,19 @@ public final class InferenceSession {
             logits = values
         }
         return Output(features: features, logits: logits)
+    }
+
+    /// CHW → HWC for `images` RGB images of `pixels` pixels each.
+    static func interleave(planar source: UnsafePointer<Float>, images: Int, pixels: Int, into destination: UnsafeMutablePointer<Float>) {
+        for image in 0..<images {
+            let source = source + image * 3 * pixels
+            let destination = destination + image * 3 * pixels
+            for pixel in 0..<pixels {
+                destination[pixel * 3] = source[pixel]
+                destination[pixel * 3 + 1] = source[pixels + pixel]
+                destination[pixel * 3 + 2] = source[2 * pixels + pixel]
+            }
+        }
     }
 
     /// Convenience for one image: its pooled feature and optionally its logits.

@@ -3,8 +3,9 @@ public import Inference
 
 /// Uploaded bytes → feature vector: decode (format from the bytes), preprocess, run the CNN on the pool.
 ///
-/// Everything runs on the caller's own thread (HTTP connection threads, CLI worker threads), never on Swift's
-/// cooperative pool: decoding is CPU-bound (tens of milliseconds for a large photo) and inference blocks.
+/// Nothing runs on Swift's cooperative pool: decoding is CPU-bound (tens of milliseconds for a large photo) and
+/// inference blocks. ``embedBlocking(_:)`` blocks its caller (an HTTP connection thread, a CLI worker thread)
+/// while an inference worker decodes, preprocesses and runs the model.
 public final class ImageEmbedder: Sendable {
     /// What one image yields.
     public struct Embedding: Sendable {
@@ -41,6 +42,7 @@ public final class ImageEmbedder: Sendable {
     /// A prepared image: the decoded pixels' facts, the model input and the thumbnail.
     public struct Prepared: Sendable {
         public let decoded: ImageDecoder.Decoded
+        /// The model input, interleaved (HWC; see ``ModelInputPreprocessor/interleavedTensor(from:)``).
         public let tensor: [Float]
         public let thumbnail: [UInt8]
     }
@@ -48,7 +50,7 @@ public final class ImageEmbedder: Sendable {
     /// Decodes and preprocesses synchronously on the calling thread.
     public func prepare(_ bytes: [UInt8]) throws(ImagingError) -> Prepared {
         let decoded = try decoder.decode(bytes, minimumShortSide: model.inputSize)
-        return Prepared(decoded: decoded, tensor: preprocessor.tensor(from: decoded.image),
+        return Prepared(decoded: decoded, tensor: preprocessor.interleavedTensor(from: decoded.image),
                         thumbnail: try thumbnailer.thumbnail(of: decoded.image))
     }
 
@@ -59,7 +61,7 @@ public final class ImageEmbedder: Sendable {
     /// ``InferencePool/featuresBlocking(preparing:)``).
     public func embedBlocking(_ bytes: [UInt8]) throws -> Embedding {
         let box = PreparedBox()
-        let vector = try pool.featuresBlocking { [self] in
+        let vector = try pool.featuresBlocking(layout: .interleaved) { [self] in
             let prepared = try prepare(bytes)
             box.prepared = prepared
             return prepared.tensor

@@ -20,10 +20,10 @@ struct BenchDecode: ParsableCommand {
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: input)))
         let decoder = ImageDecoder()
         let preprocessor = ModelInputPreprocessor(size: size, mean: (127, 127, 127), std: (128, 128, 128))
-        var tensor = [Float](repeating: 0, count: preprocessor.elementCount)
+        var tensor: [Float] = []
         let times = try Self.sortedMilliseconds(repeats: repeats) {
-            let image = try decoder.decode(bytes, minimumShortSide: size).image
-            tensor.withUnsafeMutableBufferPointer { preprocessor.write(image, into: $0) }
+            // The interleaved (HWC) tensor is what uploads hand to the model.
+            tensor = preprocessor.interleavedTensor(from: try decoder.decode(bytes, minimumShortSide: size).image)
         }
         print(String(format: "{\"engine\":\"lookalike\",\"median_ms\":%.3f,\"min_ms\":%.3f,\"repeats\":%d,\"checksum\":%.3f}",
                      times[times.count / 2], times[0], repeats, tensor.reduce(0, +)))

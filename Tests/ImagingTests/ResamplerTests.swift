@@ -85,6 +85,21 @@ struct ResamplerTests {
         }
     }
 
+    /// The interleaved tensor holds exactly the planar tensor's values, pixel by pixel (sizes whose rows are and
+    /// are not whole 12-float vector periods; means and scales that differ per channel).
+    @Test(arguments: [224, 10, 3])
+    func interleavedTensorIsThePlanarOneTransposed(size: Int) {
+        let image = RGBImage(width: 97, height: 71, pixels: TestImages.randomBytes(count: 97 * 71 * 3, seed: 11))
+        let preprocessor = ModelInputPreprocessor(size: size, mean: (123.7, 116.3, 103.5), std: (58.4, 57.1, 57.4))
+        let planar = preprocessor.tensor(from: image), interleaved = preprocessor.interleavedTensor(from: image)
+        #expect(interleaved.count == planar.count)
+        let plane = size * size
+        let mismatches = (0..<plane).filter { pixel in
+            (0..<3).contains { interleaved[pixel * 3 + $0] != planar[$0 * plane + pixel] }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) pixels differ, first at \(mismatches.first ?? -1)")
+    }
+
     @Test func thumbnailKeepsAspectAndDecodes() throws {
         let thumbnailer = Thumbnailer()
         let jpeg = try thumbnailer.thumbnail(of: TestImages.pattern(width: 1000, height: 500))

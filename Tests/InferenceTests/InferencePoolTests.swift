@@ -102,14 +102,17 @@ struct InferencePoolTests {
         let session = InferenceSession(model: Self.model)
         let expected = inputs.map { FeatureVector.normalized(session.run($0).features) }
         // Submitted together so that failing and good preparations share batches: 1 throws, 4 makes a tensor of
-        // the wrong size, the rest must come back exactly as if run alone.
+        // the wrong size, the rest must come back exactly as if run alone. Odd images are handed over
+        // interleaved (HWC), so batches mix layouts too.
         let outcomes = ThreadFanOut.run(count: inputs.count) { index -> Result<[Float], Error> in
             let caller = pthread_self()
+            let layout: InferenceSession.InputLayout = index % 2 == 1 ? .interleaved : .planar
             return Result {
-                try pool.featuresBlocking {
+                try pool.featuresBlocking(layout: layout) {
                     #expect(pthread_equal(pthread_self(), caller) == 0, "prepare ran on the caller's thread")
                     if index == 1 { throw PrepareFailure(index: index) }
-                    return index == 4 ? [0, 1] : inputs[index]
+                    if index == 4 { return [0, 1] }
+                    return layout == .planar ? inputs[index] : Self.interleaved(inputs[index])
                 }
             }
         }
@@ -127,6 +130,24 @@ struct InferencePoolTests {
             }
         }
         #expect(pool.statistics.processedImages == inputs.count)
+    }
+
+    /// CHW → HWC, written out plainly as the reference for the engine's own transposition.
+    static func interleaved(_ planar: [Float]) -> [Float] {
+        let plane = planar.count / 3
+        return (0..<planar.count).map { planar[($0 % 3) * plane + $0 / 3] }
+    }
+
+    @Test func interleavedInputGivesTheSameOutputAsPlanar() {
+        var random = SeededRandom(seed: 21)
+        let planar = random.floats(Self.tensorSize)
+        let session = InferenceSession(model: Self.model)
+        let fromPlanar = session.run(planar).features
+        let fromInterleaved = Self.interleaved(planar).withUnsafeBufferPointer {
+            session.run($0, batch: 1, layout: .interleaved).features
+        }
+        // The stem reads the same values in the same order either way, so the results are identical.
+        #expect(fromInterleaved == fromPlanar)
     }
 
     @Test func wrongInputAndShutdownAreTypedErrors() async throws {
