@@ -251,15 +251,19 @@ public final class LookalikeService: @unchecked Sendable {
         var matches: [Match] = try store.images(sha256: sha256).filter { $0.key != excludingKey }
             .map { Match(key: $0.key, score: 1, metadata: $0.metadata) }
         let maxDistance = Int(configuration.duplicates.maxHammingFraction * Double(scheme.bits))
-        let near = index.search(vector, k: 10, minScore: Float(configuration.duplicates.minCosine), code: code)
+        let minScore = Float(configuration.duplicates.minCosine)
+        // The index checks both thresholds itself when it keeps codes of this scheme's length (it always does
+        // here); otherwise, approximate search and each hit's code computed from its vector.
+        let near = index.nearDuplicates(of: vector, code: code, maxDistance: maxDistance, minScore: minScore, k: 10)
+            ?? index.search(vector, k: 10, minScore: minScore, code: code).filter { hit in
+                guard let stored = index.entry(id: hit.id) else { return false }
+                return scheme.code(for: stored.vector).distance(to: code) <= maxDistance
+            }
         let records = try store.images(ids: near.map(\.id))
         for hit in near {
-            guard let record = records[hit.id], record.key != excludingKey, !matches.contains(where: { $0.key == record.key }),
-                  let stored = index.entry(id: hit.id) else { continue }
-            // The index keeps every stored image's code; recompute only if it keeps none.
-            if (stored.code ?? scheme.code(for: stored.vector)).distance(to: code) <= maxDistance {
-                matches.append(Match(key: record.key, score: hit.score, metadata: record.metadata))
-            }
+            guard let record = records[hit.id], record.key != excludingKey,
+                  !matches.contains(where: { $0.key == record.key }) else { continue }
+            matches.append(Match(key: record.key, score: hit.score, metadata: record.metadata))
         }
         return matches
     }

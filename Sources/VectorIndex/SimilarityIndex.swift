@@ -268,6 +268,46 @@ public final class SimilarityIndex: @unchecked Sendable {
 
     // MARK: Search
 
+    /// Near-duplicate lookup: the live vectors whose code is within `maxDistance` bits of `code` and whose
+    /// cosine similarity to `query` is at least `minScore`, best first, at most `k`.
+    ///
+    /// One pass over the packed codes finds every vector inside the Hamming radius (an exact criterion, not the
+    /// approximate search), and only those are scored exactly; if more than `candidateLimit` are inside it, the
+    /// closest `candidateLimit` by Hamming distance are. `nil` when the index keeps no codes of `code`'s length.
+    public func nearDuplicates(
+        of query: [Float], code: BinaryCode, maxDistance: Int, minScore: Float, k: Int, candidateLimit: Int = 256
+    ) -> [Match]? {
+        precondition(query.count == configuration.dimension, "query dimension \(query.count) ≠ \(configuration.dimension)")
+        guard codeWords > 0, code.words.count == codeWords else { return nil }
+        guard k > 0, maxDistance >= 0 else { return [] }
+        return lock.withReadLock {
+            let words = codeWords
+            var slots: [Int32] = [], distances: [UInt16] = []
+            code.words.withUnsafeBufferPointer { queryCode in
+                codes.withUnsafeBufferPointer { codes in
+                    for slot in 0..<slotIDs.count where !deleted[slot] {
+                        let distance = BinaryCode.distance(queryCode.baseAddress!, codes.baseAddress! + slot * words, wordCount: words)
+                        if distance <= maxDistance {
+                            slots.append(Int32(slot))
+                            distances.append(UInt16(distance))
+                        }
+                    }
+                }
+            }
+            if slots.count > candidateLimit {
+                slots = Self.smallest(candidateLimit, of: slots, distances: distances, maxDistance: maxDistance)
+            }
+            var matches: [Match] = query.withUnsafeBufferPointer { query in
+                slots.compactMap { slot in
+                    let score = BLASKernels.dot(query.baseAddress!, storage.row(slot), count: configuration.dimension)
+                    return score >= minScore ? Match(id: slotIDs[Int(slot)], score: score) : nil
+                }
+            }
+            matches.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
+            return Array(matches.prefix(k))
+        }
+    }
+
     /// The `k` most similar live vectors to `query` (unit length), best first.
     ///
     /// - Parameters:

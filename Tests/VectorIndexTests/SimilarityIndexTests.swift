@@ -154,6 +154,51 @@ struct SimilarityIndexTests {
         #expect(!index.contains(id: 0) && index.contains(id: 1))
     }
 
+    /// Near-duplicate lookup against its definition, by brute force: every live vector within the Hamming radius
+    /// and at or above the cosine threshold, best first. Clustered data so that many vectors are inside the
+    /// radius; deletions and a replaced id so that tombstones are skipped.
+    @Test func nearDuplicatesMatchTheirDefinition() {
+        let dimension = 48
+        let data = Self.dataset(count: 3000, dimension: dimension, clusters: 30, seed: 17)
+        let index = Self.build(data, configuration: .init(dimension: dimension, exactThreshold: 100, codeBits: 256))
+        for id in stride(from: 0, to: 3000, by: 3) { index.remove(id: Int64(id)) }
+        var current = Dictionary(uniqueKeysWithValues: data.enumerated().filter { $0.offset % 3 != 0 }.map { (Int64($0.offset), $0.element) })
+        let hasher = RandomHyperplaneHasher(bits: 256, dimension: dimension, seed: 1)
+        index.add(id: 1, vector: data[2], code: hasher.code(for: data[2]))
+        current[1] = data[2]
+        var checked = 0
+        for query in Self.dataset(count: 40, dimension: dimension, clusters: 30, seed: 18) + data.prefix(10) {
+            let code = hasher.code(for: query)
+            for (maxDistance, minScore) in [(64, Float(0.5)), (96, Float(0.2)), (40, Float(0.9))] {
+                var want: [(id: Int64, score: Double)] = []
+                for (id, vector) in current where hasher.code(for: vector).distance(to: code) <= maxDistance {
+                    let score = zip(vector, query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                    if score >= Double(minScore) { want.append((id, score)) }
+                }
+                want.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+                let got = index.nearDuplicates(of: query, code: code, maxDistance: maxDistance, minScore: minScore, k: 10,
+                                               candidateLimit: 100_000)!
+                // Scores within float rounding of the Double reference; ids equal except where two scores tie
+                // within that rounding.
+                #expect(got.count == min(10, want.count))
+                for (hit, expected) in zip(got, want) {
+                    #expect(abs(Double(hit.score) - expected.score) < 1e-5)
+                    let tied = want.contains { $0.id == hit.id && abs($0.score - expected.score) < 1e-5 }
+                    #expect(hit.id == expected.id || tied, "id \(hit.id) where \(expected.id) was expected")
+                }
+                checked += want.count
+            }
+        }
+        #expect(checked > 500, "the thresholds must let many vectors through for the comparison to mean anything")
+        // A candidate limit scores only the closest codes: fewer or equal, never anything outside the definition.
+        let query = data[5], code = hasher.code(for: query)
+        let limited = index.nearDuplicates(of: query, code: code, maxDistance: 128, minScore: -1, k: 1000, candidateLimit: 20)!
+        #expect(limited.count == 20)
+        #expect(limited.allSatisfy { current[$0.id] != nil })
+        // No codes of this length: the caller must fall back.
+        #expect(index.nearDuplicates(of: query, code: BinaryCode(words: [0]), maxDistance: 8, minScore: 0, k: 5) == nil)
+    }
+
     @Test func replacingAnIDKeepsOneEntry() {
         let index = SimilarityIndex(configuration: .init(dimension: 4, codeBits: 0))
         index.add(id: 7, vector: [1, 0, 0, 0])
