@@ -18,14 +18,15 @@ public final class InferencePool: Sendable {
         public var workers: Int
         /// Largest number of tensors waiting for a worker (default 64).
         public var queueCapacity: Int
-        /// Largest batch a worker runs at once (default 1).
+        /// Largest batch a worker runs at once (default 2).
         public var maxBatch: Int
-        /// Longest time a worker waits for a batch to fill, in milliseconds (default 2).
+        /// Longest time a worker waits for a batch to fill, in milliseconds (default 0: it takes what is
+        /// waiting).
         public var maxBatchWaitMilliseconds: Double
 
         public init(
-            workers: Int? = nil, queueCapacity: Int = 64, maxBatch: Int = 1,
-            maxBatchWaitMilliseconds: Double = 2
+            workers: Int? = nil, queueCapacity: Int = 64, maxBatch: Int = 2,
+            maxBatchWaitMilliseconds: Double = 0
         ) {
             self.workers = workers ?? ProcessInfo.processInfo.activeProcessorCount
             self.queueCapacity = queueCapacity
