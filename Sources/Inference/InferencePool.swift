@@ -151,7 +151,7 @@ public final class InferencePool: Sendable {
             var batch: [Job] = [], tensors: [[Float]] = []
             for job in waiting {
                 do {
-                    let tensor = try job.tensor ?? job.prepare!()
+                    let tensor = try job.prepare()
                     guard tensor.count == size else { throw Error.invalidInput(expected: size, got: tensor.count) }
                     batch.append(job)
                     tensors.append(tensor)
@@ -201,19 +201,19 @@ extension InferencePool {
         var result: Result<[Float], Swift.Error>?
     }
 
-    /// One submitted tensor, or the closure that makes it on the worker. Its mutable fields are only touched
-    /// under the pool state's lock.
+    /// One submitted image: the closure that makes its tensor on the worker (for a ready tensor, one that
+    /// returns it). Its mutable fields are only touched under the pool state's lock.
     final class Job: @unchecked Sendable {
-        let tensor: [Float]?
-        let prepare: (@Sendable () throws -> [Float])?
+        let prepare: @Sendable () throws -> [Float]
         let layout: InferenceSession.InputLayout
         var continuation: Completion?
         var enqueuedAt: DispatchTime = .now()
         var cancelled = false
 
-        init(tensor: [Float]) { self.tensor = tensor; self.prepare = nil; self.layout = .planar }
+        convenience init(tensor: [Float]) { self.init(prepare: { tensor }, layout: .planar) }
         init(prepare: @escaping @Sendable () throws -> [Float], layout: InferenceSession.InputLayout) {
-            self.tensor = nil; self.prepare = prepare; self.layout = layout
+            self.prepare = prepare
+            self.layout = layout
         }
     }
 

@@ -58,7 +58,7 @@ public final class ImageEmbedder: Sendable {
     /// for callers that own their thread, such as HTTP connection threads.
     ///
     /// Decoding and preprocessing run on the inference worker, right before the forward pass (see
-    /// ``InferencePool/featuresBlocking(preparing:)``).
+    /// ``InferencePool/featuresBlocking(layout:preparing:)``).
     public func embedBlocking(_ bytes: [UInt8]) throws -> Embedding {
         let box = PreparedBox()
         let vector = try pool.featuresBlocking(layout: .interleaved) { [self] in

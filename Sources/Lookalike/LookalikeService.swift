@@ -252,13 +252,11 @@ public final class LookalikeService: @unchecked Sendable {
             .map { Match(key: $0.key, score: 1, metadata: $0.metadata) }
         let maxDistance = Int(configuration.duplicates.maxHammingFraction * Double(scheme.bits))
         let minScore = Float(configuration.duplicates.minCosine)
-        // The index checks both thresholds itself when it keeps codes of this scheme's length (it always does
-        // here); otherwise, approximate search and each hit's code computed from its vector.
-        let near = index.nearDuplicates(of: vector, code: code, maxDistance: maxDistance, minScore: minScore, k: 10)
-            ?? index.search(vector, k: 10, minScore: minScore, code: code).filter { hit in
-                guard let stored = index.entry(id: hit.id) else { return false }
-                return scheme.code(for: stored.vector).distance(to: code) <= maxDistance
-            }
+        // The index is built with the scheme's code length and every add stores a code (`add` checks it), so
+        // it can apply both thresholds itself.
+        guard let near = index.nearDuplicates(of: vector, code: code, maxDistance: maxDistance, minScore: minScore, k: 10) else {
+            preconditionFailure("the index keeps no codes of the scheme's length")
+        }
         let records = try store.images(ids: near.map(\.id))
         for hit in near {
             guard let record = records[hit.id], record.key != excludingKey,

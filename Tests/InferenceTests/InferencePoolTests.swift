@@ -9,14 +9,24 @@ struct InferencePoolTests {
     static var model: EfficientNetLite { EfficientNetLiteTests.model }
     static let tensorSize = 3 * 224 * 224
 
+    /// Two workers that form batches of up to 4 (waiting up to 5 ms for them to fill).
+    static func batchingPool() throws -> InferencePool {
+        try InferencePool(model: model, configuration: .init(workers: 2, queueCapacity: 16, maxBatch: 4,
+                                                             maxBatchWaitMilliseconds: 5))
+    }
+
+    /// Six random planar tensors and their vectors computed one at a time on a session of our own.
+    static func randomInputs(seed: UInt64) -> (inputs: [[Float]], expected: [[Float]]) {
+        var random = SeededRandom(seed: seed)
+        let inputs = (0..<6).map { _ in random.floats(tensorSize) }
+        let session = InferenceSession(model: model)
+        return (inputs, inputs.map { FeatureVector.normalized(session.run($0).features) })
+    }
+
     @Test func concurrentSubmissionsGetTheirOwnVectors() async throws {
-        let pool = try InferencePool(model: Self.model, configuration: .init(workers: 2, queueCapacity: 16, maxBatch: 4,
-                                                                             maxBatchWaitMilliseconds: 5))
+        let pool = try Self.batchingPool()
         defer { pool.shutdown() }
-        var random = SeededRandom(seed: 99)
-        let inputs = (0..<6).map { _ in random.floats(Self.tensorSize) }
-        let session = InferenceSession(model: Self.model)
-        let expected = inputs.map { FeatureVector.normalized(session.run($0).features) }
+        let (inputs, expected) = Self.randomInputs(seed: 99)
 
         let results = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
             for (index, input) in inputs.enumerated() {
@@ -94,13 +104,9 @@ struct InferencePoolTests {
     struct PrepareFailure: Error, Equatable { let index: Int }
 
     @Test func tensorsPreparedOnTheWorkerAndTheirErrorsStayTheirOwn() throws {
-        let pool = try InferencePool(model: Self.model, configuration: .init(workers: 2, queueCapacity: 16, maxBatch: 4,
-                                                                             maxBatchWaitMilliseconds: 5))
+        let pool = try Self.batchingPool()
         defer { pool.shutdown() }
-        var random = SeededRandom(seed: 7)
-        let inputs = (0..<6).map { _ in random.floats(Self.tensorSize) }
-        let session = InferenceSession(model: Self.model)
-        let expected = inputs.map { FeatureVector.normalized(session.run($0).features) }
+        let (inputs, expected) = Self.randomInputs(seed: 7)
         // Submitted together so that failing and good preparations share batches: 1 throws, 4 makes a tensor of
         // the wrong size, the rest must come back exactly as if run alone. Odd images are handed over
         // interleaved (HWC), so batches mix layouts too.
