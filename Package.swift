@@ -66,11 +66,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "LookalikeTests", dependencies: ["Lookalike", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LookalikeTests", dependencies: ["Lookalike", "Storage", "Inference", "Imaging", "VectorIndex", "TestSupport"],
+            resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["lookalike", "TestSupport", "Imaging"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LookalikeAPITests",
-            dependencies: ["LookalikeAPI", "Lookalike", "HTTPServer", "TestSupport", "Imaging", "Inference",
+            dependencies: ["LookalikeAPI", "Lookalike", "HTTPServer", "TestSupport", "Imaging", "Inference", "Storage",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
     ],

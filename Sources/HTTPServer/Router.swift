@@ -5,6 +5,7 @@
 public struct Router: Sendable {
     struct Route: Sendable {
         let method: String
+        let pattern: String
         let segments: [Segment]
         let handler: HTTPServer.Handler
     }
@@ -23,11 +24,15 @@ public struct Router: Sendable {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part -> Segment in
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
-        routes.append(Route(method: method, segments: segments, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
     }
 
     /// Dispatches `request`.
-    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+    public func handle(_ request: HTTPRequest) -> HTTPResponse { route(request).response }
+
+    /// Dispatches `request`, and names the pattern of the route that matched it (nil: none did), so that
+    /// metrics and logs label requests without matching the path again.
+    public func route(_ request: HTTPRequest) -> (response: HTTPResponse, pattern: String?) {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         var allowed: [String] = []
         for route in routes {
@@ -35,18 +40,18 @@ public struct Router: Sendable {
             allowed.append(route.method)
             if route.method == request.method || (request.method == "HEAD" && route.method == "GET") {
                 guard let parameters else {
-                    return HTTPResponse.problem(status: 400, detail: "malformed percent-encoding in the path")
+                    return (HTTPResponse.problem(status: 400, detail: "malformed percent-encoding in the path"), route.pattern)
                 }
                 var routed = request
                 routed.parameters = parameters
-                return route.handler(routed)
+                return (route.handler(routed), route.pattern)
             }
         }
-        if allowed.isEmpty { return HTTPResponse.problem(status: 404, detail: "no such resource: \(request.path)") }
+        if allowed.isEmpty { return (HTTPResponse.problem(status: 404, detail: "no such resource: \(request.path)"), nil) }
         if allowed.contains("GET") && !allowed.contains("HEAD") { allowed.append("HEAD") }
         var response = HTTPResponse.problem(status: 405, detail: "\(request.method) is not allowed here")
         response.setHeader("Allow", allowed.joined(separator: ", "))
-        return response
+        return (response, nil)
     }
 
     /// nil: no match; .some(nil): matched but a parameter is not decodable.

@@ -1,4 +1,5 @@
 import Foundation
+public import Imaging
 
 /// Every option of the service, with its default. `Config/lookalike.json` documents the same keys.
 ///
@@ -29,6 +30,10 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var databasePath = "data/lookalike.sqlite"
         public var keepOriginals = false
         public var maxMetadataBytes = 16 * 1024
+        /// How long a write waits for another process's lock on the database before the request gets 503.
+        public var busyTimeoutMilliseconds = 5_000
+        /// Collections at most (the default collection counts).
+        public var maxCollections = 1_000
     }
 
     public struct Model: Codable, Sendable, Equatable {
@@ -46,7 +51,7 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var maxImagePixels = 50_000_000
         public var thumbnailSize = 256
         /// `centerSquare` or `squash`.
-        public var cropPolicy = "centerSquare"
+        public var cropPolicy = ModelInputPreprocessor.CropPolicy.centerSquare
     }
 
     public struct Index: Codable, Sendable, Equatable {
@@ -74,8 +79,9 @@ public struct Configuration: Codable, Sendable, Equatable {
     }
 
     public struct Hashing: Codable, Sendable, Equatable {
-        /// `simhash` (random hyperplanes) or `itq` (learned; random hyperplanes until `itqMinimumImages`).
-        public var scheme = "simhash"
+        /// `simhash` (random hyperplanes) or `itq` (learned; random hyperplanes until `itqMinimumImages`): the
+        /// default for new collections, which may choose their own.
+        public var scheme = CodeSchemeKind.simhash
         /// 64, 128 or 256.
         public var bits = 256
         public var seed = 7
@@ -135,6 +141,9 @@ public struct Configuration: Codable, Sendable, Equatable {
             try configuration.validate()
             return configuration
         } catch let error as DecodingError {
+            if case .dataCorrupted = error {
+                throw Error(key: Self.path(of: error), message: "has an unsupported value")
+            }
             throw Error(key: Self.path(of: error), message: "has the wrong type")
         }
     }
@@ -223,13 +232,14 @@ public struct Configuration: Codable, Sendable, Equatable {
         try check(server.apiKeys.allSatisfy { $0.count >= 16 }, "server.apiKeys", "each key must have at least 16 characters")
         try check(!storage.databasePath.isEmpty, "storage.databasePath", "must not be empty")
         try check((2...16 << 20).contains(storage.maxMetadataBytes), "storage.maxMetadataBytes", "must be 2...16777216")
+        try check((0...600_000).contains(storage.busyTimeoutMilliseconds), "storage.busyTimeoutMilliseconds", "must be 0...600000")
+        try check((1...1_000_000).contains(storage.maxCollections), "storage.maxCollections", "must be 1...1000000")
         try check((0...256).contains(model.workers), "model.workers", "must be 0...256 (0: one per core)")
         try check((1...100_000).contains(model.queueCapacity), "model.queueCapacity", "must be 1...100000")
         try check((1...256).contains(model.maxBatch), "model.maxBatch", "must be 1...256")
         try check(model.maxBatchWaitMilliseconds >= 0 && model.maxBatchWaitMilliseconds <= 10_000, "model.maxBatchWaitMilliseconds", "must be 0...10000")
         try check((1...1_000_000_000).contains(model.maxImagePixels), "model.maxImagePixels", "must be 1...1000000000")
         try check((16...4096).contains(model.thumbnailSize), "model.thumbnailSize", "must be 16...4096")
-        try check(["centerSquare", "squash"].contains(model.cropPolicy), "model.cropPolicy", "must be centerSquare or squash")
         try check((1...256).contains(index.trees), "index.trees", "must be 1...256")
         try check((2...10_000).contains(index.leafSize), "index.leafSize", "must be 2...10000")
         try check((1...10_000).contains(index.searchKFactor), "index.searchKFactor", "must be 1...10000")
@@ -240,7 +250,6 @@ public struct Configuration: Codable, Sendable, Equatable {
         try check((1...10_000).contains(index.hammingCandidateFactor), "index.hammingCandidateFactor", "must be 1...10000")
         try check(index.exactThreshold >= 0, "index.exactThreshold", "must be ≥ 0")
         try check(index.rebuildFraction > 0 && index.rebuildFraction <= 100, "index.rebuildFraction", "must be in (0, 100]")
-        try check(["simhash", "itq"].contains(hashing.scheme), "hashing.scheme", "must be simhash or itq")
         try check(hashing.itqMinimumImages >= hashing.bits, "hashing.itqMinimumImages", "must be at least hashing.bits")
         try check((hashing.bits...10_000_000).contains(hashing.itqTrainingSample), "hashing.itqTrainingSample", "must be hashing.bits...10000000")
         try check([64, 128, 256].contains(hashing.bits), "hashing.bits", "must be 64, 128 or 256")

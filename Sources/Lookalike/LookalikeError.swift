@@ -8,6 +8,12 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
     case invalidArgument(String)
     /// The index is still loading.
     case notReady
+    /// No collection with this name.
+    case collectionNotFound(String)
+    /// A collection with this name exists.
+    case collectionExists(String)
+    /// The configured number of collections (`storage.maxCollections`) is reached.
+    case tooManyCollections(Int)
 
     public var description: String {
         switch self {
@@ -15,6 +21,9 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
         case .duplicate(let matches): return "near-duplicate of \(matches.map(\.key).joined(separator: ", "))"
         case .invalidArgument(let message): return message
         case .notReady: return "the index is still loading"
+        case .collectionNotFound(let name): return "no collection named '\(name.prefix(80))'"
+        case .collectionExists(let name): return "a collection named '\(name)' exists"
+        case .tooManyCollections(let limit): return "the limit of \(limit) collections is reached (storage.maxCollections)"
         }
     }
 }

@@ -5,11 +5,14 @@ public import Inference
 public import Storage
 public import VectorIndex
 
-/// The service's domain: ingest an image (decode, embed, hash, store, index), search, and manage the collection.
+/// The service's domain: collections of images, and in each one ingest (decode, embed, hash, store, index),
+/// search, similar images, near-duplicate groups and deletion.
 ///
-/// Writes are ordered by one lock around "store, then index" so the index always reflects the store's latest
-/// write for each id; embedding (the slow part) happens before the lock. On startup ``loadIndex()`` streams the
-/// stored vectors of the current model into the index; until then ``isReady`` is false.
+/// The service owns the store, the model's worker pool and one ``ImageCollection`` per collection (its own
+/// index, code scheme, snapshot and write ordering); callers see operations only. Every image operation names
+/// its collection (`default` when omitted: the routes and commands from before collections existed). On
+/// startup ``loadIndex()`` streams each collection's stored vectors into its index; until then ``isReady`` is
+/// false.
 public final class LookalikeService: @unchecked Sendable {
     /// What an upload produced.
     public struct IngestResult: Sendable {
@@ -30,24 +33,40 @@ public final class LookalikeService: @unchecked Sendable {
         public let model: String
         public let codeBits: Int
         public let codeScheme: String
+        /// The change sequence number the index reflects.
+        public let sequence: Int64
         public let queue: InferencePool.Statistics
     }
 
+    /// A collection as listed: its size, index state, code scheme and model.
+    public struct CollectionSummary: Sendable, Equatable {
+        public let name: String
+        public let images: Int
+        /// Stored bytes: vectors, codes, thumbnails and originals.
+        public let bytes: Int
+        /// Memory held by its index.
+        public let indexBytes: Int
+        /// `loading`, `exact` (small enough to scan), `forest` (a forest is built or restored).
+        public let indexState: String
+        public let codeScheme: String
+        public let codeBits: Int
+        public let model: String
+        public let createdAt: Double
+        public let sequence: Int64
+    }
+
+    /// The name of the collection today's routes and commands use.
+    public static let defaultCollection = ImageStore.defaultCollectionName
+
     public let configuration: Configuration
-    public let store: ImageStore
-    public let embedder: ImageEmbedder
-    public let index: SimilarityIndex
-    /// Changed under both locks; searches read it under `schemeLock` alone, so they never wait for a write.
-    private var scheme: CodeScheme
-    private let schemeLock = NSLock()
-    private let writeLock = NSLock()
-    private var retraining = false
-    private let retrainQueue = DispatchQueue(label: "lookalike.codes.retrain", qos: .utility)
-    private let retrainGroup = DispatchGroup()
+    private let store: ImageStore
+    private let embedder: ImageEmbedder
+    /// Guards `collections`; held only to look up, add or remove an entry.
+    private let registryLock = NSLock()
+    private var collections: [String: ImageCollection] = [:]
     private let readyLock = NSLock()
     /// Index searches and their record lookups, one per core at a time, in arrival order (see ``FIFOGate``).
     private let searchGate = FIFOGate(capacity: ProcessInfo.processInfo.activeProcessorCount)
-    private var indexLoadOutcome: SimilarityIndex.LoadOutcome?
     private var ready = false
 
     public init(configuration: Configuration, model: EfficientNetLite) throws {
@@ -57,7 +76,8 @@ public final class LookalikeService: @unchecked Sendable {
         store = try ImageStore(
             path: configuration.storage.databasePath,
             options: .init(maxMetadataBytes: configuration.storage.maxMetadataBytes,
-                           keepOriginals: configuration.storage.keepOriginals))
+                           keepOriginals: configuration.storage.keepOriginals,
+                           busyTimeoutMilliseconds: configuration.storage.busyTimeoutMilliseconds))
         let pool = try InferencePool(model: model, configuration: .init(
             workers: configuration.model.workers == 0 ? nil : configuration.model.workers,
             queueCapacity: configuration.model.queueCapacity, maxBatch: configuration.model.maxBatch,
@@ -65,243 +85,219 @@ public final class LookalikeService: @unchecked Sendable {
         embedder = ImageEmbedder(
             model: model, pool: pool, limits: DecodingLimits(maxPixels: configuration.model.maxImagePixels),
             thumbnailer: Thumbnailer(maxSide: configuration.model.thumbnailSize),
-            cropPolicy: ModelInputPreprocessor.CropPolicy(rawValue: configuration.model.cropPolicy) ?? .centerSquare)
+            cropPolicy: configuration.model.cropPolicy)
+        for stored in try store.collections() {
+            collections[stored.name] = try openCollection(stored)
+        }
+    }
 
-        // The code scheme is stored with its parameters so codes can always be recomputed; reuse the active one
-        // when it matches the configuration. An ITQ configuration starts with random hyperplanes and switches
-        // once enough images are stored (``retrainCodesIfDue()``).
-        let bits = configuration.hashing.bits
-        let dimension = model.featureDimension
-        var restored: CodeScheme? = nil
-        if let active = try store.setting("active_hash_scheme").flatMap(Int64.init),
-           let stored = try store.hashScheme(id: active), stored.bits == bits, stored.dimension == dimension {
-            if stored.kind == "simhash" {
-                restored = CodeScheme(id: active, encoder: .simhash(RandomHyperplaneHasher(
-                    bits: bits, dimension: dimension, projection: stored.parameters)))
-            } else if stored.kind == "itq", configuration.hashing.scheme == "itq" {
-                restored = CodeScheme(id: active, encoder: .itq(try IterativeQuantization(
-                    bits: bits, dimension: dimension, parameters: stored.parameters)))
-            }
-        }
-        if let restored {
-            scheme = restored
-        } else {
-            let hasher = RandomHyperplaneHasher(bits: bits, dimension: dimension, seed: UInt64(configuration.hashing.seed))
-            let id = try store.saveHashScheme(kind: "simhash", bits: bits, dimension: dimension, parameters: hasher.projection)
-            try store.setSetting("active_hash_scheme", String(id))
-            scheme = CodeScheme(id: id, encoder: .simhash(hasher))
-        }
-        index = SimilarityIndex(configuration: .init(
-            dimension: dimension, trees: configuration.index.trees, leafSize: configuration.index.leafSize,
-            searchKFactor: configuration.index.searchKFactor, exactThreshold: configuration.index.exactThreshold,
-            rebuildFraction: configuration.index.rebuildFraction,
-            hammingRerankLimit: configuration.index.hammingRerankLimit, codeBits: bits,
-            seed: UInt64(configuration.index.seed),
-            snapshotPath: configuration.index.snapshot ? configuration.storage.databasePath + ".forest" : nil,
-            reducedDimension: configuration.index.reducedDimension, reducedRerankLimit: configuration.index.reducedRerankLimit,
-            hammingScanLimit: configuration.index.hammingScanLimit,
-            hammingCandidateFactor: configuration.index.hammingCandidateFactor))
+    private func openCollection(_ stored: StoredCollection) throws -> ImageCollection {
+        try ImageCollection(stored: stored, store: store, configuration: configuration,
+                            modelName: embedder.model.identity.description, dimension: embedder.model.featureDimension)
     }
 
     public var model: EfficientNetLite { embedder.model }
 
+    /// Inference workers (callers that fan out uploads use one lane per worker).
+    public var inferenceWorkers: Int { embedder.pool.configuration.workers }
+
     public var isReady: Bool { readyLock.withLock { ready } }
 
-    /// How the last ``loadIndex()`` made the index searchable (restored from its snapshot or rebuilt, and why).
-    public var indexLoad: SimilarityIndex.LoadOutcome? { readyLock.withLock { indexLoadOutcome } }
+    /// The collection named `name`, or ``LookalikeError/collectionNotFound(_:)``.
+    private func collection(_ name: String) throws -> ImageCollection {
+        guard let collection = registryLock.withLock({ collections[name] }) else { throw LookalikeError.collectionNotFound(name) }
+        return collection
+    }
 
-    /// Streams every stored vector of the current model into the index (recomputing codes made under another
-    /// scheme), builds the forest, and marks the service ready. Returns the number of vectors loaded.
+    private var allCollections: [ImageCollection] {
+        registryLock.withLock { collections.values.sorted { $0.name < $1.name } }
+    }
+
+    /// How the last ``loadIndex()`` made a collection's index searchable (restored from its snapshot or
+    /// rebuilt, and why).
+    public func indexLoad(collection: String = LookalikeService.defaultCollection) -> SimilarityIndex.LoadOutcome? {
+        registryLock.withLock { collections[collection] }?.indexLoad
+    }
+
+    /// Streams every collection's stored vectors of the current model into its index (recomputing codes made
+    /// under another scheme), restores or builds each forest, and marks the service ready. Returns the number
+    /// of vectors loaded.
     @discardableResult
     public func loadIndex() throws -> Int {
         var loaded = 0
-        var stale: [(id: Int64, code: StoredCode)] = []
-        index.beginLoading()
-        var codes: [Int64: StoredCode] = [:]
-        try store.forEachCode { id, code in codes[id] = code }
-        try store.forEachVector(model: model.identity.description) { id, vector in
-            let values = Array(vector)
-            var code = codes[id].map { BinaryCode(words: $0.words) }
-            if codes[id]?.schemeID != scheme.id {
-                let fresh = scheme.code(for: values)
-                stale.append((id, StoredCode(schemeID: scheme.id, bits: scheme.bits, words: fresh.words)))
-                code = fresh
-            }
-            index.add(id: id, vector: values, code: code)
-            loaded += 1
-        }
-        if !stale.isEmpty { try store.updateCodes(stale) }
-        let outcome = index.finishLoading()
-        readyLock.withLock {
-            indexLoadOutcome = outcome
-            ready = true
-        }
-        retrainCodesIfDue()
+        for collection in allCollections { loaded += try collection.load() }
+        readyLock.withLock { ready = true }
         return loaded
     }
 
-    /// The scheme in force.
-    public var codeScheme: CodeScheme { schemeLock.withLock { scheme } }
-
-    /// With `hashing.scheme = itq`: once `hashing.itqMinimumImages` are stored and codes are still random
-    /// hyperplanes, learns ITQ in the background from a sample of stored vectors, recomputes every code, and
-    /// switches store, index and new uploads to it in one step under the write lock.
-    public func retrainCodesIfDue() {
-        let due = writeLock.withLock { () -> Bool in
-            guard configuration.hashing.scheme == "itq", scheme.kind != "itq", !retraining,
-                  index.count >= configuration.hashing.itqMinimumImages else { return false }
-            retraining = true
-            return true
-        }
-        guard due else { return }
-        retrainGroup.enter()
-        retrainQueue.async { [self] in
-            defer { retrainGroup.leave() }
-            do { try retrainCodes() } catch { writeLock.withLock { retraining = false } }
-        }
+    /// Applies changes that another process (a second node, or the CLI on the same file) stored since each
+    /// index was loaded. Returns the number of changes applied.
+    @discardableResult
+    public func catchUp() throws -> Int {
+        var applied = 0
+        for collection in allCollections { applied += try collection.catchUp() }
+        return applied
     }
 
-    /// Waits for a background code retraining in progress, if any.
-    public func waitForRetraining() { retrainGroup.wait() }
+    /// The code scheme in force in a collection.
+    public func codeScheme(collection: String = LookalikeService.defaultCollection) throws -> CodeScheme {
+        try self.collection(collection).codeScheme
+    }
 
-    private func retrainCodes() throws {
-        let model = self.model.identity.description
-        let dimension = self.model.featureDimension
-        let bits = configuration.hashing.bits
-        // A strided sample of at most itqTrainingSample stored vectors.
-        let total = try store.count()
-        let stride = max(1, total / max(1, configuration.hashing.itqTrainingSample))
-        var sample: [Float] = []
-        var sampled = 0
-        var position = 0
-        try store.forEachVector(model: model) { _, vector in
-            if position % stride == 0 && sampled < configuration.hashing.itqTrainingSample {
-                sample.append(contentsOf: vector)
-                sampled += 1
-            }
-            position += 1
-        }
-        guard sampled >= bits else { writeLock.withLock { retraining = false }; return }
-        let quantizer = try IterativeQuantization(training: sample, count: sampled, dimension: dimension, bits: bits)
-        // New codes for everything stored now, computed without holding the lock.
-        var fresh: [Int64: BinaryCode] = [:]
-        try store.forEachVector(model: model) { id, vector in fresh[id] = quantizer.code(for: Array(vector)) }
-        try writeLock.withLock {
-            // Images stored meanwhile were coded with the old scheme: recompute them too, then switch at once.
-            var ids: [Int64] = []
-            try store.forEachCode { id, _ in ids.append(id) }
-            for id in ids where fresh[id] == nil {
-                if let vector = index.vector(id: id) { fresh[id] = quantizer.code(for: vector) }
-            }
-            let id = try store.saveHashScheme(kind: "itq", bits: bits, dimension: dimension, parameters: quantizer.parameters)
-            try store.updateCodes(fresh.map { ($0.key, StoredCode(schemeID: id, bits: bits, words: $0.value.words)) })
-            try store.setSetting("active_hash_scheme", String(id))
-            index.replaceCodes(fresh)
-            schemeLock.withLock { scheme = CodeScheme(id: id, encoder: .itq(quantizer)) }
-            retraining = false
-        }
+    /// Waits for background code retraining in every collection.
+    public func waitForRetraining() {
+        for collection in allCollections { collection.waitForRetraining() }
+    }
+
+    /// Waits for background index rebuilds in every collection.
+    public func waitForIndexBuilds() {
+        for collection in allCollections { collection.index.waitForRebuild() }
+    }
+
+    /// Waits for a background rebuild of a collection's index, then builds its forest anew now (when it is
+    /// large enough to have one), so that measurements see a forest over every image.
+    public func rebuildIndex(collection name: String = LookalikeService.defaultCollection) throws {
+        let index = try collection(name).index
+        index.waitForRebuild()
+        if index.count > configuration.index.exactThreshold { index.rebuild() }
+    }
+
+    /// Whether `key` in `collection` holds exactly these bytes already.
+    public func holds(key: String, bytes: [UInt8], collection name: String = LookalikeService.defaultCollection) throws -> Bool {
+        try collection(name).record(key: key)?.sha256 == SHA256.hash(bytes)
     }
 
     /// Number of stored images whose vectors come from another model (not searchable until re-ingested).
     public func vectorsFromOtherModels() throws -> Int {
-        try max(0, store.count() - index.count)
+        try max(0, store.totalCount() - allCollections.reduce(0) { $0 + $1.index.count })
+    }
+
+    // MARK: - Collections
+
+    /// Creates a collection. `settings` is a JSON object (see ``CollectionSettings``), nil for the defaults.
+    public func createCollection(name: String, settings: [String: Any]? = nil) throws -> CollectionSummary {
+        guard StoredCollection.isValidName(name) else { throw StorageError.invalidCollectionName(name) }
+        let parsed = try CollectionSettings.parse(settings ?? [:], defaults: CollectionSettings(defaults: configuration))
+        // Held across the insert so two creations cannot both pass the cap or the name check.
+        return try registryLock.withLock {
+            guard collections[name] == nil else { throw LookalikeError.collectionExists(name) }
+            guard collections.count < configuration.storage.maxCollections else {
+                throw LookalikeError.tooManyCollections(configuration.storage.maxCollections)
+            }
+            let stored: StoredCollection
+            do {
+                stored = try store.createCollection(name: name, settings: parsed.json)
+            } catch StorageError.collectionExists {
+                throw LookalikeError.collectionExists(name)
+            }
+            let collection = try openCollection(stored)
+            // A snapshot left by an earlier collection of this name describes other images.
+            if let path = collection.index.configuration.snapshotPath { try? FileManager.default.removeItem(atPath: path) }
+            try collection.load()
+            collections[name] = collection
+            return try summary(of: collection)
+        }
+    }
+
+    /// Every collection, by name.
+    public func listCollections() throws -> [CollectionSummary] {
+        try allCollections.map(summary(of:))
+    }
+
+    public func describeCollection(_ name: String) throws -> CollectionSummary {
+        try summary(of: collection(name))
+    }
+
+    private func summary(of collection: ImageCollection) throws -> CollectionSummary {
+        let usage = try collection.usage()
+        let stats = collection.index.statistics
+        let scheme = collection.codeScheme
+        let state = collection.indexLoad == nil ? "loading" : stats.trees > 0 ? "forest" : "exact"
+        return CollectionSummary(
+            name: collection.name, images: usage.images, bytes: usage.bytes, indexBytes: stats.vectorBytes + stats.forestBytes,
+            indexState: state, codeScheme: scheme.kind, codeBits: scheme.bits, model: model.identity.description,
+            createdAt: collection.createdAt, sequence: stats.sequence)
+    }
+
+    /// Deletes a collection: every row, code, thumbnail and its snapshot file. Other collections keep serving.
+    /// The default collection is emptied and recreated, so the routes without a collection name keep working.
+    public func deleteCollection(_ name: String) throws {
+        let removed = try registryLock.withLock { () -> ImageCollection in
+            guard let collection = collections.removeValue(forKey: name) else { throw LookalikeError.collectionNotFound(name) }
+            return collection
+        }
+        removed.close(removingSnapshot: true)
+        try store.deleteCollection(id: removed.id)
+        if name == Self.defaultCollection {
+            _ = try createCollection(name: name)
+        }
     }
 
     // MARK: - Writes
 
-    /// Decodes, embeds and stores one image under `key` (a new key derived from the content when nil).
+    /// Decodes, embeds and stores one image under `key` in `collection` (a new key derived from the content
+    /// when nil).
     ///
     /// - Parameters:
     ///   - rejectDuplicates: throw ``LookalikeError/duplicate(_:)`` instead of storing when near-duplicates exist.
     /// Blocks the calling thread while the image is embedded; call it from a thread you own.
     public func ingest(
-        bytes: [UInt8], key: String?, metadata: String? = nil, rejectDuplicates: Bool = false
+        bytes: [UInt8], key: String?, metadata: String? = nil, rejectDuplicates: Bool = false,
+        collection name: String = LookalikeService.defaultCollection
     ) throws -> IngestResult {
         guard isReady else { throw LookalikeError.notReady }
+        let collection = try collection(name)
         let digest = SHA256.hash(bytes)
         let key = key ?? String(SHA256.hex(digest).prefix(20))
         try RecordValidation.validateKey(key)
         let metadataText = try RecordValidation.validateMetadata(metadata ?? "{}", maxBytes: configuration.storage.maxMetadataBytes)
         let embedding = try embedder.embedBlocking(bytes)
-        let lookupScheme = codeScheme
-        let lookupCode = lookupScheme.code(for: embedding.vector)
-        let duplicates = try findDuplicates(
-            vector: embedding.vector, code: lookupCode, scheme: lookupScheme, sha256: digest, excludingKey: key)
+        let scheme = collection.codeScheme
+        let code = scheme.code(for: embedding.vector)
+        let duplicates = try collection.nearDuplicates(
+            of: embedding.vector, code: code, scheme: scheme, sha256: digest, excludingKey: key)
         if rejectDuplicates && !duplicates.isEmpty { throw LookalikeError.duplicate(duplicates) }
-        let (record, replaced) = try writeLock.withLock {
-            // The stored code must come from the scheme in force under the lock, so a scheme switch since the
-            // lookup never mixes codes.
-            let code = scheme.id == lookupScheme.id ? lookupCode : scheme.code(for: embedding.vector)
-            let write = ImageWrite(
-                key: key, sha256: digest, format: embedding.format.rawValue, width: embedding.width,
-                height: embedding.height, byteSize: bytes.count, metadata: metadataText, model: embedding.model.description,
-                vector: embedding.vector, code: StoredCode(schemeID: scheme.id, bits: scheme.bits, words: code.words),
-                thumbnail: embedding.thumbnail, original: configuration.storage.keepOriginals ? bytes : nil)
-            let result = try store.upsert(write)
-            index.add(id: result.record.id, vector: embedding.vector, code: code)
-            return result
-        }
-        retrainCodesIfDue()
-        return IngestResult(record: record, replaced: replaced, duplicates: duplicates)
-    }
-
-    private func findDuplicates(
-        vector: [Float], code: BinaryCode, scheme: CodeScheme, sha256: [UInt8], excludingKey: String
-    ) throws -> [Match] {
-        var matches: [Match] = try store.images(sha256: sha256).filter { $0.key != excludingKey }
-            .map { Match(key: $0.key, score: 1, metadata: $0.metadata) }
-        let maxDistance = Int(configuration.duplicates.maxHammingFraction * Double(scheme.bits))
-        let minScore = Float(configuration.duplicates.minCosine)
-        // The index is built with the scheme's code length and every add stores a code (`add` checks it), so
-        // it can apply both thresholds itself.
-        guard let near = index.nearDuplicates(of: vector, code: code, maxDistance: maxDistance, minScore: minScore, k: 10) else {
-            preconditionFailure("the index keeps no codes of the scheme's length")
-        }
-        let records = try store.images(ids: near.map(\.id))
-        for hit in near {
-            guard let record = records[hit.id], record.key != excludingKey,
-                  !matches.contains(where: { $0.key == record.key }) else { continue }
-            matches.append(Match(key: record.key, score: hit.score, metadata: record.metadata))
-        }
-        return matches
+        let outcome = try collection.store(
+            embedding, key: key, sha256: digest, byteSize: bytes.count, metadata: metadataText,
+            original: configuration.storage.keepOriginals ? bytes : nil, lookup: (scheme, code))
+        return IngestResult(record: outcome.record, replaced: outcome.replaced, duplicates: duplicates)
     }
 
     /// Deletes an image; false when there was none.
     @discardableResult
-    public func delete(key: String) throws -> Bool {
-        try writeLock.withLock {
-            guard let id = try store.delete(key: key) else { return false }
-            index.remove(id: id)
-            return true
-        }
+    public func delete(key: String, collection name: String = LookalikeService.defaultCollection) throws -> Bool {
+        try collection(name).delete(key: key)
     }
 
     // MARK: - Reads
 
     /// Images similar to an uploaded one (blocks the calling thread while the image is embedded).
-    public func search(bytes: [UInt8], options: SearchOptions) throws -> [Match] {
+    public func search(bytes: [UInt8], options: SearchOptions, collection name: String = LookalikeService.defaultCollection) throws -> [Match] {
         try options.validate()
         guard isReady else { throw LookalikeError.notReady }
+        let collection = try collection(name)
         let embedding = try embedder.embedBlocking(bytes)
-        return try searchGate.withAdmission { try search(vector: embedding.vector, options: options, excluding: []) }
+        return try searchGate.withAdmission {
+            try collection.search(vector: embedding.vector, code: nil, options: options, excluding: [])
+        }
     }
 
     /// Images similar to a stored one, itself excluded.
-    public func similar(key: String, options: SearchOptions) throws -> [Match] {
+    public func similar(key: String, options: SearchOptions, collection name: String = LookalikeService.defaultCollection) throws -> [Match] {
         try options.validate()
         guard isReady else { throw LookalikeError.notReady }
+        let collection = try collection(name)
         return try searchGate.withAdmission {
-            guard let record = try store.image(key: key), let entry = index.entry(id: record.id) else {
-                throw LookalikeError.notFound(key)
-            }
-            return try search(vector: entry.vector, code: entry.code, options: options, excluding: [record.id])
+            let entry = try collection.entry(key: key)
+            return try collection.search(vector: entry.vector, code: entry.code, options: options, excluding: [entry.id])
         }
     }
 
     /// Images similar to a raw vector (any length-`featureDimension` vector; it is L2-normalised here).
-    public func search(vector raw: [Float], options: SearchOptions) throws -> [Match] {
+    public func search(vector raw: [Float], options: SearchOptions, collection name: String = LookalikeService.defaultCollection) throws -> [Match] {
         try options.validate()
         guard isReady else { throw LookalikeError.notReady }
+        let collection = try collection(name)
         guard raw.count == model.featureDimension else {
             throw LookalikeError.invalidArgument("vector must have \(model.featureDimension) values, got \(raw.count)")
         }
@@ -309,53 +305,88 @@ public final class LookalikeService: @unchecked Sendable {
         // Cosine similarity is undefined for the zero vector: every score would be 0 and the ranking arbitrary.
         guard raw.contains(where: { $0 != 0 }) else { throw LookalikeError.invalidArgument("vector must not be all zeros") }
         let vector = FeatureVector.normalized(raw)
-        return try searchGate.withAdmission { try search(vector: vector, options: options, excluding: []) }
+        return try searchGate.withAdmission { try collection.search(vector: vector, code: nil, options: options, excluding: []) }
     }
 
-    /// `code` is the query's binary code when already known (a stored image's); computed otherwise.
-    private func search(vector: [Float], code: BinaryCode? = nil, options: SearchOptions, excluding: Set<Int64>) throws -> [Match] {
-        let strategy: SimilarityIndex.Strategy = options.exact ? .exact
-            : options.searchK.map { .forest(searchK: $0) } ?? .automatic
-        // The query's code lets the index scan codes (mid-size collections) or narrow forest candidates.
-        let hits = index.search(vector, k: options.k, strategy: strategy, minScore: options.minScore, excluding: excluding,
-                                code: code ?? codeScheme.code(for: vector))
-        let records = try store.images(ids: hits.map(\.id))
-        return hits.compactMap { hit in
-            records[hit.id].map { Match(key: $0.key, score: hit.score, metadata: $0.metadata) }
+    /// The stored vector of an image (what `search(vector:)` accepts).
+    public func vector(key: String, collection name: String = LookalikeService.defaultCollection) throws -> [Float] {
+        try collection(name).entry(key: key).vector
+    }
+
+    /// One page of a collection's near-duplicate groups (see ``DuplicateGroups``).
+    public func duplicates(
+        threshold: Float, neighbours: Int = 10, limit: Int = 100, after: String? = nil,
+        collection name: String = LookalikeService.defaultCollection
+    ) throws -> DuplicateGroups {
+        guard threshold.isFinite, (-1...1).contains(threshold) else {
+            throw LookalikeError.invalidArgument("threshold must be a number in -1...1")
         }
-    }
-
-    public func record(key: String) throws -> StoredImage? { try store.image(key: key) }
-
-    public func thumbnail(key: String) throws -> [UInt8]? { try store.thumbnail(key: key) }
-
-    public func list(limit: Int, after: String?) throws -> [StoredImage] {
+        guard (1...1000).contains(neighbours) else { throw LookalikeError.invalidArgument("neighbours must be 1...1000, got \(neighbours)") }
         guard (1...1000).contains(limit) else { throw LookalikeError.invalidArgument("limit must be 1...1000, got \(limit)") }
-        return try store.list(limit: limit, after: after)
+        guard isReady else { throw LookalikeError.notReady }
+        let collection = try collection(name)
+        let groups = try collection.duplicateGroups(threshold: threshold, neighbours: neighbours)
+        let remaining = after.map { cursor in groups.filter { $0[0] > cursor } } ?? groups
+        let page = Array(remaining.prefix(limit))
+        return DuplicateGroups(
+            groups: page, totalGroups: groups.count, totalImages: groups.reduce(0) { $0 + $1.count },
+            next: remaining.count > limit ? page.last?[0] : nil)
     }
 
-    public func statistics() throws -> Statistics {
-        let stats = index.statistics
-        let scheme = codeScheme  // one consistent read (the property changes under `schemeLock`)
+    public func record(key: String, collection name: String = LookalikeService.defaultCollection) throws -> StoredImage? {
+        try collection(name).record(key: key)
+    }
+
+    public func thumbnail(key: String, collection name: String = LookalikeService.defaultCollection) throws -> [UInt8]? {
+        try collection(name).thumbnail(key: key)
+    }
+
+    public func list(limit: Int, after: String?, collection name: String = LookalikeService.defaultCollection) throws -> [StoredImage] {
+        guard (1...1000).contains(limit) else { throw LookalikeError.invalidArgument("limit must be 1...1000, got \(limit)") }
+        return try collection(name).list(limit: limit, after: after)
+    }
+
+    public func statistics(collection name: String = LookalikeService.defaultCollection) throws -> Statistics {
+        let collection = try collection(name)
+        let stats = collection.index.statistics
+        let scheme = collection.codeScheme  // one consistent read (it changes under the collection's scheme lock)
         return Statistics(
-            images: try store.count(), indexed: stats.count, tombstones: stats.tombstones, trees: stats.trees,
-            indexBytes: stats.vectorBytes + stats.forestBytes, rebuilds: stats.rebuilds,
-            model: model.identity.description, codeBits: scheme.bits, codeScheme: scheme.kind,
+            images: try store.count(collection: collection.id), indexed: stats.count, tombstones: stats.tombstones,
+            trees: stats.trees, indexBytes: stats.vectorBytes + stats.forestBytes, rebuilds: stats.rebuilds,
+            model: model.identity.description, codeBits: scheme.bits, codeScheme: scheme.kind, sequence: stats.sequence,
             queue: embedder.pool.statistics)
     }
 
-    /// Stops the inference workers (waiting requests fail), waits for an index rebuild in progress, and saves
-    /// the forest snapshot (returning why that failed, if it did: the data is safe either way).
+    /// The inference queue's counters.
+    public var inferenceStatistics: InferencePool.Statistics { embedder.pool.statistics }
+
+    /// Stored images in every collection.
+    public func totalImages() throws -> Int { try store.totalCount() }
+
+    /// `PRAGMA integrity_check` of the database.
+    public func integrityCheck() throws -> String { try store.integrityCheck() }
+
+    /// Stops the inference workers (waiting requests fail), waits for index rebuilds and code retraining in
+    /// progress, and saves each collection's forest snapshot (returning the first failure, if any: the data is
+    /// safe either way).
     @discardableResult
     public func shutdown() -> (any Error)? {
         embedder.pool.shutdown()
-        index.waitForRebuild()
-        retrainGroup.wait()
-        do {
-            try index.saveSnapshot()
-            return nil
-        } catch {
-            return error
+        var failure: (any Error)?
+        for collection in allCollections {
+            if let error = collection.shutdown(), failure == nil { failure = error }
         }
+        return failure
     }
+}
+
+/// One page of near-duplicate groups.
+public struct DuplicateGroups: Sendable, Equatable {
+    /// Each group's keys, sorted; groups ordered by their first key.
+    public let groups: [[String]]
+    /// Groups and grouped images in the whole collection.
+    public let totalGroups: Int
+    public let totalImages: Int
+    /// The cursor for the next page (the last group's first key), nil on the last page.
+    public let next: String?
 }

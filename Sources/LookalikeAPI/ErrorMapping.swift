@@ -20,6 +20,14 @@ enum ErrorMapping {
             switch error {
             case .invalidKey, .invalidMetadata, .invalidVector: return (.problem(status: 400, detail: error.description), false)
             case .damaged, .unsupportedSchema: return (.problem(status: 500, detail: "storage failure"), true)
+            case .invalidCollectionName: return (.problem(status: 400, detail: error.description), false)
+            case .collectionExists: return (.problem(status: 409, detail: error.description), false)
+            case .unknownCollection: return (.problem(status: 404, detail: "the collection was deleted"), false)
+            case .busy:
+                // Another process holds the database's write lock (a backup, the CLI): worth retrying shortly.
+                var response = HTTPResponse.problem(status: 503, detail: "the database is busy; retry shortly")
+                response.setHeader("Retry-After", "1")
+                return (response, false)
             }
         case let error as InferencePool.Error:
             switch error {
@@ -40,6 +48,8 @@ enum ErrorMapping {
                 response.setHeader("Content-Type", "application/problem+json")
                 return (response, false)
             case .invalidArgument: return (.problem(status: 400, detail: error.description), false)
+            case .collectionNotFound: return (.problem(status: 404, detail: error.description), false)
+            case .collectionExists, .tooManyCollections: return (.problem(status: 409, detail: error.description), false)
             case .notReady:
                 var response = HTTPResponse.problem(status: 503, detail: error.description)
                 response.setHeader("Retry-After", "1")

@@ -7,12 +7,12 @@ public import Lookalike
 /// The REST API v1 over ``LookalikeService``: routes, request parsing, auth, request ids, metrics and the
 /// access log. Errors are `application/problem+json` (RFC 9457).
 public final class LookalikeAPI: Sendable {
-    public let service: LookalikeService
+    let service: LookalikeService
     public let metrics = APIMetrics()
     private let logger: Logger
     private let apiKeys: [[UInt8]]
     private let protectReads: Bool
-    private let multipart: MultipartParser
+    let multipart: MultipartParser
     private let router: Router
 
     public init(service: LookalikeService, logger: Logger) {
@@ -25,44 +25,49 @@ public final class LookalikeAPI: Sendable {
         // Routes reach the API through a weak box filled once `self` exists (the router is built first).
         let box = WeakAPIBox()
         var router = Router()
-        for (method, pattern) in Self.routes {
-            router.add(method, pattern) { [box] request in
-                box.api?.dispatch(method: method, pattern: pattern, request)
-                    ?? .problem(status: 503, detail: "shutting down")
+        for route in Self.routes {
+            for (pattern, fixedCollection) in route.patterns {
+                router.add(route.method, pattern) { [box] request in
+                    guard let api = box.api else { return .problem(status: 503, detail: "shutting down") }
+                    return api.serve(request, route: route, collection: fixedCollection ?? request.parameters["collection"] ?? "")
+                }
             }
         }
         self.router = router
         box.api = self
     }
 
-    /// Every route: method, pattern and handler name, also the source of truth for the OpenAPI test.
-    public static let routes: [(method: String, pattern: String)] = [
-        ("POST", "/v1/images"), ("GET", "/v1/images"), ("POST", "/v1/images/batch"), ("PUT", "/v1/images/{id}"),
-        ("GET", "/v1/images/{id}"), ("DELETE", "/v1/images/{id}"), ("GET", "/v1/images/{id}/thumbnail"),
-        ("GET", "/v1/images/{id}/similar"), ("POST", "/v1/search"), ("POST", "/v1/search/vector"),
-        ("GET", "/v1/stats"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/openapi.json"),
-    ]
+    /// Every pattern served, with its method (the OpenAPI test checks the document against it).
+    public static var servedRoutes: [(method: String, pattern: String)] {
+        routes.flatMap { route in route.patterns.map { (route.method, $0.pattern) } }
+    }
 
-    /// The server's handler: request id, auth, routing, error mapping, metrics and the access log.
+    /// The server's handler: request id, routing, auth, error mapping, metrics and the access log.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         let start = DispatchTime.now().uptimeNanoseconds
         let requestID = Self.requestID(from: request)
-        var response: HTTPResponse
-        if let denied = authorize(request) {
-            response = denied
-        } else {
-            response = router.handle(request)
-        }
+        var (response, pattern) = router.route(request)
         response.setHeader("X-Request-Id", requestID)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let route = Self.routePattern(for: request)
-        metrics.record(route: route, method: request.method, status: response.status, seconds: seconds)
+        metrics.record(route: pattern ?? "unmatched", method: request.method, status: response.status, seconds: seconds)
         logger.info("request", metadata: [
             "request.id": "\(requestID)", "method": "\(request.method)", "path": "\(request.path)",
             "status": "\(response.status)", "ms": "\(String(format: "%.2f", seconds * 1000))",
             "bytes.in": "\(request.body.count)", "bytes.out": "\(response.body.count)",
         ])
         return response
+    }
+
+    /// One matched route: its authorisation, then its handler, with errors rendered as problems.
+    private func serve(_ request: HTTPRequest, route: APIRoute, collection: String) -> HTTPResponse {
+        if let denied = authorize(request, access: route.access) { return denied }
+        do {
+            return try route.handler(self, request, collection)
+        } catch {
+            let (response, isServerFault) = ErrorMapping.response(for: error)
+            if isServerFault { logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.path)"]) }
+            return response
+        }
     }
 
     private static func requestID(from request: HTTPRequest) -> String {
@@ -75,26 +80,14 @@ public final class LookalikeAPI: Sendable {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    private static func routePattern(for request: HTTPRequest) -> String {
-        let parts = request.path.split(separator: "/")
-        for (pattern, segments) in routeSegments {
-            guard segments.count == parts.count else { continue }
-            if zip(segments, parts).allSatisfy({ $0.hasPrefix("{") || $0 == $1 }) { return pattern }
-        }
-        return "unmatched"
-    }
-
-    /// Each route pattern with its path segments, split once.
-    private static let routeSegments: [(pattern: String, segments: [Substring])] = routes.map { route in
-        (route.pattern, route.pattern.split(separator: "/"))
-    }
-
-    /// Bearer-token check for mutating requests (and reads when configured); constant-time comparison.
-    private func authorize(_ request: HTTPRequest) -> HTTPResponse? {
+    /// Bearer-token check for write routes (and reads when configured); constant-time comparison.
+    private func authorize(_ request: HTTPRequest, access: APIRoute.Access) -> HTTPResponse? {
         guard !apiKeys.isEmpty else { return nil }
-        let mutating = ["POST", "PUT", "DELETE", "PATCH"].contains(request.method) && !request.path.hasPrefix("/v1/search")
-        let open = ["/healthz", "/readyz"].contains(request.path)
-        guard !open, mutating || protectReads else { return nil }
+        switch access {
+        case .open: return nil
+        case .read: if !protectReads { return nil }
+        case .write: break
+        }
         if let header = request.header("Authorization"), header.hasPrefix("Bearer ") {
             let token = Array(header.dropFirst(7).utf8)
             var matched = false
@@ -112,37 +105,6 @@ public final class LookalikeAPI: Sendable {
             difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
         }
         return difference == 0
-    }
-
-    // MARK: - Dispatch
-
-    func dispatch(method: String, pattern: String, _ request: HTTPRequest) -> HTTPResponse {
-        do {
-            switch (method, pattern) {
-            case ("POST", "/v1/images"): return try upload(request, key: nil)
-            case ("PUT", "/v1/images/{id}"): return try upload(request, key: request.parameters["id"])
-            case ("POST", "/v1/images/batch"): return try batch(request)
-            case ("GET", "/v1/images"): return try list(request)
-            case ("GET", "/v1/images/{id}"): return try get(request)
-            case ("DELETE", "/v1/images/{id}"): return try delete(request)
-            case ("GET", "/v1/images/{id}/thumbnail"): return try thumbnail(request)
-            case ("GET", "/v1/images/{id}/similar"): return try similar(request)
-            case ("POST", "/v1/search"): return try search(request)
-            case ("POST", "/v1/search/vector"): return try searchVector(request)
-            case ("GET", "/v1/stats"): return try stats()
-            case ("GET", "/healthz"): return JSONResponse.make(200, ["status": "ok"])
-            case ("GET", "/readyz"):
-                return service.isReady ? JSONResponse.make(200, ["status": "ready"])
-                    : JSONResponse.make(503, ["status": "loading"], headers: [("Retry-After", "1")])
-            case ("GET", "/metrics"): return try metricsResponse()
-            case ("GET", "/openapi.json"): return HTTPResponse(status: 200, contentType: "application/json", body: OpenAPIDocument.json)
-            default: return .problem(status: 404, detail: "no such resource")
-            }
-        } catch {
-            let (response, isServerFault) = ErrorMapping.response(for: error)
-            if isServerFault { logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.path)"]) }
-            return response
-        }
     }
 
     // MARK: - Handlers
@@ -172,7 +134,7 @@ public final class LookalikeAPI: Sendable {
         return text
     }
 
-    private func upload(_ request: HTTPRequest, key pathKey: String?) throws -> HTTPResponse {
+    func upload(_ request: HTTPRequest, key pathKey: String?, collection: String) throws -> HTTPResponse {
         let parts = try uploadParts(request)
         guard !parts.bytes.isEmpty else { throw APIError(status: 400, detail: "the request has no image bytes") }
         let onDuplicate = request.query["on_duplicate"] ?? "allow"
@@ -181,14 +143,15 @@ public final class LookalikeAPI: Sendable {
         }
         let started = DispatchTime.now().uptimeNanoseconds
         let result = try service.ingest(
-            bytes: parts.bytes, key: pathKey ?? parts.key, metadata: parts.metadata, rejectDuplicates: onDuplicate == "reject")
+            bytes: parts.bytes, key: pathKey ?? parts.key, metadata: parts.metadata, rejectDuplicates: onDuplicate == "reject",
+            collection: collection)
         metrics.recordInference(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         let body = JSONResponse.record(result.record, extra: ["duplicates": JSONResponse.duplicates(result.duplicates)])
-        let location = "/v1/images/" + Self.pathEscape(result.record.key)
+        let location = "/v1/collections/\(collection)/images/" + Self.pathEscape(result.record.key)
         return JSONResponse.make(result.replaced ? 200 : 201, body, headers: [("Location", location)])
     }
 
-    private func batch(_ request: HTTPRequest) throws -> HTTPResponse {
+    func batch(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         guard let contentType = request.header("Content-Type"),
               let boundary = MultipartParser.boundary(contentType: contentType) else {
             throw APIError(status: 415, detail: "a batch upload must be multipart/form-data")
@@ -199,14 +162,14 @@ public final class LookalikeAPI: Sendable {
         let collected = BatchResults(count: images.count)
         // One file per worker thread at a time, so a batch keeps every inference worker busy without
         // overflowing the queue; a bad file only fails its own entry.
-        let lanes = max(1, min(images.count, service.embedder.pool.configuration.workers))
+        let lanes = max(1, min(images.count, service.inferenceWorkers))
         DispatchQueue.concurrentPerform(iterations: lanes) { lane in
             for index in stride(from: lane, to: images.count, by: lanes) {
                 let part = images[index]
                 let key = part.filename.map { String($0.split(separator: "/").last ?? Substring($0)) }
                     .flatMap { $0.isEmpty ? nil : $0 }
                 do {
-                    let result = try service.ingest(bytes: part.body, key: key)
+                    let result = try service.ingest(bytes: part.body, key: key, collection: collection)
                     collected.set(index, BatchOutcome(file: part.filename ?? "", id: result.record.key,
                                                       status: result.replaced ? 200 : 201, error: nil,
                                                       duplicates: result.duplicates))
@@ -234,32 +197,32 @@ public final class LookalikeAPI: Sendable {
         return JSONResponse.make(200, ["results": .array(results), "stored": .int(outcomes.count - failed), "failed": .int(failed)])
     }
 
-    private func key(_ request: HTTPRequest) throws -> String {
+    func key(_ request: HTTPRequest) throws -> String {
         guard let key = request.parameters["id"], !key.isEmpty else { throw APIError(status: 400, detail: "missing id") }
         return key
     }
 
-    private func get(_ request: HTTPRequest) throws -> HTTPResponse {
+    func get(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let key = try key(request)
-        guard let record = try service.record(key: key) else { throw LookalikeError.notFound(key) }
+        guard let record = try service.record(key: key, collection: collection) else { throw LookalikeError.notFound(key) }
         return JSONResponse.make(200, JSONResponse.record(record))
     }
 
-    private func delete(_ request: HTTPRequest) throws -> HTTPResponse {
+    func delete(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let key = try key(request)
-        guard try service.delete(key: key) else { throw LookalikeError.notFound(key) }
+        guard try service.delete(key: key, collection: collection) else { throw LookalikeError.notFound(key) }
         return HTTPResponse(status: 204)
     }
 
-    private func thumbnail(_ request: HTTPRequest) throws -> HTTPResponse {
+    func thumbnail(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let key = try key(request)
-        guard let jpeg = try service.thumbnail(key: key) else { throw LookalikeError.notFound(key) }
+        guard let jpeg = try service.thumbnail(key: key, collection: collection) else { throw LookalikeError.notFound(key) }
         return HTTPResponse(status: 200, headers: [("Content-Type", "image/jpeg"), ("Cache-Control", "max-age=60")], body: jpeg)
     }
 
-    private func list(_ request: HTTPRequest) throws -> HTTPResponse {
+    func list(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let limit = try Self.integer(request.query["limit"], name: "limit") ?? 100
-        let records = try service.list(limit: limit, after: request.query["after"])
+        let records = try service.list(limit: limit, after: request.query["after"], collection: collection)
         var body: [String: JSONValue] = ["images": .array(records.map { JSONResponse.record($0) })]
         if records.count == limit, let last = records.last { body["next"] = .string(last.key) }
         return JSONResponse.make(200, .object(sorting: body))
@@ -276,21 +239,21 @@ public final class LookalikeAPI: Sendable {
             exact: try Self.boolean(query["exact"], name: "exact") ?? false)
     }
 
-    private func similar(_ request: HTTPRequest) throws -> HTTPResponse {
+    func similar(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
-        let matches = try service.similar(key: try key(request), options: try searchOptions(request.query))
+        let matches = try service.similar(key: try key(request), options: try searchOptions(request.query), collection: collection)
         return Self.results(matches, started: started)
     }
 
-    private func search(_ request: HTTPRequest) throws -> HTTPResponse {
+    func search(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
         let options = try searchOptions(request.query)
         let bytes = try uploadParts(request).bytes
         guard !bytes.isEmpty else { throw APIError(status: 400, detail: "the request has no image bytes") }
-        return Self.results(try service.search(bytes: bytes, options: options), started: started)
+        return Self.results(try service.search(bytes: bytes, options: options, collection: collection), started: started)
     }
 
-    private func searchVector(_ request: HTTPRequest) throws -> HTTPResponse {
+    func searchVector(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
         let body: VectorQuery
         do {
@@ -304,7 +267,8 @@ public final class LookalikeAPI: Sendable {
         if let searchK = body.search_k { query["search_k"] = String(searchK) }
         if let exact = body.exact { query["exact"] = String(exact) }
         let vector = body.vector
-        return Self.results(try service.search(vector: vector, options: try searchOptions(query)), started: started)
+        return Self.results(try service.search(vector: vector, options: try searchOptions(query), collection: collection),
+                            started: started)
     }
 
     private static func results(_ matches: [Match], started: UInt64) -> HTTPResponse {
@@ -315,28 +279,36 @@ public final class LookalikeAPI: Sendable {
         ])
     }
 
-    private func stats() throws -> HTTPResponse {
-        let stats = try service.statistics()
+    func stats(collection: String) throws -> HTTPResponse {
+        let stats = try service.statistics(collection: collection)
         return JSONResponse.make(200, [
             "images": .int(stats.images), "indexed": .int(stats.indexed), "tombstones": .int(stats.tombstones),
             "trees": .int(stats.trees), "index_bytes": .int(stats.indexBytes), "index_rebuilds": .int(stats.rebuilds),
             "model": .string(stats.model), "code_bits": .int(stats.codeBits), "code_scheme": .string(stats.codeScheme),
             "inference_queue": .int(stats.queue.queued), "images_embedded": .int(stats.queue.processedImages),
-            "ready": .bool(service.isReady),
+            "ready": .bool(service.isReady), "collection": .string(collection), "sequence": .int(Int(stats.sequence)),
         ])
     }
 
-    private func metricsResponse() throws -> HTTPResponse {
-        let stats = try service.statistics()
+    func metricsResponse() throws -> HTTPResponse {
+        let collections = try service.listCollections()
+        let queue = service.inferenceStatistics
+        var indexed = 0, indexBytes = 0
+        for collection in collections {
+            let stats = try service.statistics(collection: collection.name)
+            indexed += stats.indexed
+            indexBytes += stats.indexBytes
+        }
         let text = metrics.render(gauges: [
-            ("lookalike_images_stored", "Images in the database.", Double(stats.images)),
-            ("lookalike_index_size", "Vectors in the search index.", Double(stats.indexed)),
-            ("lookalike_index_bytes", "Memory held by the index.", Double(stats.indexBytes)),
-            ("lookalike_inference_queue_depth", "Images waiting for an inference worker.", Double(stats.queue.queued)),
-            ("lookalike_images_embedded_total", "Images embedded since start.", Double(stats.queue.processedImages)),
-            ("lookalike_inference_batches_total", "Forward passes run since start.", Double(stats.queue.batches)),
+            ("lookalike_images_stored", "Images in the database.", Double(collections.reduce(0) { $0 + $1.images })),
+            ("lookalike_collections", "Collections.", Double(collections.count)),
+            ("lookalike_index_size", "Vectors in the search indexes.", Double(indexed)),
+            ("lookalike_index_bytes", "Memory held by the indexes.", Double(indexBytes)),
+            ("lookalike_inference_queue_depth", "Images waiting for an inference worker.", Double(queue.queued)),
+            ("lookalike_images_embedded_total", "Images embedded since start.", Double(queue.processedImages)),
+            ("lookalike_inference_batches_total", "Forward passes run since start.", Double(queue.batches)),
             ("lookalike_inference_compute_seconds_total", "Seconds inference workers spent in forward passes.",
-             stats.queue.computeSeconds),
+             queue.computeSeconds),
         ])
         return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: text)
     }

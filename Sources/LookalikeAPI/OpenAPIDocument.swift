@@ -1,7 +1,39 @@
-/// The OpenAPI 3 description served at `/openapi.json`. A test checks that it lists exactly the routes the
-/// router serves.
+import Foundation
+
+/// The OpenAPI 3 description served at `/openapi.json`: the shared components below, and `paths` built from
+/// the route table (each route's operation, with the collection parameter of collection routes and the bearer
+/// security of routes that need a key).
 enum OpenAPIDocument {
-    static let json = #"""
+    static let json: String = {
+        guard var document = (try? JSONSerialization.jsonObject(with: Data(components.utf8))) as? [String: Any] else {
+            preconditionFailure("the OpenAPI components are not a JSON object")
+        }
+        var paths: [String: [String: Any]] = [:]
+        for route in LookalikeAPI.routes {
+            guard var operation = (try? JSONSerialization.jsonObject(with: Data(route.operation.utf8))) as? [String: Any] else {
+                preconditionFailure("the OpenAPI operation of \(route.method) \(route.path) is not a JSON object")
+            }
+            if route.access == .write { operation["security"] = [["bearer": [String]()]] }
+            for (pattern, fixedCollection) in route.patterns {
+                var entry = operation
+                if route.scope == .collection {
+                    if fixedCollection == nil {
+                        entry["parameters"] = [["$ref": "#/components/parameters/collection"]] + (operation["parameters"] as? [Any] ?? [])
+                    } else {
+                        entry["operationId"] = (operation["operationId"] as? String ?? "") + "InDefault"
+                        entry["summary"] = (operation["summary"] as? String ?? "") + " (the default collection)"
+                    }
+                }
+                paths[pattern, default: [:]][route.method.lowercased()] = entry
+            }
+        }
+        document["paths"] = paths
+        guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]),
+              let text = String(data: data, encoding: .utf8) else { preconditionFailure("the OpenAPI document does not serialise") }
+        return text
+    }()
+
+    static let components = #"""
 {
   "openapi": "3.0.3",
   "info": {"title": "Lookalike", "version": "1.0.0",
@@ -9,6 +41,8 @@ enum OpenAPIDocument {
   "components": {
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
     "parameters": {
+      "collection": {"name": "collection", "in": "path", "required": true,
+                     "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}},
       "id": {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 256}},
       "k": {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
       "min_score": {"name": "min_score", "in": "query", "schema": {"type": "number", "minimum": -1, "maximum": 1}},
@@ -27,6 +61,17 @@ enum OpenAPIDocument {
       "Results": {"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties":
                   {"id": {"type": "string"}, "score": {"type": "number"}, "metadata": {"type": "object"}}}},
                   "took_ms": {"type": "number"}, "total": {"type": "integer"}}},
+      "NewCollection": {"type": "object", "required": ["name"], "properties": {
+                        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
+                        "code_scheme": {"type": "string", "enum": ["simhash", "itq"]},
+                        "code_bits": {"type": "integer", "enum": [64, 128, 256]}}, "additionalProperties": false},
+      "Collection": {"type": "object", "properties": {"name": {"type": "string"}, "images": {"type": "integer"},
+                     "bytes": {"type": "integer"}, "index_bytes": {"type": "integer"}, "index_state": {"type": "string", "enum": ["loading", "exact", "forest"]},
+                     "code_scheme": {"type": "string"}, "code_bits": {"type": "integer"}, "model": {"type": "string"},
+                     "sequence": {"type": "integer"}, "created_at": {"type": "string"}}},
+      "DuplicateGroups": {"type": "object", "properties": {"groups": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
+                          "total_groups": {"type": "integer"}, "total_images": {"type": "integer"},
+                          "threshold": {"type": "number"}, "next": {"type": "string"}}},
       "ImageUpload": {"type": "object", "required": ["image"], "properties": {"image": {"type": "string", "format": "binary"},
                       "id": {"type": "string"}, "metadata": {"type": "string", "description": "a JSON object"}}}
     },
@@ -41,68 +86,6 @@ enum OpenAPIDocument {
       "Problem": {"description": "error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
       "Results": {"description": "matches, best first", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Results"}}}}
     }
-  },
-  "paths": {
-    "/v1/images": {
-      "post": {"summary": "Upload an image (multipart or raw body); the same id replaces it", "security": [{"bearer": []}],
-               "parameters": [{"name": "id", "in": "query", "schema": {"type": "string"}},
-                              {"name": "metadata", "in": "query", "schema": {"type": "string"}},
-                              {"name": "on_duplicate", "in": "query", "schema": {"type": "string", "enum": ["allow", "reject"]}}],
-               "requestBody": {"$ref": "#/components/requestBodies/Image"},
-               "responses": {"201": {"description": "stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Upload"}}}},
-                             "200": {"description": "replaced"}, "409": {"$ref": "#/components/responses/Problem"},
-                             "400": {"$ref": "#/components/responses/Problem"}, "413": {"$ref": "#/components/responses/Problem"},
-                             "415": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"},
-                             "503": {"$ref": "#/components/responses/Problem"}}},
-      "get": {"summary": "List images by id with cursor pagination",
-              "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-                             {"name": "after", "in": "query", "schema": {"type": "string"}}],
-              "responses": {"200": {"description": "a page; 'next' is the cursor for the following page"}}}
-    },
-    "/v1/images/batch": {
-      "post": {"summary": "Upload many images (multipart 'image' parts; each file name is its id)", "security": [{"bearer": []}],
-               "responses": {"200": {"description": "one status per file"}}}
-    },
-    "/v1/images/{id}": {
-      "put": {"summary": "Upload or replace the image with this id (raw body)", "security": [{"bearer": []}],
-              "parameters": [{"$ref": "#/components/parameters/id"}], "requestBody": {"$ref": "#/components/requestBodies/Image"},
-              "responses": {"201": {"description": "stored"}, "200": {"description": "replaced"}}},
-      "get": {"summary": "An image's record and metadata", "parameters": [{"$ref": "#/components/parameters/id"}],
-              "responses": {"200": {"description": "the record", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Image"}}}},
-                            "404": {"$ref": "#/components/responses/Problem"}}},
-      "delete": {"summary": "Delete an image", "security": [{"bearer": []}], "parameters": [{"$ref": "#/components/parameters/id"}],
-                 "responses": {"204": {"description": "deleted"}, "404": {"$ref": "#/components/responses/Problem"}}}
-    },
-    "/v1/images/{id}/thumbnail": {
-      "get": {"summary": "JPEG thumbnail (longest side 256 by default)", "parameters": [{"$ref": "#/components/parameters/id"}],
-              "responses": {"200": {"description": "image/jpeg"}, "404": {"$ref": "#/components/responses/Problem"}}}
-    },
-    "/v1/images/{id}/similar": {
-      "get": {"summary": "Images similar to a stored image, itself excluded",
-              "parameters": [{"$ref": "#/components/parameters/id"}, {"$ref": "#/components/parameters/k"},
-                             {"$ref": "#/components/parameters/min_score"}, {"$ref": "#/components/parameters/search_k"},
-                             {"$ref": "#/components/parameters/exact"}],
-              "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Problem"}}}
-    },
-    "/v1/search": {
-      "post": {"summary": "Images similar to an uploaded image (not stored)",
-               "parameters": [{"$ref": "#/components/parameters/k"}, {"$ref": "#/components/parameters/min_score"},
-                              {"$ref": "#/components/parameters/search_k"}, {"$ref": "#/components/parameters/exact"}],
-               "requestBody": {"$ref": "#/components/requestBodies/Image"},
-               "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"}}}
-    },
-    "/v1/search/vector": {
-      "post": {"summary": "Images similar to a 1280-d feature vector",
-               "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["vector"],
-                 "properties": {"vector": {"type": "array", "items": {"type": "number"}}, "k": {"type": "integer"},
-                                "min_score": {"type": "number"}, "search_k": {"type": "integer"}, "exact": {"type": "boolean"}}}}}},
-               "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"}}}
-    },
-    "/v1/stats": {"get": {"summary": "Collection and index statistics", "responses": {"200": {"description": "statistics"}}}},
-    "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
-    "/readyz": {"get": {"summary": "Readiness: 503 until the index is loaded", "responses": {"200": {"description": "ready"}, "503": {"description": "loading"}}}},
-    "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text/plain; version=0.0.4"}}}},
-    "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3"}}}}
   }
 }
 """#

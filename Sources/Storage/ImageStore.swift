@@ -1,6 +1,7 @@
 import Foundation
 
-/// Everything Lookalike knows, in one SQLite file: image records, metadata, vectors, binary codes, thumbnails.
+/// The SQLite ``ImageRepository``: collections, image records, metadata, vectors, binary codes, thumbnails and
+/// change sequences, in one file.
 ///
 /// - WAL journal with `synchronous = FULL`: a write acknowledged to a client survives a process kill or a power
 ///   cut; readers never block the writer.
@@ -8,11 +9,12 @@ import Foundation
 ///   come from a pool of at most `readerPoolSize`, so many searches and lookups run concurrently with a write.
 ///   When every reader is busy a caller waits for one: opening a connection (and parsing the schema again)
 ///   costs far more than the short lookups readers do.
-/// - The schema version lives in `user_version`; ``ImageStore/migrations`` run forward only.
+/// - The schema version lives in `user_version`; ``ImageStore/migrations`` run forward only, each named, in one
+///   transaction with its version bump (a file written by an older release upgrades in place on open).
 ///
 /// `@unchecked Sendable` is safe because the writer connection is only touched while holding `writerLock`, and
 /// each reader connection is owned by exactly one caller between checkout and check-in under `readers`.
-public final class ImageStore: @unchecked Sendable {
+public final class ImageStore: ImageRepository, @unchecked Sendable {
     /// Store settings.
     public struct Options: Sendable {
         /// Largest metadata JSON in bytes (default 16 KiB).
@@ -21,62 +23,129 @@ public final class ImageStore: @unchecked Sendable {
         public var keepOriginals = false
         /// Reader connections open at most (default 8).
         public var readerPoolSize = 8
-        public init(maxMetadataBytes: Int = 16 * 1024, keepOriginals: Bool = false, readerPoolSize: Int = 8) {
+        /// How long a write waits for another process's write lock before failing with
+        /// ``StorageError/busy(_:)`` (default 5 s).
+        public var busyTimeoutMilliseconds = 5_000
+        public init(maxMetadataBytes: Int = 16 * 1024, keepOriginals: Bool = false, readerPoolSize: Int = 8,
+                    busyTimeoutMilliseconds: Int = 5_000) {
             self.maxMetadataBytes = maxMetadataBytes
             self.keepOriginals = keepOriginals
             self.readerPoolSize = readerPoolSize
+            self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         }
     }
 
-    /// Forward migrations; index `i` moves the schema from version `i` to `i + 1`.
-    static let migrations: [String] = [
-        """
-        CREATE TABLE images (
-            id INTEGER PRIMARY KEY,
-            key TEXT NOT NULL UNIQUE,
-            sha256 BLOB NOT NULL,
-            format TEXT NOT NULL,
-            width INTEGER NOT NULL,
-            height INTEGER NOT NULL,
-            byte_size INTEGER NOT NULL,
-            metadata TEXT NOT NULL DEFAULT '{}',
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL
-        );
-        CREATE INDEX images_sha256 ON images(sha256);
-        CREATE TABLE vectors (
-            image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
-            model TEXT NOT NULL,
-            dimension INTEGER NOT NULL,
-            data BLOB NOT NULL
-        );
-        CREATE TABLE hash_schemes (
-            id INTEGER PRIMARY KEY,
-            kind TEXT NOT NULL,
-            bits INTEGER NOT NULL,
-            dimension INTEGER NOT NULL,
-            parameters BLOB NOT NULL,
-            created_at REAL NOT NULL
-        );
-        CREATE TABLE codes (
-            image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
-            scheme_id INTEGER NOT NULL REFERENCES hash_schemes(id),
-            bits INTEGER NOT NULL,
-            words BLOB NOT NULL
-        );
-        CREATE TABLE thumbnails (
-            image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
-            jpeg BLOB NOT NULL
-        );
-        CREATE TABLE originals (
-            image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
-            bytes BLOB NOT NULL
-        );
-        CREATE TABLE settings (
-            name TEXT PRIMARY KEY,
-            value TEXT NOT NULL
-        );
-        """,
+    /// A named schema change: `sql` moves the schema from version `index` to `index + 1`.
+    struct Migration {
+        let name: String
+        let sql: String
+        /// Runs with foreign-key enforcement off (it rebuilds a table that others reference).
+        var rebuildsTables = false
+    }
+
+    /// The collection every database has: today's routes without a collection name use it, and a file written
+    /// before collections existed holds its images in it.
+    public static let defaultCollectionID: Int64 = 1
+    public static let defaultCollectionName = "default"
+
+    /// Forward migrations, in order.
+    static let migrations: [Migration] = [
+        Migration(name: "images, vectors, codes, thumbnails", sql: """
+            CREATE TABLE images (
+                id INTEGER PRIMARY KEY,
+                key TEXT NOT NULL UNIQUE,
+                sha256 BLOB NOT NULL,
+                format TEXT NOT NULL,
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                byte_size INTEGER NOT NULL,
+                metadata TEXT NOT NULL DEFAULT '{}',
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            );
+            CREATE INDEX images_sha256 ON images(sha256);
+            CREATE TABLE vectors (
+                image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+                model TEXT NOT NULL,
+                dimension INTEGER NOT NULL,
+                data BLOB NOT NULL
+            );
+            CREATE TABLE hash_schemes (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL,
+                bits INTEGER NOT NULL,
+                dimension INTEGER NOT NULL,
+                parameters BLOB NOT NULL,
+                created_at REAL NOT NULL
+            );
+            CREATE TABLE codes (
+                image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+                scheme_id INTEGER NOT NULL REFERENCES hash_schemes(id),
+                bits INTEGER NOT NULL,
+                words BLOB NOT NULL
+            );
+            CREATE TABLE thumbnails (
+                image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+                jpeg BLOB NOT NULL
+            );
+            CREATE TABLE originals (
+                image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+                bytes BLOB NOT NULL
+            );
+            CREATE TABLE settings (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            );
+            """),
+        // Keys become unique per collection; every record gets the change sequence number of its last write
+        // (existing ones in id order); deletes leave tombstones. The single code scheme of a version-1 file
+        // becomes the default collection's. Ids, and so every vector, code and thumbnail row, stay as they were.
+        Migration(name: "collections, change sequence, tombstones", sql: """
+            CREATE TABLE collections (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                settings TEXT NOT NULL DEFAULT '{}',
+                created_at REAL NOT NULL,
+                last_seq INTEGER NOT NULL DEFAULT 0,
+                code_scheme_id INTEGER REFERENCES hash_schemes(id)
+            );
+            INSERT INTO collections (id, name, settings, created_at, last_seq, code_scheme_id)
+                VALUES (1, 'default', '{}', CAST(strftime('%s', 'now') AS REAL), (SELECT count(*) FROM images),
+                        (SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'active_hash_scheme'
+                         AND CAST(value AS INTEGER) IN (SELECT id FROM hash_schemes)));
+            DELETE FROM settings WHERE name = 'active_hash_scheme';
+            CREATE TABLE images_v2 (
+                id INTEGER PRIMARY KEY,
+                collection_id INTEGER NOT NULL REFERENCES collections(id),
+                key TEXT NOT NULL,
+                sha256 BLOB NOT NULL,
+                format TEXT NOT NULL,
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                byte_size INTEGER NOT NULL,
+                metadata TEXT NOT NULL DEFAULT '{}',
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                seq INTEGER NOT NULL,
+                UNIQUE (collection_id, key)
+            );
+            INSERT INTO images_v2 (id, collection_id, key, sha256, format, width, height, byte_size, metadata,
+                                   created_at, updated_at, seq)
+                SELECT id, 1, key, sha256, format, width, height, byte_size, metadata, created_at, updated_at,
+                       ROW_NUMBER() OVER (ORDER BY id)
+                FROM images;
+            DROP TABLE images;
+            ALTER TABLE images_v2 RENAME TO images;
+            CREATE INDEX images_sha256 ON images(collection_id, sha256);
+            CREATE INDEX images_seq ON images(collection_id, seq);
+            CREATE TABLE tombstones (
+                collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+                seq INTEGER NOT NULL,
+                image_id INTEGER NOT NULL,
+                key TEXT NOT NULL,
+                PRIMARY KEY (collection_id, seq)
+            );
+            """, rebuildsTables: true),
     ]
 
     public static var schemaVersion: Int { migrations.count }
@@ -97,7 +166,7 @@ public final class ImageStore: @unchecked Sendable {
         self.path = path
         self.options = options
         do {
-            writer = try Database(path: path)
+            writer = try Database(path: path, options: .init(busyTimeoutMilliseconds: options.busyTimeoutMilliseconds))
             // Larger pages keep a 5 KB vector blob on one page instead of a chain of overflow pages, which makes
             // the start-up scan faster. It only takes effect on a new, empty file (before WAL is switched on).
             try writer.execute("PRAGMA page_size = 16384")
@@ -124,10 +193,23 @@ public final class ImageStore: @unchecked Sendable {
             if tables > 0 { throw StorageError.damaged(path: path, detail: "it holds tables but no Lookalike schema") }
         }
         for step in version..<Self.schemaVersion {
+            let migration = Self.migrations[step]
+            // Foreign-key enforcement can only change outside a transaction.
+            if migration.rebuildsTables { try writer.execute("PRAGMA foreign_keys = OFF") }
+            defer { if migration.rebuildsTables { try? writer.execute("PRAGMA foreign_keys = ON") } }
             try writer.transaction {
-                try writer.execute(Self.migrations[step])
+                try writer.execute(migration.sql)
+                if migration.rebuildsTables, let problem = try writer.rows("PRAGMA foreign_key_check").first {
+                    throw StorageError.damaged(path: path, detail: "migration '\(migration.name)' broke a reference: \(problem)")
+                }
                 try writer.setUserVersion(step + 1)
             }
+        }
+        // Created on first start (it takes id 1, ``defaultCollectionID``, in a new file), and again after being
+        // deleted.
+        if try writer.scalar("SELECT count(*) FROM collections WHERE name = ?", [.text(Self.defaultCollectionName)])?.integer == 0 {
+            try writer.run("INSERT INTO collections (name, settings, created_at) VALUES (?, '{}', ?)",
+                           [.text(Self.defaultCollectionName), .real(Date().timeIntervalSince1970)])
         }
     }
 
@@ -136,7 +218,11 @@ public final class ImageStore: @unchecked Sendable {
     private func write<T>(_ body: (Database) throws -> T) throws -> T {
         writerLock.lock()
         defer { writerLock.unlock() }
-        return try body(writer)
+        do {
+            return try body(writer)
+        } catch let error as SQLiteError where error.isBusy {
+            throw StorageError.busy(error.message)
+        }
     }
 
     private func read<T>(_ body: (Database) throws -> T) throws -> T {
@@ -148,7 +234,8 @@ public final class ImageStore: @unchecked Sendable {
         let connection: Database
         do {
             connection = try reader ?? {
-                let database = try Database(path: path, options: .init(readOnly: true))
+                let database = try Database(
+                    path: path, options: .init(readOnly: true, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds))
                 try database.execute("PRAGMA foreign_keys = ON")
                 return database
             }()
@@ -161,23 +248,104 @@ public final class ImageStore: @unchecked Sendable {
             readers.withLock { idleReaders.append(connection) }
             readers.signal()
         }
-        return try body(connection)
+        do {
+            return try body(connection)
+        } catch let error as SQLiteError where error.isBusy {
+            throw StorageError.busy(error.message)
+        }
+    }
+
+    // MARK: - Collections
+
+    private static let collectionColumns = "id, name, settings, created_at, last_seq, code_scheme_id"
+
+    private static func storedCollection(_ row: [SQLiteValue]) -> StoredCollection {
+        StoredCollection(id: row[0].integer ?? 0, name: row[1].text ?? "", settings: row[2].text ?? "{}",
+                         createdAt: row[3].real ?? 0, lastSequence: row[4].integer ?? 0, codeSchemeID: row[5].integer)
+    }
+
+    public func collections() throws -> [StoredCollection] {
+        try read { try $0.rows("SELECT \(Self.collectionColumns) FROM collections ORDER BY name").map(Self.storedCollection) }
+    }
+
+    public func collection(named name: String) throws -> StoredCollection? {
+        try read {
+            try $0.rows("SELECT \(Self.collectionColumns) FROM collections WHERE name = ?", [.text(name)]).first
+                .map(Self.storedCollection)
+        }
+    }
+
+    public func createCollection(name: String, settings: String) throws -> StoredCollection {
+        guard StoredCollection.isValidName(name) else { throw StorageError.invalidCollectionName(name) }
+        return try write { db in
+            try db.transaction {
+                if try db.scalar("SELECT 1 FROM collections WHERE name = ?", [.text(name)]) != nil {
+                    throw StorageError.collectionExists(name)
+                }
+                try db.run("INSERT INTO collections (name, settings, created_at) VALUES (?, ?, ?)",
+                           [.text(name), .text(settings), .real(Date().timeIntervalSince1970)])
+                let id = db.lastInsertRowID
+                return StoredCollection(id: id, name: name, settings: settings, createdAt: Date().timeIntervalSince1970,
+                                        lastSequence: 0, codeSchemeID: nil)
+            }
+        }
+    }
+
+    @discardableResult
+    public func deleteCollection(id: Int64) throws -> Bool {
+        try write { db in
+            try db.transaction {
+                guard try db.scalar("SELECT 1 FROM collections WHERE id = ?", [.integer(id)]) != nil else { return false }
+                // Vectors, codes, thumbnails and originals go with their images (ON DELETE CASCADE).
+                try db.run("DELETE FROM images WHERE collection_id = ?", [.integer(id)])
+                try db.run("DELETE FROM tombstones WHERE collection_id = ?", [.integer(id)])
+                try db.run("DELETE FROM collections WHERE id = ?", [.integer(id)])
+                try db.run("""
+                    DELETE FROM hash_schemes WHERE id NOT IN (SELECT code_scheme_id FROM collections WHERE code_scheme_id IS NOT NULL)
+                    AND id NOT IN (SELECT DISTINCT scheme_id FROM codes)
+                    """)
+                return true
+            }
+        }
+    }
+
+    public func usage(collection: Int64) throws -> StorageUsage {
+        try read { db in
+            let row = try db.rows("""
+                SELECT count(*),
+                       coalesce(sum(length(v.data)), 0) + coalesce(sum(length(c.words)), 0)
+                       + coalesce(sum(length(t.jpeg)), 0) + coalesce(sum(length(o.bytes)), 0)
+                FROM images i
+                LEFT JOIN vectors v ON v.image_id = i.id LEFT JOIN codes c ON c.image_id = i.id
+                LEFT JOIN thumbnails t ON t.image_id = i.id LEFT JOIN originals o ON o.image_id = i.id
+                WHERE i.collection_id = ?
+                """, [.integer(collection)]).first
+            return StorageUsage(images: Int(row?[0].integer ?? 0), bytes: Int(row?[1].integer ?? 0))
+        }
+    }
+
+    /// Takes the collection's next change sequence number, inside the caller's transaction (the row stays
+    /// locked to commit, so numbers are taken in commit order).
+    private func nextSequence(collection: Int64, in db: Database) throws -> Int64 {
+        guard let sequence = try db.scalar(
+            "UPDATE collections SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq", [.integer(collection)])?.integer
+        else { throw StorageError.unknownCollection(collection) }
+        return sequence
     }
 
     // MARK: - Writes
 
-    /// Stores an image under its key, replacing (atomically) whatever the key held. Returns the stored record
-    /// and whether it replaced one.
+    /// Stores an image under its key in `collection`, replacing (atomically) whatever the key held there.
     @discardableResult
-    public func upsert(_ image: ImageWrite) throws -> (record: StoredImage, replaced: Bool) {
+    public func upsert(_ image: ImageWrite, collection: Int64 = ImageStore.defaultCollectionID) throws -> UpsertOutcome {
         try write { db in
-            try db.transaction { try upsertRows(image, in: db) }
+            try db.transaction { try upsertRows(image, collection: collection, in: db) }
         }
     }
 
     /// The writes of one upsert, inside the caller's transaction.
     @discardableResult
-    private func upsertRows(_ image: ImageWrite, in db: Database) throws -> (record: StoredImage, replaced: Bool) {
+    private func upsertRows(_ image: ImageWrite, collection: Int64, in db: Database) throws -> UpsertOutcome {
         try RecordValidation.validateKey(image.key)
         let metadata = try RecordValidation.validateMetadata(image.metadata, maxBytes: options.maxMetadataBytes)
         guard !image.vector.isEmpty, image.vector.allSatisfy({ $0.isFinite }) else {
@@ -186,27 +354,30 @@ public final class ImageStore: @unchecked Sendable {
         guard image.code.words.count * 64 >= image.code.bits, image.code.bits > 0 else {
             throw StorageError.invalidVector("code has \(image.code.words.count) words for \(image.code.bits) bits")
         }
+        let sequence = try nextSequence(collection: collection, in: db)
         let now = Date().timeIntervalSince1970
-        let existing = try db.rows("SELECT id, created_at FROM images WHERE key = ?", [.text(image.key)]).first
+        let existing = try db.rows("SELECT id, created_at FROM images WHERE collection_id = ? AND key = ?",
+                                   [.integer(collection), .text(image.key)]).first
         let id: Int64
         let createdAt: Double
         let values: [SQLiteValue] = [
             .blob(image.sha256), .text(image.format), .integer(Int64(image.width)), .integer(Int64(image.height)),
-            .integer(Int64(image.byteSize)), .text(metadata), .real(now),
+            .integer(Int64(image.byteSize)), .text(metadata), .real(now), .integer(sequence),
         ]
         if let existing, let existingID = existing[0].integer {
             id = existingID
             createdAt = existing[1].real ?? now
             try db.run("""
                 UPDATE images SET sha256 = ?, format = ?, width = ?, height = ?, byte_size = ?, metadata = ?,
-                updated_at = ? WHERE id = ?
+                updated_at = ?, seq = ? WHERE id = ?
                 """, values + [.integer(id)])
         } else {
             createdAt = now
             try db.run("""
-                INSERT INTO images (sha256, format, width, height, byte_size, metadata, updated_at, key, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, values + [.text(image.key), .real(now)])
+                INSERT INTO images (sha256, format, width, height, byte_size, metadata, updated_at, seq, collection_id, key,
+                                    created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, values + [.integer(collection), .text(image.key), .real(now)])
             id = db.lastInsertRowID
         }
         let vector = try db.prepare("INSERT OR REPLACE INTO vectors (image_id, model, dimension, data) VALUES (?, ?, ?, ?)")
@@ -223,30 +394,39 @@ public final class ImageStore: @unchecked Sendable {
             try db.run("DELETE FROM originals WHERE image_id = ?", [.integer(id)])
         }
         let record = StoredImage(
-            id: id, key: image.key, sha256: image.sha256, format: image.format, width: image.width,
-            height: image.height, byteSize: image.byteSize, metadata: metadata, createdAt: createdAt, updatedAt: now)
-        return (record, existing != nil)
+            id: id, collectionID: collection, key: image.key, sha256: image.sha256, format: image.format,
+            width: image.width, height: image.height, byteSize: image.byteSize, metadata: metadata, createdAt: createdAt,
+            updatedAt: now, sequence: sequence)
+        return UpsertOutcome(record: record, replaced: existing != nil)
     }
 
     /// Stores many images in one transaction (bulk import): all or nothing.
-    public func upsert(batch images: [ImageWrite]) throws {
+    public func upsert(batch images: [ImageWrite], collection: Int64 = ImageStore.defaultCollectionID) throws {
         try write { db in
             try db.transaction {
-                for image in images { try upsertRows(image, in: db) }
+                for image in images { try upsertRows(image, collection: collection, in: db) }
             }
         }
     }
 
-    /// Deletes the image with `key` and everything stored with it; returns its id, or `nil` if there was none.
+    /// Deletes the image with `key` and everything stored with it, leaving a tombstone.
     @discardableResult
-    public func delete(key: String) throws -> Int64? {
+    public func delete(key: String, collection: Int64 = ImageStore.defaultCollectionID) throws -> DeleteOutcome? {
         try write { db in
             try db.transaction {
-                guard let id = try db.scalar("SELECT id FROM images WHERE key = ?", [.text(key)])?.integer else { return nil }
+                guard let id = try db.scalar("SELECT id FROM images WHERE collection_id = ? AND key = ?",
+                                             [.integer(collection), .text(key)])?.integer else { return nil }
+                let sequence = try nextSequence(collection: collection, in: db)
                 try db.run("DELETE FROM images WHERE id = ?", [.integer(id)])
-                return id
+                try db.run("INSERT INTO tombstones (collection_id, seq, image_id, key) VALUES (?, ?, ?, ?)",
+                           [.integer(collection), .integer(sequence), .integer(id), .text(key)])
+                return DeleteOutcome(id: id, sequence: sequence)
             }
         }
+    }
+
+    public func compactTombstones(collection: Int64, through sequence: Int64) throws {
+        try write { try $0.run("DELETE FROM tombstones WHERE collection_id = ? AND seq <= ?", [.integer(collection), .integer(sequence)]) }
     }
 
     /// Registers a hash scheme's parameters; returns its id.
@@ -260,6 +440,10 @@ public final class ImageStore: @unchecked Sendable {
             while try statement.step() {}
             return db.lastInsertRowID
         }
+    }
+
+    public func setCodeScheme(_ scheme: Int64, collection: Int64) throws {
+        try write { try $0.run("UPDATE collections SET code_scheme_id = ? WHERE id = ?", [.integer(scheme), .integer(collection)]) }
     }
 
     /// Replaces the codes of many images in one transaction (after a scheme change).
@@ -276,21 +460,22 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
-    /// Sets a named setting (small text values, e.g. the active hash scheme).
+    /// Sets a named setting (small text values).
     public func setSetting(_ name: String, _ value: String) throws {
         try write { try $0.run("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", [.text(name), .text(value)]) }
     }
 
     // MARK: - Reads
 
-    private static let recordColumns = "id, key, sha256, format, width, height, byte_size, metadata, created_at, updated_at"
+    private static let recordColumns =
+        "id, collection_id, key, sha256, format, width, height, byte_size, metadata, created_at, updated_at, seq"
 
     private static func record(_ statement: Statement) -> StoredImage {
         StoredImage(
-            id: statement.int64(at: 0), key: statement.text(at: 1), sha256: statement.blob(at: 2),
-            format: statement.text(at: 3), width: Int(statement.int64(at: 4)), height: Int(statement.int64(at: 5)),
-            byteSize: Int(statement.int64(at: 6)), metadata: statement.text(at: 7), createdAt: statement.double(at: 8),
-            updatedAt: statement.double(at: 9))
+            id: statement.int64(at: 0), collectionID: statement.int64(at: 1), key: statement.text(at: 2),
+            sha256: statement.blob(at: 3), format: statement.text(at: 4), width: Int(statement.int64(at: 5)),
+            height: Int(statement.int64(at: 6)), byteSize: Int(statement.int64(at: 7)), metadata: statement.text(at: 8),
+            createdAt: statement.double(at: 9), updatedAt: statement.double(at: 10), sequence: statement.int64(at: 11))
     }
 
     private func records(_ sql: String, _ arguments: [SQLiteValue]) throws -> [StoredImage] {
@@ -304,8 +489,9 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
-    public func image(key: String) throws -> StoredImage? {
-        try records("SELECT \(Self.recordColumns) FROM images WHERE key = ?", [.text(key)]).first
+    public func image(key: String, collection: Int64 = ImageStore.defaultCollectionID) throws -> StoredImage? {
+        try records("SELECT \(Self.recordColumns) FROM images WHERE collection_id = ? AND key = ?",
+                    [.integer(collection), .text(key)]).first
     }
 
     public func image(id: Int64) throws -> StoredImage? {
@@ -327,35 +513,47 @@ public final class ImageStore: @unchecked Sendable {
     }
 
     /// Images whose upload had this SHA-256 (exact duplicates).
-    public func images(sha256: [UInt8]) throws -> [StoredImage] {
-        try records("SELECT \(Self.recordColumns) FROM images WHERE sha256 = ? ORDER BY key", [.blob(sha256)])
+    public func images(sha256: [UInt8], collection: Int64 = ImageStore.defaultCollectionID) throws -> [StoredImage] {
+        try records("SELECT \(Self.recordColumns) FROM images WHERE collection_id = ? AND sha256 = ? ORDER BY key",
+                    [.integer(collection), .blob(sha256)])
     }
 
     /// A page of records ordered by key, starting after `afterKey` (cursor pagination).
-    public func list(limit: Int, after afterKey: String? = nil) throws -> [StoredImage] {
+    public func list(
+        collection: Int64 = ImageStore.defaultCollectionID, limit: Int, after afterKey: String? = nil
+    ) throws -> [StoredImage] {
         let limit = Int64(max(0, min(limit, 10_000)))
         if let afterKey {
-            return try records("SELECT \(Self.recordColumns) FROM images WHERE key > ? ORDER BY key LIMIT ?",
-                               [.text(afterKey), .integer(limit)])
+            return try records(
+                "SELECT \(Self.recordColumns) FROM images WHERE collection_id = ? AND key > ? ORDER BY key LIMIT ?",
+                [.integer(collection), .text(afterKey), .integer(limit)])
         }
-        return try records("SELECT \(Self.recordColumns) FROM images ORDER BY key LIMIT ?", [.integer(limit)])
+        return try records("SELECT \(Self.recordColumns) FROM images WHERE collection_id = ? ORDER BY key LIMIT ?",
+                           [.integer(collection), .integer(limit)])
     }
 
-    public func count() throws -> Int {
+    public func count(collection: Int64 = ImageStore.defaultCollectionID) throws -> Int {
+        try read { Int(try $0.scalar("SELECT count(*) FROM images WHERE collection_id = ?", [.integer(collection)])?.integer ?? 0) }
+    }
+
+    /// Records in every collection.
+    public func totalCount() throws -> Int {
         try read { Int(try $0.scalar("SELECT count(*) FROM images")?.integer ?? 0) }
     }
 
-    public func thumbnail(key: String) throws -> [UInt8]? {
+    public func thumbnail(key: String, collection: Int64 = ImageStore.defaultCollectionID) throws -> [UInt8]? {
         try read {
-            try $0.scalar("SELECT t.jpeg FROM thumbnails t JOIN images i ON i.id = t.image_id WHERE i.key = ?",
-                          [.text(key)])?.blob
+            try $0.scalar("""
+                SELECT t.jpeg FROM thumbnails t JOIN images i ON i.id = t.image_id WHERE i.collection_id = ? AND i.key = ?
+                """, [.integer(collection), .text(key)])?.blob
         }
     }
 
-    public func original(key: String) throws -> [UInt8]? {
+    public func original(key: String, collection: Int64 = ImageStore.defaultCollectionID) throws -> [UInt8]? {
         try read {
-            try $0.scalar("SELECT o.bytes FROM originals o JOIN images i ON i.id = o.image_id WHERE i.key = ?",
-                          [.text(key)])?.blob
+            try $0.scalar("""
+                SELECT o.bytes FROM originals o JOIN images i ON i.id = o.image_id WHERE i.collection_id = ? AND i.key = ?
+                """, [.integer(collection), .text(key)])?.blob
         }
     }
 
@@ -379,29 +577,60 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
-    /// Streams every stored vector of `model` in id order without materialising them all at once.
+    /// Streams every stored vector of `model` in a collection, in id order, without materialising them all at
+    /// once; returns the collection's change sequence the stream is consistent with (one read transaction).
     ///
     /// - warning: `body` receives a buffer valid only during the call.
-    public func forEachVector(model: String, _ body: (Int64, UnsafeBufferPointer<Float>) throws -> Void) throws {
+    @discardableResult
+    public func forEachVector(
+        collection: Int64 = ImageStore.defaultCollectionID, model: String,
+        _ body: (Int64, UnsafeBufferPointer<Float>) throws -> Void
+    ) throws -> Int64 {
         try read { db in
-            let statement = try db.prepare("SELECT image_id, data FROM vectors WHERE model = ? ORDER BY image_id")
-            try statement.bind([.text(model)])
+            try db.execute("BEGIN")
+            defer { try? db.execute("COMMIT") }
+            let sequence = try db.scalar("SELECT last_seq FROM collections WHERE id = ?", [.integer(collection)])?.integer ?? 0
+            let statement = try db.prepare("""
+                SELECT v.image_id, v.data FROM vectors v JOIN images i ON i.id = v.image_id
+                WHERE i.collection_id = ? AND v.model = ? ORDER BY v.image_id
+                """)
+            try statement.bind([.integer(collection), .text(model)])
             while try statement.step() {
                 let id = statement.int64(at: 0)
                 try statement.withBlob(at: 1) { bytes in
                     try bytes.withMemoryRebound(to: Float.self) { try body(id, $0) }
                 }
             }
+            return sequence
         }
     }
 
-    /// Streams every stored code.
-    public func forEachCode(_ body: (Int64, StoredCode) throws -> Void) throws {
+    /// Streams a collection's codes in id order.
+    public func forEachCode(collection: Int64 = ImageStore.defaultCollectionID, _ body: (Int64, StoredCode) throws -> Void) throws {
         try read { db in
-            let statement = try db.prepare("SELECT image_id, scheme_id, bits, words FROM codes ORDER BY image_id")
+            let statement = try db.prepare("""
+                SELECT c.image_id, c.scheme_id, c.bits, c.words FROM codes c JOIN images i ON i.id = c.image_id
+                WHERE i.collection_id = ? ORDER BY c.image_id
+                """)
+            try statement.bind([.integer(collection)])
             while try statement.step() {
                 try body(statement.int64(at: 0), StoredCode(schemeID: statement.int64(at: 1), bits: Int(statement.int64(at: 2)),
                                                             words: Self.words(statement.blob(at: 3))))
+            }
+        }
+    }
+
+    public func changes(collection: Int64, after sequence: Int64, limit: Int) throws -> [StoreChange] {
+        try read { db in
+            let rows = try db.rows("""
+                SELECT 0, id, key, seq FROM images WHERE collection_id = ?1 AND seq > ?2
+                UNION ALL
+                SELECT 1, image_id, key, seq FROM tombstones WHERE collection_id = ?1 AND seq > ?2
+                ORDER BY 4 LIMIT ?3
+                """, [.integer(collection), .integer(sequence), .integer(Int64(max(0, limit)))])
+            return rows.map { row in
+                StoreChange(kind: row[0].integer == 1 ? .delete : .upsert, id: row[1].integer ?? 0, key: row[2].text ?? "",
+                            sequence: row[3].integer ?? 0)
             }
         }
     }

@@ -20,6 +20,9 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     /// SQLITE_CORRUPT or SQLITE_NOTADB: the file is damaged or not a database.
     public var isCorruption: Bool { primaryCode == 11 || primaryCode == 26 }
 
+    /// SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock past the busy timeout.
+    public var isBusy: Bool { primaryCode == 5 || primaryCode == 6 }
+
     /// SQLITE_CONSTRAINT.
     public var isConstraintViolation: Bool { primaryCode == 19 }
 

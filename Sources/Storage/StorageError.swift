@@ -10,6 +10,14 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case damaged(path: String, detail: String)
     /// The file's schema is newer than this program understands.
     case unsupportedSchema(found: Int, supported: Int)
+    /// A collection name outside `[a-z0-9][a-z0-9_-]{0,63}`.
+    case invalidCollectionName(String)
+    /// A collection with this name exists.
+    case collectionExists(String)
+    /// No collection with this id (deleted meanwhile).
+    case unknownCollection(Int64)
+    /// Another process holds the database's write lock beyond the busy timeout.
+    case busy(String)
 
     public var description: String {
         switch self {
@@ -19,6 +27,11 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .damaged(let path, let detail): return "database \(path) is damaged or not a Lookalike database: \(detail)"
         case .unsupportedSchema(let found, let supported):
             return "database schema version \(found) is newer than this program's \(supported); upgrade Lookalike"
+        case .invalidCollectionName(let name):
+            return "invalid collection name '\(name.prefix(80))': use 1–64 characters a-z 0-9 _ -, starting with a letter or digit"
+        case .collectionExists(let name): return "a collection named '\(name)' exists"
+        case .unknownCollection(let id): return "no collection with id \(id)"
+        case .busy(let detail): return "the database is busy: \(detail)"
         }
     }
 }

@@ -2,7 +2,9 @@
 public struct StoredImage: Sendable, Equatable {
     /// Internal integer id (stable across replacement of the same key).
     public let id: Int64
-    /// The user's key.
+    /// The collection it belongs to.
+    public let collectionID: Int64
+    /// The user's key, unique within its collection.
     public let key: String
     /// SHA-256 of the uploaded bytes (exact-duplicate detection).
     public let sha256: [UInt8]
@@ -15,6 +17,8 @@ public struct StoredImage: Sendable, Equatable {
     /// Unix time in seconds.
     public let createdAt: Double
     public let updatedAt: Double
+    /// The change sequence number of its last write, in its collection.
+    public let sequence: Int64
 }
 
 /// Everything stored for one image in one atomic write.

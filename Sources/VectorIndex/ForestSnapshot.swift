@@ -24,7 +24,8 @@ public struct ForestSnapshotError: Error, CustomStringConvertible, Equatable {
 /// fingerprint of its vector, so a loader can tell exactly which items still match the stored vectors. Layout
 /// (host byte order, little-endian on every supported platform; a big-endian reader fails the magic check):
 /// header of eleven UInt64 (magic, version, dimension, trees, leaf size, seed, subspace rank, node count, normal
-/// rows, leaf slots, items), roots (Int32 each), nodes (7 × 32 bits each), normals (Float), the subspace basis
+/// rows, leaf slots, items) and, from version 3, a twelfth: the change sequence number the indexed vectors were
+/// current at (0: unknown; version-2 files are still read, with sequence 0), roots (Int32 each), nodes (7 × 32 bits each), normals (Float), the subspace basis
 /// (rank × dimension Float), leaf ids (Int64, -1 empty), items (id Int64, fingerprint UInt64, sorted by id), then
 /// a UInt64 checksum of everything before it.
 struct ForestSnapshot {
@@ -43,7 +44,9 @@ struct ForestSnapshot {
     }
 
     static let magic: UInt64 = 0x5453_4552_4F46_4B4C  // "LKFOREST"
-    static let version: UInt64 = 2
+    static let version: UInt64 = 3
+    /// Versions this build reads (2: before the header carried a change sequence number).
+    static let readableVersions: ClosedRange<UInt64> = 2...3
     /// Caps every count read from a file before anything is allocated.
     static let maxElements = 1 << 32
 
@@ -55,6 +58,8 @@ struct ForestSnapshot {
     var subspaceBasis: [Float]
     var leafIDs: [Int64]
     var items: [Item]
+    /// The change sequence number of the collection that the indexed vectors reflect (0: unknown).
+    var sequence: Int64 = 0
 
     // MARK: Fingerprints
 
@@ -93,12 +98,13 @@ struct ForestSnapshot {
 
     func encoded() -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(88 + roots.count * 4 + nodes.count * 28 + (normals.count + subspaceBasis.count) * 4
+        bytes.reserveCapacity(96 + roots.count * 4 + nodes.count * 28 + (normals.count + subspaceBasis.count) * 4
                               + leafIDs.count * 8 + items.count * 16 + 8)
         func append<T>(_ values: [T]) { values.withUnsafeBytes { bytes.append(contentsOf: $0) } }
         append([Self.magic, Self.version, UInt64(parameters.dimension), UInt64(parameters.trees),
                 UInt64(parameters.leafSize), parameters.seed, UInt64(parameters.reducedRank), UInt64(nodes.count),
-                UInt64(normals.count / max(parameters.dimension, 1)), UInt64(leafIDs.count), UInt64(items.count)])
+                UInt64(normals.count / max(parameters.dimension, 1)), UInt64(leafIDs.count), UInt64(items.count),
+                UInt64(bitPattern: sequence)])
         append(roots)
         append(nodes.flatMap { node -> [UInt32] in
             [node.left, node.right, node.normal, Int32(bitPattern: node.offset.bitPattern), node.start, node.count,
@@ -128,8 +134,13 @@ extension ForestSnapshot {
         var reader = Reader(bytes: bytes, end: bytes.count - 8)
         let header = try reader.read(UInt64.self, count: 11).get(orThrow: malformed("truncated header"))
         guard header[0] == Self.magic else { throw malformed("not a forest snapshot") }
-        guard header[1] == Self.version else { throw malformed("format version \(header[1]), this build reads \(Self.version)") }
+        guard Self.readableVersions.contains(header[1]) else {
+            throw malformed("format version \(header[1]), this build reads \(Self.readableVersions)")
+        }
         guard stored == computed else { throw malformed("checksum mismatch (damaged or partly written file)") }
+        if header[1] >= 3 {
+            sequence = Int64(bitPattern: try reader.read(UInt64.self, count: 1).get(orThrow: malformed("truncated header"))[0])
+        }
         for (position, value) in header.enumerated() where position >= 2 && position != 5 && value > UInt64(Self.maxElements) {
             throw malformed("implausible count \(value) in the header")
         }

@@ -15,6 +15,7 @@ struct Evaluate: ParsableCommand {
             """)
 
     @OptionGroup var options: ServiceOptions
+    @OptionGroup var collection: CollectionOption
     @Option(help: "CSV manifest.") var manifest: String
     @Option(help: "Column to break results down by (default: every column other than path, group_id and a few descriptive ones).")
     var by: [String] = []
@@ -82,10 +83,10 @@ struct Evaluate: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
         let service = try options.openService { $0.storage.databasePath = directory.appendingPathComponent("eval.sqlite").path }
         defer { service.shutdown() }
+        if collection.name != LookalikeService.defaultCollection { _ = try service.createCollection(name: collection.name) }
 
-        let summary = Ingest.store(rows.map(\.path), in: service, skipStored: false)
-        service.index.waitForRebuild()
-        if service.index.count > service.configuration.index.exactThreshold { service.index.rebuild() }
+        let summary = Ingest.store(rows.map(\.path), in: service, collection: collection.name, skipStored: false)
+        try service.rebuildIndex(collection: collection.name)
 
         var members: [String: Set<String>] = [:]
         for row in rows where !row.group.isEmpty { members[row.group, default: []].insert(row.path) }

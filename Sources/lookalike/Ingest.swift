@@ -12,6 +12,7 @@ struct Ingest: ParsableCommand {
         discussion: "Each file's id is its path as given (relative paths stay relative). Files whose bytes are already stored under that id are skipped; a bad file is reported and skipped. Without --server the database is opened directly (--db or the configuration).")
 
     @OptionGroup var options: ServiceOptions
+    @OptionGroup var collection: CollectionOption
     @Argument(help: "Files or folders.") var paths: [String]
     @Option(help: "Upload to a running server (e.g. http://127.0.0.1:8080) instead of opening the database.")
     var server: String?
@@ -56,7 +57,7 @@ struct Ingest: ParsableCommand {
         }
         let service = try options.openService()
         defer { service.shutdown() }
-        let summary = Self.store(files, in: service, skipStored: true)
+        let summary = Self.store(files, in: service, collection: collection.name, skipStored: true)
         summary.print(json: json)
         if summary.failedCount > 0 && summary.storedCount == 0 && summary.skippedCount == 0 { throw ExitCode.failure }
     }
@@ -66,10 +67,10 @@ extension Ingest {
     /// Reads and stores `files` (each under its path as id) with one thread per inference worker, so every
     /// worker stays busy; failures are reported per file. `skipStored` skips a file whose bytes are already
     /// stored under its id.
-    static func store(_ files: [String], in service: LookalikeService, skipStored: Bool) -> IngestSummary {
+    static func store(_ files: [String], in service: LookalikeService, collection: String, skipStored: Bool) -> IngestSummary {
         let progress = ProgressReporter(total: files.count, label: "ingest")
         let summary = IngestSummary()
-        let lanes = max(1, service.embedder.pool.configuration.workers)
+        let lanes = max(1, service.inferenceWorkers)
         DispatchQueue.concurrentPerform(iterations: lanes) { lane in
             for index in stride(from: lane, to: files.count, by: lanes) {
                 let file = files[index]
@@ -80,11 +81,11 @@ extension Ingest {
                 }
                 let bytes = [UInt8](data)
                 do {
-                    if skipStored, try service.store.images(sha256: SHA256.hash(bytes)).contains(where: { $0.key == file }) {
+                    if skipStored, try service.holds(key: file, bytes: bytes, collection: collection) {
                         summary.skip()
                         continue
                     }
-                    _ = try service.ingest(bytes: bytes, key: file)
+                    _ = try service.ingest(bytes: bytes, key: file, collection: collection)
                     summary.store()
                 } catch {
                     summary.fail(file, "\(error)")
@@ -94,8 +95,8 @@ extension Ingest {
         return summary
     }
 
-    /// Sends each file to `POST /v1/images?id=...` of a running server; skips files the server already holds
-    /// with the same SHA-256 (`GET /v1/images/{id}`).
+    /// Sends each file to `POST /v1/collections/{collection}/images?id=...` of a running server; skips files the server already holds
+    /// with the same SHA-256 (`GET .../images/{id}`).
     func upload(_ files: [String], to server: String) throws {
         let base = server.hasSuffix("/") ? String(server.dropLast()) : server
         let progress = ProgressReporter(total: files.count, label: "ingest")
@@ -111,14 +112,14 @@ extension Ingest {
                 var allowed = CharacterSet.urlPathAllowed
                 allowed.remove(charactersIn: "/?#&=+")
                 let id = file.addingPercentEncoding(withAllowedCharacters: allowed) ?? file
-                let existing = send("GET", "\(base)/v1/images/\(id)", body: nil)
+                let existing = send("GET", "\(base)/v1/collections/\(collection.name)/images/\(id)", body: nil)
                 if existing.status == 200,
                    let record = (try? JSONSerialization.jsonObject(with: existing.body)) as? [String: Any],
                    record["sha256"] as? String == SHA256.hex(SHA256.hash([UInt8](data))) {
                     summary.skip()
                     continue
                 }
-                let response = send("POST", "\(base)/v1/images?id=\(id)", body: data)
+                let response = send("POST", "\(base)/v1/collections/\(collection.name)/images?id=\(id)", body: data)
                 if response.status == 200 || response.status == 201 {
                     summary.store()
                 } else {

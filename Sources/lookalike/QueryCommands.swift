@@ -24,6 +24,7 @@ struct SearchFlags: ParsableArguments {
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Find stored images similar to an image file.")
     @OptionGroup var options: ServiceOptions
+    @OptionGroup var collection: CollectionOption
     @OptionGroup var flags: SearchFlags
     @Argument(help: "JPEG or PNG file.") var image: String
 
@@ -31,32 +32,34 @@ struct Search: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: image) else { throw ValidationError("cannot read \(image)") }
         let service = try options.openService()
         defer { service.shutdown() }
-        flags.print(try service.search(bytes: [UInt8](data), options: flags.searchOptions))
+        flags.print(try service.search(bytes: [UInt8](data), options: flags.searchOptions, collection: collection.name))
     }
 }
 
 struct Similar: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Find stored images similar to a stored image (itself excluded).")
     @OptionGroup var options: ServiceOptions
+    @OptionGroup var collection: CollectionOption
     @OptionGroup var flags: SearchFlags
     @Argument(help: "Image id.") var id: String
 
     func run() throws {
         let service = try options.openService()
         defer { service.shutdown() }
-        flags.print(try service.similar(key: id, options: flags.searchOptions))
+        flags.print(try service.similar(key: id, options: flags.searchOptions, collection: collection.name))
     }
 }
 
 struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Delete a stored image.")
     @OptionGroup var options: ServiceOptions
+    @OptionGroup var collection: CollectionOption
     @Argument(help: "Image id.") var id: String
 
     func run() throws {
         let service = try options.openService()
         defer { service.shutdown() }
-        guard try service.delete(key: id) else { throw ValidationError("no image with id '\(id)'") }
+        guard try service.delete(key: id, collection: collection.name) else { throw ValidationError("no image with id '\(id)'") }
         print("deleted \(id)")
     }
 }
@@ -64,20 +67,22 @@ struct Delete: ParsableCommand {
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print collection and index statistics.")
     @OptionGroup var options: ServiceOptions
+    @OptionGroup var collection: CollectionOption
 
     func run() throws {
         let service = try options.openService()
         defer { service.shutdown() }
-        let stats = try service.statistics()
-        print("images \(stats.images), indexed \(stats.indexed), trees \(stats.trees), index \(stats.indexBytes / 1_000_000) MB, model \(stats.model)")
+        let stats = try service.statistics(collection: collection.name)
+        print("collection \(collection.name): images \(stats.images), indexed \(stats.indexed), trees \(stats.trees), index \(stats.indexBytes / 1_000_000) MB, model \(stats.model)")
     }
 }
 
 struct Duplicates: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Groups of near-duplicate images across the collection.",
+        abstract: "Groups of near-duplicate images in a collection.",
         discussion: "Each image's nearest neighbours come from the index (no all-pairs matrix); pairs at or above the threshold are joined into groups.")
     @OptionGroup var options: ServiceOptions
+    @OptionGroup var collection: CollectionOption
     @Option(help: "Cosine similarity at or above which two images are duplicates.") var threshold: Float = 0.92
     @Option(help: "Neighbours examined per image.") var neighbours = 10
     @Flag(help: "Print JSON.") var json = false
@@ -90,32 +95,55 @@ struct Duplicates: ParsableCommand {
     func run() throws {
         let service = try options.openService()
         defer { service.shutdown() }
-        var keys: [String] = []
+        var groups: [[String]] = []
         var cursor: String? = nil
         repeat {
-            let page = try service.list(limit: 1000, after: cursor)
-            keys += page.map(\.key)
-            cursor = page.count == 1000 ? page.last?.key : nil
+            let page = try service.duplicates(
+                threshold: threshold, neighbours: neighbours, limit: 1000, after: cursor, collection: collection.name)
+            groups += page.groups
+            cursor = page.next
         } while cursor != nil
-        var parent = Dictionary(uniqueKeysWithValues: keys.map { ($0, $0) })
-        func root(_ key: String) -> String {
-            var key = key
-            while let next = parent[key], next != key { parent[key] = parent[next]; key = next }
-            return key
-        }
-        for key in keys {
-            for match in try service.similar(key: key, options: SearchOptions(k: neighbours, minScore: threshold)) {
-                let (a, b) = (root(key), root(match.key))
-                if a != b { parent[max(a, b)] = min(a, b) }
-            }
-        }
-        let groups = Dictionary(grouping: keys, by: root).values.filter { $0.count > 1 }.map { $0.sorted() }
-            .sorted { $0[0] < $1[0] }
         if json {
             print("{\"groups\":[\(groups.map { "[" + $0.map(jsonQuote).joined(separator: ",") + "]" }.joined(separator: ","))]}")
         } else {
             for group in groups { print(group.joined(separator: "  ")) }
             print("\(groups.count) groups, \(groups.reduce(0) { $0 + $1.count }) images")
+        }
+    }
+}
+
+struct Collections: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List collections, or create or delete one.",
+        discussion: "Without arguments, lists every collection. `create NAME` and `delete NAME` change them (delete removes every image stored in it).")
+    @OptionGroup var options: ServiceOptions
+    @Argument(help: "list, create or delete.") var action = "list"
+    @Argument(help: "Collection name (create, delete).") var name: String?
+    @Option(help: "Code scheme of a new collection: simhash or itq.") var codeScheme: String?
+    @Option(help: "Code bits of a new collection: 64, 128 or 256.") var codeBits: Int?
+
+    func validate() throws {
+        guard ["list", "create", "delete"].contains(action) else { throw ValidationError("the action must be list, create or delete") }
+        if action != "list" && name == nil { throw ValidationError("\(action) needs a collection name") }
+    }
+
+    func run() throws {
+        let service = try options.openService()
+        defer { service.shutdown() }
+        switch action {
+        case "create":
+            var settings: [String: Any] = [:]
+            if let codeScheme { settings["code_scheme"] = codeScheme }
+            if let codeBits { settings["code_bits"] = codeBits }
+            let summary = try service.createCollection(name: name ?? "", settings: settings)
+            print("created \(summary.name)")
+        case "delete":
+            try service.deleteCollection(name ?? "")
+            print("deleted \(name ?? "")")
+        default:
+            for summary in try service.listCollections() {
+                print("\(summary.name)  images \(summary.images)  \(summary.bytes / 1_000) kB  index \(summary.indexState)  codes \(summary.codeScheme)/\(summary.codeBits)")
+            }
         }
     }
 }

@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
         let loaded = try service.loadIndex()
         logger.info("index ready", metadata: [
             "vectors": "\(loaded)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
-            "forest": "\(service.indexLoad.map { "\($0)" } ?? "none")",
+            "forest": "\(service.indexLoad().map { "\($0)" } ?? "none")",
         ])
         let foreign = try service.vectorsFromOtherModels()
         if foreign > 0 {

@@ -50,3 +50,10 @@ struct ServiceOptions: ParsableArguments {
         }
     }
 }
+
+/// `--collection` for the commands that work on images.
+struct CollectionOption: ParsableArguments {
+    @Option(help: "Collection name.") var collection = LookalikeService.defaultCollection
+
+    var name: String { collection }
+}

@@ -156,7 +156,7 @@ struct ServerProtocolTests {
         }
         #expect(try client.request("GET", "/v1/images/%2E%2E").status == 404)
         #expect(try client.request("GET", "/v1/images/%ZZ").status == 400)
-        #expect(harness.service.index.count == 0)
-        #expect(try harness.service.store.count() == 0)
+        #expect(try harness.service.statistics().indexed == 0)
+        #expect(try harness.service.statistics().images == 0)
     }
 }

@@ -30,8 +30,9 @@ struct ImageStoreTests {
         let store = try ImageStore(path: Self.temporaryPath(), options: .init(keepOriginals: true))
         let scheme = try store.saveHashScheme(kind: "simhash", bits: 256, dimension: 1280, parameters: [1, 2, 3])
         let image = Self.write("Café ☕️ 猫", seed: 3, metadata: #"{"sku": "A-1", "price": 9.5, "tags": ["x"]}"#, scheme: scheme)
-        let (record, replaced) = try store.upsert(image)
-        #expect(!replaced)
+        let outcome = try store.upsert(image)
+        let record = outcome.record
+        #expect(!outcome.replaced)
         let loaded = try #require(try store.image(key: "Café ☕️ 猫"))
         #expect(loaded == record)
         #expect(loaded.sha256 == image.sha256 && loaded.width == 640 && loaded.height == 480 && loaded.byteSize == 12345)
@@ -63,7 +64,7 @@ struct ImageStoreTests {
     @Test func deleteRemovesEverything() throws {
         let store = try Self.openStore()
         let id = try store.upsert(Self.write("gone")).record.id
-        #expect(try store.delete(key: "gone") == id)
+        #expect(try store.delete(key: "gone")?.id == id)
         #expect(try store.delete(key: "gone") == nil)
         #expect(try store.image(key: "gone") == nil)
         #expect(try store.vector(id: id) == nil)

@@ -1,0 +1,67 @@
+import Foundation
+
+/// What a collection is created with (`POST /v1/collections` body, `lookalike collections create`), fixed for
+/// its life. Omitted fields take the service configuration's `hashing` values.
+public struct CollectionSettings: Sendable, Equatable {
+    /// The binary-code scheme: random hyperplanes, or ITQ learned from the collection's own images.
+    public var codeScheme: CodeSchemeKind
+    /// Code length: 64, 128 or 256.
+    public var codeBits: Int
+
+    public init(codeScheme: CodeSchemeKind, codeBits: Int) {
+        self.codeScheme = codeScheme
+        self.codeBits = codeBits
+    }
+
+    /// The service configuration's defaults.
+    public init(defaults configuration: Configuration) {
+        self.init(codeScheme: configuration.hashing.scheme, codeBits: configuration.hashing.bits)
+    }
+
+    static let allowedBits: Set<Int> = [64, 128, 256]
+
+    /// Parses settings given as a JSON object (unknown keys and bad values are errors naming the key).
+    public static func parse(_ object: [String: Any], defaults: CollectionSettings) throws -> CollectionSettings {
+        var settings = defaults
+        for (key, value) in object {
+            switch key {
+            case "code_scheme":
+                guard let text = value as? String, let kind = CodeSchemeKind(rawValue: text) else {
+                    throw LookalikeError.invalidArgument(
+                        "code_scheme must be one of \(CodeSchemeKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                settings.codeScheme = kind
+            case "code_bits":
+                guard let bits = value as? Int, allowedBits.contains(bits) else {
+                    throw LookalikeError.invalidArgument("code_bits must be 64, 128 or 256")
+                }
+                settings.codeBits = bits
+            default:
+                throw LookalikeError.invalidArgument("unknown collection setting '\(key.prefix(64))'")
+            }
+        }
+        return settings
+    }
+
+    /// The stored form (a JSON object with every field, sorted keys).
+    public var json: String {
+        #"{"code_bits":\#(codeBits),"code_scheme":"\#(codeScheme.rawValue)"}"#
+    }
+
+    /// Reads the stored form; fields missing from older rows (the migrated default collection stores `{}`)
+    /// take `defaults`.
+    static func stored(_ text: String, defaults: CollectionSettings) -> CollectionSettings {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+              let settings = try? parse(object, defaults: defaults) else { return defaults }
+        return settings
+    }
+}
+
+/// The binary-code schemes.
+public enum CodeSchemeKind: String, Codable, Sendable, CaseIterable {
+    /// Random hyperplanes (SimHash).
+    case simhash
+    /// Iterative quantization, learned once the collection holds `hashing.itqMinimumImages`; random hyperplanes
+    /// until then.
+    case itq
+}

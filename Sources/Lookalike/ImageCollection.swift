@@ -1,0 +1,398 @@
+import Dispatch
+import Foundation
+import Storage
+import VectorIndex
+
+/// One collection's live state: its index (forest, codes, subspace), its code scheme, its snapshot file and the
+/// ordering of its writes. Collections share nothing mutable, so a rebuild or a code retraining in one never
+/// blocks writes or searches in another.
+///
+/// Writes are ordered by `writeLock` around "store, then index" so the index always reflects the store's latest
+/// write for each id, and applies changes in sequence order; embedding (the slow part) happens before, in the
+/// service.
+///
+/// `@unchecked Sendable` is safe because `scheme` changes only under both `writeLock` and `schemeLock` and is
+/// read under either; `retraining` and `closed` only under `writeLock`; `loadOutcome` only under `stateLock`;
+/// the index and the store are thread-safe.
+final class ImageCollection: @unchecked Sendable {
+    let id: Int64
+    let name: String
+    let settings: CollectionSettings
+    let createdAt: Double
+    let index: SimilarityIndex
+    private let store: any ImageRepository
+    private let configuration: Configuration
+    private let modelName: String
+    private let dimension: Int
+    private var scheme: CodeScheme
+    private let schemeLock = NSLock()
+    private let writeLock = NSLock()
+    private var retraining = false
+    private var closed = false
+    private let retrainQueue: DispatchQueue
+    private let retrainGroup = DispatchGroup()
+    private let stateLock = NSLock()
+    private var loadOutcome: SimilarityIndex.LoadOutcome?
+
+    /// Opens a stored collection: restores its code scheme (or registers one) and creates its empty index.
+    init(stored: StoredCollection, store: any ImageRepository, configuration: Configuration, modelName: String,
+         dimension: Int) throws {
+        id = stored.id
+        name = stored.name
+        createdAt = stored.createdAt
+        settings = CollectionSettings.stored(stored.settings, defaults: CollectionSettings(defaults: configuration))
+        self.store = store
+        self.configuration = configuration
+        self.modelName = modelName
+        self.dimension = dimension
+        retrainQueue = DispatchQueue(label: "lookalike.codes.retrain.\(stored.name)", qos: .utility)
+
+        // The scheme is stored with its parameters so codes can always be recomputed; an ITQ collection starts
+        // with random hyperplanes and switches once it holds enough images (``retrainCodesIfDue()``).
+        let bits = settings.codeBits
+        var restored: CodeScheme? = nil
+        if let active = stored.codeSchemeID, let saved = try store.hashScheme(id: active), saved.bits == bits,
+           saved.dimension == dimension {
+            if saved.kind == CodeSchemeKind.simhash.rawValue {
+                restored = CodeScheme(id: active, encoder: .simhash(RandomHyperplaneHasher(
+                    bits: bits, dimension: dimension, projection: saved.parameters)))
+            } else if saved.kind == CodeSchemeKind.itq.rawValue, settings.codeScheme == .itq {
+                restored = CodeScheme(id: active, encoder: .itq(try IterativeQuantization(
+                    bits: bits, dimension: dimension, parameters: saved.parameters)))
+            }
+        }
+        if let restored {
+            scheme = restored
+        } else {
+            let hasher = RandomHyperplaneHasher(bits: bits, dimension: dimension, seed: UInt64(configuration.hashing.seed))
+            let schemeID = try store.saveHashScheme(kind: CodeSchemeKind.simhash.rawValue, bits: bits, dimension: dimension,
+                                                    parameters: hasher.projection)
+            try store.setCodeScheme(schemeID, collection: stored.id)
+            scheme = CodeScheme(id: schemeID, encoder: .simhash(hasher))
+        }
+        let indexSettings = configuration.index
+        index = SimilarityIndex(configuration: .init(
+            dimension: dimension, trees: indexSettings.trees, leafSize: indexSettings.leafSize,
+            searchKFactor: indexSettings.searchKFactor, exactThreshold: indexSettings.exactThreshold,
+            rebuildFraction: indexSettings.rebuildFraction, hammingRerankLimit: indexSettings.hammingRerankLimit,
+            codeBits: bits, seed: UInt64(indexSettings.seed),
+            snapshotPath: indexSettings.snapshot ? Self.snapshotPath(collection: stored.name, configuration: configuration) : nil,
+            reducedDimension: indexSettings.reducedDimension, reducedRerankLimit: indexSettings.reducedRerankLimit,
+            hammingScanLimit: indexSettings.hammingScanLimit, hammingCandidateFactor: indexSettings.hammingCandidateFactor))
+    }
+
+    /// The default collection keeps the file name used before collections existed, so an upgraded database
+    /// restores its forest.
+    static func snapshotPath(collection: String, configuration: Configuration) -> String {
+        let database = configuration.storage.databasePath
+        return collection == ImageStore.defaultCollectionName ? database + ".forest" : database + ".\(collection).forest"
+    }
+
+    var codeScheme: CodeScheme { schemeLock.withLock { scheme } }
+
+    var indexLoad: SimilarityIndex.LoadOutcome? { stateLock.withLock { loadOutcome } }
+
+    // MARK: Loading and following the change sequence
+
+    /// Streams the collection's stored vectors of the current model into the index (recomputing codes made
+    /// under another scheme), then restores or builds the forest. Returns the number of vectors loaded.
+    @discardableResult
+    func load() throws -> Int {
+        var loaded = 0
+        var stale: [(id: Int64, code: StoredCode)] = []
+        index.beginLoading()
+        var codes: [Int64: StoredCode] = [:]
+        try store.forEachCode(collection: id) { imageID, code in codes[imageID] = code }
+        let scheme = codeScheme
+        let sequence = try store.forEachVector(collection: id, model: modelName) { imageID, vector in
+            let values = Array(vector)
+            var code = codes[imageID].map { BinaryCode(words: $0.words) }
+            if codes[imageID]?.schemeID != scheme.id {
+                let fresh = scheme.code(for: values)
+                stale.append((imageID, StoredCode(schemeID: scheme.id, bits: scheme.bits, words: fresh.words)))
+                code = fresh
+            }
+            index.add(id: imageID, vector: values, code: code)
+            loaded += 1
+        }
+        index.advance(toSequence: sequence)
+        if !stale.isEmpty { try store.updateCodes(stale) }
+        let outcome = index.finishLoading()
+        stateLock.withLock { loadOutcome = outcome }
+        // Writes from another process (a second node, or the CLI on the same file) since the stream.
+        try catchUp()
+        retrainCodesIfDue()
+        return loaded
+    }
+
+    /// Applies the changes stored after the sequence the index reflects (written by another process on the
+    /// same database): upserts read their vector and code, tombstones remove. Idempotent; returns the number
+    /// of changes applied.
+    @discardableResult
+    func catchUp() throws -> Int {
+        try writeLock.withLock {
+            var applied = 0
+            while true {
+                let changes = try store.changes(collection: id, after: index.sequence, limit: 1_000)
+                guard !changes.isEmpty else { return applied }
+                let scheme = codeScheme
+                for change in changes {
+                    switch change.kind {
+                    case .delete:
+                        index.remove(id: change.id, sequence: change.sequence)
+                    case .upsert:
+                        guard let vector = try store.vector(id: change.id), vector.model == modelName,
+                              vector.values.count == dimension else {
+                            index.remove(id: change.id, sequence: change.sequence)
+                            continue
+                        }
+                        let stored = try store.code(id: change.id)
+                        let code = stored?.schemeID == scheme.id ? BinaryCode(words: stored!.words) : scheme.code(for: vector.values)
+                        index.add(id: change.id, vector: vector.values, code: code, sequence: change.sequence)
+                    }
+                    applied += 1
+                }
+            }
+        }
+    }
+
+    // MARK: Writes
+
+    /// Stores an embedded image and adds it to the index, in that order, under the collection's write lock.
+    func store(_ embedding: ImageEmbedder.Embedding, key: String, sha256: [UInt8], byteSize: Int, metadata: String,
+               original: [UInt8]?, lookup: (scheme: CodeScheme, code: BinaryCode)) throws -> UpsertOutcome {
+        let outcome = try writeLock.withLock { () -> UpsertOutcome in
+            guard !closed else { throw LookalikeError.collectionNotFound(name) }
+            // The stored code must come from the scheme in force under the lock, so a scheme switch since the
+            // lookup never mixes codes.
+            let scheme = self.scheme
+            let code = scheme.id == lookup.scheme.id ? lookup.code : scheme.code(for: embedding.vector)
+            let write = ImageWrite(
+                key: key, sha256: sha256, format: embedding.format.rawValue, width: embedding.width,
+                height: embedding.height, byteSize: byteSize, metadata: metadata, model: embedding.model.description,
+                vector: embedding.vector, code: StoredCode(schemeID: scheme.id, bits: scheme.bits, words: code.words),
+                thumbnail: embedding.thumbnail, original: original)
+            let result = try store.upsert(write, collection: id)
+            index.add(id: result.record.id, vector: embedding.vector, code: code, sequence: result.record.sequence)
+            return result
+        }
+        retrainCodesIfDue()
+        return outcome
+    }
+
+    /// Deletes an image; false when there was none.
+    func delete(key: String) throws -> Bool {
+        try writeLock.withLock {
+            guard !closed else { throw LookalikeError.collectionNotFound(name) }
+            guard let deleted = try store.delete(key: key, collection: id) else { return false }
+            index.remove(id: deleted.id, sequence: deleted.sequence)
+            return true
+        }
+    }
+
+    /// Stops writes, waits for background work, and removes the snapshot file (the rows are the store's to
+    /// delete). Later writes fail with ``LookalikeError/collectionNotFound(_:)``.
+    func close(removingSnapshot: Bool) {
+        writeLock.withLock { closed = true }
+        retrainGroup.wait()
+        index.waitForRebuild()
+        if removingSnapshot, let path = index.configuration.snapshotPath {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
+    /// Waits for background work and saves the forest snapshot (returning why that failed, if it did).
+    func shutdown() -> (any Error)? {
+        retrainGroup.wait()
+        index.waitForRebuild()
+        do {
+            try index.saveSnapshot()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    // MARK: Reads
+
+    /// Stored near-duplicates of an embedded upload (exact byte duplicates score 1), excluding `key` itself.
+    func nearDuplicates(of vector: [Float], code: BinaryCode, scheme: CodeScheme, sha256: [UInt8], excludingKey: String) throws -> [Match] {
+        var matches: [Match] = try store.images(sha256: sha256, collection: id).filter { $0.key != excludingKey }
+            .map { Match(key: $0.key, score: 1, metadata: $0.metadata) }
+        let maxDistance = Int(configuration.duplicates.maxHammingFraction * Double(scheme.bits))
+        let minScore = Float(configuration.duplicates.minCosine)
+        // The index is built with the scheme's code length and every add stores a code (`add` checks it), so
+        // it can apply both thresholds itself.
+        guard let near = index.nearDuplicates(of: vector, code: code, maxDistance: maxDistance, minScore: minScore, k: 10) else {
+            preconditionFailure("the index keeps no codes of the scheme's length")
+        }
+        let records = try store.images(ids: near.map(\.id))
+        for hit in near {
+            guard let record = records[hit.id], record.key != excludingKey,
+                  !matches.contains(where: { $0.key == record.key }) else { continue }
+            matches.append(Match(key: record.key, score: hit.score, metadata: record.metadata))
+        }
+        return matches
+    }
+
+    /// The stored image `key`'s vector and code.
+    func entry(key: String) throws -> (id: Int64, vector: [Float], code: BinaryCode?) {
+        guard let record = try store.image(key: key, collection: id), let entry = index.entry(id: record.id) else {
+            throw LookalikeError.notFound(key)
+        }
+        return (record.id, entry.vector, entry.code)
+    }
+
+    /// `code` is the query's binary code when already known (a stored image's); computed otherwise.
+    func search(vector: [Float], code: BinaryCode?, options: SearchOptions, excluding: Set<Int64>) throws -> [Match] {
+        let strategy: SimilarityIndex.Strategy = options.exact ? .exact
+            : options.searchK.map { .forest(searchK: $0) } ?? .automatic
+        // The query's code lets the index scan codes (mid-size collections) or narrow forest candidates.
+        let hits = index.search(vector, k: options.k, strategy: strategy, minScore: options.minScore, excluding: excluding,
+                                code: code ?? codeScheme.code(for: vector))
+        let records = try store.images(ids: hits.map(\.id))
+        return hits.compactMap { hit in
+            records[hit.id].map { Match(key: $0.key, score: hit.score, metadata: $0.metadata) }
+        }
+    }
+
+    /// Groups of near-duplicates: each image's `neighbours` nearest (from the index, no all-pairs matrix)
+    /// at or above `threshold` are joined (union-find) into groups. Groups hold keys sorted, and are ordered
+    /// by their first key; single images are not groups.
+    func duplicateGroups(threshold: Float, neighbours: Int) throws -> [[String]] {
+        var keyOf: [Int64: String] = [:]
+        var cursor: String? = nil
+        repeat {
+            let page = try store.list(collection: id, limit: 1_000, after: cursor)
+            for record in page { keyOf[record.id] = record.key }
+            cursor = page.count == 1_000 ? page.last?.key : nil
+        } while cursor != nil
+        var parent: [Int64: Int64] = [:]
+        func root(_ id: Int64) -> Int64 {
+            var id = id
+            while let next = parent[id], next != id {
+                parent[id] = parent[next] ?? next
+                id = next
+            }
+            return id
+        }
+        for imageID in keyOf.keys.sorted() {
+            guard let entry = index.entry(id: imageID) else { continue }
+            let hits = index.search(entry.vector, k: neighbours, minScore: threshold, excluding: [imageID], code: entry.code)
+            for hit in hits where keyOf[hit.id] != nil {
+                let (a, b) = (root(imageID), root(hit.id))
+                if a != b { parent[max(a, b)] = min(a, b) }
+            }
+        }
+        var groups: [Int64: [String]] = [:]
+        for (imageID, key) in keyOf { groups[root(imageID), default: []].append(key) }
+        return groups.values.filter { $0.count > 1 }.map { $0.sorted() }.sorted { $0[0] < $1[0] }
+    }
+
+    func record(key: String) throws -> StoredImage? { try store.image(key: key, collection: id) }
+
+    func thumbnail(key: String) throws -> [UInt8]? { try store.thumbnail(key: key, collection: id) }
+
+    func list(limit: Int, after: String?) throws -> [StoredImage] { try store.list(collection: id, limit: limit, after: after) }
+
+    func usage() throws -> StorageUsage { try store.usage(collection: id) }
+
+    // MARK: Code retraining
+
+    /// With the ITQ scheme: once `hashing.itqMinimumImages` are stored and codes are still random hyperplanes,
+    /// learns ITQ in the background and switches the collection to it (``retrainCodes()``).
+    func retrainCodesIfDue() {
+        let due = writeLock.withLock { () -> Bool in
+            guard settings.codeScheme == .itq, scheme.kind != CodeSchemeKind.itq.rawValue, !retraining, !closed,
+                  index.count >= configuration.hashing.itqMinimumImages else { return false }
+            retraining = true
+            return true
+        }
+        guard due else { return }
+        retrainGroup.enter()
+        retrainQueue.async { [self] in
+            defer { retrainGroup.leave() }
+            do {
+                if let plan = try prepareRetraining() { try commitRetraining(plan) }
+            } catch {}
+            writeLock.withLock { retraining = false }
+        }
+    }
+
+    /// Waits for a background code retraining in progress, if any.
+    func waitForRetraining() { retrainGroup.wait() }
+
+    /// A learned scheme and the codes of every image stored when it was learned.
+    struct RetrainingPlan {
+        let quantizer: IterativeQuantization
+        let schemeID: Int64
+        /// The change sequence the codes reflect: images written after it get codes of their own at commit.
+        let sequence: Int64
+        var codes: [Int64: BinaryCode]
+    }
+
+    /// Learns ITQ from a sample of stored vectors and computes new codes for every stored vector, without
+    /// holding the write lock. Nil when too few images are stored.
+    func prepareRetraining() throws -> RetrainingPlan? {
+        let bits = settings.codeBits
+        let total = try store.count(collection: id)
+        let sampleLimit = max(1, configuration.hashing.itqTrainingSample)
+        let stride = max(1, total / sampleLimit)
+        var sample: [Float] = []
+        var sampled = 0
+        var position = 0
+        try store.forEachVector(collection: id, model: modelName) { _, vector in
+            if position % stride == 0 && sampled < sampleLimit {
+                sample.append(contentsOf: vector)
+                sampled += 1
+            }
+            position += 1
+        }
+        guard sampled >= bits else { return nil }
+        let quantizer = try IterativeQuantization(training: sample, count: sampled, dimension: dimension, bits: bits)
+        var codes: [Int64: BinaryCode] = [:]
+        let sequence = try store.forEachVector(collection: id, model: modelName) { imageID, vector in
+            codes[imageID] = quantizer.code(for: Array(vector))
+        }
+        let schemeID = try store.saveHashScheme(kind: CodeSchemeKind.itq.rawValue, bits: bits, dimension: dimension,
+                                                parameters: quantizer.parameters)
+        return RetrainingPlan(quantizer: quantizer, schemeID: schemeID, sequence: sequence, codes: codes)
+    }
+
+    /// Rows per transaction when new codes are written: uploads interleave between batches.
+    static let codeBatchSize = 2_000
+
+    /// Writes the plan's codes in batches (each its own transaction, the write lock not held), then, under
+    /// the write lock, recomputes the codes of images written since the plan's sequence from their current
+    /// vectors and switches store, index and new uploads to the new scheme at once.
+    func commitRetraining(_ plan: RetrainingPlan) throws {
+        let bits = settings.codeBits
+        let entries = plan.codes.sorted { $0.key < $1.key }
+        for start in Swift.stride(from: 0, to: entries.count, by: Self.codeBatchSize) {
+            try store.updateCodes(entries[start..<min(start + Self.codeBatchSize, entries.count)].map {
+                ($0.key, StoredCode(schemeID: plan.schemeID, bits: bits, words: $0.value.words))
+            })
+        }
+        try writeLock.withLock {
+            guard !closed else { return }
+            var codes = plan.codes
+            var changed: [(id: Int64, code: StoredCode)] = []
+            var after = plan.sequence
+            while true {
+                let changes = try store.changes(collection: id, after: after, limit: 1_000)
+                guard let last = changes.last else { break }
+                for change in changes where change.kind == .upsert {
+                    guard let vector = index.vector(id: change.id) else { continue }
+                    let code = plan.quantizer.code(for: vector)
+                    codes[change.id] = code
+                    changed.append((change.id, StoredCode(schemeID: plan.schemeID, bits: bits, words: code.words)))
+                }
+                after = last.sequence
+            }
+            if !changed.isEmpty { try store.updateCodes(changed) }
+            try store.setCodeScheme(plan.schemeID, collection: id)
+            index.replaceCodes(codes)
+            schemeLock.withLock { scheme = CodeScheme(id: plan.schemeID, encoder: .itq(plan.quantizer)) }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import HTTPServer
+import Lookalike
+
+/// Handlers of the collection routes and of near-duplicate groups.
+extension LookalikeAPI {
+    /// The largest `POST /v1/collections` body.
+    static let maxCollectionBodyBytes = 16 * 1024
+
+    func createCollection(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard request.body.count <= Self.maxCollectionBodyBytes else {
+            throw APIError(status: 413, detail: "a collection body is at most \(Self.maxCollectionBodyBytes) bytes")
+        }
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
+            throw APIError(status: 400, detail: "body must be a JSON object {\"name\": \"...\", ...settings}")
+        }
+        guard let name = object.removeValue(forKey: "name") as? String else {
+            throw APIError(status: 400, detail: "'name' is required and must be a string")
+        }
+        let summary = try service.createCollection(name: name, settings: object)
+        return JSONResponse.make(201, Self.collection(summary), headers: [("Location", "/v1/collections/\(summary.name)")])
+    }
+
+    func listCollections() throws -> HTTPResponse {
+        JSONResponse.make(200, ["collections": .array(try service.listCollections().map(Self.collection))])
+    }
+
+    func describeCollection(_ name: String) throws -> HTTPResponse {
+        JSONResponse.make(200, Self.collection(try service.describeCollection(name)))
+    }
+
+    func deleteCollection(_ name: String) throws -> HTTPResponse {
+        try service.deleteCollection(name)
+        return HTTPResponse(status: 204)
+    }
+
+    func duplicates(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
+        let query = request.query
+        let text = query["threshold"] ?? "0.92"
+        guard let threshold = Double(text), threshold.isFinite else {
+            throw APIError(status: 400, detail: "threshold must be a number in -1...1")
+        }
+        let page = try service.duplicates(
+            threshold: Float(threshold), neighbours: try Self.integer(query["neighbours"], name: "neighbours") ?? 10,
+            limit: try Self.integer(query["limit"], name: "limit") ?? 100, after: query["after"], collection: collection)
+        var body: [String: JSONValue] = [
+            "groups": .array(page.groups.map { .array($0.map(JSONValue.string)) }),
+            "total_groups": .int(page.totalGroups), "total_images": .int(page.totalImages),
+            "threshold": .number(threshold),
+        ]
+        if let next = page.next { body["next"] = .string(next) }
+        return JSONResponse.make(200, .object(sorting: body))
+    }
+
+    static func collection(_ summary: LookalikeService.CollectionSummary) -> JSONValue {
+        .object(sorting: [
+            "name": .string(summary.name), "images": .int(summary.images), "bytes": .int(summary.bytes),
+            "index_bytes": .int(summary.indexBytes),
+            "index_state": .string(summary.indexState), "code_scheme": .string(summary.codeScheme),
+            "code_bits": .int(summary.codeBits), "model": .string(summary.model), "sequence": .int(Int(summary.sequence)),
+            "created_at": .string(InternetTimestamp.string(secondsSince1970: summary.createdAt)),
+        ])
+    }
+}

@@ -1,0 +1,117 @@
+/// What the domain needs from durable storage: collections, image records with their vectors, codes and
+/// thumbnails, code schemes, and each collection's change sequence.
+///
+/// Every write in a collection (insert, replace, delete) takes the next number of that collection's change
+/// sequence inside its own transaction, so the order of sequence numbers is the order of commits. A delete
+/// leaves a tombstone (id, key, sequence) until ``compactTombstones(collection:through:)``. Together,
+/// ``changes(collection:after:limit:)`` tells a reader holding state "as of sequence N" everything that changed
+/// since, which is how an index snapshot taken at N is brought up to date.
+///
+/// ``ImageStore`` (SQLite) implements it; implementations share one behaviour, checked by the same tests.
+public protocol ImageRepository: AnyObject, Sendable {
+    // MARK: Collections
+
+    /// Every collection, by name.
+    func collections() throws -> [StoredCollection]
+    func collection(named name: String) throws -> StoredCollection?
+    /// Creates a collection; throws ``StorageError/collectionExists(_:)`` when the name is taken.
+    func createCollection(name: String, settings: String) throws -> StoredCollection
+    /// Deletes a collection and every row stored in it (records, vectors, codes, thumbnails, originals,
+    /// tombstones, its unused code schemes). Returns false when it did not exist.
+    @discardableResult
+    func deleteCollection(id: Int64) throws -> Bool
+    /// Records and stored bytes (vectors, codes, thumbnails, originals) of one collection.
+    func usage(collection: Int64) throws -> StorageUsage
+
+    // MARK: Writes
+
+    /// Stores an image under its key in `collection`, replacing (atomically) whatever the key held there.
+    @discardableResult
+    func upsert(_ image: ImageWrite, collection: Int64) throws -> UpsertOutcome
+    /// Deletes the image with `key` in `collection`; nil when there was none.
+    @discardableResult
+    func delete(key: String, collection: Int64) throws -> DeleteOutcome?
+    /// Registers a code scheme's parameters; returns its id.
+    func saveHashScheme(kind: String, bits: Int, dimension: Int, parameters: [Float]) throws -> Int64
+    /// Makes `scheme` the collection's code scheme.
+    func setCodeScheme(_ scheme: Int64, collection: Int64) throws
+    /// Replaces the codes of these images (ids no longer stored are skipped), in one transaction.
+    func updateCodes(_ codes: [(id: Int64, code: StoredCode)]) throws
+    /// Drops tombstones at or below `sequence`.
+    func compactTombstones(collection: Int64, through sequence: Int64) throws
+
+    // MARK: Reads
+
+    func image(key: String, collection: Int64) throws -> StoredImage?
+    /// Records for many ids (unknown ids are skipped).
+    func images(ids: [Int64]) throws -> [Int64: StoredImage]
+    /// Images of `collection` whose upload had this SHA-256.
+    func images(sha256: [UInt8], collection: Int64) throws -> [StoredImage]
+    /// A page of a collection's records ordered by key, after `afterKey`.
+    func list(collection: Int64, limit: Int, after afterKey: String?) throws -> [StoredImage]
+    func count(collection: Int64) throws -> Int
+    func thumbnail(key: String, collection: Int64) throws -> [UInt8]?
+    func vector(id: Int64) throws -> (model: String, values: [Float])?
+    func code(id: Int64) throws -> StoredCode?
+    /// Streams a collection's vectors of `model` in id order, with the sequence the stream is consistent with.
+    ///
+    /// - warning: `body` receives a buffer valid only during the call.
+    @discardableResult
+    func forEachVector(collection: Int64, model: String, _ body: (Int64, UnsafeBufferPointer<Float>) throws -> Void) throws -> Int64
+    /// Streams a collection's codes in id order.
+    func forEachCode(collection: Int64, _ body: (Int64, StoredCode) throws -> Void) throws
+    func hashScheme(id: Int64) throws -> StoredHashScheme?
+    /// Changes after `sequence`, in sequence order, at most `limit`: each id's latest state (an upsert or a
+    /// tombstone).
+    func changes(collection: Int64, after sequence: Int64, limit: Int) throws -> [StoreChange]
+}
+
+/// The outcome of ``ImageRepository/upsert(_:collection:)``.
+public struct UpsertOutcome: Sendable {
+    public let record: StoredImage
+    /// Whether the key existed before.
+    public let replaced: Bool
+    public init(record: StoredImage, replaced: Bool) {
+        self.record = record
+        self.replaced = replaced
+    }
+}
+
+/// The outcome of ``ImageRepository/delete(key:collection:)``.
+public struct DeleteOutcome: Sendable, Equatable {
+    public let id: Int64
+    /// The tombstone's change sequence number.
+    public let sequence: Int64
+    public init(id: Int64, sequence: Int64) {
+        self.id = id
+        self.sequence = sequence
+    }
+}
+
+/// Records and bytes one collection holds.
+public struct StorageUsage: Sendable, Equatable {
+    public let images: Int
+    public let bytes: Int
+    public init(images: Int, bytes: Int) {
+        self.images = images
+        self.bytes = bytes
+    }
+}
+
+/// One entry of a collection's change sequence.
+public struct StoreChange: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case upsert
+        case delete
+    }
+    public let kind: Kind
+    public let id: Int64
+    public let key: String
+    public let sequence: Int64
+    public init(kind: Kind, id: Int64, key: String, sequence: Int64) {
+        self.kind = kind
+        self.id = id
+        self.key = key
+        self.sequence = sequence
+    }
+}
