@@ -109,6 +109,9 @@ public final class LookalikeService: @unchecked Sendable {
         return collection
     }
 
+    /// The live state of a collection, for tests that drive its phases directly.
+    func collectionForTesting(_ name: String) -> ImageCollection? { registryLock.withLock { collections[name] } }
+
     private var allCollections: [ImageCollection] {
         registryLock.withLock { collections.values.sorted { $0.name < $1.name } }
     }

@@ -147,7 +147,9 @@ public final class LookalikeAPI: Sendable {
             collection: collection)
         metrics.recordInference(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         let body = JSONResponse.record(result.record, extra: ["duplicates": JSONResponse.duplicates(result.duplicates)])
-        let location = "/v1/collections/\(collection)/images/" + Self.pathEscape(result.record.key)
+        // The routes from before collections answer in their own form.
+        let prefix = request.path.hasPrefix("/v1/collections/") ? "/v1/collections/\(collection)/images/" : "/v1/images/"
+        let location = prefix + Self.pathEscape(result.record.key)
         return JSONResponse.make(result.replaced ? 200 : 201, body, headers: [("Location", location)])
     }
 
