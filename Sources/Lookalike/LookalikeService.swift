@@ -360,11 +360,16 @@ public final class LookalikeService: @unchecked Sendable {
             queue: embedder.pool.statistics)
     }
 
+    /// Totals over every collection, for metrics: stored images (one count), and vectors and memory of the
+    /// indexes (read from memory, no storage I/O).
+    public func totals() throws -> (collections: Int, images: Int, indexed: Int, indexBytes: Int) {
+        let indexes = allCollections.map { $0.index.statistics }
+        return (indexes.count, try store.totalCount(), indexes.reduce(0) { $0 + $1.count },
+                indexes.reduce(0) { $0 + $1.vectorBytes + $1.forestBytes })
+    }
+
     /// The inference queue's counters.
     public var inferenceStatistics: InferencePool.Statistics { embedder.pool.statistics }
-
-    /// Stored images in every collection.
-    public func totalImages() throws -> Int { try store.totalCount() }
 
     /// `PRAGMA integrity_check` of the database.
     public func integrityCheck() throws -> String { try store.integrityCheck() }

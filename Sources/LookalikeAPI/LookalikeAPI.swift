@@ -293,19 +293,13 @@ public final class LookalikeAPI: Sendable {
     }
 
     func metricsResponse() throws -> HTTPResponse {
-        let collections = try service.listCollections()
+        let totals = try service.totals()
         let queue = service.inferenceStatistics
-        var indexed = 0, indexBytes = 0
-        for collection in collections {
-            let stats = try service.statistics(collection: collection.name)
-            indexed += stats.indexed
-            indexBytes += stats.indexBytes
-        }
         let text = metrics.render(gauges: [
-            ("lookalike_images_stored", "Images in the database.", Double(collections.reduce(0) { $0 + $1.images })),
-            ("lookalike_collections", "Collections.", Double(collections.count)),
-            ("lookalike_index_size", "Vectors in the search indexes.", Double(indexed)),
-            ("lookalike_index_bytes", "Memory held by the indexes.", Double(indexBytes)),
+            ("lookalike_images_stored", "Images in the database.", Double(totals.images)),
+            ("lookalike_collections", "Collections.", Double(totals.collections)),
+            ("lookalike_index_size", "Vectors in the search indexes.", Double(totals.indexed)),
+            ("lookalike_index_bytes", "Memory held by the indexes.", Double(totals.indexBytes)),
             ("lookalike_inference_queue_depth", "Images waiting for an inference worker.", Double(queue.queued)),
             ("lookalike_images_embedded_total", "Images embedded since start.", Double(queue.processedImages)),
             ("lookalike_inference_batches_total", "Forward passes run since start.", Double(queue.batches)),

@@ -282,10 +282,10 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
                 if try db.scalar("SELECT 1 FROM collections WHERE name = ?", [.text(name)]) != nil {
                     throw StorageError.collectionExists(name)
                 }
+                let now = Date().timeIntervalSince1970
                 try db.run("INSERT INTO collections (name, settings, created_at) VALUES (?, ?, ?)",
-                           [.text(name), .text(settings), .real(Date().timeIntervalSince1970)])
-                let id = db.lastInsertRowID
-                return StoredCollection(id: id, name: name, settings: settings, createdAt: Date().timeIntervalSince1970,
+                           [.text(name), .text(settings), .real(now)])
+                return StoredCollection(id: db.lastInsertRowID, name: name, settings: settings, createdAt: now,
                                         lastSequence: 0, codeSchemeID: nil)
             }
         }
@@ -458,11 +458,6 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
                 }
             }
         }
-    }
-
-    /// Sets a named setting (small text values).
-    public func setSetting(_ name: String, _ value: String) throws {
-        try write { try $0.run("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", [.text(name), .text(value)]) }
     }
 
     // MARK: - Reads
@@ -644,10 +639,6 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
                                     dimension: Int(statement.int64(at: 3)), parameters: statement.floats(at: 4),
                                     createdAt: statement.double(at: 5))
         }
-    }
-
-    public func setting(_ name: String) throws -> String? {
-        try read { try $0.scalar("SELECT value FROM settings WHERE name = ?", [.text(name)])?.text }
     }
 
     /// `PRAGMA integrity_check` (the full check; slow on large files).
