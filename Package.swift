@@ -22,17 +22,20 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
-        .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"], swiftSettings: swiftSettings),
-        .target(name: "Inference", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
-        .target(name: "HTTPServer", swiftSettings: swiftSettings),
-        .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        // HTTP's vocabulary (status, method, an error's status): what the lower modules need to say how their
+        // errors reach a client, without depending on the server.
+        .target(name: "HTTPCore", swiftSettings: swiftSettings),
+        .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG", "HTTPCore"], swiftSettings: swiftSettings),
+        .target(name: "Inference", dependencies: ["COpenBLAS", "HTTPCore"], swiftSettings: swiftSettings),
+        .target(name: "HTTPServer", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
+        .target(name: "Storage", dependencies: ["CSQLite", "HTTPCore"], swiftSettings: swiftSettings),
         .target(name: "VectorIndex", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
         .target(
-            name: "Lookalike", dependencies: ["Imaging", "Inference", "Storage", "VectorIndex"],
+            name: "Lookalike", dependencies: ["HTTPCore", "Imaging", "Inference", "Storage", "VectorIndex"],
             swiftSettings: swiftSettings),
         .target(
             name: "LookalikeAPI",
-            dependencies: ["Lookalike", "HTTPServer", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Lookalike", "HTTPCore", "HTTPServer", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lookalike",
@@ -45,7 +48,7 @@ let package = Package(
         ),
 
         // Fuzz entry points (scripts/fuzz), and the replay tool that runs saved inputs through them.
-        .target(name: "FuzzTargets", dependencies: ["HTTPServer", "Imaging", "Inference", "Storage"],
+        .target(name: "FuzzTargets", dependencies: ["HTTPCore", "HTTPServer", "Imaging", "Inference", "Storage"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "lookalike-fuzz", dependencies: ["FuzzTargets"], swiftSettings: swiftSettings),
 
@@ -60,7 +63,7 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FuzzTargetTests", dependencies: ["FuzzTargets"], resources: [.copy("Corpus")],
             swiftSettings: swiftSettings),
@@ -72,7 +75,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["lookalike", "TestSupport", "Imaging"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LookalikeAPITests",
-            dependencies: ["LookalikeAPI", "Lookalike", "HTTPServer", "TestSupport", "Imaging", "Inference", "Storage",
+            dependencies: ["LookalikeAPI", "Lookalike", "HTTPCore", "HTTPServer", "TestSupport", "Imaging", "Inference", "Storage",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
     ],

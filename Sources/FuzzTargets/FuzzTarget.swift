@@ -53,7 +53,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             while true {
                 let event: HTTPRequestParser.Event
                 do { event = try parser.next() } catch {
-                    precondition((400..<600).contains(error.status), "parser failure with status \(error.status)")
+                    precondition((400..<600).contains(error.status.code), "parser failure with status \(error.status)")
                     return
                 }
                 switch event {
@@ -62,7 +62,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 case .request(let request):
                     requests += 1
                     precondition(request.body.count <= limits.maxBodyBytes, "body over the limit was accepted")
-                    precondition(!request.method.isEmpty, "a request without a method was accepted")
+                    precondition(!request.method.rawValue.isEmpty, "a request without a method was accepted")
                     precondition(requests <= input.count, "more requests than input bytes")
                     continue
                 }
@@ -82,7 +82,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             precondition(parts.count <= parser.maxParts, "more parts than the limit")
             precondition(parts.allSatisfy { $0.body.count <= parser.maxPartBytes }, "part over the limit")
         } catch {
-            precondition((400..<600).contains(error.status), "multipart failure with status \(error.status)")
+            precondition((400..<600).contains(error.status.code), "multipart failure with status \(error.status)")
         }
     }
 

@@ -1,3 +1,4 @@
+public import HTTPCore
 import Dispatch
 import Foundation
 #if canImport(Glibc)
@@ -51,7 +52,7 @@ final class Connection: @unchecked Sendable {
                     bodyStart = nil
                     let response = respond(to: request)
                     let keepAlive = request.keepAlive && !state.isDraining
-                    let bytes = response.serialized(keepAlive: keepAlive, includeBody: request.method != "HEAD")
+                    let bytes = response.serialized(keepAlive: keepAlive, includeBody: request.method != .head)
                     guard Self.sendAll(descriptor, bytes), keepAlive else { return }
                     idleSince = Self.now()
                     continue
@@ -75,7 +76,7 @@ final class Connection: @unchecked Sendable {
             }
             if now >= deadline {
                 if parser.isMidRequest {
-                    _ = Self.sendAll(descriptor, HTTPResponse.problem(status: 408, detail: "request not received in time")
+                    _ = Self.sendAll(descriptor, HTTPResponse.problem(status: .requestTimeout, detail: "request not received in time")
                         .serialized(keepAlive: false))
                 }
                 return
@@ -118,8 +119,8 @@ final class Connection: @unchecked Sendable {
 
 extension HTTPResponse {
     /// An `application/problem+json` (RFC 9457) error response.
-    public static func problem(status: Int, detail: String, type: String = "about:blank") -> HTTPResponse {
-        let body = "{\"type\":\(JSONText.quote(type)),\"title\":\(JSONText.quote(reason(status))),\"status\":\(status),\"detail\":\(JSONText.quote(detail))}"
+    public static func problem(status: HTTPStatus, detail: String, type: String = "about:blank") -> HTTPResponse {
+        let body = "{\"type\":\(JSONText.quote(type)),\"title\":\(JSONText.quote(status.reasonPhrase)),\"status\":\(status.code),\"detail\":\(JSONText.quote(detail))}"
         return HTTPResponse(status: status, contentType: "application/problem+json", body: body)
     }
 }

@@ -1,6 +1,8 @@
+public import HTTPCore
+
 /// A parsed HTTP/1.x request with its whole body.
 public struct HTTPRequest: Sendable {
-    public var method: String
+    public var method: HTTPMethod
     /// The request target as sent (`/v1/images?limit=10`).
     public var target: String
     /// `HTTP/1.1` → (1, 1).
@@ -11,7 +13,7 @@ public struct HTTPRequest: Sendable {
     /// Path parameters filled in by the router (`{id}` → value), percent-decoded.
     public var parameters: [String: String] = [:]
 
-    public init(method: String, target: String, version: (Int, Int) = (1, 1), headers: [(String, String)] = [],
+    public init(method: HTTPMethod, target: String, version: (Int, Int) = (1, 1), headers: [(String, String)] = [],
                 body: [UInt8] = []) {
         self.method = method
         self.target = target

@@ -1,3 +1,4 @@
+public import HTTPCore
 /// An incremental HTTP/1.1 request parser: a byte-level state machine fed with whatever the socket delivered.
 ///
 /// It handles request line, headers, `Content-Length`, chunked transfer coding with trailers,
@@ -6,9 +7,10 @@
 /// folding, malformed chunk sizes; and it enforces ``HTTPLimits`` as soon as a limit is crossed.
 public struct HTTPRequestParser: Sendable {
     /// A request that cannot be served, with the status to answer before closing.
-    public struct Failure: Error, Sendable, Equatable {
-        public let status: Int
+    public struct Failure: HTTPResponseError, Sendable, Equatable {
+        public let status: HTTPStatus
         public let reason: String
+        public var description: String { reason }
     }
 
     public enum Event: Sendable {
@@ -34,7 +36,7 @@ public struct HTTPRequestParser: Sendable {
     private var buffer: [UInt8] = []
     private var position = 0
     private var state = State.requestLine
-    private var request = HTTPRequest(method: "", target: "")
+    private var request = HTTPRequest(method: HTTPMethod(""), target: "")
     private var headerBytes = 0
     private var continuePending = false
 
@@ -75,14 +77,14 @@ public struct HTTPRequestParser: Sendable {
         while true {
             switch state {
             case .requestLine:
-                guard let line = try readLine(limit: limits.maxRequestLineBytes, status: 414) else {
+                guard let line = try readLine(limit: limits.maxRequestLineBytes, status: .uriTooLong) else {
                     return .needMoreData
                 }
                 if line.isEmpty { continue }  // tolerate blank lines between pipelined requests (RFC 9112 §2.2)
                 try parseRequestLine(line)
                 state = .headers
             case .headers:
-                guard let line = try readLine(limit: limits.maxHeaderBytes - headerBytes, status: 431) else {
+                guard let line = try readLine(limit: limits.maxHeaderBytes - headerBytes, status: .requestHeaderFieldsTooLarge) else {
                     return .needMoreData
                 }
                 headerBytes += line.count + 2
@@ -101,18 +103,18 @@ public struct HTTPRequestParser: Sendable {
                 }
                 return .request(complete())
             case .chunkSize:
-                guard let line = try readLine(limit: 1024, status: 400) else { return .needMoreData }
+                guard let line = try readLine(limit: 1024, status: .badRequest) else { return .needMoreData }
                 let sizeText = line.prefix { $0 != UInt8(ascii: ";") }
                 guard !sizeText.isEmpty, sizeText.count <= 15,
                       sizeText.allSatisfy({ Self.isHexDigit($0) }),
                       let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16) else {
-                    throw Failure(status: 400, reason: "malformed chunk size")
+                    throw Failure(status: .badRequest, reason: "malformed chunk size")
                 }
                 if size == 0 {
                     state = .trailers
                 } else {
                     guard request.body.count + size <= limits.maxBodyBytes else {
-                        throw Failure(status: 413, reason: "body larger than \(limits.maxBodyBytes) bytes")
+                        throw Failure(status: .contentTooLarge, reason: "body larger than \(limits.maxBodyBytes) bytes")
                     }
                     state = .chunkData(remaining: size)
                 }
@@ -128,12 +130,12 @@ public struct HTTPRequestParser: Sendable {
             case .chunkDataEnd:
                 guard buffer.count - position >= 2 else { return .needMoreData }
                 guard buffer[position] == 13, buffer[position + 1] == 10 else {
-                    throw Failure(status: 400, reason: "chunk data not followed by CRLF")
+                    throw Failure(status: .badRequest, reason: "chunk data not followed by CRLF")
                 }
                 position += 2
                 state = .chunkSize
             case .trailers:
-                guard let line = try readLine(limit: limits.maxHeaderBytes - headerBytes, status: 431) else {
+                guard let line = try readLine(limit: limits.maxHeaderBytes - headerBytes, status: .requestHeaderFieldsTooLarge) else {
                     return .needMoreData
                 }
                 headerBytes += line.count + 2
@@ -146,14 +148,14 @@ public struct HTTPRequestParser: Sendable {
 
     private mutating func complete() -> HTTPRequest {
         let finished = request
-        request = HTTPRequest(method: "", target: "")
+        request = HTTPRequest(method: HTTPMethod(""), target: "")
         headerBytes = 0
         state = .requestLine
         return finished
     }
 
     /// The next line without its terminator (CRLF, or a bare LF), or nil if incomplete.
-    private mutating func readLine(limit: Int, status: Int) throws(Failure) -> [UInt8]? {
+    private mutating func readLine(limit: Int, status: HTTPStatus) throws(Failure) -> [UInt8]? {
         let end = min(buffer.count, position + max(limit, 0) + 2)
         var index = position
         while index < end {
@@ -161,13 +163,13 @@ public struct HTTPRequestParser: Sendable {
                 var line = Array(buffer[position..<index])
                 if line.last == 13 { line.removeLast() }
                 position = index + 1
-                if line.contains(13) { throw Failure(status: 400, reason: "bare CR in header section") }
+                if line.contains(13) { throw Failure(status: .badRequest, reason: "bare CR in header section") }
                 return line
             }
             index += 1
         }
         if buffer.count - position > limit {
-            throw Failure(status: status, reason: status == 414 ? "request line too long" : "header section too large")
+            throw Failure(status: status, reason: status == .uriTooLong ? "request line too long" : "header section too large")
         }
         return nil
     }
@@ -175,13 +177,13 @@ public struct HTTPRequestParser: Sendable {
     private mutating func parseRequestLine(_ line: [UInt8]) throws(Failure) {
         let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw Failure(status: 400, reason: "malformed request line")
+            throw Failure(status: .badRequest, reason: "malformed request line")
         }
-        guard parts[0].allSatisfy(Self.isTokenCharacter) else { throw Failure(status: 400, reason: "malformed method") }
+        guard parts[0].allSatisfy(Self.isTokenCharacter) else { throw Failure(status: .badRequest, reason: "malformed method") }
         let target = parts[1]
         guard target.first == UInt8(ascii: "/") || (target.count == 1 && target.first == UInt8(ascii: "*")),
               target.allSatisfy({ $0 > 32 && $0 < 127 }) else {
-            throw Failure(status: 400, reason: "malformed request target")
+            throw Failure(status: .badRequest, reason: "malformed request target")
         }
         let version = String(decoding: parts[2], as: UTF8.self)
         let parsedVersion: (Int, Int)
@@ -189,28 +191,28 @@ public struct HTTPRequestParser: Sendable {
         case "HTTP/1.1": parsedVersion = (1, 1)
         case "HTTP/1.0": parsedVersion = (1, 0)
         default:
-            if version.hasPrefix("HTTP/") { throw Failure(status: 505, reason: "unsupported version \(version)") }
-            throw Failure(status: 400, reason: "malformed HTTP version")
+            if version.hasPrefix("HTTP/") { throw Failure(status: .httpVersionNotSupported, reason: "unsupported version \(version)") }
+            throw Failure(status: .badRequest, reason: "malformed HTTP version")
         }
-        request = HTTPRequest(method: String(decoding: parts[0], as: UTF8.self),
+        request = HTTPRequest(method: HTTPMethod(String(decoding: parts[0], as: UTF8.self)),
                               target: String(decoding: target, as: UTF8.self), version: parsedVersion)
         headerBytes = line.count + 2
     }
 
     private func parseHeaderLine(_ line: [UInt8], into headers: inout [(name: String, value: String)]) throws(Failure) {
-        if line.first == 32 || line.first == 9 { throw Failure(status: 400, reason: "obsolete header line folding") }
+        if line.first == 32 || line.first == 9 { throw Failure(status: .badRequest, reason: "obsolete header line folding") }
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0 else {
-            throw Failure(status: 400, reason: "malformed header field")
+            throw Failure(status: .badRequest, reason: "malformed header field")
         }
         let name = line[..<colon]
-        guard name.allSatisfy(Self.isTokenCharacter) else { throw Failure(status: 400, reason: "malformed header name") }
+        guard name.allSatisfy(Self.isTokenCharacter) else { throw Failure(status: .badRequest, reason: "malformed header name") }
         guard headers.count < limits.maxHeaderCount else {
-            throw Failure(status: 431, reason: "more than \(limits.maxHeaderCount) header fields")
+            throw Failure(status: .requestHeaderFieldsTooLarge, reason: "more than \(limits.maxHeaderCount) header fields")
         }
         var value = line[(colon + 1)...]
         while let first = value.first, first == 32 || first == 9 { value = value.dropFirst() }
         while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
-        guard !value.contains(0) else { throw Failure(status: 400, reason: "NUL in header value") }
+        guard !value.contains(0) else { throw Failure(status: .badRequest, reason: "NUL in header value") }
         headers.append((name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
     }
 
@@ -219,10 +221,10 @@ public struct HTTPRequestParser: Sendable {
         let lengths = request.headers.filter { $0.name.lowercased() == "content-length" }.map(\.value)
         let encodings = request.headers.filter { $0.name.lowercased() == "transfer-encoding" }.map(\.value)
         if request.version.minor >= 1 && request.header("Host") == nil {
-            throw Failure(status: 400, reason: "missing Host header")
+            throw Failure(status: .badRequest, reason: "missing Host header")
         }
         if !encodings.isEmpty && !lengths.isEmpty {
-            throw Failure(status: 400, reason: "both Content-Length and Transfer-Encoding")
+            throw Failure(status: .badRequest, reason: "both Content-Length and Transfer-Encoding")
         }
         var chunked = false
         var length = 0
@@ -230,23 +232,23 @@ public struct HTTPRequestParser: Sendable {
             let codings = encodings.joined(separator: ",").split(separator: ",")
                 .map { $0.trimmingCharacters(in: " \t").lowercased() }
             guard codings == ["chunked"] else {
-                throw Failure(status: codings.last == "chunked" ? 501 : 400, reason: "unsupported transfer coding")
+                throw Failure(status: codings.last == "chunked" ? .notImplemented : .badRequest, reason: "unsupported transfer coding")
             }
-            guard request.version.minor >= 1 else { throw Failure(status: 400, reason: "chunked body in HTTP/1.0") }
+            guard request.version.minor >= 1 else { throw Failure(status: .badRequest, reason: "chunked body in HTTP/1.0") }
             chunked = true
         } else if !lengths.isEmpty {
             let values = Set(lengths.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: " \t") } })
             guard values.count == 1, let text = values.first, !text.isEmpty, text.count <= 18,
                   text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text) else {
-                throw Failure(status: 400, reason: "invalid or conflicting Content-Length")
+                throw Failure(status: .badRequest, reason: "invalid or conflicting Content-Length")
             }
             guard value <= limits.maxBodyBytes else {
-                throw Failure(status: 413, reason: "body of \(value) bytes is larger than \(limits.maxBodyBytes)")
+                throw Failure(status: .contentTooLarge, reason: "body of \(value) bytes is larger than \(limits.maxBodyBytes)")
             }
             length = value
         }
         if let expect = request.header("Expect") {
-            guard expect.lowercased() == "100-continue" else { throw Failure(status: 417, reason: "unsupported Expect") }
+            guard expect.lowercased() == "100-continue" else { throw Failure(status: .expectationFailed, reason: "unsupported Expect") }
         }
         if chunked {
             state = .chunkSize

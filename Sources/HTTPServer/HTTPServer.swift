@@ -87,7 +87,7 @@ public final class HTTPServer: Sendable {
             var sendTimeout = timeval(tv_sec: 30, tv_usec: 0)
             setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
             guard state.tryOpenConnection(limit: configuration.limits.maxConnections) else {
-                let response = HTTPResponse.problem(status: 503, detail: "too many open connections")
+                let response = HTTPResponse.problem(status: .serviceUnavailable, detail: "too many open connections")
                 _ = Connection.sendAll(client, response.serialized(keepAlive: false))
                 close(client)
                 continue

@@ -1,3 +1,4 @@
+public import HTTPCore
 import Foundation
 
 /// A `multipart/form-data` body parser (RFC 7578) with limits on part count and part size.
@@ -10,8 +11,8 @@ public struct MultipartParser: Sendable {
         public let body: [UInt8]
     }
 
-    public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
-        public let status: Int
+    public struct Failure: HTTPResponseError, Sendable, Equatable {
+        public let status: HTTPStatus
         public let reason: String
         public var description: String { reason }
     }
@@ -43,7 +44,7 @@ public struct MultipartParser: Sendable {
     public func parse(_ body: [UInt8], boundary: String) throws(Failure) -> [Part] {
         let delimiter = Array("--\(boundary)".utf8)
         guard var index = Self.find(delimiter, in: body, from: 0) else {
-            throw Failure(status: 400, reason: "multipart body has no boundary delimiter")
+            throw Failure(status: .badRequest, reason: "multipart body has no boundary delimiter")
         }
         var parts: [Part] = []
         while true {
@@ -51,21 +52,21 @@ public struct MultipartParser: Sendable {
             // "--" after the delimiter closes the body.
             if index + 1 < body.count && body[index] == 45 && body[index + 1] == 45 { return parts }
             guard let lineEnd = Self.find([13, 10], in: body, from: index) else {
-                throw Failure(status: 400, reason: "multipart delimiter line is not terminated")
+                throw Failure(status: .badRequest, reason: "multipart delimiter line is not terminated")
             }
             let headerStart = lineEnd + 2
             // Searching from the delimiter line's own CRLF also finds the blank line of a part without headers.
             guard let headerEnd = Self.find([13, 10, 13, 10], in: body, from: lineEnd) else {
-                throw Failure(status: 400, reason: "multipart part has no header terminator")
+                throw Failure(status: .badRequest, reason: "multipart part has no header terminator")
             }
             let headerText = headerEnd > headerStart ? String(decoding: body[headerStart..<headerEnd], as: UTF8.self) : ""
             let contentStart = headerEnd + 4
             guard let next = Self.find([13, 10] + delimiter, in: body, from: contentStart) else {
-                throw Failure(status: 400, reason: "multipart part is not closed by the boundary")
+                throw Failure(status: .badRequest, reason: "multipart part is not closed by the boundary")
             }
-            guard parts.count < maxParts else { throw Failure(status: 413, reason: "more than \(maxParts) parts") }
+            guard parts.count < maxParts else { throw Failure(status: .contentTooLarge, reason: "more than \(maxParts) parts") }
             guard next - contentStart <= maxPartBytes else {
-                throw Failure(status: 413, reason: "a part is larger than \(maxPartBytes) bytes")
+                throw Failure(status: .contentTooLarge, reason: "a part is larger than \(maxPartBytes) bytes")
             }
             var name: String? = nil, filename: String? = nil, contentType: String? = nil
             for line in headerText.split(separator: "\r\n") {
@@ -80,7 +81,7 @@ public struct MultipartParser: Sendable {
                     contentType = value
                 }
             }
-            guard let name else { throw Failure(status: 400, reason: "multipart part without a name") }
+            guard let name else { throw Failure(status: .badRequest, reason: "multipart part without a name") }
             parts.append(Part(name: name, filename: filename, contentType: contentType, body: Array(body[contentStart..<next])))
             index = next + 2
         }

@@ -1,10 +1,12 @@
+public import HTTPCore
+
 /// Routes requests by method and path pattern (`/v1/images/{id}/similar`).
 ///
 /// Unknown paths get 404; a known path with another method gets 405 with `Allow`; `HEAD` is served by the `GET`
 /// route (the connection drops the body).
 public struct Router: Sendable {
     struct Route: Sendable {
-        let method: String
+        let method: HTTPMethod
         let pattern: String
         let segments: [Segment]
         let handler: HTTPServer.Handler
@@ -20,7 +22,7 @@ public struct Router: Sendable {
     public init() {}
 
     /// Adds a route. `pattern` segments in braces capture a path segment, percent-decoded.
-    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping HTTPServer.Handler) {
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping HTTPServer.Handler) {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part -> Segment in
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
@@ -34,23 +36,23 @@ public struct Router: Sendable {
     /// metrics and logs label requests without matching the path again.
     public func route(_ request: HTTPRequest) -> (response: HTTPResponse, pattern: String?) {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        var allowed: [String] = []
+        var allowed: [HTTPMethod] = []
         for route in routes {
             guard let parameters = match(route.segments, parts) else { continue }
             allowed.append(route.method)
-            if route.method == request.method || (request.method == "HEAD" && route.method == "GET") {
+            if route.method == request.method || (request.method == .head && route.method == .get) {
                 guard let parameters else {
-                    return (HTTPResponse.problem(status: 400, detail: "malformed percent-encoding in the path"), route.pattern)
+                    return (HTTPResponse.problem(status: .badRequest, detail: "malformed percent-encoding in the path"), route.pattern)
                 }
                 var routed = request
                 routed.parameters = parameters
                 return (route.handler(routed), route.pattern)
             }
         }
-        if allowed.isEmpty { return (HTTPResponse.problem(status: 404, detail: "no such resource: \(request.path)"), nil) }
-        if allowed.contains("GET") && !allowed.contains("HEAD") { allowed.append("HEAD") }
-        var response = HTTPResponse.problem(status: 405, detail: "\(request.method) is not allowed here")
-        response.setHeader("Allow", allowed.joined(separator: ", "))
+        if allowed.isEmpty { return (HTTPResponse.problem(status: .notFound, detail: "no such resource: \(request.path)"), nil) }
+        if allowed.contains(.get) && !allowed.contains(.head) { allowed.append(.head) }
+        var response = HTTPResponse.problem(status: .methodNotAllowed, detail: "\(request.method) is not allowed here")
+        response.setHeader("Allow", allowed.map(\.rawValue).joined(separator: ", "))
         return (response, nil)
     }
 

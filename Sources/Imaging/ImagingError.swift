@@ -1,3 +1,5 @@
+public import HTTPCore
+
 /// Why an image could not be decoded, encoded or resized.
 public enum ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The input had no bytes at all.
@@ -33,6 +35,18 @@ public enum ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
             return "image encoding failed: \(message)"
         case .invalidArgument(let message):
             return message
+        }
+    }
+}
+
+extension ImagingError: HTTPResponseError {
+    public var status: HTTPStatus {
+        switch self {
+        case .empty, .invalidArgument: .badRequest
+        case .unsupportedFormat: .unsupportedMediaType
+        case .tooManyPixels: .contentTooLarge
+        case .invalidDimensions, .corrupt: .unprocessableContent
+        case .encodingFailed: .internalServerError
         }
     }
 }

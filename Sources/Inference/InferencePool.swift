@@ -1,4 +1,5 @@
 import Dispatch
+public import HTTPCore
 import Foundation
 
 /// A fixed set of inference workers on Dispatch, fed by one bounded queue, with dynamic batching.
@@ -325,6 +326,15 @@ extension InferencePool {
             condition.lock()
             defer { condition.unlock() }
             return Statistics(queued: pending.count, processedImages: processed, batches: batches, computeSeconds: computeSeconds)
+        }
+    }
+}
+
+extension InferencePool.Error: HTTPResponseError {
+    public var status: HTTPStatus {
+        switch self {
+        case .busy, .shutDown: .serviceUnavailable
+        case .invalidInput, .invalidConfiguration: .internalServerError
         }
     }
 }

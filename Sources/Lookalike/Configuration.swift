@@ -1,7 +1,12 @@
 import Foundation
 public import Imaging
+import Inference
+import Storage
+import VectorIndex
 
 /// Every option of the service, with its default. `Config/lookalike.json` documents the same keys.
+///
+/// An option that configures a lower module takes that module's default, so each default has one home.
 ///
 /// Precedence: defaults < JSON file < environment (`LOOKALIKE_<SECTION>_<KEY>`, e.g. `LOOKALIKE_SERVER_PORT`,
 /// `LOOKALIKE_INDEX_TREES`) < command-line flags. ``validate()`` runs once at startup and names the bad key.
@@ -28,10 +33,10 @@ public struct Configuration: Codable, Sendable, Equatable {
 
     public struct Storage: Codable, Sendable, Equatable {
         public var databasePath = "data/lookalike.sqlite"
-        public var keepOriginals = false
-        public var maxMetadataBytes = 16 * 1024
+        public var keepOriginals = ImageStore.Options().keepOriginals
+        public var maxMetadataBytes = ImageStore.Options().maxMetadataBytes
         /// How long a write waits for another process's lock on the database before the request gets 503.
-        public var busyTimeoutMilliseconds = 5_000
+        public var busyTimeoutMilliseconds = ImageStore.Options().busyTimeoutMilliseconds
         /// Collections at most (the default collection counts).
         public var maxCollections = 1_000
     }
@@ -41,41 +46,39 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var path = ""
         /// Inference workers; 0: one per core.
         public var workers = 0
-        public var queueCapacity = 64
+        public var queueCapacity = InferencePool.Configuration().queueCapacity
         /// 2, taking whatever is waiting (no batching wait): on 2-core x86 machines two images per pass were
         /// 1–3 % faster under upload load than one (the weights are read once for both), while 8 ran slower
         /// per image than single images (its activations outgrow the caches). A lone request never waits for a
         /// partner.
-        public var maxBatch = 2
-        public var maxBatchWaitMilliseconds = 0.0
-        public var maxImagePixels = 50_000_000
-        public var thumbnailSize = 256
+        public var maxBatch = InferencePool.Configuration().maxBatch
+        public var maxBatchWaitMilliseconds = InferencePool.Configuration().maxBatchWaitMilliseconds
+        public var maxImagePixels = DecodingLimits().maxPixels
+        public var thumbnailSize = Thumbnailer().maxSide
         /// `centerSquare` or `squash`.
         public var cropPolicy = ModelInputPreprocessor.CropPolicy.centerSquare
     }
 
     public struct Index: Codable, Sendable, Equatable {
-        public var trees = 10
-        public var leafSize = 256
-        public var searchKFactor = 200
+        public var trees = Configuration.indexDefaults.trees
+        public var leafSize = Configuration.indexDefaults.leafSize
+        public var searchKFactor = Configuration.indexDefaults.searchKFactor
         /// Forest candidates are narrowed to this many by Hamming distance before exact re-ranking (0: off).
-        public var hammingRerankLimit = 4_000
-        public var exactThreshold = 2_000
-        public var rebuildFraction = 0.25
-        public var seed = 42
+        public var hammingRerankLimit = Configuration.indexDefaults.hammingRerankLimit
+        public var exactThreshold = Configuration.indexDefaults.exactThreshold
+        public var rebuildFraction = Configuration.indexDefaults.rebuildFraction
+        public var seed = Int(Configuration.indexDefaults.seed)
         /// Candidates are re-ranked first in the top principal subspace of this many dimensions (0: off)...
-        public var reducedDimension = 128
+        public var reducedDimension = Configuration.indexDefaults.reducedDimension
         /// ...and only this many of them exactly.
-        /// 128 rather than the index's 256: in `bench-index` at 10,000 vectors, 32 % more queries/s for 0.002 less
-        /// recall@10 (0.981 against 0.983); at 100,000, 11 % more for 0.003 less.
-        public var reducedRerankLimit = 128
+        public var reducedRerankLimit = Configuration.indexDefaults.reducedRerankLimit
         /// Keep the forest in `<databasePath>.forest` so that a restart restores it instead of rebuilding.
         public var snapshot = true
         /// Above `exactThreshold` and up to this many images, searches scan the binary codes instead of the forest
         /// (0: always the forest).
-        public var hammingScanLimit = 300_000
+        public var hammingScanLimit = Configuration.indexDefaults.hammingScanLimit
         /// Hamming-scan candidates: `factor × √images × max(k, 10) / 10`.
-        public var hammingCandidateFactor = 20
+        public var hammingCandidateFactor = Configuration.indexDefaults.hammingCandidateFactor
     }
 
     public struct Hashing: Codable, Sendable, Equatable {
@@ -83,7 +86,7 @@ public struct Configuration: Codable, Sendable, Equatable {
         /// default for new collections, which may choose their own.
         public var scheme = CodeSchemeKind.simhash
         /// 64, 128 or 256.
-        public var bits = 256
+        public var bits = Configuration.indexDefaults.codeBits
         public var seed = 7
         /// Images stored before ITQ is trained.
         public var itqMinimumImages = 1_000
@@ -104,6 +107,9 @@ public struct Configuration: Codable, Sendable, Equatable {
         /// `text` or `json` (one JSON object per line).
         public var format = "text"
     }
+
+    /// The index's own defaults, which the `index` section and `hashing.bits` take.
+    static let indexDefaults = SimilarityIndex.Configuration(dimension: 1)
 
     public var server = Server()
     public var storage = Storage()

@@ -248,8 +248,13 @@ final class ImageCollection: @unchecked Sendable {
         let strategy: SimilarityIndex.Strategy = options.exact ? .exact
             : options.searchK.map { .forest(searchK: $0) } ?? .automatic
         // The query's code lets the index scan codes (mid-size collections) or narrow forest candidates.
-        let hits = index.search(vector, k: options.k, strategy: strategy, minScore: options.minScore, excluding: excluding,
-                                code: code ?? codeScheme.code(for: vector))
+        let hits: [SimilarityIndex.Match]
+        do {
+            hits = try index.search(vector, k: options.k, strategy: strategy, minScore: options.minScore,
+                                    excluding: excluding, code: code ?? codeScheme.code(for: vector))
+        } catch {
+            throw error.isTransient ? LookalikeError.unavailable(error.description) : LookalikeError.invalidArgument(error.description)
+        }
         let records = try store.images(ids: hits.map(\.id))
         return hits.compactMap { hit in
             records[hit.id].map { Match(key: $0.key, score: hit.score, metadata: $0.metadata) }
@@ -278,7 +283,8 @@ final class ImageCollection: @unchecked Sendable {
         }
         for imageID in keyOf.keys.sorted() {
             guard let entry = index.entry(id: imageID) else { continue }
-            let hits = index.search(entry.vector, k: neighbours, minScore: threshold, excluding: [imageID], code: entry.code)
+            // The automatic strategy always has one that can run.
+            let hits = try index.search(entry.vector, k: neighbours, minScore: threshold, excluding: [imageID], code: entry.code)
             for hit in hits where keyOf[hit.id] != nil {
                 let (a, b) = (root(imageID), root(hit.id))
                 if a != b { parent[max(a, b)] = min(a, b) }

@@ -1,3 +1,5 @@
+public import HTTPCore
+
 /// Failures of the domain operations that are not already typed by a lower layer.
 public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No image with this id.
@@ -8,6 +10,8 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
     case invalidArgument(String)
     /// The index is still loading.
     case notReady
+    /// What was asked for is being prepared (a collection's first forest); the message says what to do meanwhile.
+    case unavailable(String)
     /// No collection with this name.
     case collectionNotFound(String)
     /// A collection with this name exists.
@@ -21,6 +25,7 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
         case .duplicate(let matches): return "near-duplicate of \(matches.map(\.key).joined(separator: ", "))"
         case .invalidArgument(let message): return message
         case .notReady: return "the index is still loading"
+        case .unavailable(let message): return message
         case .collectionNotFound(let name): return "no collection named '\(name.prefix(80))'"
         case .collectionExists(let name): return "a collection named '\(name)' exists"
         case .tooManyCollections(let limit): return "the limit of \(limit) collections is reached (storage.maxCollections)"
@@ -68,6 +73,17 @@ public struct SearchOptions: Sendable {
         }
         if let searchK, !(1...10_000_000).contains(searchK) {
             throw LookalikeError.invalidArgument("search_k must be 1...10000000, got \(searchK)")
+        }
+    }
+}
+
+extension LookalikeError: HTTPResponseError {
+    public var status: HTTPStatus {
+        switch self {
+        case .notFound, .collectionNotFound: .notFound
+        case .duplicate, .collectionExists, .tooManyCollections: .conflict
+        case .invalidArgument: .badRequest
+        case .notReady, .unavailable: .serviceUnavailable
         }
     }
 }

@@ -1,3 +1,4 @@
+public import HTTPCore
 import Foundation
 
 /// Request counters and latency histograms, rendered in the Prometheus text format (version 0.0.4).
@@ -26,9 +27,9 @@ public final class APIMetrics: @unchecked Sendable {
 
     public init() {}
 
-    public func record(route: String, method: String, status: Int, seconds: Double) {
+    public func record(route: String, method: HTTPMethod, status: HTTPStatus, seconds: Double) {
         lock.withLock {
-            requests["\(route)|\(method)|\(status)", default: 0] += 1
+            requests["\(route)|\(method.rawValue)|\(status.code)", default: 0] += 1
             latency[route, default: Histogram()].observe(seconds)
         }
     }

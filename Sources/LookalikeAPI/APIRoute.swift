@@ -1,3 +1,4 @@
+public import HTTPCore
 public import HTTPServer
 
 /// One entry of the API's route table: from it come dispatch, authorisation, the metrics' route label and the
@@ -22,7 +23,7 @@ public struct APIRoute: Sendable {
         case collection
     }
 
-    public let method: String
+    public let method: HTTPMethod
     /// The path below the scope's prefix, `{name}` segments captured.
     public let path: String
     public let scope: Scope
@@ -32,7 +33,7 @@ public struct APIRoute: Sendable {
     public let operation: String
     let handler: @Sendable (LookalikeAPI, HTTPRequest, String) throws -> HTTPResponse
 
-    init(_ method: String, _ path: String, scope: Scope, access: Access, operation: String,
+    init(_ method: HTTPMethod, _ path: String, scope: Scope, access: Access, operation: String,
          handler: @escaping @Sendable (LookalikeAPI, HTTPRequest, String) throws -> HTTPResponse) {
         self.method = method
         self.path = path

@@ -1,11 +1,12 @@
 import Foundation
+import HTTPCore
 import HTTPServer
 import Lookalike
 import Storage
 
 /// JSON bodies of the API.
 enum JSONResponse {
-    static func make(_ status: Int, _ value: JSONValue, headers: [(String, String)] = []) -> HTTPResponse {
+    static func make(_ status: HTTPStatus, _ value: JSONValue, headers: [(String, String)] = []) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: value.serialized)
     }
 

@@ -9,36 +9,36 @@ extension LookalikeAPI {
 
     func createCollection(_ request: HTTPRequest) throws -> HTTPResponse {
         guard request.body.count <= Self.maxCollectionBodyBytes else {
-            throw APIError(status: 413, detail: "a collection body is at most \(Self.maxCollectionBodyBytes) bytes")
+            throw APIError(status: .contentTooLarge, detail: "a collection body is at most \(Self.maxCollectionBodyBytes) bytes")
         }
         guard var object = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
-            throw APIError(status: 400, detail: "body must be a JSON object {\"name\": \"...\", ...settings}")
+            throw APIError(status: .badRequest, detail: "body must be a JSON object {\"name\": \"...\", ...settings}")
         }
         guard let name = object.removeValue(forKey: "name") as? String else {
-            throw APIError(status: 400, detail: "'name' is required and must be a string")
+            throw APIError(status: .badRequest, detail: "'name' is required and must be a string")
         }
         let summary = try service.createCollection(name: name, settings: object)
-        return JSONResponse.make(201, Self.collection(summary), headers: [("Location", "/v1/collections/\(summary.name)")])
+        return JSONResponse.make(.created, Self.collection(summary), headers: [("Location", "/v1/collections/\(summary.name)")])
     }
 
     func listCollections() throws -> HTTPResponse {
-        JSONResponse.make(200, ["collections": .array(try service.listCollections().map(Self.collection))])
+        JSONResponse.make(.ok, ["collections": .array(try service.listCollections().map(Self.collection))])
     }
 
     func describeCollection(_ name: String) throws -> HTTPResponse {
-        JSONResponse.make(200, Self.collection(try service.describeCollection(name)))
+        JSONResponse.make(.ok, Self.collection(try service.describeCollection(name)))
     }
 
     func deleteCollection(_ name: String) throws -> HTTPResponse {
         try service.deleteCollection(name)
-        return HTTPResponse(status: 204)
+        return HTTPResponse(status: .noContent)
     }
 
     func duplicates(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let query = request.query
         let text = query["threshold"] ?? "0.92"
         guard let threshold = Double(text), threshold.isFinite else {
-            throw APIError(status: 400, detail: "threshold must be a number in -1...1")
+            throw APIError(status: .badRequest, detail: "threshold must be a number in -1...1")
         }
         let page = try service.duplicates(
             threshold: Float(threshold), neighbours: try Self.integer(query["neighbours"], name: "neighbours") ?? 10,
@@ -49,7 +49,7 @@ extension LookalikeAPI {
             "threshold": .number(threshold),
         ]
         if let next = page.next { body["next"] = .string(next) }
-        return JSONResponse.make(200, .object(sorting: body))
+        return JSONResponse.make(.ok, .object(sorting: body))
     }
 
     static func collection(_ summary: LookalikeService.CollectionSummary) -> JSONValue {

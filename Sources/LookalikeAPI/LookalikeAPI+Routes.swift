@@ -5,31 +5,31 @@ import Lookalike
 extension LookalikeAPI {
     static let routes: [APIRoute] = [
         // Collections.
-        APIRoute("POST", "/v1/collections", scope: .service, access: .write, operation: #"""
+        APIRoute(.post, "/v1/collections", scope: .service, access: .write, operation: #"""
             {"summary": "Create a collection", "operationId": "createCollection",
              "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewCollection"}}}},
              "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Collection"}}}},
                            "400": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"},
                            "413": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, _ in try api.createCollection(request) },
-        APIRoute("GET", "/v1/collections", scope: .service, access: .read, operation: #"""
+        APIRoute(.get, "/v1/collections", scope: .service, access: .read, operation: #"""
             {"summary": "Every collection with its size, index state, code scheme and model", "operationId": "listCollections",
              "responses": {"200": {"description": "the collections", "content": {"application/json": {"schema": {"type": "object",
                "properties": {"collections": {"type": "array", "items": {"$ref": "#/components/schemas/Collection"}}}}}}}}}
             """#) { api, _, _ in try api.listCollections() },
-        APIRoute("GET", "/v1/collections/{collection}", scope: .service, access: .read, operation: #"""
+        APIRoute(.get, "/v1/collections/{collection}", scope: .service, access: .read, operation: #"""
             {"summary": "One collection", "operationId": "getCollection", "parameters": [{"$ref": "#/components/parameters/collection"}],
              "responses": {"200": {"description": "the collection", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Collection"}}}},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, _ in try api.describeCollection(request.parameters["collection"] ?? "") },
-        APIRoute("DELETE", "/v1/collections/{collection}", scope: .service, access: .write, operation: #"""
+        APIRoute(.delete, "/v1/collections/{collection}", scope: .service, access: .write, operation: #"""
             {"summary": "Delete a collection and everything stored in it (the default collection is emptied)", "operationId": "deleteCollection",
              "parameters": [{"$ref": "#/components/parameters/collection"}],
              "responses": {"204": {"description": "deleted"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, _ in try api.deleteCollection(request.parameters["collection"] ?? "") },
 
         // Images, in a collection.
-        APIRoute("POST", "/images", scope: .collection, access: .write, operation: #"""
+        APIRoute(.post, "/images", scope: .collection, access: .write, operation: #"""
             {"summary": "Upload an image (multipart or raw body); the same id replaces it", "operationId": "uploadImage",
              "parameters": [{"name": "id", "in": "query", "schema": {"type": "string"}},
                             {"name": "metadata", "in": "query", "schema": {"type": "string"}},
@@ -41,44 +41,44 @@ extension LookalikeAPI {
                            "413": {"$ref": "#/components/responses/Problem"}, "415": {"$ref": "#/components/responses/Problem"},
                            "422": {"$ref": "#/components/responses/Problem"}, "503": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.upload(request, key: nil, collection: collection) },
-        APIRoute("GET", "/images", scope: .collection, access: .read, operation: #"""
+        APIRoute(.get, "/images", scope: .collection, access: .read, operation: #"""
             {"summary": "List images by id with cursor pagination", "operationId": "listImages",
              "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
                             {"name": "after", "in": "query", "schema": {"type": "string"}}],
              "responses": {"200": {"description": "a page; 'next' is the cursor for the following page"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.list(request, collection: collection) },
-        APIRoute("POST", "/images/batch", scope: .collection, access: .write, operation: #"""
+        APIRoute(.post, "/images/batch", scope: .collection, access: .write, operation: #"""
             {"summary": "Upload many images (multipart 'image' parts; each file name is its id)", "operationId": "uploadImages",
              "responses": {"200": {"description": "one status per file"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.batch(request, collection: collection) },
-        APIRoute("PUT", "/images/{id}", scope: .collection, access: .write, operation: #"""
+        APIRoute(.put, "/images/{id}", scope: .collection, access: .write, operation: #"""
             {"summary": "Upload or replace the image with this id (raw body)", "operationId": "putImage",
              "parameters": [{"$ref": "#/components/parameters/id"}], "requestBody": {"$ref": "#/components/requestBodies/Image"},
              "responses": {"201": {"description": "stored"}, "200": {"description": "replaced"}}}
             """#) { api, request, collection in try api.upload(request, key: request.parameters["id"], collection: collection) },
-        APIRoute("GET", "/images/{id}", scope: .collection, access: .read, operation: #"""
+        APIRoute(.get, "/images/{id}", scope: .collection, access: .read, operation: #"""
             {"summary": "An image's record and metadata", "operationId": "getImage", "parameters": [{"$ref": "#/components/parameters/id"}],
              "responses": {"200": {"description": "the record", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Image"}}}},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.get(request, collection: collection) },
-        APIRoute("DELETE", "/images/{id}", scope: .collection, access: .write, operation: #"""
+        APIRoute(.delete, "/images/{id}", scope: .collection, access: .write, operation: #"""
             {"summary": "Delete an image", "operationId": "deleteImage", "parameters": [{"$ref": "#/components/parameters/id"}],
              "responses": {"204": {"description": "deleted"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.delete(request, collection: collection) },
-        APIRoute("GET", "/images/{id}/thumbnail", scope: .collection, access: .read, operation: #"""
+        APIRoute(.get, "/images/{id}/thumbnail", scope: .collection, access: .read, operation: #"""
             {"summary": "JPEG thumbnail (longest side 256 by default)", "operationId": "getThumbnail",
              "parameters": [{"$ref": "#/components/parameters/id"}],
              "responses": {"200": {"description": "image/jpeg"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.thumbnail(request, collection: collection) },
-        APIRoute("GET", "/images/{id}/similar", scope: .collection, access: .read, operation: #"""
+        APIRoute(.get, "/images/{id}/similar", scope: .collection, access: .read, operation: #"""
             {"summary": "Images similar to a stored image, itself excluded", "operationId": "similarImages",
              "parameters": [{"$ref": "#/components/parameters/id"}, {"$ref": "#/components/parameters/k"},
                             {"$ref": "#/components/parameters/min_score"}, {"$ref": "#/components/parameters/search_k"},
                             {"$ref": "#/components/parameters/exact"}],
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.similar(request, collection: collection) },
-        APIRoute("POST", "/search", scope: .collection, access: .read, operation: #"""
+        APIRoute(.post, "/search", scope: .collection, access: .read, operation: #"""
             {"summary": "Images similar to an uploaded image (not stored)", "operationId": "searchByImage",
              "parameters": [{"$ref": "#/components/parameters/k"}, {"$ref": "#/components/parameters/min_score"},
                             {"$ref": "#/components/parameters/search_k"}, {"$ref": "#/components/parameters/exact"}],
@@ -86,7 +86,7 @@ extension LookalikeAPI {
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.search(request, collection: collection) },
-        APIRoute("POST", "/search/vector", scope: .collection, access: .read, operation: #"""
+        APIRoute(.post, "/search/vector", scope: .collection, access: .read, operation: #"""
             {"summary": "Images similar to a 1280-d feature vector", "operationId": "searchByVector",
              "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["vector"],
                "properties": {"vector": {"type": "array", "items": {"type": "number"}}, "k": {"type": "integer"},
@@ -94,7 +94,7 @@ extension LookalikeAPI {
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.searchVector(request, collection: collection) },
-        APIRoute("GET", "/duplicates", scope: .collection, access: .read, operation: #"""
+        APIRoute(.get, "/duplicates", scope: .collection, access: .read, operation: #"""
             {"summary": "Groups of near-duplicate images, paginated by the first id of a group", "operationId": "duplicateGroups",
              "parameters": [{"name": "threshold", "in": "query", "schema": {"type": "number", "minimum": -1, "maximum": 1, "default": 0.92}},
                             {"name": "neighbours", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
@@ -104,27 +104,27 @@ extension LookalikeAPI {
                {"application/json": {"schema": {"$ref": "#/components/schemas/DuplicateGroups"}}}},
                            "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.duplicates(request, collection: collection) },
-        APIRoute("GET", "/stats", scope: .collection, access: .read, operation: #"""
+        APIRoute(.get, "/stats", scope: .collection, access: .read, operation: #"""
             {"summary": "Collection and index statistics", "operationId": "collectionStats",
              "responses": {"200": {"description": "statistics"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, _, collection in try api.stats(collection: collection) },
 
         // The service.
-        APIRoute("GET", "/healthz", scope: .service, access: .open, operation: #"""
+        APIRoute(.get, "/healthz", scope: .service, access: .open, operation: #"""
             {"summary": "Liveness", "operationId": "health", "responses": {"200": {"description": "alive"}}}
-            """#) { _, _, _ in JSONResponse.make(200, ["status": "ok"]) },
-        APIRoute("GET", "/readyz", scope: .service, access: .open, operation: #"""
+            """#) { _, _, _ in JSONResponse.make(.ok, ["status": "ok"]) },
+        APIRoute(.get, "/readyz", scope: .service, access: .open, operation: #"""
             {"summary": "Readiness: 503 until the indexes are loaded", "operationId": "ready",
              "responses": {"200": {"description": "ready"}, "503": {"description": "loading"}}}
             """#) { api, _, _ in
-                api.service.isReady ? JSONResponse.make(200, ["status": "ready"])
-                    : JSONResponse.make(503, ["status": "loading"], headers: [("Retry-After", "1")])
+                api.service.isReady ? JSONResponse.make(.ok, ["status": "ready"])
+                    : JSONResponse.make(.serviceUnavailable, ["status": "loading"], headers: [("Retry-After", "1")])
             },
-        APIRoute("GET", "/metrics", scope: .service, access: .read, operation: #"""
+        APIRoute(.get, "/metrics", scope: .service, access: .read, operation: #"""
             {"summary": "Prometheus metrics", "operationId": "metrics", "responses": {"200": {"description": "text/plain; version=0.0.4"}}}
             """#) { api, _, _ in try api.metricsResponse() },
-        APIRoute("GET", "/openapi.json", scope: .service, access: .open, operation: #"""
+        APIRoute(.get, "/openapi.json", scope: .service, access: .open, operation: #"""
             {"summary": "This document", "operationId": "openapi", "responses": {"200": {"description": "OpenAPI 3"}}}
-            """#) { _, _, _ in HTTPResponse(status: 200, contentType: "application/json", body: OpenAPIDocument.json) },
+            """#) { _, _, _ in HTTPResponse(status: .ok, contentType: "application/json", body: OpenAPIDocument.json) },
     ]
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+public import HTTPCore
 public import HTTPServer
 public import Logging
 public import Lookalike
@@ -28,7 +29,7 @@ public final class LookalikeAPI: Sendable {
         for route in Self.routes {
             for (pattern, fixedCollection) in route.patterns {
                 router.add(route.method, pattern) { [box] request in
-                    guard let api = box.api else { return .problem(status: 503, detail: "shutting down") }
+                    guard let api = box.api else { return .problem(status: .serviceUnavailable, detail: "shutting down") }
                     return api.serve(request, route: route, collection: fixedCollection ?? request.parameters["collection"] ?? "")
                 }
             }
@@ -38,7 +39,7 @@ public final class LookalikeAPI: Sendable {
     }
 
     /// Every pattern served, with its method (the OpenAPI test checks the document against it).
-    public static var servedRoutes: [(method: String, pattern: String)] {
+    public static var servedRoutes: [(method: HTTPMethod, pattern: String)] {
         routes.flatMap { route in route.patterns.map { (route.method, $0.pattern) } }
     }
 
@@ -52,7 +53,7 @@ public final class LookalikeAPI: Sendable {
         metrics.record(route: pattern ?? "unmatched", method: request.method, status: response.status, seconds: seconds)
         logger.info("request", metadata: [
             "request.id": "\(requestID)", "method": "\(request.method)", "path": "\(request.path)",
-            "status": "\(response.status)", "ms": "\(String(format: "%.2f", seconds * 1000))",
+            "status": "\(response.status.code)", "ms": "\(String(format: "%.2f", seconds * 1000))",
             "bytes.in": "\(request.body.count)", "bytes.out": "\(response.body.count)",
         ])
         return response
@@ -94,7 +95,7 @@ public final class LookalikeAPI: Sendable {
             for key in apiKeys { matched = Self.constantTimeEquals(token, key) || matched }
             if matched { return nil }
         }
-        var response = HTTPResponse.problem(status: 401, detail: "a valid 'Authorization: Bearer <key>' header is required")
+        var response = HTTPResponse.problem(status: .unauthorized, detail: "a valid 'Authorization: Bearer <key>' header is required")
         response.setHeader("WWW-Authenticate", "Bearer")
         return response
     }
@@ -114,11 +115,11 @@ public final class LookalikeAPI: Sendable {
     private func uploadParts(_ request: HTTPRequest) throws -> (bytes: [UInt8], key: String?, metadata: String?) {
         if let contentType = request.header("Content-Type"), contentType.lowercased().hasPrefix("multipart/") {
             guard let boundary = MultipartParser.boundary(contentType: contentType) else {
-                throw APIError(status: 400, detail: "multipart Content-Type without a valid boundary")
+                throw APIError(status: .badRequest, detail: "multipart Content-Type without a valid boundary")
             }
             let parts = try multipart.parse(request.body, boundary: boundary)
             guard let image = parts.first(where: { $0.name == "image" }) else {
-                throw APIError(status: 400, detail: "multipart body has no 'image' part")
+                throw APIError(status: .badRequest, detail: "multipart body has no 'image' part")
             }
             let key = try parts.first { $0.name == "id" }.map { try Self.utf8($0.body, field: "id") }
             let metadata = try parts.first { $0.name == "metadata" }.map { try Self.utf8($0.body, field: "metadata") }
@@ -129,17 +130,17 @@ public final class LookalikeAPI: Sendable {
 
     private static func utf8(_ bytes: [UInt8], field: String) throws -> String {
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw APIError(status: 400, detail: "'\(field)' is not valid UTF-8")
+            throw APIError(status: .badRequest, detail: "'\(field)' is not valid UTF-8")
         }
         return text
     }
 
     func upload(_ request: HTTPRequest, key pathKey: String?, collection: String) throws -> HTTPResponse {
         let parts = try uploadParts(request)
-        guard !parts.bytes.isEmpty else { throw APIError(status: 400, detail: "the request has no image bytes") }
+        guard !parts.bytes.isEmpty else { throw APIError(status: .badRequest, detail: "the request has no image bytes") }
         let onDuplicate = request.query["on_duplicate"] ?? "allow"
         guard ["allow", "reject"].contains(onDuplicate) else {
-            throw APIError(status: 400, detail: "on_duplicate must be allow or reject")
+            throw APIError(status: .badRequest, detail: "on_duplicate must be allow or reject")
         }
         let started = DispatchTime.now().uptimeNanoseconds
         let result = try service.ingest(
@@ -150,16 +151,16 @@ public final class LookalikeAPI: Sendable {
         // The routes from before collections answer in their own form.
         let prefix = request.path.hasPrefix("/v1/collections/") ? "/v1/collections/\(collection)/images/" : "/v1/images/"
         let location = prefix + Self.pathEscape(result.record.key)
-        return JSONResponse.make(result.replaced ? 200 : 201, body, headers: [("Location", location)])
+        return JSONResponse.make(result.replaced ? .ok : .created, body, headers: [("Location", location)])
     }
 
     func batch(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         guard let contentType = request.header("Content-Type"),
               let boundary = MultipartParser.boundary(contentType: contentType) else {
-            throw APIError(status: 415, detail: "a batch upload must be multipart/form-data")
+            throw APIError(status: .unsupportedMediaType, detail: "a batch upload must be multipart/form-data")
         }
         let images = try multipart.parse(request.body, boundary: boundary).filter { $0.name == "image" }
-        guard !images.isEmpty else { throw APIError(status: 400, detail: "the batch has no 'image' parts") }
+        guard !images.isEmpty else { throw APIError(status: .badRequest, detail: "the batch has no 'image' parts") }
         let service = self.service
         let collected = BatchResults(count: images.count)
         // One file per worker thread at a time, so a batch keeps every inference worker busy without
@@ -173,20 +174,19 @@ public final class LookalikeAPI: Sendable {
                 do {
                     let result = try service.ingest(bytes: part.body, key: key, collection: collection)
                     collected.set(index, BatchOutcome(file: part.filename ?? "", id: result.record.key,
-                                                      status: result.replaced ? 200 : 201, error: nil,
+                                                      status: result.replaced ? .ok : .created, error: nil,
                                                       duplicates: result.duplicates))
                 } catch {
-                    let (response, _) = ErrorMapping.response(for: error)
-                    let detail = (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["detail"] as? String
-                    collected.set(index, BatchOutcome(file: part.filename ?? "", id: key, status: response.status,
-                                                      error: detail ?? "failed", duplicates: []))
+                    let problem = ErrorMapping.problem(for: error)
+                    collected.set(index, BatchOutcome(file: part.filename ?? "", id: key, status: problem.status,
+                                                      error: problem.detail, duplicates: []))
                 }
             }
         }
         let outcomes = collected.values
         let results: [JSONValue] = outcomes.map { outcome in
             var entry: [String: JSONValue] = [
-                "file": .string(outcome.file), "id": outcome.id.map(JSONValue.string) ?? .null, "status": .int(outcome.status),
+                "file": .string(outcome.file), "id": outcome.id.map(JSONValue.string) ?? .null, "status": .int(outcome.status.code),
             ]
             if let error = outcome.error {
                 entry["error"] = .string(error)
@@ -195,31 +195,31 @@ public final class LookalikeAPI: Sendable {
             }
             return .object(sorting: entry)
         }
-        let failed = outcomes.filter { $0.status >= 400 }.count
-        return JSONResponse.make(200, ["results": .array(results), "stored": .int(outcomes.count - failed), "failed": .int(failed)])
+        let failed = outcomes.filter { !$0.status.isSuccess }.count
+        return JSONResponse.make(.ok, ["results": .array(results), "stored": .int(outcomes.count - failed), "failed": .int(failed)])
     }
 
     func key(_ request: HTTPRequest) throws -> String {
-        guard let key = request.parameters["id"], !key.isEmpty else { throw APIError(status: 400, detail: "missing id") }
+        guard let key = request.parameters["id"], !key.isEmpty else { throw APIError(status: .badRequest, detail: "missing id") }
         return key
     }
 
     func get(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let key = try key(request)
         guard let record = try service.record(key: key, collection: collection) else { throw LookalikeError.notFound(key) }
-        return JSONResponse.make(200, JSONResponse.record(record))
+        return JSONResponse.make(.ok, JSONResponse.record(record))
     }
 
     func delete(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let key = try key(request)
         guard try service.delete(key: key, collection: collection) else { throw LookalikeError.notFound(key) }
-        return HTTPResponse(status: 204)
+        return HTTPResponse(status: .noContent)
     }
 
     func thumbnail(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let key = try key(request)
         guard let jpeg = try service.thumbnail(key: key, collection: collection) else { throw LookalikeError.notFound(key) }
-        return HTTPResponse(status: 200, headers: [("Content-Type", "image/jpeg"), ("Cache-Control", "max-age=60")], body: jpeg)
+        return HTTPResponse(status: .ok, headers: [("Content-Type", "image/jpeg"), ("Cache-Control", "max-age=60")], body: jpeg)
     }
 
     func list(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
@@ -227,14 +227,14 @@ public final class LookalikeAPI: Sendable {
         let records = try service.list(limit: limit, after: request.query["after"], collection: collection)
         var body: [String: JSONValue] = ["images": .array(records.map { JSONResponse.record($0) })]
         if records.count == limit, let last = records.last { body["next"] = .string(last.key) }
-        return JSONResponse.make(200, .object(sorting: body))
+        return JSONResponse.make(.ok, .object(sorting: body))
     }
 
     private func searchOptions(_ query: [String: String]) throws -> SearchOptions {
         SearchOptions(
             k: try Self.integer(query["k"], name: "k") ?? 10,
             minScore: try query["min_score"].map { text in
-                guard let value = Float(text), value.isFinite else { throw APIError(status: 400, detail: "min_score must be a number") }
+                guard let value = Float(text), value.isFinite else { throw APIError(status: .badRequest, detail: "min_score must be a number") }
                 return value
             },
             searchK: try Self.integer(query["search_k"], name: "search_k"),
@@ -251,7 +251,7 @@ public final class LookalikeAPI: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         let options = try searchOptions(request.query)
         let bytes = try uploadParts(request).bytes
-        guard !bytes.isEmpty else { throw APIError(status: 400, detail: "the request has no image bytes") }
+        guard !bytes.isEmpty else { throw APIError(status: .badRequest, detail: "the request has no image bytes") }
         return Self.results(try service.search(bytes: bytes, options: options, collection: collection), started: started)
     }
 
@@ -261,7 +261,7 @@ public final class LookalikeAPI: Sendable {
         do {
             body = try JSONDecoder().decode(VectorQuery.self, from: Data(request.body))
         } catch {
-            throw APIError(status: 400, detail: "body must be a JSON object {\"vector\": [numbers], \"k\": 10, ...}")
+            throw APIError(status: .badRequest, detail: "body must be a JSON object {\"vector\": [numbers], \"k\": 10, ...}")
         }
         var query: [String: String] = request.query
         if let k = body.k { query["k"] = String(k) }
@@ -275,7 +275,7 @@ public final class LookalikeAPI: Sendable {
 
     private static func results(_ matches: [Match], started: UInt64) -> HTTPResponse {
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
-        return JSONResponse.make(200, [
+        return JSONResponse.make(.ok, [
             "results": .array(matches.map(JSONResponse.match)), "total": .int(matches.count),
             "took_ms": .number((milliseconds * 1000).rounded() / 1000),
         ])
@@ -283,7 +283,7 @@ public final class LookalikeAPI: Sendable {
 
     func stats(collection: String) throws -> HTTPResponse {
         let stats = try service.statistics(collection: collection)
-        return JSONResponse.make(200, [
+        return JSONResponse.make(.ok, [
             "images": .int(stats.images), "indexed": .int(stats.indexed), "tombstones": .int(stats.tombstones),
             "trees": .int(stats.trees), "index_bytes": .int(stats.indexBytes), "index_rebuilds": .int(stats.rebuilds),
             "model": .string(stats.model), "code_bits": .int(stats.codeBits), "code_scheme": .string(stats.codeScheme),
@@ -306,14 +306,14 @@ public final class LookalikeAPI: Sendable {
             ("lookalike_inference_compute_seconds_total", "Seconds inference workers spent in forward passes.",
              queue.computeSeconds),
         ])
-        return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: text)
+        return HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4", body: text)
     }
 
     // MARK: - Parameters
 
     static func integer(_ text: String?, name: String) throws -> Int? {
         guard let text else { return nil }
-        guard let value = Int(text) else { throw APIError(status: 400, detail: "\(name) must be an integer, got '\(text.prefix(40))'") }
+        guard let value = Int(text) else { throw APIError(status: .badRequest, detail: "\(name) must be an integer, got '\(text.prefix(40))'") }
         return value
     }
 
@@ -322,7 +322,7 @@ public final class LookalikeAPI: Sendable {
         switch text.lowercased() {
         case "true", "1", "yes": return true
         case "false", "0", "no": return false
-        default: throw APIError(status: 400, detail: "\(name) must be true or false")
+        default: throw APIError(status: .badRequest, detail: "\(name) must be true or false")
         }
     }
 
@@ -355,7 +355,7 @@ final class BatchResults: @unchecked Sendable {
 struct BatchOutcome: Sendable {
     let file: String
     let id: String?
-    let status: Int
+    let status: HTTPStatus
     let error: String?
     let duplicates: [Match]
 }

@@ -24,7 +24,7 @@ enum OpenAPIDocument {
                         entry["summary"] = (operation["summary"] as? String ?? "") + " (the default collection)"
                     }
                 }
-                paths[pattern, default: [:]][route.method.lowercased()] = entry
+                paths[pattern, default: [:]][route.method.rawValue.lowercased()] = entry
             }
         }
         document["paths"] = paths
@@ -46,7 +46,7 @@ enum OpenAPIDocument {
       "id": {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 256}},
       "k": {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
       "min_score": {"name": "min_score", "in": "query", "schema": {"type": "number", "minimum": -1, "maximum": 1}},
-      "search_k": {"name": "search_k", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+      "search_k": {"name": "search_k", "in": "query", "description": "Candidates the forest collects. A collection small enough to be scanned exactly has no forest: search_k is then a 400, and a 503 while a large collection's first forest is built.", "schema": {"type": "integer", "minimum": 1}},
       "exact": {"name": "exact", "in": "query", "schema": {"type": "boolean", "default": false}}
     },
     "schemas": {

@@ -1,3 +1,5 @@
+public import HTTPCore
+
 /// Why a store operation was refused before reaching SQLite.
 public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Keys are 1–256 characters with no control characters.
@@ -32,6 +34,29 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .collectionExists(let name): return "a collection named '\(name)' exists"
         case .unknownCollection(let id): return "no collection with id \(id)"
         case .busy(let detail): return "the database is busy: \(detail)"
+        }
+    }
+}
+
+extension StorageError: HTTPResponseError {
+    public var status: HTTPStatus {
+        switch self {
+        case .invalidKey, .invalidMetadata, .invalidVector, .invalidCollectionName: .badRequest
+        case .collectionExists: .conflict
+        case .unknownCollection: .notFound
+        // Another process holds the write lock (a backup, the CLI): worth retrying shortly.
+        case .busy: .serviceUnavailable
+        case .damaged, .unsupportedSchema: .internalServerError
+        }
+    }
+
+    /// Paths and SQLite's text stay in the log.
+    public var publicDetail: String {
+        switch self {
+        case .unknownCollection: "the collection was deleted"
+        case .busy: "the database is busy; retry shortly"
+        case .damaged, .unsupportedSchema: "storage failure"
+        default: description
         }
     }
 }

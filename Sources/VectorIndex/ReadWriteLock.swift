@@ -30,7 +30,7 @@ final class ReadWriteLock: @unchecked Sendable {
         turnstile.deallocate()
     }
 
-    func withReadLock<T>(_ body: () throws -> T) rethrows -> T {
+    func withReadLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(turnstile)
         pthread_mutex_unlock(turnstile)
         pthread_rwlock_rdlock(lock)
@@ -38,7 +38,7 @@ final class ReadWriteLock: @unchecked Sendable {
         return try body()
     }
 
-    func withWriteLock<T>(_ body: () throws -> T) rethrows -> T {
+    func withWriteLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(turnstile)
         pthread_rwlock_wrlock(lock)
         pthread_mutex_unlock(turnstile)

@@ -51,11 +51,11 @@ extension SimilarityIndex {
     /// `candidates` without repeats (the trees overlap) and without tombstones, in first-seen order; a bitmap
     /// over slots makes this linear.
     func uniqueLiveSlots(_ candidates: [Int32]) -> [Int32] {
-        var seen = [UInt64](repeating: 0, count: (slotIDs.count + 63) / 64)
+        var seen = [UInt64](repeating: 0, count: (slotTable.count + 63) / 64)
         var unique: [Int32] = []
         unique.reserveCapacity(candidates.count)
         seen.withUnsafeMutableBufferPointer { seen in
-            deleted.withUnsafeBufferPointer { deleted in
+            slotTable.isDeleted.withUnsafeBufferPointer { deleted in
                 for slot in candidates {
                     let word = Int(slot) >> 6, bit = UInt64(1) << UInt64(slot & 63)
                     guard seen[word] & bit == 0 else { continue }
@@ -84,14 +84,14 @@ extension SimilarityIndex {
     /// each slot's distance and counts it in a histogram (tombstones get a distance no code can have), then the
     /// counting selection picks the slots.
     func hammingCandidates(_ code: BinaryCode, count: Int) -> [Int32] {
-        let words = codeWords, total = slotIDs.count, tombstone = words * 64 + 1, buckets = tombstone + 1
+        let words = codeWords, total = slotTable.count, tombstone = words * 64 + 1, buckets = tombstone + 1
         // Four interleaved histograms (by slot mod 4): neighbouring codes often share a distance, and one
         // histogram would chain each increment on the previous one's store.
         var histograms = [Int](repeating: 0, count: 4 * buckets)
         let distances = [UInt16](unsafeUninitializedCapacity: total) { distances, initialized in
             code.words.withUnsafeBufferPointer { query in
                 codes.withUnsafeBufferPointer { codes in
-                    deleted.withUnsafeBufferPointer { deleted in
+                    slotTable.isDeleted.withUnsafeBufferPointer { deleted in
                         histograms.withUnsafeMutableBufferPointer { histograms in
                             @inline(__always) func scan(wordCount: Int) {
                                 for slot in 0..<total {

@@ -14,7 +14,7 @@ extension SimilarityIndex {
 
     func needsRebuild() -> Bool {
         guard !rebuilding, !loading else { return false }
-        let live = slotIDs.count - deletedCount
+        let live = slotTable.liveCount
         if forest == nil { return live > configuration.exactThreshold }
         return Double(changesSinceBuild) > configuration.rebuildFraction * Double(max(live, 1))
     }
@@ -37,8 +37,8 @@ extension SimilarityIndex {
     public func rebuild() {
         let (rows, live, deletedAtSnapshot, keepSubspace) = lock.withReadLock { () -> (RowSource, [Int32], Int, Bool) in
             let rows = RowSource(storage)
-            let live = (0..<rows.count).compactMap { deleted[$0] ? nil : Int32($0) }
-            return (rows, live, deletedCount, subspace != nil && live.count < 2 * subspaceLearnedAt)
+            let live = (0..<rows.count).compactMap { slotTable.isDeleted[$0] ? nil : Int32($0) }
+            return (rows, live, slotTable.tombstones, subspace != nil && live.count < 2 * subspaceLearnedAt)
         }
         var newForest = RandomProjectionForest(
             rows: rows, slots: live, treeCount: configuration.trees, leafSize: configuration.leafSize,
@@ -57,7 +57,7 @@ extension SimilarityIndex {
                         newReducedRows.append($0)
                     }
                 }
-                if !deleted[slot] { newForest.insert(slot: Int32(slot), rows: current) }
+                if !slotTable.isDeleted[slot] { newForest.insert(slot: Int32(slot), rows: current) }
             }
             forest = newForest
             mutations += 1
@@ -66,7 +66,7 @@ extension SimilarityIndex {
                 reducedRows = newReducedRows
                 subspaceLearnedAt = live.count
             }
-            changesSinceBuild = (current.count - rows.count) + (deletedCount - deletedAtSnapshot)
+            changesSinceBuild = (current.count - rows.count) + (slotTable.tombstones - deletedAtSnapshot)
             rebuilding = false
             rebuilds += 1
             return needsRebuild()

@@ -23,7 +23,7 @@ extension SimilarityIndex {
             var slots: [Int32] = [], distances: [UInt16] = []
             code.words.withUnsafeBufferPointer { queryCode in
                 codes.withUnsafeBufferPointer { codes in
-                    for slot in 0..<slotIDs.count where !deleted[slot] {
+                    for slot in 0..<slotTable.count where !slotTable.isDeleted[slot] {
                         let distance = BinaryCode.distance(queryCode.baseAddress!, codes.baseAddress! + slot * words, wordCount: words)
                         if distance <= maxDistance {
                             slots.append(Int32(slot))
@@ -38,7 +38,7 @@ extension SimilarityIndex {
             var matches: [Match] = query.withUnsafeBufferPointer { query in
                 slots.compactMap { slot in
                     let score = BLASKernels.dot(query.baseAddress!, storage.row(slot), count: configuration.dimension)
-                    return score >= minScore ? Match(id: slotIDs[Int(slot)], score: score) : nil
+                    return score >= minScore ? Match(id: slotTable.ids[Int(slot)], score: score) : nil
                 }
             }
             matches.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
@@ -52,14 +52,16 @@ extension SimilarityIndex {
     ///   - minScore: drop matches with a lower cosine similarity.
     ///   - excluding: ids never returned (for example the query image itself).
     ///   - code: the query's binary code, required for ``Strategy/hamming(candidates:)``.
+    /// - Throws: ``SearchError`` when the requested strategy cannot run (no forest yet, no codes): a strategy
+    ///   asked for by name is never swapped for another.
     public func search(
         _ query: [Float], k: Int, strategy: Strategy = .automatic, minScore: Float? = nil,
         excluding: Set<Int64> = [], code: BinaryCode? = nil
-    ) -> [Match] {
+    ) throws(SearchError) -> [Match] {
         precondition(query.count == configuration.dimension, "query dimension \(query.count) ≠ \(configuration.dimension)")
         guard k > 0 else { return [] }
-        return lock.withReadLock {
-            let live = slotIDs.count - deletedCount
+        return try lock.withReadLock { () throws(SearchError) -> [Match] in
+            let live = slotTable.liveCount
             var effective = strategy
             if case .automatic = strategy {
                 if live <= configuration.exactThreshold {
@@ -70,8 +72,10 @@ extension SimilarityIndex {
                     effective = forest == nil ? .exact : .forest(searchK: nil)
                 }
             }
-            if case .forest = effective, forest == nil { effective = .exact }
-            if case .hamming = effective, code == nil || codeWords == 0 { effective = .exact }
+            if case .forest = effective, forest == nil {
+                throw .forestUnavailable(live: live, exactThreshold: configuration.exactThreshold)
+            }
+            if case .hamming = effective, code == nil || codeWords == 0 { throw .codesUnavailable }
             let wanted = k + excluding.count
             var top = TopK(k: wanted)
             query.withUnsafeBufferPointer { query in
@@ -101,7 +105,7 @@ extension SimilarityIndex {
             }
             var matches: [Match] = []
             for (score, slot) in top.sorted() {
-                let id = slotIDs[Int(slot)]
+                let id = slotTable.ids[Int(slot)]
                 if excluding.contains(id) { continue }
                 if let minScore, score < minScore { break }
                 matches.append(Match(id: id, score: score))
@@ -133,7 +137,7 @@ extension SimilarityIndex {
 
     /// Brute force: one `sgemv` per storage chunk, then top-k over live rows.
     func scanAll(_ query: UnsafePointer<Float>, into top: inout TopK) {
-        let total = slotIDs.count
+        let total = slotTable.count
         var scores = [Float](repeating: 0, count: storage.rowsPerChunk)
         var base = 0
         for chunk in storage.chunks {
@@ -142,7 +146,7 @@ extension SimilarityIndex {
             scores.withUnsafeMutableBufferPointer {
                 BLASKernels.matrixVector(chunk, rows: rows, columns: configuration.dimension, query, into: $0.baseAddress!)
             }
-            for row in 0..<rows where !deleted[base + row] {
+            for row in 0..<rows where !slotTable.isDeleted[base + row] {
                 if scores[row] > top.threshold { top.insert(score: scores[row], slot: Int32(base + row)) }
             }
             base += rows

@@ -20,7 +20,7 @@ extension SimilarityIndex {
         waitForRebuild()
         let live = lock.withWriteLock { () -> Int in
             loading = false
-            return slotIDs.count - deletedCount
+            return slotTable.liveCount
         }
         guard live > configuration.exactThreshold else { return .exact }
         var reason = "no snapshot configured"
@@ -58,12 +58,12 @@ extension SimilarityIndex {
             let rows = RowSource(storage)
             var kept: [Int64: Int32] = [:]
             for item in snapshot.items {
-                guard let slot = slotOf[item.id],
+                guard let slot = slotTable.slot(of: item.id),
                       ForestSnapshot.fingerprint(id: item.id, row: rows.row(slot), dimension: rows.dimension) == item.fingerprint
                 else { continue }
                 kept[item.id] = slot
             }
-            let live = slotIDs.count - deletedCount
+            let live = slotTable.liveCount
             let dropped = snapshot.items.count - kept.count
             let inserted = live - kept.count
             guard Double(dropped + inserted) <= configuration.rebuildFraction * Double(live) else {
@@ -73,7 +73,7 @@ extension SimilarityIndex {
             }
             var restored = RandomProjectionForest(snapshot: snapshot, slotOf: { kept[$0] }, indexedCount: rows.count)
             let keptSlots = Set(kept.values)
-            for slot in 0..<rows.count where !deleted[slot] && !keptSlots.contains(Int32(slot)) {
+            for slot in 0..<rows.count where !slotTable.isDeleted[slot] && !keptSlots.contains(Int32(slot)) {
                 restored.insert(slot: Int32(slot), rows: rows)
             }
             forest = restored
@@ -102,7 +102,7 @@ extension SimilarityIndex {
         let taken = lock.withReadLock { () -> (RandomProjectionForest, PrincipalSubspace?, [Int64], [Bool], RowSource, Int, Int64)?? in
             guard let forest else { return nil }
             if savedMutations == mutations { return .some(nil) }
-            return (forest, subspace, slotIDs, deleted, RowSource(storage), mutations, appliedSequence)
+            return (forest, subspace, slotTable.ids, slotTable.isDeleted, RowSource(storage), mutations, appliedSequence)
         }
         guard let taken else { return false }
         guard let (forest, subspace, ids, deleted, rows, generation, sequence) = taken else { return true }

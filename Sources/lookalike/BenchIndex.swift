@@ -91,7 +91,7 @@ struct BenchIndex: ParsableCommand {
                 let stats = index.statistics
                 if truth.isEmpty {
                     // Ground truth: exact search (brute force over every vector).
-                    let (rate, results) = measure(index, queryRows, queryCodes, strategy: .exact)
+                    let (rate, results) = try measure(index, queryRows, queryCodes, strategy: .exact)
                     truth = results.map { Set($0) }
                     report(strategy: "exact", params: "", recall: 1, qps: rate, build: 0, bytes: stats.vectorBytes)
                 }
@@ -105,7 +105,7 @@ struct BenchIndex: ParsableCommand {
                     for limit in rerank.split(separator: ",").compactMap({ Int($0) }) {
                         index.hammingRerankLimit = limit
                         for value in searchK.split(separator: ",").compactMap({ Int($0) }) {
-                            let (rate, results) = measure(index, queryRows, queryCodes, strategy: .forest(searchK: value))
+                            let (rate, results) = try measure(index, queryRows, queryCodes, strategy: .forest(searchK: value))
                             report(strategy: "forest",
                                    params: "trees=\(treeCount) leaf=\(leafSize) search_k=\(value) rerank=\(limit == 0 ? "all" : String(limit))\(subspace)",
                                    recall: recall(results, truth), qps: rate, build: buildSeconds,
@@ -114,7 +114,7 @@ struct BenchIndex: ParsableCommand {
                     }
                     guard treeCount == treeCounts.first else { continue }
                     for value in candidates.split(separator: ",").compactMap({ Int($0) }) {
-                        let (rate, results) = measure(index, queryRows, queryCodes, strategy: .hamming(candidates: value))
+                        let (rate, results) = try measure(index, queryRows, queryCodes, strategy: .hamming(candidates: value))
                         report(strategy: "hamming", params: "bits=256 candidates=\(value)\(subspace)",
                                recall: recall(results, truth), qps: rate, build: 0,
                                bytes: stats.vectorBytes + baseRows.count * 32)
@@ -153,11 +153,11 @@ struct BenchIndex: ParsableCommand {
     }
 
     private func measure(_ index: SimilarityIndex, _ queries: [[Float]], _ codes: [BinaryCode],
-                         strategy: SimilarityIndex.Strategy) -> (Double, [[Int64]]) {
+                         strategy: SimilarityIndex.Strategy) throws -> (Double, [[Int64]]) {
         var results: [[Int64]] = []
         let start = DispatchTime.now().uptimeNanoseconds
         for (position, query) in queries.enumerated() {
-            results.append(index.search(query, k: k, strategy: strategy, code: codes[position]).map(\.id))
+            results.append(try index.search(query, k: k, strategy: strategy, code: codes[position]).map(\.id))
         }
         return (Double(queries.count) / Self.seconds(since: start), results)
     }

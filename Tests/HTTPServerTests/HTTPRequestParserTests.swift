@@ -1,4 +1,5 @@
 import Testing
+import HTTPCore
 @testable import HTTPServer
 
 /// The parser driven with raw bytes, no sockets.
@@ -22,14 +23,14 @@ struct HTTPRequestParserTests {
     }
 
     static func failure(_ text: String, limits: HTTPLimits = HTTPLimits()) -> Int? {
-        do { _ = try parse(text, limits: limits); return nil } catch let error as HTTPRequestParser.Failure { return error.status } catch { return -1 }
+        do { _ = try parse(text, limits: limits); return nil } catch let error as HTTPRequestParser.Failure { return error.status.code } catch { return -1 }
     }
 
     @Test(arguments: [nil, 1, 7])
     func simpleGetWithHeadersAndQuery(split: Int?) throws {
         let requests = try Self.parse("GET /v1/images?limit=5&after=a%20b HTTP/1.1\r\nHost: x\r\nX-Request-Id: abc\r\n\r\n", split: split)
         #expect(requests.count == 1)
-        #expect(requests[0].method == "GET" && requests[0].path == "/v1/images")
+        #expect(requests[0].method == .get && requests[0].path == "/v1/images")
         #expect(requests[0].query == ["limit": "5", "after": "a b"])
         #expect(requests[0].header("x-request-id") == "abc")
         #expect(requests[0].keepAlive)
@@ -128,7 +129,7 @@ struct MultipartParserTests {
     @Test func brokenBodiesAndLimits() {
         #expect(throws: MultipartParser.Failure.self) { try MultipartParser().parse(Array("no boundary".utf8), boundary: "XyZ") }
         #expect(throws: MultipartParser.Failure.self) { try MultipartParser().parse(Array(Self.body.dropLast(12)), boundary: "XyZ") }
-        #expect(throws: MultipartParser.Failure(status: 413, reason: "more than 1 parts")) {
+        #expect(throws: MultipartParser.Failure(status: .contentTooLarge, reason: "more than 1 parts")) {
             try MultipartParser(maxParts: 1).parse(Self.body, boundary: "XyZ")
         }
         #expect(throws: MultipartParser.Failure.self) { try MultipartParser(maxPartBytes: 3).parse(Self.body, boundary: "XyZ") }

@@ -155,6 +155,13 @@ struct CollectionTests {
         #expect(try follower.statistics().indexed == 1)
         #expect(try follower.statistics().sequence == 4)
         #expect(try follower.search(bytes: Self.jpeg(2), options: .init(k: 5)).map(\.key) == ["first"])
+        // A collection this small has no forest: search_k (which tunes it) is refused, never quietly ignored.
+        #expect {
+            try follower.similar(key: "first", options: .init(k: 5, searchK: 500))
+        } throws: { error in
+            guard case LookalikeError.invalidArgument(let message) = error else { return false }
+            return message.contains("search_k")
+        }
 
         let store = try ImageStore(path: configuration.storage.databasePath)
         let changes = try store.changes(collection: ImageStore.defaultCollectionID, after: 0, limit: 100)

@@ -1,5 +1,9 @@
 import Foundation
+import Imaging
+import Inference
+import Storage
 import Testing
+import VectorIndex
 @testable import Lookalike
 
 struct ConfigurationTests {
@@ -21,6 +25,30 @@ struct ConfigurationTests {
         let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(Configuration())) as! [String: [String: Any]]
         #expect(Set(file.keys) == Set(defaults.keys))
         for (section, values) in defaults { #expect(Set(file[section]!.keys) == Set(values.keys), "\(section)") }
+    }
+
+    /// An option that configures a lower module has that module's default: the service never builds an index,
+    /// pool, store or decoder with values that differ from what the module itself documents.
+    @Test func defaultsAreTheConfiguredModulesOwn() {
+        let defaults = Configuration()
+        let index = SimilarityIndex.Configuration(dimension: 1)
+        #expect(defaults.index.trees == index.trees && defaults.index.leafSize == index.leafSize)
+        #expect(defaults.index.searchKFactor == index.searchKFactor && defaults.index.exactThreshold == index.exactThreshold)
+        #expect(defaults.index.hammingRerankLimit == index.hammingRerankLimit)
+        #expect(defaults.index.rebuildFraction == index.rebuildFraction && UInt64(defaults.index.seed) == index.seed)
+        #expect(defaults.index.reducedDimension == index.reducedDimension)
+        #expect(defaults.index.reducedRerankLimit == index.reducedRerankLimit)
+        #expect(defaults.index.hammingScanLimit == index.hammingScanLimit)
+        #expect(defaults.index.hammingCandidateFactor == index.hammingCandidateFactor)
+        #expect(defaults.hashing.bits == index.codeBits)
+        let pool = InferencePool.Configuration()
+        #expect(defaults.model.queueCapacity == pool.queueCapacity && defaults.model.maxBatch == pool.maxBatch)
+        #expect(defaults.model.maxBatchWaitMilliseconds == pool.maxBatchWaitMilliseconds)
+        #expect(defaults.model.maxImagePixels == DecodingLimits().maxPixels)
+        #expect(defaults.model.thumbnailSize == Thumbnailer().maxSide)
+        let store = ImageStore.Options()
+        #expect(defaults.storage.maxMetadataBytes == store.maxMetadataBytes && defaults.storage.keepOriginals == store.keepOriginals)
+        #expect(defaults.storage.busyTimeoutMilliseconds == store.busyTimeoutMilliseconds)
     }
 
     @Test func precedenceIsDefaultsThenFileThenEnvironment() throws {

@@ -66,16 +66,16 @@ struct PrincipalSubspaceTests {
         let configuration = SimilarityIndex.Configuration(
             dimension: 64, trees: 8, leafSize: 16, exactThreshold: 100, snapshotPath: directory.snapshot,
             reducedDimension: 32, reducedRerankLimit: 200)
-        let index = SimilarityIndexTests.build(data, configuration: configuration)
+        let index = try SimilarityIndexTests.build(data, configuration: configuration)
         #expect(index.statistics.forestBytes > 2000 * 32 * 4)
         var plain = configuration
         plain.reducedDimension = 0
         plain.snapshotPath = nil
-        let baseline = SimilarityIndexTests.recall(
-            SimilarityIndexTests.build(data, configuration: plain), data: data, queries: queries, strategy: .forest(searchK: 2000))
-        let forest = SimilarityIndexTests.recall(index, data: data, queries: queries, strategy: .forest(searchK: 2000))
+        let baseline = try SimilarityIndexTests.recall(
+            try SimilarityIndexTests.build(data, configuration: plain), data: data, queries: queries, strategy: .forest(searchK: 2000))
+        let forest = try SimilarityIndexTests.recall(index, data: data, queries: queries, strategy: .forest(searchK: 2000))
         #expect(forest >= baseline - 0.05, "forest recall@10 \(forest) with the subspace, \(baseline) without")
-        let hamming = SimilarityIndexTests.recall(index, data: data, queries: queries, strategy: .hamming(candidates: 1000))
+        let hamming = try SimilarityIndexTests.recall(index, data: data, queries: queries, strategy: .hamming(candidates: 1000))
         #expect(hamming >= 0.8, "hamming + subspace recall@10 \(hamming)")
 
         let hasher = RandomHyperplaneHasher(bits: 256, dimension: 64, seed: 1)
@@ -85,14 +85,14 @@ struct PrincipalSubspaceTests {
         let outcome = restarted.finishLoading()
         #expect(outcome == .restored(kept: 2000, inserted: 0, dropped: 0))
         for query in queries {
-            #expect(restarted.search(query, k: 10, strategy: .forest(searchK: 1000))
+            #expect(try restarted.search(query, k: 10, strategy: .forest(searchK: 1000))
                     == index.search(query, k: 10, strategy: .forest(searchK: 1000)))
         }
         // Added after the build: projected on insert, so found through the subspace stage too.
         let extra = SimilarityIndexTests.dataset(count: 50, dimension: 64, clusters: 20, seed: 23)
         for (offset, vector) in extra.enumerated() { restarted.add(id: 10_000 + Int64(offset), vector: vector, code: hasher.code(for: vector)) }
         for (offset, vector) in extra.enumerated() {
-            #expect(restarted.search(vector, k: 1, strategy: .forest(searchK: 1000)).first?.id == 10_000 + Int64(offset))
+            #expect(try restarted.search(vector, k: 1, strategy: .forest(searchK: 1000)).first?.id == 10_000 + Int64(offset))
         }
     }
 
@@ -101,17 +101,17 @@ struct PrincipalSubspaceTests {
     /// the blocked scoring walks)
     /// loses nothing, so the results are the exact top 10 (scores within 2e-4 of the exact 10th, for ties and
     /// fixed-point rounding).
-    @Test func subspaceStageAloneMatchesExactSearch() {
+    @Test func subspaceStageAloneMatchesExactSearch() throws {
         let data = Self.lowRank(count: 600, dimension: 64, rank: 40, seed: 31)
         // Stored rows, and vectors off the data's span (their inner products with rows are still preserved).
         let queries = Array(data.prefix(10)) + Self.lowRank(count: 20, dimension: 64, rank: 40, seed: 32)
         let configuration = SimilarityIndex.Configuration(
             dimension: 64, trees: 2, leafSize: 16, exactThreshold: 100, reducedDimension: 44, reducedRerankLimit: 10)
-        let index = SimilarityIndexTests.build(data, configuration: configuration)
+        let index = try SimilarityIndexTests.build(data, configuration: configuration)
         let hasher = RandomHyperplaneHasher(bits: 256, dimension: 64, seed: 1)
         for query in queries {
-            let exact = index.search(query, k: 10, strategy: .exact)
-            let staged = index.search(query, k: 10, strategy: .hamming(candidates: 600), code: hasher.code(for: query))
+            let exact = try index.search(query, k: 10, strategy: .exact)
+            let staged = try index.search(query, k: 10, strategy: .hamming(candidates: 600), code: hasher.code(for: query))
             #expect(staged.count == 10)
             let tenth = exact.last!.score
             #expect(staged.allSatisfy { $0.score >= tenth - 2e-4 }, "\(staged) vs \(exact)")
