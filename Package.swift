@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "lookalike",
             dependencies: [
-                "Lookalike", "LookalikeAPI", "HTTPServer", "Imaging", "Inference", "Storage",
+                "Lookalike", "LookalikeAPI", "HTTPServer", "Imaging", "Inference", "Storage", "VectorIndex",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Storage
+import Synchronization
 import VectorIndex
 
 /// One collection's live state: its index (forest, codes, subspace), its code scheme, its snapshot file and the
@@ -33,6 +34,15 @@ final class ImageCollection: @unchecked Sendable {
     private let retrainGroup = DispatchGroup()
     private let stateLock = NSLock()
     private var loadOutcome: SimilarityIndex.LoadOutcome?
+    /// The last grouping computed, with what it was computed for: the pages of one listing read it instead of
+    /// grouping the whole collection again, until a write moves the change sequence.
+    private let lastGrouping = Mutex<(key: GroupingKey, groups: [[String]])?>(nil)
+
+    private struct GroupingKey: Equatable {
+        let threshold: Float
+        let neighbours: Int
+        let sequence: Int64
+    }
 
     /// Opens a stored collection: restores its code scheme (or registers one) and creates its empty index.
     init(stored: StoredCollection, store: any ImageRepository, configuration: Configuration, modelName: String,
@@ -265,6 +275,14 @@ final class ImageCollection: @unchecked Sendable {
     /// at or above `threshold` are joined (union-find) into groups. Groups hold keys sorted, and are ordered
     /// by their first key; single images are not groups.
     func duplicateGroups(threshold: Float, neighbours: Int) throws -> [[String]] {
+        let key = GroupingKey(threshold: threshold, neighbours: neighbours, sequence: index.sequence)
+        if let last = lastGrouping.withLock({ $0 }), last.key == key { return last.groups }
+        let groups = try groupDuplicates(threshold: threshold, neighbours: neighbours)
+        lastGrouping.withLock { $0 = (key, groups) }
+        return groups
+    }
+
+    private func groupDuplicates(threshold: Float, neighbours: Int) throws -> [[String]] {
         var keyOf: [Int64: String] = [:]
         var cursor: String? = nil
         repeat {

@@ -6,6 +6,7 @@ import Inference
 import Lookalike
 import Storage
 import Synchronization
+import VectorIndex
 
 /// Upload latency while a collection switches to ITQ codes: the database is filled with synthetic vectors of
 /// the model's shape, then uploaders run through the real pipeline until the retraining has committed. The
@@ -87,13 +88,13 @@ struct BenchRetrain: ParsableCommand {
         let store = try ImageStore(path: db)
         let dimension = model.featureDimension
         let placeholder = try store.saveHashScheme(kind: "simhash", bits: 256, dimension: dimension, parameters: [])
-        var random = SplitMix(seed: 11)
-        let centres = (0..<64).map { _ in (0..<dimension).map { _ in Float(random.unit()) * 2 } }
+        var random = SplitMix64(seed: 11)
+        let centres = (0..<64).map { _ in (0..<dimension).map { _ in Float.random(in: 0..<1, using: &random) * 2 } }
         var written = 0
         while written < images {
             let batch = (written..<min(written + 1_000, images)).map { i -> ImageWrite in
                 let centre = centres[i % centres.count]
-                var vector = centre.map { max(0, $0 + Float(random.unit() - 0.5) * 1.5) }
+                var vector = centre.map { max(0, $0 + Float.random(in: -0.75..<0.75, using: &random)) }
                 let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 for j in vector.indices { vector[j] /= max(norm, 1e-12) }
                 return ImageWrite(
@@ -109,7 +110,7 @@ struct BenchRetrain: ParsableCommand {
 
     /// A 320×240 picture of coloured blocks, different per seed.
     static func scene(seed: UInt64) -> RGBImage {
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         let (width, height) = (320, 240)
         var pixels = [UInt8](repeating: 255, count: width * height * 3)
         for _ in 0..<12 {
@@ -164,18 +165,4 @@ private final class LatencyRecorder: Sendable {
             return text
         }
     }
-}
-
-/// A small seeded generator, so runs fill the same vectors.
-private struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

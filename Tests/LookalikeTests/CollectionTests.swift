@@ -70,6 +70,11 @@ struct CollectionTests {
         }
         #expect(try service.duplicates(threshold: 0.95, collection: "shop-a").groups.contains(["a-0", "a-copy"]))
         #expect(try service.duplicates(threshold: 0.95, collection: "shop-b").groups.isEmpty)
+        // The grouping is reused page to page, and computed again once a write moves the change sequence.
+        _ = try service.ingest(bytes: Self.jpeg(200), key: "b-copy", collection: "shop-b")
+        #expect(try service.duplicates(threshold: 0.95, collection: "shop-b").groups == [["b-0", "b-copy"]])
+        #expect(try service.delete(key: "b-copy", collection: "shop-b"))
+        #expect(try service.duplicates(threshold: 0.95, collection: "shop-b").groups.isEmpty)
         #expect(try service.list(limit: 100, after: nil, collection: LookalikeService.defaultCollection).isEmpty)
 
         // Deleting one leaves the other's rows, index and snapshot.
