@@ -509,8 +509,10 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
 
     /// Images whose upload had this SHA-256 (exact duplicates).
     public func images(sha256: [UInt8], collection: Int64 = ImageStore.defaultCollectionID) throws -> [StoredImage] {
-        try records("SELECT \(Self.recordColumns) FROM images WHERE collection_id = ? AND sha256 = ? ORDER BY key",
-                    [.integer(collection), .blob(sha256)])
+        // Sorted here: with `ORDER BY key` SQLite walks the (collection, key) index over the whole collection
+        // instead of seeking the (collection, sha256) one.
+        try records("SELECT \(Self.recordColumns) FROM images WHERE collection_id = ? AND sha256 = ?",
+                    [.integer(collection), .blob(sha256)]).sorted { $0.key < $1.key }
     }
 
     /// A page of records ordered by key, starting after `afterKey` (cursor pagination).
