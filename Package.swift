@@ -29,7 +29,8 @@ let package = Package(
         .target(name: "Inference", dependencies: ["COpenBLAS", "HTTPCore"], swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
         .target(name: "Storage", dependencies: ["CSQLite", "HTTPCore"], swiftSettings: swiftSettings),
-        .target(name: "VectorIndex", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
+        .target(name: "MetadataFilter", swiftSettings: swiftSettings),
+        .target(name: "VectorIndex", dependencies: ["COpenBLAS", "MetadataFilter"], swiftSettings: swiftSettings),
         .target(
             name: "Lookalike", dependencies: ["HTTPCore", "Imaging", "Inference", "Storage", "VectorIndex"],
             swiftSettings: swiftSettings),
@@ -68,7 +69,8 @@ let package = Package(
             name: "FuzzTargetTests", dependencies: ["FuzzTargets"], resources: [.copy("Corpus")],
             swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "MetadataFilter", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MetadataFilterTests", dependencies: ["MetadataFilter"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LookalikeTests", dependencies: ["Lookalike", "Storage", "Inference", "Imaging", "VectorIndex", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),

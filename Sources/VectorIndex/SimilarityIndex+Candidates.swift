@@ -83,7 +83,8 @@ extension SimilarityIndex {
     /// The `count` live slots with the smallest Hamming distance to `code`: one pass over the packed codes writes
     /// each slot's distance and counts it in a histogram (tombstones get a distance no code can have), then the
     /// counting selection picks the slots.
-    func hammingCandidates(_ code: BinaryCode, count: Int) -> [Int32] {
+    /// `excluded`, when given, replaces the tombstone flags (a filter's non-matching rows and the tombstones).
+    func hammingCandidates(_ code: BinaryCode, count: Int, excluded: [Bool]? = nil) -> [Int32] {
         let words = codeWords, total = slotTable.count, tombstone = words * 64 + 1, buckets = tombstone + 1
         // Four interleaved histograms (by slot mod 4): neighbouring codes often share a distance, and one
         // histogram would chain each increment on the previous one's store.
@@ -91,7 +92,7 @@ extension SimilarityIndex {
         let distances = [UInt16](unsafeUninitializedCapacity: total) { distances, initialized in
             code.words.withUnsafeBufferPointer { query in
                 codes.withUnsafeBufferPointer { codes in
-                    slotTable.isDeleted.withUnsafeBufferPointer { deleted in
+                    (excluded ?? slotTable.isDeleted).withUnsafeBufferPointer { deleted in
                         histograms.withUnsafeMutableBufferPointer { histograms in
                             @inline(__always) func scan(wordCount: Int) {
                                 for slot in 0..<total {

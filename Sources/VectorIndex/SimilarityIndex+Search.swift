@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+public import MetadataFilter
 
 /// Searches: the near-duplicate lookup and the k-nearest search, which picks a candidate strategy (exact scan,
 /// forest, Hamming scan) and ends every strategy with the same subspace and exact re-ranking.
@@ -52,15 +53,18 @@ extension SimilarityIndex {
     ///   - minScore: drop matches with a lower cosine similarity.
     ///   - excluding: ids never returned (for example the query image itself).
     ///   - code: the query's binary code, required for ``Strategy/hamming(candidates:)``.
+    ///   - filter: only vectors whose metadata matches are considered, inside the candidate scan (not after
+    ///     it), so a filter that admits few vectors still yields k of them when k exist.
     /// - Throws: ``SearchError`` when the requested strategy cannot run (no forest yet, no codes): a strategy
     ///   asked for by name is never swapped for another.
     public func search(
         _ query: [Float], k: Int, strategy: Strategy = .automatic, minScore: Float? = nil,
-        excluding: Set<Int64> = [], code: BinaryCode? = nil
+        excluding: Set<Int64> = [], code: BinaryCode? = nil, filter: Filter? = nil
     ) throws(SearchError) -> [Match] {
         precondition(query.count == configuration.dimension, "query dimension \(query.count) ≠ \(configuration.dimension)")
         guard k > 0 else { return [] }
         return try lock.withReadLock { () throws(SearchError) -> [Match] in
+            if let filter { return try filteredSearch(query, k: k, strategy: strategy, minScore: minScore, excluding: excluding, code: code, filter: filter) }
             let live = slotTable.liveCount
             var effective = strategy
             if case .automatic = strategy {
@@ -103,15 +107,103 @@ extension SimilarityIndex {
                     top.insert(score: BLASKernels.dot(q, storage.row(slot), count: configuration.dimension), slot: slot)
                 }
             }
-            var matches: [Match] = []
-            for (score, slot) in top.sorted() {
-                let id = slotTable.ids[Int(slot)]
-                if excluding.contains(id) { continue }
-                if let minScore, score < minScore { break }
-                matches.append(Match(id: id, score: score))
-                if matches.count == k { break }
+            return matches(from: top, k: k, minScore: minScore, excluding: excluding)
+        }
+    }
+
+    /// The best `k` of `top`, `excluding` left out, stopping below `minScore`.
+    func matches(from top: TopK, k: Int, minScore: Float?, excluding: Set<Int64>) -> [Match] {
+        var matches: [Match] = []
+        for (score, slot) in top.sorted() {
+            let id = slotTable.ids[Int(slot)]
+            if excluding.contains(id) { continue }
+            if let minScore, score < minScore { break }
+            matches.append(Match(id: id, score: score))
+            if matches.count == k { break }
+        }
+        return matches
+    }
+
+    /// ``search(_:k:strategy:minScore:excluding:code:filter:)`` under a filter, called with the read lock held.
+    /// The filter becomes a bitmap over slots first; when it admits few live vectors they are all scored
+    /// exactly, otherwise the Hamming scan (or the forest) runs over the admitted slots only, with its candidate
+    /// budget set for the admitted count, not the collection's.
+    private func filteredSearch(
+        _ query: [Float], k: Int, strategy: Strategy, minScore: Float?, excluding: Set<Int64>, code: BinaryCode?, filter: Filter
+    ) throws(SearchError) -> [Match] {
+        let total = slotTable.count
+        let admitted = attributes.rows(matching: filter, count: total)
+        var excluded = slotTable.isDeleted
+        var matching = 0
+        excluded.withUnsafeMutableBufferPointer { excluded in
+            for slot in 0..<total {
+                if !excluded[slot] && admitted.contains(slot) { matching += 1 } else { excluded[slot] = true }
             }
-            return matches
+        }
+        guard matching > 0 else { return [] }
+        let wanted = k + excluding.count
+        let hasCodes = code != nil && codeWords > 0
+        var effective = strategy
+        if case .automatic = strategy {
+            if matching <= max(configuration.filteredExactLimit, configuration.exactThreshold) || (!hasCodes && forest == nil) {
+                effective = .exact
+            } else if hasCodes, slotTable.liveCount <= configuration.hammingScanLimit || forest == nil {
+                effective = .hamming(candidates: defaultHammingCandidates(k: k, live: matching))
+            } else {
+                effective = .forest(searchK: nil)
+            }
+        }
+        if case .forest = effective, forest == nil {
+            throw .forestUnavailable(live: slotTable.liveCount, exactThreshold: configuration.exactThreshold)
+        }
+        if case .hamming = effective, !hasCodes { throw .codesUnavailable }
+        var top = TopK(k: wanted)
+        query.withUnsafeBufferPointer { query in
+            let q = query.baseAddress!
+            var candidates: [Int32]
+            switch effective {
+            case .exact, .automatic:
+                scanAdmitted(q, excluded: excluded, matching: matching, into: &top)
+                return
+            case .forest(let searchK):
+                // The forest's leaves hold mostly rows the filter refuses: widen the walk by the inverse of the
+                // admitted share, then keep the admitted rows.
+                let live = slotTable.liveCount
+                let widened = Double(searchK ?? defaultSearchK(k: k, live: matching)) * Double(live) / Double(matching)
+                let budget = Int(min(widened, Double(live * configuration.trees)))
+                candidates = uniqueLiveSlots(forest!.candidates(for: q, searchK: max(budget, wanted))).filter { !excluded[Int($0)] }
+                if candidates.count < wanted {
+                    // Too few admitted rows in the leaves walked: the exact answer over the admitted rows.
+                    scanAdmitted(q, excluded: excluded, matching: matching, into: &top)
+                    return
+                }
+                let limit = max(Int(Double(rerankLimit) * collectionScale(live: matching)), wanted)
+                if let code, codeWords > 0, rerankLimit > 0, candidates.count > limit {
+                    candidates = closestByHamming(candidates, to: code, count: limit)
+                }
+            case .hamming(let candidateCount):
+                candidates = hammingCandidates(code!, count: max(candidateCount, wanted), excluded: excluded)
+            }
+            for slot in closestInSubspace(candidates, to: q, count: wanted) {
+                top.insert(score: BLASKernels.dot(q, storage.row(slot), count: configuration.dimension), slot: slot)
+            }
+        }
+        return matches(from: top, k: k, minScore: minScore, excluding: excluding)
+    }
+
+    /// Exact scores for the slots not `excluded`: row by row when they are few, otherwise the chunked
+    /// matrix-vector scan with the excluded rows skipped.
+    private func scanAdmitted(_ query: UnsafePointer<Float>, excluded: [Bool], matching: Int, into top: inout TopK) {
+        let total = slotTable.count
+        if matching * 4 >= total {
+            scanAll(query, into: &top, excluded: excluded)
+            return
+        }
+        excluded.withUnsafeBufferPointer { excluded in
+            for slot in 0..<total where !excluded[slot] {
+                let score = BLASKernels.dot(query, storage.row(Int32(slot)), count: configuration.dimension)
+                if score > top.threshold { top.insert(score: score, slot: Int32(slot)) }
+            }
         }
     }
 
@@ -136,7 +228,8 @@ extension SimilarityIndex {
     }
 
     /// Brute force: one `sgemv` per storage chunk, then top-k over live rows.
-    func scanAll(_ query: UnsafePointer<Float>, into top: inout TopK) {
+    func scanAll(_ query: UnsafePointer<Float>, into top: inout TopK, excluded: [Bool]? = nil) {
+        let skipped = excluded ?? slotTable.isDeleted
         let total = slotTable.count
         var scores = [Float](repeating: 0, count: storage.rowsPerChunk)
         var base = 0
@@ -146,7 +239,7 @@ extension SimilarityIndex {
             scores.withUnsafeMutableBufferPointer {
                 BLASKernels.matrixVector(chunk, rows: rows, columns: configuration.dimension, query, into: $0.baseAddress!)
             }
-            for row in 0..<rows where !slotTable.isDeleted[base + row] {
+            for row in 0..<rows where !skipped[base + row] {
                 if scores[row] > top.threshold { top.insert(score: scores[row], slot: Int32(base + row)) }
             }
             base += rows

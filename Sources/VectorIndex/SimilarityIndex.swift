@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+public import MetadataFilter
 
 /// The live search index: vectors, optional binary codes, an Annoy-style forest, tombstones, and exact
 /// re-ranking.
@@ -50,13 +51,21 @@ public final class SimilarityIndex: @unchecked Sendable {
         /// Where the forest is saved after every build and by ``saveSnapshot()``, and restored from by
         /// ``finishLoading()`` (nil: never).
         public var snapshotPath: String?
+        /// Metadata fields held in columns for filtering (others are filtered by reading each document).
+        public var attributes: AttributeSchema
+        /// A filtered search whose filter admits at most this many live vectors scores them all exactly
+        /// (default 4,000); above it, the Hamming scan or the forest runs over the admitted rows only.
+        public var filteredExactLimit: Int
 
         public init(
             dimension: Int, trees: Int = 10, leafSize: Int = 256, searchKFactor: Int = 200, exactThreshold: Int = 2_000,
             rebuildFraction: Double = 0.25, hammingRerankLimit: Int = 4_000, codeBits: Int = 256, seed: UInt64 = 42,
             snapshotPath: String? = nil, reducedDimension: Int = 128, reducedRerankLimit: Int = 128,
-            hammingScanLimit: Int = 300_000, hammingCandidateFactor: Int = 20
+            hammingScanLimit: Int = 300_000, hammingCandidateFactor: Int = 20,
+            attributes: AttributeSchema = AttributeSchema(), filteredExactLimit: Int = 4_000
         ) {
+            self.attributes = attributes
+            self.filteredExactLimit = filteredExactLimit
             self.hammingScanLimit = hammingScanLimit
             self.hammingCandidateFactor = hammingCandidateFactor
             self.reducedDimension = reducedDimension
@@ -140,6 +149,8 @@ public final class SimilarityIndex: @unchecked Sendable {
     var codes: [UInt64] = []
     let codeWords: Int
     var slotTable = SlotTable()
+    /// Each slot's metadata, for filters.
+    let attributes: AttributeTable
     var forest: RandomProjectionForest?
     /// Learned with a forest build (when configured); `reducedRows` has one row per slot, like `storage`.
     var subspace: PrincipalSubspace?
@@ -174,6 +185,7 @@ public final class SimilarityIndex: @unchecked Sendable {
         subspaceLimit = max(1, configuration.reducedRerankLimit)
         storage = VectorStorage<Float>(dimension: configuration.dimension)
         codeWords = configuration.codeBits / 64
+        attributes = AttributeTable(schema: configuration.attributes)
     }
 
     /// Number of live vectors.
@@ -193,8 +205,9 @@ public final class SimilarityIndex: @unchecked Sendable {
 
     /// Adds or replaces the vector of `id`. `vector` must be unit length (or zero); `code` must have
     /// ``Configuration/codeBits`` bits when codes are kept. `sequence`, the change sequence number of the write
-    /// this reflects, is recorded with it, so a snapshot names the sequence it covers.
-    public func add(id: Int64, vector: [Float], code: BinaryCode? = nil, sequence: Int64? = nil) {
+    /// this reflects, is recorded with it, so a snapshot names the sequence it covers. `metadata` is what
+    /// filters read (nil: none).
+    public func add(id: Int64, vector: [Float], code: BinaryCode? = nil, sequence: Int64? = nil, metadata: FilterValue? = nil) {
         precondition(vector.count == configuration.dimension, "vector dimension \(vector.count) ≠ \(configuration.dimension)")
         let codeWords = self.codeWords
         precondition(codeWords == 0 || code?.words.count == codeWords, "code length does not match the index")
@@ -204,6 +217,7 @@ public final class SimilarityIndex: @unchecked Sendable {
             let row = vector.withUnsafeBufferPointer { storage.append($0) }
             assert(row == slot, "the slot table and the vector rows move together")
             if let code, codeWords > 0 { codes += code.words }
+            attributes.append(metadata)
             mutations += 1
             if let sequence { appliedSequence = max(appliedSequence, sequence) }
             if let subspace, let reducedRows {
@@ -232,6 +246,17 @@ public final class SimilarityIndex: @unchecked Sendable {
         }
         if startRebuild { scheduleRebuild() }
         return removed
+    }
+
+    /// Replaces the metadata filters see for `id`; false when `id` is not indexed.
+    @discardableResult
+    public func updateMetadata(id: Int64, _ metadata: FilterValue?, sequence: Int64? = nil) -> Bool {
+        lock.withWriteLock {
+            if let sequence { appliedSequence = max(appliedSequence, sequence) }
+            guard let slot = slotTable.slot(of: id) else { return false }
+            attributes.replace(row: Int(slot), with: metadata)
+            return true
+        }
     }
 
     /// The highest change sequence number applied.

@@ -1,0 +1,45 @@
+/// One bit per row (an index slot): the rows a filter admits.
+public struct SlotBitmap: Sendable, Equatable {
+    public private(set) var words: [UInt64]
+    public let count: Int
+
+    public init(count: Int, filled: Bool = false) {
+        self.count = count
+        words = [UInt64](repeating: filled ? ~0 : 0, count: (count + 63) / 64)
+        if filled { clearTail() }
+    }
+
+    @inline(__always) public func contains(_ row: Int) -> Bool { words[row >> 6] & (1 << UInt64(row & 63)) != 0 }
+
+    @inline(__always) public mutating func insert(_ row: Int) { words[row >> 6] |= 1 << UInt64(row & 63) }
+
+    /// Rows set.
+    public var cardinality: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+
+    public mutating func formIntersection(_ other: SlotBitmap) {
+        for index in words.indices { words[index] &= other.words[index] }
+    }
+
+    public mutating func formUnion(_ other: SlotBitmap) {
+        for index in words.indices { words[index] |= other.words[index] }
+    }
+
+    public mutating func invert() {
+        for index in words.indices { words[index] = ~words[index] }
+        clearTail()
+    }
+
+    /// Sets each row for which `test` holds, word by word.
+    public static func rows(count: Int, where test: (Int) -> Bool) -> SlotBitmap {
+        var bitmap = SlotBitmap(count: count)
+        bitmap.words.withUnsafeMutableBufferPointer { words in
+            for row in 0..<count where test(row) { words[row >> 6] |= 1 << UInt64(row & 63) }
+        }
+        return bitmap
+    }
+
+    private mutating func clearTail() {
+        let used = count & 63
+        if used != 0, !words.isEmpty { words[words.count - 1] &= (1 << UInt64(used)) - 1 }
+    }
+}
