@@ -86,10 +86,21 @@ enum FilterReference {
         }
     }
 
+    // Formatters are costly to make; Foundation's are safe to share between threads.
+    nonisolated(unsafe) static let plain = ISO8601DateFormatter()
+    nonisolated(unsafe) static let fractional = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions.insert(.withFractionalSeconds)
+        return formatter
+    }()
+
+    nonisolated(unsafe) static var parsed: [String: Double?] = [:]
+    static let parsedLock = NSLock()
+
     static func date(_ text: String) -> Double? {
-        let plain = ISO8601DateFormatter()
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions.insert(.withFractionalSeconds)
-        return (plain.date(from: text) ?? fractional.date(from: text))?.timeIntervalSince1970
+        if let known = parsedLock.withLock({ parsed[text] }) { return known }
+        let value = (plain.date(from: text) ?? fractional.date(from: text))?.timeIntervalSince1970
+        parsedLock.withLock { parsed[text] = value }
+        return value
     }
 }
