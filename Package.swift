@@ -32,11 +32,11 @@ let package = Package(
         .target(name: "MetadataFilter", swiftSettings: swiftSettings),
         .target(name: "VectorIndex", dependencies: ["COpenBLAS", "MetadataFilter"], swiftSettings: swiftSettings),
         .target(
-            name: "Lookalike", dependencies: ["HTTPCore", "Imaging", "Inference", "Storage", "VectorIndex"],
+            name: "Lookalike", dependencies: ["HTTPCore", "Imaging", "Inference", "MetadataFilter", "Storage", "VectorIndex"],
             swiftSettings: swiftSettings),
         .target(
             name: "LookalikeAPI",
-            dependencies: ["Lookalike", "HTTPCore", "HTTPServer", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Lookalike", "HTTPCore", "HTTPServer", "MetadataFilter", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lookalike",

@@ -1,4 +1,5 @@
 import Foundation
+public import MetadataFilter
 
 /// What a collection is created with (`POST /v1/collections` body, `lookalike collections create`), fixed for
 /// its life. Omitted fields take the service configuration's `hashing` values.
@@ -7,10 +8,14 @@ public struct CollectionSettings: Sendable, Equatable {
     public var codeScheme: CodeSchemeKind
     /// Code length: 64, 128 or 256.
     public var codeBits: Int
+    /// Metadata fields held in memory as typed columns for fast filtering; uploads must give them values of
+    /// their type.
+    public var indexes: AttributeSchema
 
-    public init(codeScheme: CodeSchemeKind, codeBits: Int) {
+    public init(codeScheme: CodeSchemeKind, codeBits: Int, indexes: AttributeSchema = AttributeSchema()) {
         self.codeScheme = codeScheme
         self.codeBits = codeBits
+        self.indexes = indexes
     }
 
     /// The service configuration's defaults.
@@ -36,6 +41,17 @@ public struct CollectionSettings: Sendable, Equatable {
                     throw LookalikeError.invalidArgument("code_bits must be 64, 128 or 256")
                 }
                 settings.codeBits = bits
+            case "indexes":
+                guard let fields = value as? [String: Any] else {
+                    throw LookalikeError.invalidArgument("indexes must be an object of field: type")
+                }
+                var declaration: [String: FilterValue] = [:]
+                for (field, kind) in fields { declaration[field] = (kind as? String).map(FilterValue.string) ?? .null }
+                do {
+                    settings.indexes = try AttributeSchema(declaration: .object(declaration))
+                } catch {
+                    throw LookalikeError.invalidArgument(error.description)
+                }
             default:
                 throw LookalikeError.invalidArgument("unknown collection setting '\(key.prefix(64))'")
             }
@@ -45,7 +61,15 @@ public struct CollectionSettings: Sendable, Equatable {
 
     /// The stored form (a JSON object with every field, sorted keys).
     public var json: String {
-        #"{"code_bits":\#(codeBits),"code_scheme":"\#(codeScheme.rawValue)"}"#
+        let indexes = self.indexes.fields.sorted { $0.key < $1.key }
+            .map { "\(Self.quoted($0.key)):\(Self.quoted($0.value.rawValue))" }.joined(separator: ",")
+        return #"{"code_bits":\#(codeBits),"code_scheme":"\#(codeScheme.rawValue)""#
+            + (indexes.isEmpty ? "" : #","indexes":{\#(indexes)}"#) + "}"
+    }
+
+    private static func quoted(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])) ?? Data("[\"\"]".utf8)
+        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
     }
 
     /// Reads the stored form; fields missing from older rows (the migrated default collection stores `{}`)

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import MetadataFilter
 import Storage
 import Synchronization
 import VectorIndex
@@ -88,7 +89,8 @@ final class ImageCollection: @unchecked Sendable {
             codeBits: bits, seed: UInt64(indexSettings.seed),
             snapshotPath: indexSettings.snapshot ? Self.snapshotPath(collection: stored.name, configuration: configuration) : nil,
             reducedDimension: indexSettings.reducedDimension, reducedRerankLimit: indexSettings.reducedRerankLimit,
-            hammingScanLimit: indexSettings.hammingScanLimit, hammingCandidateFactor: indexSettings.hammingCandidateFactor))
+            hammingScanLimit: indexSettings.hammingScanLimit, hammingCandidateFactor: indexSettings.hammingCandidateFactor,
+            attributes: settings.indexes))
     }
 
     /// The default collection keeps the file name used before collections existed, so an upgraded database
@@ -113,6 +115,8 @@ final class ImageCollection: @unchecked Sendable {
         index.beginLoading()
         var codes: [Int64: StoredCode] = [:]
         try store.forEachCode(collection: id) { imageID, code in codes[imageID] = code }
+        var metadata: [Int64: FilterValue] = [:]
+        try store.forEachMetadata(collection: id) { imageID, text in metadata[imageID] = Self.document(text) }
         let scheme = codeScheme
         let sequence = try store.forEachVector(collection: id, model: modelName) { imageID, vector in
             let values = Array(vector)
@@ -122,7 +126,7 @@ final class ImageCollection: @unchecked Sendable {
                 stale.append((imageID, StoredCode(schemeID: scheme.id, bits: scheme.bits, words: fresh.words)))
                 code = fresh
             }
-            index.add(id: imageID, vector: values, code: code)
+            index.add(id: imageID, vector: values, code: code, metadata: metadata.removeValue(forKey: imageID))
             loaded += 1
         }
         index.advance(toSequence: sequence)
@@ -158,7 +162,8 @@ final class ImageCollection: @unchecked Sendable {
                         }
                         let stored = try store.code(id: change.id)
                         let code = stored?.schemeID == scheme.id ? BinaryCode(words: stored!.words) : scheme.code(for: vector.values)
-                        index.add(id: change.id, vector: vector.values, code: code, sequence: change.sequence)
+                        let metadata = try store.images(ids: [change.id])[change.id].flatMap { Self.document($0.metadata) }
+                        index.add(id: change.id, vector: vector.values, code: code, sequence: change.sequence, metadata: metadata)
                     }
                     applied += 1
                 }
@@ -183,11 +188,46 @@ final class ImageCollection: @unchecked Sendable {
                 vector: embedding.vector, code: StoredCode(schemeID: scheme.id, bits: scheme.bits, words: code.words),
                 thumbnail: embedding.thumbnail, original: original)
             let result = try store.upsert(write, collection: id)
-            index.add(id: result.record.id, vector: embedding.vector, code: code, sequence: result.record.sequence)
+            index.add(id: result.record.id, vector: embedding.vector, code: code, sequence: result.record.sequence,
+                      metadata: Self.document(metadata))
             return result
         }
         retrainCodesIfDue()
         return outcome
+    }
+
+    /// The metadata document filters read (nil for `{}`, and for text that is not a filterable document).
+    static func document(_ text: String) -> FilterValue? {
+        guard text != "{}" else { return nil }
+        return try? FilterValue.parse(text)
+    }
+
+    /// Checks metadata against the collection's declared fields before anything is stored or embedded.
+    func validateMetadata(_ text: String) throws {
+        guard !settings.indexes.fields.isEmpty else { return }
+        do {
+            guard let document = Self.document(text) else { return }
+            try settings.indexes.validate(document)
+        } catch {
+            throw LookalikeError.invalidArgument("metadata: \(error.description)")
+        }
+    }
+
+    /// Applies a JSON merge patch to an image's metadata (no inference): stored as a new change, then applied
+    /// to the index. Read, merge and write happen under the write lock, so concurrent patches never lose one.
+    func patchMetadata(key: String, patch: FilterValue) throws -> StoredImage {
+        guard case .object = patch else { throw LookalikeError.invalidArgument("a metadata patch must be a JSON object") }
+        return try writeLock.withLock {
+            guard !closed else { throw LookalikeError.collectionNotFound(name) }
+            guard let current = try store.image(key: key, collection: id) else { throw LookalikeError.notFound(key) }
+            let metadata = (Self.document(current.metadata) ?? .object([:])).merging(patch: patch).json
+            try validateMetadata(metadata)
+            guard let record = try store.updateMetadata(key: key, collection: id, metadata: metadata) else {
+                throw LookalikeError.notFound(key)
+            }
+            index.updateMetadata(id: record.id, Self.document(record.metadata), sequence: record.sequence)
+            return record
+        }
     }
 
     /// Deletes an image; false when there was none.
@@ -261,7 +301,7 @@ final class ImageCollection: @unchecked Sendable {
         let hits: [SimilarityIndex.Match]
         do {
             hits = try index.search(vector, k: options.k, strategy: strategy, minScore: options.minScore,
-                                    excluding: excluding, code: code ?? codeScheme.code(for: vector))
+                                    excluding: excluding, code: code ?? codeScheme.code(for: vector), filter: options.filter)
         } catch {
             throw error.isTransient ? LookalikeError.unavailable(error.description) : LookalikeError.invalidArgument(error.description)
         }
@@ -317,7 +357,22 @@ final class ImageCollection: @unchecked Sendable {
 
     func thumbnail(key: String) throws -> [UInt8]? { try store.thumbnail(key: key, collection: id) }
 
-    func list(limit: Int, after: String?) throws -> [StoredImage] { try store.list(collection: id, limit: limit, after: after) }
+    /// A page of images by key after `after`; with a filter, only matching ones (reading pages until `limit`
+    /// match or the collection ends).
+    func list(limit: Int, after: String?, filter: Filter? = nil) throws -> [StoredImage] {
+        guard let filter else { return try store.list(collection: id, limit: limit, after: after) }
+        var page: [StoredImage] = [], cursor = after
+        while page.count < limit {
+            let batch = try store.list(collection: id, limit: 1_000, after: cursor)
+            for record in batch where filter.matches(Self.document(record.metadata) ?? .object([:])) {
+                page.append(record)
+                if page.count == limit { break }
+            }
+            guard batch.count == 1_000, let last = batch.last?.key else { break }
+            cursor = last
+        }
+        return page
+    }
 
     func usage() throws -> StorageUsage { try store.usage(collection: id) }
 

@@ -1,3 +1,4 @@
+public import MetadataFilter
 public import HTTPCore
 
 /// Failures of the domain operations that are not already typed by a lower layer.
@@ -58,8 +59,11 @@ public struct SearchOptions: Sendable {
     public var searchK: Int? = nil
     /// Brute force over every vector.
     public var exact = false
+    /// Only images whose metadata matches (applied inside the candidate scan).
+    public var filter: Filter? = nil
 
-    public init(k: Int = 10, minScore: Float? = nil, searchK: Int? = nil, exact: Bool = false) {
+    public init(k: Int = 10, minScore: Float? = nil, searchK: Int? = nil, exact: Bool = false, filter: Filter? = nil) {
+        self.filter = filter
         self.k = k
         self.minScore = minScore
         self.searchK = searchK

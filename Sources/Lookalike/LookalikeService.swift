@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+public import MetadataFilter
 public import Imaging
 public import Inference
 public import Storage
@@ -53,6 +54,8 @@ public final class LookalikeService: @unchecked Sendable {
         public let model: String
         public let createdAt: Double
         public let sequence: Int64
+        /// Declared metadata fields and their types.
+        public let indexes: [String: String]
     }
 
     /// The name of the collection today's routes and commands use.
@@ -219,7 +222,8 @@ public final class LookalikeService: @unchecked Sendable {
         return CollectionSummary(
             name: collection.name, images: usage.images, bytes: usage.bytes, indexBytes: stats.vectorBytes + stats.forestBytes,
             indexState: state, codeScheme: scheme.kind, codeBits: scheme.bits, model: model.identity.description,
-            createdAt: collection.createdAt, sequence: stats.sequence)
+            createdAt: collection.createdAt, sequence: stats.sequence,
+            indexes: collection.settings.indexes.fields.mapValues(\.rawValue))
     }
 
     /// Deletes a collection: every row, code, thumbnail and its snapshot file. Other collections keep serving.
@@ -254,6 +258,7 @@ public final class LookalikeService: @unchecked Sendable {
         let key = key ?? String(SHA256.hex(digest).prefix(20))
         try RecordValidation.validateKey(key)
         let metadataText = try RecordValidation.validateMetadata(metadata ?? "{}", maxBytes: configuration.storage.maxMetadataBytes)
+        try collection.validateMetadata(metadataText)
         let embedding = try embedder.embedBlocking(bytes)
         let scheme = collection.codeScheme
         let code = scheme.code(for: embedding.vector)
@@ -264,6 +269,21 @@ public final class LookalikeService: @unchecked Sendable {
             embedding, key: key, sha256: digest, byteSize: bytes.count, metadata: metadataText,
             original: configuration.storage.keepOriginals ? bytes : nil, lookup: (scheme, code))
         return IngestResult(record: outcome.record, replaced: outcome.replaced, duplicates: duplicates)
+    }
+
+    /// Applies a JSON merge patch (RFC 7396) to an image's metadata, without inference; returns the new record.
+    public func patchMetadata(key: String, patch: String, collection name: String = LookalikeService.defaultCollection) throws -> StoredImage {
+        guard isReady else { throw LookalikeError.notReady }
+        guard patch.utf8.count <= configuration.storage.maxMetadataBytes else {
+            throw LookalikeError.invalidArgument("metadata patch larger than \(configuration.storage.maxMetadataBytes) bytes")
+        }
+        let parsed: FilterValue
+        do {
+            parsed = try FilterValue.parse(patch)
+        } catch {
+            throw LookalikeError.invalidArgument("metadata patch: \(error.description)")
+        }
+        return try collection(name).patchMetadata(key: key, patch: parsed)
     }
 
     /// Deletes an image; false when there was none.
@@ -344,9 +364,10 @@ public final class LookalikeService: @unchecked Sendable {
         try collection(name).thumbnail(key: key)
     }
 
-    public func list(limit: Int, after: String?, collection name: String = LookalikeService.defaultCollection) throws -> [StoredImage] {
+    public func list(limit: Int, after: String?, filter: Filter? = nil,
+                     collection name: String = LookalikeService.defaultCollection) throws -> [StoredImage] {
         guard (1...1000).contains(limit) else { throw LookalikeError.invalidArgument("limit must be 1...1000, got \(limit)") }
-        return try collection(name).list(limit: limit, after: after)
+        return try collection(name).list(limit: limit, after: after, filter: filter)
     }
 
     public func statistics(collection name: String = LookalikeService.defaultCollection) throws -> Statistics {

@@ -59,6 +59,7 @@ extension LookalikeAPI {
             "index_state": .string(summary.indexState), "code_scheme": .string(summary.codeScheme),
             "code_bits": .int(summary.codeBits), "model": .string(summary.model), "sequence": .int(Int(summary.sequence)),
             "created_at": .string(InternetTimestamp.string(secondsSince1970: summary.createdAt)),
+            "indexes": .object(sorting: summary.indexes.mapValues { .string($0) }),
         ])
     }
 }

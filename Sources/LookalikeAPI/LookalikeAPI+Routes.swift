@@ -44,7 +44,7 @@ extension LookalikeAPI {
         APIRoute(.get, "/images", scope: .collection, access: .read, operation: #"""
             {"summary": "List images by id with cursor pagination", "operationId": "listImages",
              "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-                            {"name": "after", "in": "query", "schema": {"type": "string"}}],
+                            {"name": "after", "in": "query", "schema": {"type": "string"}}, {"$ref": "#/components/parameters/filter"}],
              "responses": {"200": {"description": "a page; 'next' is the cursor for the following page"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.list(request, collection: collection) },
@@ -62,6 +62,13 @@ extension LookalikeAPI {
              "responses": {"200": {"description": "the record", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Image"}}}},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.get(request, collection: collection) },
+        APIRoute(.patch, "/images/{id}", scope: .collection, access: .write, operation: #"""
+            {"summary": "Change an image's metadata with a JSON merge patch (RFC 7396), without re-uploading it", "operationId": "patchImage",
+             "parameters": [{"$ref": "#/components/parameters/id"}],
+             "requestBody": {"required": true, "content": {"application/merge-patch+json": {"schema": {"type": "object"}}}},
+             "responses": {"200": {"description": "the updated record", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Image"}}}},
+                           "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, request, collection in try api.patchMetadata(request, collection: collection) },
         APIRoute(.delete, "/images/{id}", scope: .collection, access: .write, operation: #"""
             {"summary": "Delete an image", "operationId": "deleteImage", "parameters": [{"$ref": "#/components/parameters/id"}],
              "responses": {"204": {"description": "deleted"}, "404": {"$ref": "#/components/responses/Problem"}}}
@@ -75,13 +82,14 @@ extension LookalikeAPI {
             {"summary": "Images similar to a stored image, itself excluded", "operationId": "similarImages",
              "parameters": [{"$ref": "#/components/parameters/id"}, {"$ref": "#/components/parameters/k"},
                             {"$ref": "#/components/parameters/min_score"}, {"$ref": "#/components/parameters/search_k"},
-                            {"$ref": "#/components/parameters/exact"}],
+                            {"$ref": "#/components/parameters/exact"}, {"$ref": "#/components/parameters/filter"}],
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.similar(request, collection: collection) },
         APIRoute(.post, "/search", scope: .collection, access: .read, operation: #"""
             {"summary": "Images similar to an uploaded image (not stored)", "operationId": "searchByImage",
              "parameters": [{"$ref": "#/components/parameters/k"}, {"$ref": "#/components/parameters/min_score"},
-                            {"$ref": "#/components/parameters/search_k"}, {"$ref": "#/components/parameters/exact"}],
+                            {"$ref": "#/components/parameters/search_k"}, {"$ref": "#/components/parameters/exact"},
+                            {"$ref": "#/components/parameters/filter"}],
              "requestBody": {"$ref": "#/components/requestBodies/Image"},
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
@@ -90,7 +98,8 @@ extension LookalikeAPI {
             {"summary": "Images similar to a 1280-d feature vector", "operationId": "searchByVector",
              "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["vector"],
                "properties": {"vector": {"type": "array", "items": {"type": "number"}}, "k": {"type": "integer"},
-                              "min_score": {"type": "number"}, "search_k": {"type": "integer"}, "exact": {"type": "boolean"}}}}}},
+                              "min_score": {"type": "number"}, "search_k": {"type": "integer"}, "exact": {"type": "boolean"},
+                              "filter": {"$ref": "#/components/schemas/Filter"}}}}}},
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.searchVector(request, collection: collection) },

@@ -4,6 +4,7 @@ public import HTTPCore
 public import HTTPServer
 public import Logging
 public import Lookalike
+import MetadataFilter
 
 /// The REST API v1 over ``LookalikeService``: routes, request parsing, auth, request ids, metrics and the
 /// access log. Errors are `application/problem+json` (RFC 9457).
@@ -224,7 +225,8 @@ public final class LookalikeAPI: Sendable {
 
     func list(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let limit = try Self.integer(request.query["limit"], name: "limit") ?? 100
-        let records = try service.list(limit: limit, after: request.query["after"], collection: collection)
+        let records = try service.list(limit: limit, after: request.query["after"], filter: try Self.filter(request.query["filter"]),
+                                       collection: collection)
         var body: [String: JSONValue] = ["images": .array(records.map { JSONResponse.record($0) })]
         if records.count == limit, let last = records.last { body["next"] = .string(last.key) }
         return JSONResponse.make(.ok, .object(sorting: body))
@@ -238,7 +240,25 @@ public final class LookalikeAPI: Sendable {
                 return value
             },
             searchK: try Self.integer(query["search_k"], name: "search_k"),
-            exact: try Self.boolean(query["exact"], name: "exact") ?? false)
+            exact: try Self.boolean(query["exact"], name: "exact") ?? false,
+            filter: try Self.filter(query["filter"]))
+    }
+
+    /// A `filter=` parameter (URL-encoded JSON); a malformed one is a 400 naming the byte or the key.
+    static func filter(_ text: String?) throws -> Filter? {
+        guard let text else { return nil }
+        do {
+            return try Filter.parse(text)
+        } catch {
+            throw APIError(status: .badRequest, detail: error.description)
+        }
+    }
+
+    /// `PATCH /images/{id}`: a JSON merge patch of the metadata, no inference.
+    func patchMetadata(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
+        let key = try key(request)
+        let record = try service.patchMetadata(key: key, patch: String(decoding: request.body, as: UTF8.self), collection: collection)
+        return JSONResponse.make(.ok, JSONResponse.record(record))
     }
 
     func similar(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
@@ -268,9 +288,17 @@ public final class LookalikeAPI: Sendable {
         if let minScore = body.min_score { query["min_score"] = String(minScore) }
         if let searchK = body.search_k { query["search_k"] = String(searchK) }
         if let exact = body.exact { query["exact"] = String(exact) }
+        var options = try searchOptions(query)
+        // The body's "filter" member, read apart from the typed fields (its shape is open).
+        if case .object(let members)? = try? FilterValue.parse(request.body), let filter = members["filter"] {
+            do {
+                options.filter = try Filter.parse(value: filter)
+            } catch {
+                throw APIError(status: .badRequest, detail: error.description)
+            }
+        }
         let vector = body.vector
-        return Self.results(try service.search(vector: vector, options: try searchOptions(query), collection: collection),
-                            started: started)
+        return Self.results(try service.search(vector: vector, options: options, collection: collection), started: started)
     }
 
     private static func results(_ matches: [Match], started: UInt64) -> HTTPResponse {

@@ -47,9 +47,11 @@ enum OpenAPIDocument {
       "k": {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
       "min_score": {"name": "min_score", "in": "query", "schema": {"type": "number", "minimum": -1, "maximum": 1}},
       "search_k": {"name": "search_k", "in": "query", "description": "Candidates the forest collects. A collection small enough to be scanned exactly has no forest: search_k is then a 400, and a 503 while a large collection's first forest is built.", "schema": {"type": "integer", "minimum": 1}},
-      "exact": {"name": "exact", "in": "query", "schema": {"type": "boolean", "default": false}}
+      "exact": {"name": "exact", "in": "query", "schema": {"type": "boolean", "default": false}},
+      "filter": {"name": "filter", "in": "query", "description": "A metadata filter (URL-encoded JSON, see the Filter schema), applied inside the candidate scan.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Filter"}}}}
     },
     "schemas": {
+      "Filter": {"type": "object", "description": "Metadata filter: {\"category\": \"shoes\", \"price\": {\"$lt\": 100}, \"tags\": {\"$in\": [\"a\", \"b\"]}, \"$or\": [{\"in_stock\": true}, {\"backorder\": {\"$exists\": true}}]}. A bare value means $eq; operators $eq $ne $in $nin $lt $lte $gt $gte $exists $all $not; combinators $and $or $not; keys in one object are and-ed; dotted keys reach nested fields; a stored array matches when any element does ($all: every listed value); numbers compare as numbers, RFC 3339 date-time strings as instants; comparing different types is false (so $ne and $nin are true). At most 64 KiB, 1,024 conditions, 1,024 values per list, 32 levels.", "additionalProperties": true},
       "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"},
                   "status": {"type": "integer"}, "detail": {"type": "string"}}},
       "Image": {"type": "object", "properties": {"id": {"type": "string"}, "format": {"type": "string", "enum": ["jpeg", "png"]},
@@ -64,11 +66,14 @@ enum OpenAPIDocument {
       "NewCollection": {"type": "object", "required": ["name"], "properties": {
                         "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
                         "code_scheme": {"type": "string", "enum": ["simhash", "itq"]},
-                        "code_bits": {"type": "integer", "enum": [64, 128, 256]}}, "additionalProperties": false},
+                        "code_bits": {"type": "integer", "enum": [64, 128, 256]},
+                        "indexes": {"type": "object", "description": "Metadata fields held as typed in-memory columns for fast filters; uploads must give them values of their type.",
+                                    "additionalProperties": {"type": "string", "enum": ["keyword", "number", "bool", "keyword[]", "datetime"]}}}, "additionalProperties": false},
       "Collection": {"type": "object", "properties": {"name": {"type": "string"}, "images": {"type": "integer"},
                      "bytes": {"type": "integer"}, "index_bytes": {"type": "integer"}, "index_state": {"type": "string", "enum": ["loading", "exact", "forest"]},
                      "code_scheme": {"type": "string"}, "code_bits": {"type": "integer"}, "model": {"type": "string"},
-                     "sequence": {"type": "integer"}, "created_at": {"type": "string"}}},
+                     "sequence": {"type": "integer"}, "created_at": {"type": "string"},
+                     "indexes": {"type": "object", "additionalProperties": {"type": "string"}}}},
       "DuplicateGroups": {"type": "object", "properties": {"groups": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
                           "total_groups": {"type": "integer"}, "total_images": {"type": "integer"},
                           "threshold": {"type": "number"}, "next": {"type": "string"}}},

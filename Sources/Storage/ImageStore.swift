@@ -617,6 +617,30 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
         }
     }
 
+    public func forEachMetadata(collection: Int64, _ body: (Int64, String) throws -> Void) throws {
+        try read { db in
+            let statement = try db.prepare("SELECT id, metadata FROM images WHERE collection_id = ? AND metadata != '{}'")
+            try statement.bind([.integer(collection)])
+            while try statement.step() { try body(statement.int64(at: 0), statement.text(at: 1)) }
+        }
+    }
+
+    public func updateMetadata(key: String, collection: Int64, metadata: String) throws -> StoredImage? {
+        let metadata = try RecordValidation.validateMetadata(metadata, maxBytes: options.maxMetadataBytes)
+        return try write { db in
+            try db.transaction { () throws -> StoredImage? in
+                guard let id = try db.scalar("SELECT id FROM images WHERE collection_id = ? AND key = ?",
+                                             [.integer(collection), .text(key)])?.integer else { return nil }
+                let sequence = try nextSequence(collection: collection, in: db)
+                try db.run("UPDATE images SET metadata = ?, updated_at = ?, seq = ? WHERE id = ?",
+                           [.text(metadata), .real(Date().timeIntervalSince1970), .integer(sequence), .integer(id)])
+                let statement = try db.prepare("SELECT \(Self.recordColumns) FROM images WHERE id = ?")
+                try statement.bind([.integer(id)])
+                return try statement.step() ? Self.record(statement) : nil
+            }
+        }
+    }
+
     public func changes(collection: Int64, after sequence: Int64, limit: Int) throws -> [StoreChange] {
         try read { db in
             let rows = try db.rows("""
