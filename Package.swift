@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "lookalike",
             dependencies: [
-                "Lookalike", "LookalikeAPI", "HTTPServer", "Imaging", "Inference", "Storage", "VectorIndex",
+                "Lookalike", "LookalikeAPI", "HTTPServer", "Imaging", "Inference", "MetadataFilter", "Storage", "VectorIndex",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -7,7 +7,7 @@ extension SimilarityIndex {
     /// The best `max(reducedRerankLimit, wanted)` of `slots` by their inner product with `query` in the principal
     /// subspace; all of `slots` when there is no subspace or they are already that few.
     func closestInSubspace(_ slots: [Int32], to query: UnsafePointer<Float>, count wanted: Int) -> [Int32] {
-        let limit = max(subspaceLimit, wanted)
+        let limit = max(subspaceLimit, 4 * wanted)
         guard let subspace, let reducedRows, slots.count > limit else { return slots }
         let reducedQuery = subspace.fixedPointCoordinates(of: query)
         var scores = [Int32](repeating: 0, count: slots.count)
@@ -96,8 +96,11 @@ extension SimilarityIndex {
                         histograms.withUnsafeMutableBufferPointer { histograms in
                             @inline(__always) func scan(wordCount: Int) {
                                 for slot in 0..<total {
-                                    let distance = deleted[slot] ? tombstone : BinaryCode.distance(
+                                    // Computed for every row and then selected, so the tombstones (or a filter's
+                                    // refused rows) cost no mispredicted branch.
+                                    let computed = BinaryCode.distance(
                                         query.baseAddress!, codes.baseAddress! + slot * wordCount, wordCount: wordCount)
+                                    let distance = deleted[slot] ? tombstone : computed
                                     distances[slot] = UInt16(distance)
                                     histograms[(slot & 3) * buckets + distance] &+= 1
                                 }

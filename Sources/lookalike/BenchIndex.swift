@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Inference
+import MetadataFilter
 import VectorIndex
 
 struct BenchIndex: ParsableCommand {
@@ -24,11 +25,21 @@ struct BenchIndex: ParsableCommand {
     @Option(help: "Use at most this many queries.") var maxQueries = 1000
     @Option(help: "Also time saving the first forest to this file and restoring it into a fresh index.")
     var snapshot: String?
+    @Option(help: ArgumentHelp(
+        "Comma-separated filter selectivities (e.g. 0.5,0.1,0.01,0.001): instead of the sweep, filtered search with the service's defaults against the exact filtered answer, at k and at 100, beside the unfiltered run.",
+        valueName: "fractions"))
+    var filterSelectivity: String?
     @Flag(help: "One JSON object per row.") var json = false
 
     func validate() throws {
         guard (1...1000).contains(k) else { throw ValidationError("--k must be 1...1000") }
         guard (1...1_000_000).contains(maxQueries) else { throw ValidationError("--max-queries must be 1...1000000") }
+        if let filterSelectivity {
+            let values = filterSelectivity.split(separator: ",").map { Double($0) }
+            guard !values.isEmpty, values.allSatisfy({ $0.map { $0 > 0 && $0 <= 1 } ?? false }) else {
+                throw ValidationError("--filter-selectivity takes fractions in (0, 1], comma-separated")
+            }
+        }
     }
 
     static func load(_ path: String) throws -> (rows: Int, dimension: Int, values: [Float]) {
@@ -75,6 +86,11 @@ struct BenchIndex: ParsableCommand {
         let baseCodes = baseRows.map { hasher.code(for: $0) }
         let queryCodes = queryRows.map { hasher.code(for: $0) }
         if !json { print("base \(baseRows.count)×\(dimension), \(queryRows.count) queries, k=\(k)") }
+        if let filterSelectivity {
+            try runFiltered(baseRows, queryRows, baseCodes: baseCodes, queryCodes: queryCodes,
+                            selectivities: filterSelectivity.split(separator: ",").compactMap { Double($0) })
+            return
+        }
 
         var truth: [Set<Int64>] = []
         let treeCounts = trees.split(separator: ",").compactMap { Int($0) }
@@ -124,6 +140,43 @@ struct BenchIndex: ParsableCommand {
         }
     }
 
+    /// Filtered search with the service's default index settings. Row i gets `bucket`, a uniform random integer
+    /// in 0..<10,000 independent of its vector, as a declared number column and again as an undeclared field
+    /// (`bucket_doc`, read from each document); selectivity s is `bucket < 10,000·s`. Ground truth: the exact
+    /// filtered top k (the index's exact strategy under the filter, checked against brute force in the tests).
+    private func runFiltered(_ baseRows: [[Float]], _ queryRows: [[Float]], baseCodes: [BinaryCode], queryCodes: [BinaryCode],
+                             selectivities: [Double]) throws {
+        let index = SimilarityIndex(configuration: .init(
+            dimension: baseRows[0].count, attributes: AttributeSchema(fields: ["bucket": .number])))
+        var random = SplitMix64(seed: 99)
+        for (id, row) in baseRows.enumerated() {
+            let bucket = FilterValue.number(Double(random.next() % 10_000))
+            index.add(id: Int64(id), vector: row, code: baseCodes[id], metadata: .object(["bucket": bucket, "bucket_doc": bucket]))
+        }
+        index.waitForRebuild()
+        let buildStart = DispatchTime.now().uptimeNanoseconds
+        index.rebuild()
+        if !json { print(String(format: "forest built in %.2f s (trees %d, leaf %d)", Self.seconds(since: buildStart),
+                                index.configuration.trees, index.configuration.leafSize)) }
+        for k in Set([self.k, 100]).sorted() {
+            let (exactRate, truthRows) = try measure(index, queryRows, queryCodes, strategy: .exact, k: k)
+            let (rate, results) = try measure(index, queryRows, queryCodes, strategy: .automatic, k: k)
+            report(strategy: "unfiltered", params: "k=\(k) automatic (exact \(String(format: "%.1f", exactRate)) q/s)",
+                   recall: recall(results, truthRows.map { Set($0) }), qps: rate, build: 0, bytes: 0, k: k)
+            for selectivity in selectivities {
+                let limit = Int((10_000 * selectivity).rounded())
+                for field in ["bucket", "bucket_doc"] {
+                    let filter = try Filter.parse(#"{"\#(field)": {"$lt": \#(limit)}}"#)
+                    let admitted = index.count(matching: filter)
+                    let (exactRate, truthRows) = try measure(index, queryRows, queryCodes, strategy: .exact, k: k, filter: filter)
+                    let (rate, results) = try measure(index, queryRows, queryCodes, strategy: .automatic, k: k, filter: filter)
+                    report(strategy: "filtered", params: "k=\(k) \(field == "bucket" ? "column" : "documents") selectivity=\(selectivity) admitted=\(admitted) (exact \(String(format: "%.1f", exactRate)) q/s)",
+                           recall: recall(results, truthRows.map { Set($0) }), qps: rate, build: 0, bytes: 0, k: k)
+                }
+            }
+        }
+    }
+
     /// Loads `rows` into a fresh index with a forest snapshot at `path`, times the first load (a build) and a save,
     /// then loads the same rows into another fresh index the way a restart does and times the restore.
     private func measureSnapshot(_ configuration: SimilarityIndex.Configuration, path: String, rows: [[Float]],
@@ -153,11 +206,11 @@ struct BenchIndex: ParsableCommand {
     }
 
     private func measure(_ index: SimilarityIndex, _ queries: [[Float]], _ codes: [BinaryCode],
-                         strategy: SimilarityIndex.Strategy) throws -> (Double, [[Int64]]) {
+                         strategy: SimilarityIndex.Strategy, k: Int? = nil, filter: Filter? = nil) throws -> (Double, [[Int64]]) {
         var results: [[Int64]] = []
         let start = DispatchTime.now().uptimeNanoseconds
         for (position, query) in queries.enumerated() {
-            results.append(try index.search(query, k: k, strategy: strategy, code: codes[position]).map(\.id))
+            results.append(try index.search(query, k: k ?? self.k, strategy: strategy, code: codes[position], filter: filter).map(\.id))
         }
         return (Double(queries.count) / Self.seconds(since: start), results)
     }
@@ -167,11 +220,12 @@ struct BenchIndex: ParsableCommand {
         return Double(found) / Double(truth.reduce(0) { $0 + $1.count })
     }
 
-    private func report(strategy: String, params: String, recall: Double, qps: Double, build: Double, bytes: Int) {
+    private func report(strategy: String, params: String, recall: Double, qps: Double, build: Double, bytes: Int, k: Int? = nil) {
+        let k = k ?? self.k
         if json {
             print("{\"engine\":\"lookalike\",\"strategy\":\"\(strategy)\",\"params\":\"\(params)\",\"recall\":\(String(format: "%.4f", recall)),\"qps\":\(String(format: "%.1f", qps)),\"build_s\":\(String(format: "%.2f", build)),\"bytes\":\(bytes)}")
         } else {
-            print(String(format: "%-8@ %-32@ recall@%d %.4f  %8.1f q/s  build %6.2f s  %7.1f MB",
+            print(String(format: "%-10@ %-32@ recall@%d %.4f  %8.1f q/s  build %6.2f s  %7.1f MB",
                          strategy, params, k, recall, qps, build, Double(bytes) / 1e6))
         }
     }
