@@ -300,8 +300,9 @@ final class ImageCollection: @unchecked Sendable {
         // The query's code lets the index scan codes (mid-size collections) or narrow forest candidates.
         let hits: [SimilarityIndex.Match]
         do {
-            hits = try index.search(vector, k: options.k, strategy: strategy, minScore: options.minScore,
-                                    excluding: excluding, code: code ?? codeScheme.code(for: vector), filter: options.filter)
+            hits = Array(try index.search(
+                vector, k: options.k + options.offset, strategy: strategy, minScore: options.minScore, excluding: excluding,
+                code: code ?? codeScheme.code(for: vector), filter: options.filter).dropFirst(options.offset))
         } catch {
             throw error.isTransient ? LookalikeError.unavailable(error.description) : LookalikeError.invalidArgument(error.description)
         }

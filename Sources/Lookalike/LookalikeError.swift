@@ -61,9 +61,13 @@ public struct SearchOptions: Sendable {
     public var exact = false
     /// Only images whose metadata matches (applied inside the candidate scan).
     public var filter: Filter? = nil
+    /// Results skipped before the `k` returned, for paging (`k + offset` ≤ 1,000).
+    public var offset = 0
 
-    public init(k: Int = 10, minScore: Float? = nil, searchK: Int? = nil, exact: Bool = false, filter: Filter? = nil) {
+    public init(k: Int = 10, minScore: Float? = nil, searchK: Int? = nil, exact: Bool = false, filter: Filter? = nil,
+                offset: Int = 0) {
         self.filter = filter
+        self.offset = offset
         self.k = k
         self.minScore = minScore
         self.searchK = searchK
@@ -72,6 +76,9 @@ public struct SearchOptions: Sendable {
 
     func validate() throws {
         guard (1...1000).contains(k) else { throw LookalikeError.invalidArgument("k must be 1...1000, got \(k)") }
+        guard offset >= 0, k + offset <= 1000 else {
+            throw LookalikeError.invalidArgument("offset must be 0 or more with k + offset ≤ 1000, got offset \(offset) with k \(k)")
+        }
         if let minScore, !(minScore.isFinite && (-1...1).contains(minScore)) {
             throw LookalikeError.invalidArgument("min_score must be a number in -1...1")
         }

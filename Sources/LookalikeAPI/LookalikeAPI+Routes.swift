@@ -82,14 +82,16 @@ extension LookalikeAPI {
             {"summary": "Images similar to a stored image, itself excluded", "operationId": "similarImages",
              "parameters": [{"$ref": "#/components/parameters/id"}, {"$ref": "#/components/parameters/k"},
                             {"$ref": "#/components/parameters/min_score"}, {"$ref": "#/components/parameters/search_k"},
-                            {"$ref": "#/components/parameters/exact"}, {"$ref": "#/components/parameters/filter"}],
+                            {"$ref": "#/components/parameters/exact"}, {"$ref": "#/components/parameters/filter"},
+                            {"$ref": "#/components/parameters/offset"}],
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.similar(request, collection: collection) },
         APIRoute(.post, "/search", scope: .collection, access: .read, operation: #"""
             {"summary": "Images similar to an uploaded image (not stored)", "operationId": "searchByImage",
              "parameters": [{"$ref": "#/components/parameters/k"}, {"$ref": "#/components/parameters/min_score"},
                             {"$ref": "#/components/parameters/search_k"}, {"$ref": "#/components/parameters/exact"},
-                            {"$ref": "#/components/parameters/filter"}],
+                            {"$ref": "#/components/parameters/filter"},
+                            {"$ref": "#/components/parameters/offset"}],
              "requestBody": {"$ref": "#/components/requestBodies/Image"},
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
@@ -99,7 +101,7 @@ extension LookalikeAPI {
              "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["vector"],
                "properties": {"vector": {"type": "array", "items": {"type": "number"}}, "k": {"type": "integer"},
                               "min_score": {"type": "number"}, "search_k": {"type": "integer"}, "exact": {"type": "boolean"},
-                              "filter": {"$ref": "#/components/schemas/Filter"}}}}}},
+                              "filter": {"$ref": "#/components/schemas/Filter"}, "offset": {"type": "integer", "minimum": 0}}}}}},
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.searchVector(request, collection: collection) },

@@ -241,7 +241,8 @@ public final class LookalikeAPI: Sendable {
             },
             searchK: try Self.integer(query["search_k"], name: "search_k"),
             exact: try Self.boolean(query["exact"], name: "exact") ?? false,
-            filter: try Self.filter(query["filter"]))
+            filter: try Self.filter(query["filter"]),
+            offset: try Self.integer(query["offset"], name: "offset") ?? 0)
     }
 
     /// A `filter=` parameter (URL-encoded JSON); a malformed one is a 400 naming the byte or the key.
@@ -288,6 +289,7 @@ public final class LookalikeAPI: Sendable {
         if let minScore = body.min_score { query["min_score"] = String(minScore) }
         if let searchK = body.search_k { query["search_k"] = String(searchK) }
         if let exact = body.exact { query["exact"] = String(exact) }
+        if let offset = body.offset { query["offset"] = String(offset) }
         var options = try searchOptions(query)
         // The body's "filter" member, read apart from the typed fields (its shape is open).
         if case .object(let members)? = try? FilterValue.parse(request.body), let filter = members["filter"] {
@@ -368,6 +370,7 @@ struct VectorQuery: Decodable {
     let min_score: Float?
     let search_k: Int?
     let exact: Bool?
+    let offset: Int?
 }
 
 /// Batch outcomes written from several threads; `@unchecked Sendable` because every access holds `lock`.

@@ -48,6 +48,7 @@ enum OpenAPIDocument {
       "min_score": {"name": "min_score", "in": "query", "schema": {"type": "number", "minimum": -1, "maximum": 1}},
       "search_k": {"name": "search_k", "in": "query", "description": "Candidates the forest collects. A collection small enough to be scanned exactly has no forest: search_k is then a 400, and a 503 while a large collection's first forest is built.", "schema": {"type": "integer", "minimum": 1}},
       "exact": {"name": "exact", "in": "query", "schema": {"type": "boolean", "default": false}},
+      "offset": {"name": "offset", "in": "query", "description": "Results skipped before the k returned, for paging; k + offset ≤ 1000.", "schema": {"type": "integer", "minimum": 0, "default": 0}},
       "filter": {"name": "filter", "in": "query", "description": "A metadata filter (URL-encoded JSON, see the Filter schema), applied inside the candidate scan.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Filter"}}}}
     },
     "schemas": {

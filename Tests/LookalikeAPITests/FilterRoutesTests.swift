@@ -51,6 +51,14 @@ struct FilterRoutesTests {
             let listed = try client.request("GET", "/v1/collections/shop/images?limit=1000&filter=\(Self.encoded(text))")
             #expect(Set(Self.ids(listed)) == admitted, "\(text)")
         }
+        // Paging with offset, with and without a filter.
+        let page2 = try client.request("POST", "/v1/collections/shop/search?k=5&offset=5&exact=true", body: query)
+        #expect(Self.ids(page2) == Array(unfiltered[5..<10]))
+        let evenPage2 = try client.request("GET", "/v1/collections/shop/images/i5/similar?k=3&offset=3&filter=\(Self.encoded(#"{"in_stock": true}"#))")
+        #expect(Self.ids(evenPage2) == Array(similarAll.filter { Int($0.dropFirst())! % 2 == 0 }[3..<6]))
+        #expect(try client.request("GET", "/v1/collections/shop/images/i5/similar?k=1000&offset=1").status == 400)
+        #expect(try client.request("GET", "/v1/collections/shop/images/i5/similar?offset=-1").status == 400)
+
         // The vector route takes the filter in its body.
         let vector = "[" + (0..<1280).map { String(Double(($0 * 7) % 13) / 13) }.joined(separator: ",") + "]"
         let allByVector = Self.ids(try client.request("POST", "/v1/collections/shop/search/vector", body: Array(
