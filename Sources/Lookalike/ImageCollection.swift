@@ -295,6 +295,45 @@ final class ImageCollection: @unchecked Sendable {
 
     /// `code` is the query's binary code when already known (a stored image's); computed otherwise.
     func search(vector: [Float], code: BinaryCode?, options: SearchOptions, excluding: Set<Int64>) throws -> [Match] {
+        guard let groupBy = options.groupBy else { return try ungroupedSearch(vector: vector, code: code, options: options, excluding: excluding) }
+        // Groups: fetch ranked matches, widening the fetch until k + offset groups exist or the collection
+        // (under the filter) is exhausted; each group keeps its best `groupSize`, in rank order.
+        let path = groupBy.split(separator: ".").map(String.init)
+        let wantedGroups = options.k + options.offset
+        let live = index.count
+        var fetch = min(max(4 * wantedGroups * options.groupSize, 64), max(live, 1))
+        while true {
+            var ranked = options
+            ranked.k = fetch
+            ranked.offset = 0
+            ranked.groupBy = nil
+            let matches = try ungroupedSearch(vector: vector, code: code, options: ranked, excluding: excluding)
+            var order: [String] = [], members: [String: [Match]] = [:]
+            for match in matches {
+                guard let value = Self.document(match.metadata)?.value(at: path) else { continue }
+                let group = value.json
+                if members[group] == nil {
+                    guard order.count < wantedGroups else { continue }
+                    order.append(group)
+                }
+                if members[group, default: []].count < options.groupSize {
+                    var member = match
+                    member.group = group
+                    members[group, default: []].append(member)
+                }
+            }
+            let complete = order.count == wantedGroups && order.allSatisfy { members[$0]!.count == options.groupSize }
+            if complete || matches.count < fetch || fetch >= live || fetch >= Self.maxGroupFetch {
+                return order.dropFirst(options.offset).flatMap { members[$0]! }
+            }
+            fetch = min(fetch * 4, live, Self.maxGroupFetch)
+        }
+    }
+
+    /// The most ranked matches one grouped search reads.
+    static let maxGroupFetch = 20_000
+
+    private func ungroupedSearch(vector: [Float], code: BinaryCode?, options: SearchOptions, excluding: Set<Int64>) throws -> [Match] {
         let strategy: SimilarityIndex.Strategy = options.exact ? .exact
             : options.searchK.map { .forest(searchK: $0) } ?? .automatic
         // The query's code lets the index scan codes (mid-size collections) or narrow forest candidates.

@@ -83,7 +83,8 @@ extension LookalikeAPI {
              "parameters": [{"$ref": "#/components/parameters/id"}, {"$ref": "#/components/parameters/k"},
                             {"$ref": "#/components/parameters/min_score"}, {"$ref": "#/components/parameters/search_k"},
                             {"$ref": "#/components/parameters/exact"}, {"$ref": "#/components/parameters/filter"},
-                            {"$ref": "#/components/parameters/offset"}],
+                            {"$ref": "#/components/parameters/offset"}, {"$ref": "#/components/parameters/group_by"},
+                            {"$ref": "#/components/parameters/group_size"}],
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.similar(request, collection: collection) },
         APIRoute(.post, "/search", scope: .collection, access: .read, operation: #"""
@@ -91,7 +92,8 @@ extension LookalikeAPI {
              "parameters": [{"$ref": "#/components/parameters/k"}, {"$ref": "#/components/parameters/min_score"},
                             {"$ref": "#/components/parameters/search_k"}, {"$ref": "#/components/parameters/exact"},
                             {"$ref": "#/components/parameters/filter"},
-                            {"$ref": "#/components/parameters/offset"}],
+                            {"$ref": "#/components/parameters/offset"}, {"$ref": "#/components/parameters/group_by"},
+                            {"$ref": "#/components/parameters/group_size"}],
              "requestBody": {"$ref": "#/components/requestBodies/Image"},
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
@@ -101,7 +103,8 @@ extension LookalikeAPI {
              "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["vector"],
                "properties": {"vector": {"type": "array", "items": {"type": "number"}}, "k": {"type": "integer"},
                               "min_score": {"type": "number"}, "search_k": {"type": "integer"}, "exact": {"type": "boolean"},
-                              "filter": {"$ref": "#/components/schemas/Filter"}, "offset": {"type": "integer", "minimum": 0}}}}}},
+                              "filter": {"$ref": "#/components/schemas/Filter"}, "offset": {"type": "integer", "minimum": 0},
+                              "group_by": {"type": "string"}, "group_size": {"type": "integer", "minimum": 1, "maximum": 100}}}}}},
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.searchVector(request, collection: collection) },

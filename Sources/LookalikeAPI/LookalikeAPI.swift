@@ -242,7 +242,9 @@ public final class LookalikeAPI: Sendable {
             searchK: try Self.integer(query["search_k"], name: "search_k"),
             exact: try Self.boolean(query["exact"], name: "exact") ?? false,
             filter: try Self.filter(query["filter"]),
-            offset: try Self.integer(query["offset"], name: "offset") ?? 0)
+            offset: try Self.integer(query["offset"], name: "offset") ?? 0,
+            groupBy: query["group_by"],
+            groupSize: try Self.integer(query["group_size"], name: "group_size") ?? 1)
     }
 
     /// A `filter=` parameter (URL-encoded JSON); a malformed one is a 400 naming the byte or the key.
@@ -290,6 +292,8 @@ public final class LookalikeAPI: Sendable {
         if let searchK = body.search_k { query["search_k"] = String(searchK) }
         if let exact = body.exact { query["exact"] = String(exact) }
         if let offset = body.offset { query["offset"] = String(offset) }
+        if let groupBy = body.group_by { query["group_by"] = groupBy }
+        if let groupSize = body.group_size { query["group_size"] = String(groupSize) }
         var options = try searchOptions(query)
         // The body's "filter" member, read apart from the typed fields (its shape is open).
         if case .object(let members)? = try? FilterValue.parse(request.body), let filter = members["filter"] {
@@ -305,6 +309,23 @@ public final class LookalikeAPI: Sendable {
 
     private static func results(_ matches: [Match], started: UInt64) -> HTTPResponse {
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        if matches.first?.group != nil {
+            // Grouped: consecutive matches of one group form it.
+            var groups: [JSONValue] = []
+            var start = 0
+            while start < matches.count {
+                var end = start + 1
+                while end < matches.count && matches[end].group == matches[start].group { end += 1 }
+                groups.append(.object(sorting: [
+                    "value": .verbatim(matches[start].group ?? "null"),
+                    "results": .array(matches[start..<end].map(JSONResponse.match)),
+                ]))
+                start = end
+            }
+            return JSONResponse.make(.ok, [
+                "groups": .array(groups), "total": .int(groups.count), "took_ms": .number((milliseconds * 1000).rounded() / 1000),
+            ])
+        }
         return JSONResponse.make(.ok, [
             "results": .array(matches.map(JSONResponse.match)), "total": .int(matches.count),
             "took_ms": .number((milliseconds * 1000).rounded() / 1000),
@@ -371,6 +392,8 @@ struct VectorQuery: Decodable {
     let search_k: Int?
     let exact: Bool?
     let offset: Int?
+    let group_by: String?
+    let group_size: Int?
 }
 
 /// Batch outcomes written from several threads; `@unchecked Sendable` because every access holds `lock`.

@@ -49,6 +49,8 @@ enum OpenAPIDocument {
       "search_k": {"name": "search_k", "in": "query", "description": "Candidates the forest collects. A collection small enough to be scanned exactly has no forest: search_k is then a 400, and a 503 while a large collection's first forest is built.", "schema": {"type": "integer", "minimum": 1}},
       "exact": {"name": "exact", "in": "query", "schema": {"type": "boolean", "default": false}},
       "offset": {"name": "offset", "in": "query", "description": "Results skipped before the k returned, for paging; k + offset ≤ 1000.", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+      "group_by": {"name": "group_by", "in": "query", "description": "Group results by this metadata key (dotted path): k groups of at most group_size results, each group's best first, groups ordered by their best result; images without the key are left out. The answer then has 'groups' [{value, results}] instead of 'results'.", "schema": {"type": "string"}},
+      "group_size": {"name": "group_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 1}},
       "filter": {"name": "filter", "in": "query", "description": "A metadata filter (URL-encoded JSON, see the Filter schema), applied inside the candidate scan.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Filter"}}}}
     },
     "schemas": {
@@ -63,6 +65,7 @@ enum OpenAPIDocument {
                  {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "score": {"type": "number"}}}}}}]},
       "Results": {"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties":
                   {"id": {"type": "string"}, "score": {"type": "number"}, "metadata": {"type": "object"}}}},
+                  "groups": {"type": "array", "items": {"type": "object", "properties": {"value": {}, "results": {"type": "array"}}}},
                   "took_ms": {"type": "number"}, "total": {"type": "integer"}}},
       "NewCollection": {"type": "object", "required": ["name"], "properties": {
                         "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},

@@ -59,6 +59,29 @@ struct FilterRoutesTests {
         #expect(try client.request("GET", "/v1/collections/shop/images/i5/similar?k=1000&offset=1").status == 400)
         #expect(try client.request("GET", "/v1/collections/shop/images/i5/similar?offset=-1").status == 400)
 
+        // Groups: k groups by shop, at most 2 each, worked out from the unfiltered ranking.
+        var expectedGroups: [(shop: String, ids: [String])] = []
+        for id in unfiltered {
+            let shop = "s\(Int(id.dropFirst())! % 3)"
+            if let index = expectedGroups.firstIndex(where: { $0.shop == shop }) {
+                if expectedGroups[index].ids.count < 2 { expectedGroups[index].ids.append(id) }
+            } else if expectedGroups.count < 2 {
+                expectedGroups.append((shop, [id]))
+            }
+        }
+        let grouped = try client.request("POST", "/v1/collections/shop/search?k=2&group_by=shop&group_size=2&exact=true", body: query)
+        let groups = grouped.json["groups"] as? [[String: Any]] ?? []
+        #expect(groups.map { $0["value"] as? String } == expectedGroups.map(\.shop))
+        #expect(groups.map { ($0["results"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String } } == expectedGroups.map(\.ids))
+        // Under a filter, and with a key only some images have (tags: every fourth image from i1).
+        let tagged = try client.request("GET", "/v1/collections/shop/images/i5/similar?k=3&group_by=tags&group_size=100&filter=\(Self.encoded(#"{"in_stock": false}"#))")
+        let taggedGroups = tagged.json["groups"] as? [[String: Any]] ?? []
+        #expect(taggedGroups.count == 1)
+        #expect(Set((taggedGroups.first?["results"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+                == Set((0..<24).filter { $0 % 4 == 1 && $0 != 5 }.map { "i\($0)" }))
+        #expect(try client.request("GET", "/v1/collections/shop/images/i5/similar?group_by=shop&group_size=0").status == 400)
+        #expect(try client.request("GET", "/v1/collections/shop/images/i5/similar?group_by=a..b").status == 400)
+
         // The vector route takes the filter in its body.
         let vector = "[" + (0..<1280).map { String(Double(($0 * 7) % 13) / 13) }.joined(separator: ",") + "]"
         let allByVector = Self.ids(try client.request("POST", "/v1/collections/shop/search/vector", body: Array(

@@ -19,7 +19,7 @@ struct ServerProtocolTests {
         let head = try client.readResponse()
         #expect(head.status == 200 && head.body.isEmpty && head.headers["content-length"] == "15")
         // 405 with Allow.
-        let wrongMethod = try client.request("PATCH", "/v1/images/x")
+        let wrongMethod = try client.request("POST", "/v1/images/x")
         #expect(wrongMethod.status == 405 && wrongMethod.headers["allow"]?.contains("GET") == true)
         // HTTP/1.0 closes after the response.
         try client.send("GET /healthz HTTP/1.0\r\n\r\n")
