@@ -61,15 +61,8 @@ public struct CollectionSettings: Sendable, Equatable {
 
     /// The stored form (a JSON object with every field, sorted keys).
     public var json: String {
-        let indexes = self.indexes.fields.sorted { $0.key < $1.key }
-            .map { "\(Self.quoted($0.key)):\(Self.quoted($0.value.rawValue))" }.joined(separator: ",")
-        return #"{"code_bits":\#(codeBits),"code_scheme":"\#(codeScheme.rawValue)""#
-            + (indexes.isEmpty ? "" : #","indexes":{\#(indexes)}"#) + "}"
-    }
-
-    private static func quoted(_ text: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])) ?? Data("[\"\"]".utf8)
-        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+        #"{"code_bits":\#(codeBits),"code_scheme":"\#(codeScheme.rawValue)""#
+            + (indexes.fields.isEmpty ? "" : #","indexes":\#(indexes.declaration.json)"#) + "}"
     }
 
     /// Reads the stored form; fields missing from older rows (the migrated default collection stores `{}`)

@@ -150,6 +150,8 @@ final class ImageCollection: @unchecked Sendable {
                 let changes = try store.changes(collection: id, after: index.sequence, limit: 1_000)
                 guard !changes.isEmpty else { return applied }
                 let scheme = codeScheme
+                // The batch's records (for their metadata) in one read rather than one per change.
+                let records = try store.images(ids: changes.filter { $0.kind == .upsert }.map(\.id))
                 for change in changes {
                     switch change.kind {
                     case .delete:
@@ -162,7 +164,7 @@ final class ImageCollection: @unchecked Sendable {
                         }
                         let stored = try store.code(id: change.id)
                         let code = stored?.schemeID == scheme.id ? BinaryCode(words: stored!.words) : scheme.code(for: vector.values)
-                        let metadata = try store.images(ids: [change.id])[change.id].flatMap { Self.document($0.metadata) }
+                        let metadata = records[change.id].flatMap { Self.document($0.metadata) }
                         index.add(id: change.id, vector: vector.values, code: code, sequence: change.sequence, metadata: metadata)
                     }
                     applied += 1
