@@ -75,21 +75,25 @@ struct InferencePoolTests {
         defer { pool.shutdown() }
         let input = [Float](repeating: 0.2, count: Self.tensorSize)
         // Hold the only worker inside a preparation that waits for `release`, and queue one tensor behind it,
-        // so the tensor we cancel surely waits. Every wait below has a deadline: fail, never hang.
+        // so the tensor we cancel surely waits. Every wait below has a deadline: fail, never hang. The deadlines
+        // are long because suites run side by side under ThreadSanitizer and may hold the cooperative threads
+        // this test polls from for a minute or more; the held worker must not give up before the test has looked.
         let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        var released = false
+        defer { if !released { release.signal() } }
         let blockers = DispatchGroup()
         blockers.enter()
         Thread {
-            _ = try? pool.featuresBlocking { holding.signal(); _ = release.wait(timeout: .now() + 60); return input }
+            _ = try? pool.featuresBlocking { holding.signal(); _ = release.wait(timeout: .now() + 900); return input }
             blockers.leave()
         }.start()
-        try #require(holding.wait(timeout: .now() + 60) == .success, "the worker never started the first job")
+        try #require(holding.wait(timeout: .now() + 300) == .success, "the worker never started the first job")
         blockers.enter()
         Thread {
             _ = try? pool.featuresBlocking(for: input)
             blockers.leave()
         }.start()
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(300)
         while pool.statistics.queued < 1 && Date() < deadline { try await Task.sleep(for: .milliseconds(1)) }
         let second = Task { try await pool.features(for: input) }
         while pool.statistics.queued < 2 && Date() < deadline { try await Task.sleep(for: .milliseconds(1)) }
@@ -97,6 +101,7 @@ struct InferencePoolTests {
         second.cancel()
         await #expect(throws: CancellationError.self) { try await second.value }
         release.signal()
+        released = true
         blockers.wait()
         #expect(pool.statistics.processedImages == 2)
     }
