@@ -42,6 +42,7 @@ final class ImageCollection: @unchecked Sendable {
     private struct GroupingKey: Equatable {
         let threshold: Float
         let neighbours: Int
+        let filter: Filter?
         let sequence: Int64
     }
 
@@ -355,21 +356,24 @@ final class ImageCollection: @unchecked Sendable {
 
     /// Groups of near-duplicates: each image's `neighbours` nearest (from the index, no all-pairs matrix)
     /// at or above `threshold` are joined (union-find) into groups. Groups hold keys sorted, and are ordered
-    /// by their first key; single images are not groups.
-    func duplicateGroups(threshold: Float, neighbours: Int) throws -> [[String]] {
-        let key = GroupingKey(threshold: threshold, neighbours: neighbours, sequence: index.sequence)
+    /// by their first key; single images are not groups. With a filter, only the images it admits are grouped,
+    /// and their neighbours are searched among those images (the filter inside the search, as everywhere).
+    func duplicateGroups(threshold: Float, neighbours: Int, filter: Filter? = nil) throws -> [[String]] {
+        let key = GroupingKey(threshold: threshold, neighbours: neighbours, filter: filter, sequence: index.sequence)
         if let last = lastGrouping.withLock({ $0 }), last.key == key { return last.groups }
-        let groups = try groupDuplicates(threshold: threshold, neighbours: neighbours)
+        let groups = try groupDuplicates(threshold: threshold, neighbours: neighbours, filter: filter)
         lastGrouping.withLock { $0 = (key, groups) }
         return groups
     }
 
-    private func groupDuplicates(threshold: Float, neighbours: Int) throws -> [[String]] {
+    private func groupDuplicates(threshold: Float, neighbours: Int, filter: Filter?) throws -> [[String]] {
         var keyOf: [Int64: String] = [:]
         var cursor: String? = nil
         repeat {
             let page = try store.list(collection: id, limit: 1_000, after: cursor)
-            for record in page { keyOf[record.id] = record.key }
+            for record in page where filter?.matches(Self.document(record.metadata) ?? .object([:])) ?? true {
+                keyOf[record.id] = record.key
+            }
             cursor = page.count == 1_000 ? page.last?.key : nil
         } while cursor != nil
         var parent: [Int64: Int64] = [:]
@@ -384,7 +388,8 @@ final class ImageCollection: @unchecked Sendable {
         for imageID in keyOf.keys.sorted() {
             guard let entry = index.entry(id: imageID) else { continue }
             // The automatic strategy always has one that can run.
-            let hits = try index.search(entry.vector, k: neighbours, minScore: threshold, excluding: [imageID], code: entry.code)
+            let hits = try index.search(entry.vector, k: neighbours, minScore: threshold, excluding: [imageID], code: entry.code,
+                                        filter: filter)
             for hit in hits where keyOf[hit.id] != nil {
                 let (a, b) = (root(imageID), root(hit.id))
                 if a != b { parent[max(a, b)] = min(a, b) }

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 public import MetadataFilter
-public import Imaging
+import Imaging
 public import Inference
 public import Storage
 public import VectorIndex
@@ -331,6 +331,26 @@ public final class LookalikeService: @unchecked Sendable {
         return try searchGate.withAdmission { try collection.search(vector: vector, code: nil, options: options, excluding: []) }
     }
 
+    /// Images like the positive examples and unlike the negative ones (see ``Recommendation``); stored images
+    /// named as examples are not among the results.
+    public func recommend(
+        _ recommendation: Recommendation, options: SearchOptions, collection name: String = LookalikeService.defaultCollection
+    ) throws -> [Match] {
+        try options.validate()
+        try recommendation.validate()
+        guard isReady else { throw LookalikeError.notReady }
+        let collection = try collection(name)
+        return try searchGate.withAdmission {
+            var excluded: Set<Int64> = []
+            let query = try recommendation.query(dimension: model.featureDimension) { key in
+                let entry = try collection.entry(key: key)
+                excluded.insert(entry.id)
+                return entry.vector
+            }
+            return try collection.search(vector: query, code: nil, options: options, excluding: excluded)
+        }
+    }
+
     /// The stored vector of an image (what `search(vector:)` accepts).
     public func vector(key: String, collection name: String = LookalikeService.defaultCollection) throws -> [Float] {
         try collection(name).entry(key: key).vector
@@ -338,7 +358,7 @@ public final class LookalikeService: @unchecked Sendable {
 
     /// One page of a collection's near-duplicate groups (see ``DuplicateGroups``).
     public func duplicates(
-        threshold: Float, neighbours: Int = 10, limit: Int = 100, after: String? = nil,
+        threshold: Float, neighbours: Int = 10, limit: Int = 100, after: String? = nil, filter: Filter? = nil,
         collection name: String = LookalikeService.defaultCollection
     ) throws -> DuplicateGroups {
         guard threshold.isFinite, (-1...1).contains(threshold) else {
@@ -348,7 +368,7 @@ public final class LookalikeService: @unchecked Sendable {
         guard (1...1000).contains(limit) else { throw LookalikeError.invalidArgument("limit must be 1...1000, got \(limit)") }
         guard isReady else { throw LookalikeError.notReady }
         let collection = try collection(name)
-        let groups = try collection.duplicateGroups(threshold: threshold, neighbours: neighbours)
+        let groups = try collection.duplicateGroups(threshold: threshold, neighbours: neighbours, filter: filter)
         let remaining = after.map { cursor in groups.filter { $0[0] > cursor } } ?? groups
         let page = Array(remaining.prefix(limit))
         return DuplicateGroups(

@@ -42,7 +42,8 @@ extension LookalikeAPI {
         }
         let page = try service.duplicates(
             threshold: Float(threshold), neighbours: try Self.integer(query["neighbours"], name: "neighbours") ?? 10,
-            limit: try Self.integer(query["limit"], name: "limit") ?? 100, after: query["after"], collection: collection)
+            limit: try Self.integer(query["limit"], name: "limit") ?? 100, after: query["after"],
+            filter: try Self.filter(query["filter"]), collection: collection)
         var body: [String: JSONValue] = [
             "groups": .array(page.groups.map { .array($0.map(JSONValue.string)) }),
             "total_groups": .int(page.totalGroups), "total_images": .int(page.totalImages),

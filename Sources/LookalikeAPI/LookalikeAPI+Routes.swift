@@ -108,12 +108,24 @@ extension LookalikeAPI {
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.searchVector(request, collection: collection) },
+        APIRoute(.post, "/recommend", scope: .collection, access: .read, operation: #"""
+            {"summary": "Images like the positive examples and unlike the negative ones (average-vector strategy: mean(positive) − negative_weight · mean(negative), re-normalised); stored examples are left out of the results", "operationId": "recommend",
+             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["positive"],
+               "properties": {"positive": {"$ref": "#/components/schemas/Examples"}, "negative": {"$ref": "#/components/schemas/Examples"},
+                              "negative_weight": {"type": "number", "minimum": 0, "maximum": 2, "default": 0.5},
+                              "k": {"type": "integer"}, "min_score": {"type": "number"}, "search_k": {"type": "integer"}, "exact": {"type": "boolean"},
+                              "filter": {"$ref": "#/components/schemas/Filter"}, "offset": {"type": "integer", "minimum": 0},
+                              "group_by": {"type": "string"}, "group_size": {"type": "integer", "minimum": 1, "maximum": 100}},
+               "additionalProperties": false}}}},
+             "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
+                           "404": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, request, collection in try api.recommend(request, collection: collection) },
         APIRoute(.get, "/duplicates", scope: .collection, access: .read, operation: #"""
             {"summary": "Groups of near-duplicate images, paginated by the first id of a group", "operationId": "duplicateGroups",
              "parameters": [{"name": "threshold", "in": "query", "schema": {"type": "number", "minimum": -1, "maximum": 1, "default": 0.92}},
                             {"name": "neighbours", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
                             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-                            {"name": "after", "in": "query", "schema": {"type": "string"}}],
+                            {"name": "after", "in": "query", "schema": {"type": "string"}}, {"$ref": "#/components/parameters/filter"}],
              "responses": {"200": {"description": "groups of ids; 'next' is the cursor for the following page", "content":
                {"application/json": {"schema": {"$ref": "#/components/schemas/DuplicateGroups"}}}},
                            "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}

@@ -232,7 +232,7 @@ public final class LookalikeAPI: Sendable {
         return JSONResponse.make(.ok, .object(sorting: body))
     }
 
-    private func searchOptions(_ query: [String: String]) throws -> SearchOptions {
+    static func searchOptions(_ query: [String: String]) throws -> SearchOptions {
         SearchOptions(
             k: try Self.integer(query["k"], name: "k") ?? 10,
             minScore: try query["min_score"].map { text in
@@ -266,13 +266,13 @@ public final class LookalikeAPI: Sendable {
 
     func similar(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
-        let matches = try service.similar(key: try key(request), options: try searchOptions(request.query), collection: collection)
+        let matches = try service.similar(key: try key(request), options: try Self.searchOptions(request.query), collection: collection)
         return Self.results(matches, started: started)
     }
 
     func search(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
-        let options = try searchOptions(request.query)
+        let options = try Self.searchOptions(request.query)
         let bytes = try uploadParts(request).bytes
         guard !bytes.isEmpty else { throw APIError(status: .badRequest, detail: "the request has no image bytes") }
         return Self.results(try service.search(bytes: bytes, options: options, collection: collection), started: started)
@@ -280,31 +280,26 @@ public final class LookalikeAPI: Sendable {
 
     func searchVector(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
-        let body: VectorQuery
-        do {
-            body = try JSONDecoder().decode(VectorQuery.self, from: Data(request.body))
-        } catch {
-            throw APIError(status: .badRequest, detail: "body must be a JSON object {\"vector\": [numbers], \"k\": 10, ...}")
-        }
-        var query: [String: String] = request.query
-        if let k = body.k { query["k"] = String(k) }
-        if let minScore = body.min_score { query["min_score"] = String(minScore) }
-        if let searchK = body.search_k { query["search_k"] = String(searchK) }
-        if let exact = body.exact { query["exact"] = String(exact) }
-        if let offset = body.offset { query["offset"] = String(offset) }
-        if let groupBy = body.group_by { query["group_by"] = groupBy }
-        if let groupSize = body.group_size { query["group_size"] = String(groupSize) }
-        var options = try searchOptions(query)
-        // The body's "filter" member, read apart from the typed fields (its shape is open).
-        if case .object(let members)? = try? FilterValue.parse(request.body), let filter = members["filter"] {
-            do {
-                options.filter = try Filter.parse(value: filter)
-            } catch {
-                throw APIError(status: .badRequest, detail: error.description)
-            }
-        }
-        let vector = body.vector
+        let body = try QueryBody(request.body, members: QueryBody.optionMembers.union(["vector"]),
+                                 example: #"{"vector": [1280 numbers], "k": 10, "filter": {...}}"#)
+        guard let vector = try body.vector("vector") else { throw APIError(status: .badRequest, detail: "'vector' is required") }
+        let options = try body.options(over: request.query)
         return Self.results(try service.search(vector: vector, options: options, collection: collection), started: started)
+    }
+
+    /// `POST /recommend`: more like the positive examples, less like the negative ones.
+    func recommend(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let body = try QueryBody(request.body, members: QueryBody.optionMembers.union(["positive", "negative", "negative_weight"]),
+                                 example: #"{"positive": ["id", [1280 numbers]], "negative": [...], "k": 10}"#)
+        guard let positive = try body.examples("positive") else {
+            throw APIError(status: .badRequest, detail: "'positive' is required: an array of image ids and vectors")
+        }
+        let recommendation = Recommendation(
+            positive: positive, negative: try body.examples("negative") ?? [],
+            negativeWeight: try body.number("negative_weight").map(Float.init) ?? Recommendation.defaultNegativeWeight)
+        let options = try body.options(over: request.query)
+        return Self.results(try service.recommend(recommendation, options: options, collection: collection), started: started)
     }
 
     private static func results(_ matches: [Match], started: UInt64) -> HTTPResponse {
@@ -382,18 +377,6 @@ public final class LookalikeAPI: Sendable {
         allowed.remove(charactersIn: "/?#")
         return key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key
     }
-}
-
-/// The body of `POST /v1/search/vector`.
-struct VectorQuery: Decodable {
-    let vector: [Float]
-    let k: Int?
-    let min_score: Float?
-    let search_k: Int?
-    let exact: Bool?
-    let offset: Int?
-    let group_by: String?
-    let group_size: Int?
 }
 
 /// Batch outcomes written from several threads; `@unchecked Sendable` because every access holds `lock`.

@@ -61,6 +61,7 @@ enum OpenAPIDocument {
                 "width": {"type": "integer"}, "height": {"type": "integer"}, "bytes": {"type": "integer"},
                 "sha256": {"type": "string"}, "metadata": {"type": "object"}, "created_at": {"type": "string"},
                 "updated_at": {"type": "string"}}},
+      "Examples": {"type": "array", "maxItems": 32, "description": "Stored image ids of this collection (strings) or 1280-d feature vectors (arrays of numbers).", "items": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "number"}}]}},
       "Upload": {"allOf": [{"$ref": "#/components/schemas/Image"}, {"type": "object", "properties": {"duplicates":
                  {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "score": {"type": "number"}}}}}}]},
       "Results": {"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties":

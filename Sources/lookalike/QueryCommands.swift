@@ -1,15 +1,31 @@
 import ArgumentParser
 import Foundation
 import Lookalike
+import MetadataFilter
+
+/// A `--filter` option's JSON, parsed; a malformed filter is a usage error naming the byte or key.
+func parseFilter(_ text: String?) throws -> Filter? {
+    guard let text else { return nil }
+    do {
+        return try Filter.parse(text)
+    } catch {
+        throw ValidationError("--filter: \(error.description)")
+    }
+}
 
 /// `--k`, `--min-score`, `--exact` and `--json` for the search commands.
 struct SearchFlags: ParsableArguments {
     @Option(help: "Number of results (1–1000).") var k = 10
     @Option(help: "Drop results below this cosine similarity.") var minScore: Float?
     @Flag(help: "Brute-force search instead of the forest.") var exact = false
+    @Option(help: "Only images whose metadata matches this JSON filter (see the README's Filters).") var filter: String?
     @Flag(help: "Print JSON.") var json = false
 
-    var searchOptions: SearchOptions { SearchOptions(k: k, minScore: minScore, exact: exact) }
+    func validate() throws { _ = try parseFilter(filter) }
+
+    var searchOptions: SearchOptions {
+        get throws { SearchOptions(k: k, minScore: minScore, exact: exact, filter: try parseFilter(filter)) }
+    }
 
     func print(_ matches: [Match]) {
         if json {
@@ -32,7 +48,7 @@ struct Search: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: image) else { throw ValidationError("cannot read \(image)") }
         let service = try options.openService()
         defer { service.shutdown() }
-        flags.print(try service.search(bytes: [UInt8](data), options: flags.searchOptions, collection: collection.name))
+        flags.print(try service.search(bytes: [UInt8](data), options: try flags.searchOptions, collection: collection.name))
     }
 }
 
@@ -46,7 +62,7 @@ struct Similar: ParsableCommand {
     func run() throws {
         let service = try options.openService()
         defer { service.shutdown() }
-        flags.print(try service.similar(key: id, options: flags.searchOptions, collection: collection.name))
+        flags.print(try service.similar(key: id, options: try flags.searchOptions, collection: collection.name))
     }
 }
 
@@ -85,11 +101,13 @@ struct Duplicates: ParsableCommand {
     @OptionGroup var collection: CollectionOption
     @Option(help: "Cosine similarity at or above which two images are duplicates.") var threshold: Float = 0.92
     @Option(help: "Neighbours examined per image.") var neighbours = 10
+    @Option(help: "Only group images whose metadata matches this JSON filter.") var filter: String?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
         guard (-1...1).contains(threshold) else { throw ValidationError("--threshold must be -1...1") }
         guard (1...1000).contains(neighbours) else { throw ValidationError("--neighbours must be 1...1000") }
+        _ = try parseFilter(filter)
     }
 
     func run() throws {
@@ -99,7 +117,8 @@ struct Duplicates: ParsableCommand {
         var cursor: String? = nil
         repeat {
             let page = try service.duplicates(
-                threshold: threshold, neighbours: neighbours, limit: 1000, after: cursor, collection: collection.name)
+                threshold: threshold, neighbours: neighbours, limit: 1000, after: cursor, filter: try parseFilter(filter),
+                collection: collection.name)
             groups += page.groups
             cursor = page.next
         } while cursor != nil

@@ -125,4 +125,28 @@ struct FilterRoutesTests {
         let inStock = try reader.search(bytes: query, options: SearchOptions(k: 24, filter: Filter.parse(#"{"in_stock": true}"#)), collection: "shop")
         #expect(Set(inStock.map(\.key)) == Set((0..<24).filter { $0 % 2 == 0 }.map { "i\($0)" }))
     }
+
+    @Test func duplicateGroupsUnderAFilter() throws {
+        let harness = try APITestHarness()
+        let client = try harness.client()
+        #expect(try client.request("POST", "/v1/collections", body: Array(#"{"name": "dups", "indexes": {"shop": "keyword"}}"#.utf8)).status == 201)
+        // a, b, c: one image; d, e: another; f: a third, alone. Shops split them.
+        let images = [("a", 1, "s0"), ("b", 1, "s0"), ("c", 1, "s1"), ("d", 2, "s1"), ("e", 2, "s1"), ("f", 3, "s0")]
+        for (id, seed, shop) in images {
+            let response = try client.request("PUT", "/v1/collections/dups/images/\(id)?metadata=\(Self.encoded(#"{"shop": "\#(shop)"}"#))",
+                                              body: try APITestHarness.jpeg(seed: UInt64(900 + seed)))
+            #expect(response.status == 201, "\(response.text)")
+        }
+        func groups(_ filter: String?) throws -> [[String]] {
+            let query = filter.map { "&filter=\(Self.encoded($0))" } ?? ""
+            let response = try client.request("GET", "/v1/collections/dups/duplicates?threshold=0.95\(query)")
+            #expect(response.status == 200, "\(response.text)")
+            return response.json["groups"] as? [[String]] ?? []
+        }
+        #expect(try groups(nil) == [["a", "b", "c"], ["d", "e"]])
+        #expect(try groups(#"{"shop": "s0"}"#) == [["a", "b"]])
+        #expect(try groups(#"{"shop": "s1"}"#) == [["d", "e"]])
+        #expect(try groups(#"{"shop": {"$ne": "s1"}, "missing": {"$exists": true}}"#) == [])
+        #expect(try client.request("GET", "/v1/collections/dups/duplicates?filter=\(Self.encoded("{"))").status == 400)
+    }
 }

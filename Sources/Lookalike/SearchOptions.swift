@@ -1,0 +1,55 @@
+public import MetadataFilter
+
+/// How to search.
+public struct SearchOptions: Sendable {
+    /// Number of results, 1...1000.
+    public var k = 10
+    /// Drop results below this cosine similarity.
+    public var minScore: Float? = nil
+    /// Candidates the forest collects (nil: the configured default for `k`).
+    public var searchK: Int? = nil
+    /// Brute force over every vector.
+    public var exact = false
+    /// Only images whose metadata matches (applied inside the candidate scan).
+    public var filter: Filter? = nil
+    /// Results skipped before the `k` returned, for paging (`k + offset` ≤ 1,000); with `groupBy`, groups skipped.
+    public var offset = 0
+    /// Group results by this metadata key (dotted path): `k` groups of at most `groupSize` matches, each group's
+    /// best first, groups ordered by their best match. Images without the key are left out.
+    public var groupBy: String? = nil
+    /// Matches per group, 1...100.
+    public var groupSize = 1
+
+    public init(k: Int = 10, minScore: Float? = nil, searchK: Int? = nil, exact: Bool = false, filter: Filter? = nil,
+                offset: Int = 0, groupBy: String? = nil, groupSize: Int = 1) {
+        self.filter = filter
+        self.offset = offset
+        self.groupBy = groupBy
+        self.groupSize = groupSize
+        self.k = k
+        self.minScore = minScore
+        self.searchK = searchK
+        self.exact = exact
+    }
+
+    func validate() throws {
+        guard (1...1000).contains(k) else { throw LookalikeError.invalidArgument("k must be 1...1000, got \(k)") }
+        if groupBy != nil {
+            guard (1...100).contains(groupSize), groupSize * (k + offset) <= 10_000 else {
+                throw LookalikeError.invalidArgument("group_size must be 1...100 with group_size × (k + offset) ≤ 10000")
+            }
+            guard let groupBy, !groupBy.isEmpty, groupBy.utf8.count <= 256, !groupBy.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
+                throw LookalikeError.invalidArgument("group_by must be a metadata key (dotted path)")
+            }
+        }
+        guard offset >= 0, k + offset <= 1000 else {
+            throw LookalikeError.invalidArgument("offset must be 0 or more with k + offset ≤ 1000, got offset \(offset) with k \(k)")
+        }
+        if let minScore, !(minScore.isFinite && (-1...1).contains(minScore)) {
+            throw LookalikeError.invalidArgument("min_score must be a number in -1...1")
+        }
+        if let searchK, !(1...10_000_000).contains(searchK) {
+            throw LookalikeError.invalidArgument("search_k must be 1...10000000, got \(searchK)")
+        }
+    }
+}
