@@ -36,7 +36,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "LookalikeAPI",
-            dependencies: ["Lookalike", "HTTPCore", "HTTPServer", "MetadataFilter", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Lookalike", "HTTPCore", "HTTPServer", "Imaging", "MetadataFilter", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lookalike",

@@ -47,22 +47,31 @@ public final class ImageEmbedder: Sendable {
         public let thumbnail: [UInt8]
     }
 
-    /// Decodes and preprocesses synchronously on the calling thread.
-    public func prepare(_ bytes: [UInt8]) throws(ImagingError) -> Prepared {
-        let decoded = try decoder.decode(bytes, minimumShortSide: model.inputSize)
-        return Prepared(decoded: decoded, tensor: preprocessor.interleavedTensor(from: decoded.image),
-                        thumbnail: try thumbnailer.thumbnail(of: decoded.image))
+    /// Decodes and preprocesses synchronously on the calling thread; with a region, only that part of the
+    /// upright image becomes the model input (and the thumbnail).
+    public func prepare(_ bytes: [UInt8], region: ImageRegion? = nil) throws(ImagingError) -> Prepared {
+        guard let region else {
+            let decoded = try decoder.decode(bytes, minimumShortSide: model.inputSize)
+            return Prepared(decoded: decoded, tensor: preprocessor.interleavedTensor(from: decoded.image),
+                            thumbnail: try thumbnailer.thumbnail(of: decoded.image))
+        }
+        // Full size: a JPEG scaled down for the whole image could leave the region too few pixels.
+        let decoded = try decoder.decode(bytes)
+        let rect = try region.pixels(imageWidth: decoded.image.width, imageHeight: decoded.image.height)
+        let cropped = decoded.image.cropped(x: rect.x, y: rect.y, width: rect.width, height: rect.height)
+        return Prepared(decoded: decoded, tensor: preprocessor.interleavedTensor(from: cropped),
+                        thumbnail: try thumbnailer.thumbnail(of: cropped))
     }
 
-    /// Decodes, preprocesses and embeds one image, blocking the calling thread (not the cooperative pool):
-    /// for callers that own their thread, such as HTTP connection threads.
+    /// Decodes, preprocesses and embeds one image (or only `region` of it), blocking the calling thread (not
+    /// the cooperative pool): for callers that own their thread, such as HTTP connection threads.
     ///
     /// Decoding and preprocessing run on the inference worker, right before the forward pass (see
     /// ``InferencePool/featuresBlocking(layout:preparing:)``).
-    public func embedBlocking(_ bytes: [UInt8]) throws -> Embedding {
+    public func embedBlocking(_ bytes: [UInt8], region: ImageRegion? = nil) throws -> Embedding {
         let box = PreparedBox()
         let vector = try pool.featuresBlocking(layout: .interleaved) { [self] in
-            let prepared = try prepare(bytes)
+            let prepared = try prepare(bytes, region: region)
             box.prepared = prepared
             return prepared.tensor
         }

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 public import MetadataFilter
-import Imaging
+public import Imaging
 public import Inference
 public import Storage
 public import VectorIndex
@@ -294,12 +294,14 @@ public final class LookalikeService: @unchecked Sendable {
 
     // MARK: - Reads
 
-    /// Images similar to an uploaded one (blocks the calling thread while the image is embedded).
-    public func search(bytes: [UInt8], options: SearchOptions, collection name: String = LookalikeService.defaultCollection) throws -> [Match] {
+    /// Images similar to an uploaded one, or to `region` of it (blocks the calling thread while the image is
+    /// embedded).
+    public func search(bytes: [UInt8], region: ImageRegion? = nil, options: SearchOptions,
+                       collection name: String = LookalikeService.defaultCollection) throws -> [Match] {
         try options.validate()
         guard isReady else { throw LookalikeError.notReady }
         let collection = try collection(name)
-        let embedding = try embedder.embedBlocking(bytes)
+        let embedding = try embedder.embedBlocking(bytes, region: region)
         return try searchGate.withAdmission {
             try collection.search(vector: embedding.vector, code: nil, options: options, excluding: [])
         }

@@ -1,5 +1,5 @@
 public import HTTPCore
-public import HTTPServer
+import HTTPServer
 
 /// One entry of the API's route table: from it come dispatch, authorisation, the metrics' route label and the
 /// OpenAPI document's `paths`.

@@ -93,7 +93,8 @@ extension LookalikeAPI {
                             {"$ref": "#/components/parameters/search_k"}, {"$ref": "#/components/parameters/exact"},
                             {"$ref": "#/components/parameters/filter"},
                             {"$ref": "#/components/parameters/offset"}, {"$ref": "#/components/parameters/group_by"},
-                            {"$ref": "#/components/parameters/group_size"}],
+                            {"$ref": "#/components/parameters/group_size"},
+                            {"name": "box", "in": "query", "description": "x,y,w,h: only this region of the upright image goes to the model; pixels, or fractions of the width and height when all four are ≤ 1. Outside the image, or a side under 16 pixels: 400.", "schema": {"type": "string", "example": "0.5,0,0.5,1"}}],
              "requestBody": {"$ref": "#/components/requestBodies/Image"},
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
                            "404": {"$ref": "#/components/responses/Problem"}}}

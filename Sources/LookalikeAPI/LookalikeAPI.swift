@@ -5,6 +5,7 @@ public import HTTPServer
 public import Logging
 public import Lookalike
 import MetadataFilter
+import Imaging
 
 /// The REST API v1 over ``LookalikeService``: routes, request parsing, auth, request ids, metrics and the
 /// access log. Errors are `application/problem+json` (RFC 9457).
@@ -273,9 +274,10 @@ public final class LookalikeAPI: Sendable {
     func search(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
         let options = try Self.searchOptions(request.query)
+        let region = try request.query["box"].map { text throws(ImagingError) in try ImageRegion(parsing: text) }
         let bytes = try uploadParts(request).bytes
         guard !bytes.isEmpty else { throw APIError(status: .badRequest, detail: "the request has no image bytes") }
-        return Self.results(try service.search(bytes: bytes, options: options, collection: collection), started: started)
+        return Self.results(try service.search(bytes: bytes, region: region, options: options, collection: collection), started: started)
     }
 
     func searchVector(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {

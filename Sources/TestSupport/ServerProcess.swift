@@ -23,7 +23,7 @@ public final class ServerProcess {
 
     /// Launches the server and waits (polling its log) until its index is ready.
     public func start(timeout: Double = 120) throws {
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         process.standardError = log
         process.standardOutput = log

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Lookalike
 import MetadataFilter
+import Imaging
 
 /// A `--filter` option's JSON, parsed; a malformed filter is a usage error naming the byte or key.
 func parseFilter(_ text: String?) throws -> Filter? {
@@ -42,13 +43,21 @@ struct Search: ParsableCommand {
     @OptionGroup var options: ServiceOptions
     @OptionGroup var collection: CollectionOption
     @OptionGroup var flags: SearchFlags
+    @Option(help: "Only this region of the upright image, x,y,w,h: pixels, or fractions when all four are ≤ 1.") var box: String?
     @Argument(help: "JPEG or PNG file.") var image: String
+
+    func validate() throws {
+        if let box {
+            do { _ = try ImageRegion(parsing: box) } catch { throw ValidationError("--box: \(error.description)") }
+        }
+    }
 
     func run() throws {
         guard let data = FileManager.default.contents(atPath: image) else { throw ValidationError("cannot read \(image)") }
         let service = try options.openService()
         defer { service.shutdown() }
-        flags.print(try service.search(bytes: [UInt8](data), options: try flags.searchOptions, collection: collection.name))
+        let region = try box.map { text throws(ImagingError) in try ImageRegion(parsing: text) }
+        flags.print(try service.search(bytes: [UInt8](data), region: region, options: try flags.searchOptions, collection: collection.name))
     }
 }
 
