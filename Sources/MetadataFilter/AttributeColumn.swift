@@ -131,7 +131,7 @@ final class AttributeColumn {
             let low = lower.map { $0.inclusive ? $0.value : $0.value.nextUp } ?? -.infinity
             let high = upper.map { $0.inclusive ? $0.value : $0.value.nextDown } ?? .infinity
             // NaN (absent) fails both comparisons.
-            return numbers.withUnsafeBufferPointer { numbers in SlotBitmap.rows(count: count) { numbers[$0] >= low && numbers[$0] <= high } }
+            return numbers.withUnsafeBufferPointer { numbers in SlotBitmap.rows(count: count, of: numbers, from: low, through: high) }
         case (.datetime, .equals(let operand)):
             // Stored values are all date-times: only an operand that is one can equal them.
             guard let instant = operand.instant else { return SlotBitmap(count: count) }

@@ -1,3 +1,4 @@
+import MetadataFilter
 import Dispatch
 import Foundation
 
@@ -83,8 +84,8 @@ extension SimilarityIndex {
     /// The `count` live slots with the smallest Hamming distance to `code`: one pass over the packed codes writes
     /// each slot's distance and counts it in a histogram (tombstones get a distance no code can have), then the
     /// counting selection picks the slots.
-    /// `excluded`, when given, replaces the tombstone flags (a filter's non-matching rows and the tombstones).
-    func hammingCandidates(_ code: BinaryCode, count: Int, excluded: [Bool]? = nil) -> [Int32] {
+    /// `admitted`, when given, replaces the live slots (a filter's rows that are live).
+    func hammingCandidates(_ code: BinaryCode, count: Int, admitted: SlotBitmap? = nil) -> [Int32] {
         let words = codeWords, total = slotTable.count, tombstone = words * 64 + 1, buckets = tombstone + 1
         // Four interleaved histograms (by slot mod 4): neighbouring codes often share a distance, and one
         // histogram would chain each increment on the previous one's store.
@@ -92,21 +93,29 @@ extension SimilarityIndex {
         let distances = [UInt16](unsafeUninitializedCapacity: total) { distances, initialized in
             code.words.withUnsafeBufferPointer { query in
                 codes.withUnsafeBufferPointer { codes in
-                    (excluded ?? slotTable.isDeleted).withUnsafeBufferPointer { deleted in
-                        histograms.withUnsafeMutableBufferPointer { histograms in
-                            @inline(__always) func scan(wordCount: Int) {
-                                for slot in 0..<total {
-                                    // Computed for every row and then selected, so the tombstones (or a filter's
-                                    // refused rows) cost no mispredicted branch.
-                                    let computed = BinaryCode.distance(
-                                        query.baseAddress!, codes.baseAddress! + slot * wordCount, wordCount: wordCount)
-                                    let distance = deleted[slot] ? tombstone : computed
-                                    distances[slot] = UInt16(distance)
-                                    histograms[(slot & 3) * buckets + distance] &+= 1
-                                }
+                    histograms.withUnsafeMutableBufferPointer { histograms in
+                        // Computed for every row and then selected, so the tombstones (or a filter's refused
+                        // rows) cost no mispredicted branch.
+                        @inline(__always) func scan(wordCount: Int, skips: (Int) -> Bool) {
+                            for slot in 0..<total {
+                                let computed = BinaryCode.distance(
+                                    query.baseAddress!, codes.baseAddress! + slot * wordCount, wordCount: wordCount)
+                                let distance = skips(slot) ? tombstone : computed
+                                distances[slot] = UInt16(distance)
+                                histograms[(slot & 3) * buckets + distance] &+= 1
                             }
-                            // The common 256-bit code gets a loop the compiler unrolls and vectorises.
-                            if words == 4 { scan(wordCount: 4) } else { scan(wordCount: words) }
+                        }
+                        if let admitted {
+                            admitted.words.withUnsafeBufferPointer { bits in
+                                let skips = { (slot: Int) in (bits[slot >> 6] >> UInt64(slot & 63)) & 1 == 0 }
+                                // The common 256-bit code gets a loop the compiler unrolls and vectorises.
+                                if words == 4 { scan(wordCount: 4, skips: skips) } else { scan(wordCount: words, skips: skips) }
+                            }
+                        } else {
+                            slotTable.isDeleted.withUnsafeBufferPointer { deleted in
+                                let skips = { (slot: Int) in deleted[slot] }
+                                if words == 4 { scan(wordCount: 4, skips: skips) } else { scan(wordCount: words, skips: skips) }
+                            }
                         }
                     }
                 }

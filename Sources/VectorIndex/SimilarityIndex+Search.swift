@@ -114,8 +114,9 @@ extension SimilarityIndex {
     /// Live vectors whose metadata matches `filter`.
     public func count(matching filter: Filter) -> Int {
         lock.withReadLock {
-            let admitted = attributes.rows(matching: filter, count: slotTable.count)
-            return (0..<slotTable.count).reduce(0) { $0 + (admitted.contains($1) && !slotTable.isDeleted[$1] ? 1 : 0) }
+            var admitted = attributes.rows(matching: filter, count: slotTable.count)
+            admitted.formIntersection(slotTable.live)
+            return admitted.cardinality
         }
     }
 
@@ -140,20 +141,10 @@ extension SimilarityIndex {
         _ query: [Float], k: Int, strategy: Strategy, minScore: Float?, excluding: Set<Int64>, code: BinaryCode?, filter: Filter
     ) throws(SearchError) -> [Match] {
         let total = slotTable.count
-        let admitted = attributes.rows(matching: filter, count: total)
-        var excluded = slotTable.isDeleted
-        var matching = 0
-        // Without branches: at half the rows admitted at random, a branch per row mispredicts half the time.
-        excluded.withUnsafeMutableBufferPointer { excluded in
-            admitted.words.withUnsafeBufferPointer { words in
-                for slot in 0..<total {
-                    let admits = (words[slot >> 6] >> UInt64(slot & 63)) & 1 == 1
-                    let skip = excluded[slot] || !admits
-                    excluded[slot] = skip
-                    matching &+= skip ? 0 : 1
-                }
-            }
-        }
+        // The filter's rows and the live ones, word by word.
+        var admitted = attributes.rows(matching: filter, count: total)
+        admitted.formIntersection(slotTable.live)
+        let matching = admitted.cardinality
         guard matching > 0 else { return [] }
         let wanted = k + excluding.count
         let hasCodes = code != nil && codeWords > 0
@@ -182,7 +173,7 @@ extension SimilarityIndex {
             var candidates: [Int32]
             switch effective {
             case .exact, .automatic:
-                scanAdmitted(q, excluded: excluded, matching: matching, into: &top)
+                scanAdmitted(q, admitted: admitted, matching: matching, into: &top)
                 return
             case .forest(let searchK):
                 // The forest's leaves hold mostly rows the filter refuses: widen the walk by the inverse of the
@@ -190,10 +181,10 @@ extension SimilarityIndex {
                 let live = slotTable.liveCount
                 let widened = Double(searchK ?? defaultSearchK(k: k, live: matching)) * Double(live) / Double(matching)
                 let budget = Int(min(widened, Double(live * configuration.trees)))
-                candidates = uniqueLiveSlots(forest!.candidates(for: q, searchK: max(budget, wanted))).filter { !excluded[Int($0)] }
+                candidates = uniqueLiveSlots(forest!.candidates(for: q, searchK: max(budget, wanted))).filter { admitted.contains(Int($0)) }
                 if candidates.count < wanted {
                     // Too few admitted rows in the leaves walked: the exact answer over the admitted rows.
-                    scanAdmitted(q, excluded: excluded, matching: matching, into: &top)
+                    scanAdmitted(q, admitted: admitted, matching: matching, into: &top)
                     return
                 }
                 let limit = max(Int(Double(rerankLimit) * collectionScale(live: matching)), wanted)
@@ -201,7 +192,7 @@ extension SimilarityIndex {
                     candidates = closestByHamming(candidates, to: code, count: limit)
                 }
             case .hamming(let candidateCount):
-                candidates = hammingCandidates(code!, count: max(candidateCount, wanted), excluded: excluded)
+                candidates = hammingCandidates(code!, count: max(candidateCount, wanted), admitted: admitted)
             }
             for slot in closestInSubspace(candidates, to: q, count: wanted) {
                 top.insert(score: BLASKernels.dot(q, storage.row(slot), count: configuration.dimension), slot: slot)
@@ -210,19 +201,16 @@ extension SimilarityIndex {
         return matches(from: top, k: k, minScore: minScore, excluding: excluding)
     }
 
-    /// Exact scores for the slots not `excluded`: row by row when they are few, otherwise the chunked
-    /// matrix-vector scan with the excluded rows skipped.
-    private func scanAdmitted(_ query: UnsafePointer<Float>, excluded: [Bool], matching: Int, into top: inout TopK) {
-        let total = slotTable.count
-        if matching * 4 >= total {
-            scanAll(query, into: &top, excluded: excluded)
+    /// Exact scores for the `admitted` slots: row by row when they are few, otherwise the chunked matrix-vector
+    /// scan keeping the admitted rows' scores.
+    private func scanAdmitted(_ query: UnsafePointer<Float>, admitted: SlotBitmap, matching: Int, into top: inout TopK) {
+        if matching * 4 >= slotTable.count {
+            scanAll(query, into: &top, admitted: admitted)
             return
         }
-        excluded.withUnsafeBufferPointer { excluded in
-            for slot in 0..<total where !excluded[slot] {
-                let score = BLASKernels.dot(query, storage.row(Int32(slot)), count: configuration.dimension)
-                if score > top.threshold { top.insert(score: score, slot: Int32(slot)) }
-            }
+        admitted.forEachRow { slot in
+            let score = BLASKernels.dot(query, storage.row(Int32(slot)), count: configuration.dimension)
+            if score > top.threshold { top.insert(score: score, slot: Int32(slot)) }
         }
     }
 
@@ -246,9 +234,9 @@ extension SimilarityIndex {
         min(1, (Double(live) / 100_000).squareRoot())
     }
 
-    /// Brute force: one `sgemv` per storage chunk, then top-k over live rows.
-    func scanAll(_ query: UnsafePointer<Float>, into top: inout TopK, excluded: [Bool]? = nil) {
-        let skipped = excluded ?? slotTable.isDeleted
+    /// Brute force: one `sgemv` per storage chunk, then top-k over live rows (or over `admitted` ones).
+    func scanAll(_ query: UnsafePointer<Float>, into top: inout TopK, admitted: SlotBitmap? = nil) {
+        let kept = admitted ?? slotTable.live
         let total = slotTable.count
         var scores = [Float](repeating: 0, count: storage.rowsPerChunk)
         var base = 0
@@ -258,7 +246,7 @@ extension SimilarityIndex {
             scores.withUnsafeMutableBufferPointer {
                 BLASKernels.matrixVector(chunk, rows: rows, columns: configuration.dimension, query, into: $0.baseAddress!)
             }
-            for row in 0..<rows where !skipped[base + row] {
+            for row in 0..<rows where kept.contains(base + row) {
                 if scores[row] > top.threshold { top.insert(score: scores[row], slot: Int32(base + row)) }
             }
             base += rows

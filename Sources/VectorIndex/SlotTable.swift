@@ -1,3 +1,5 @@
+import MetadataFilter
+
 /// Which id each slot holds. A slot is a row position shared by the index's row stores (vectors, codes,
 /// subspace rows), appended in order and never reused: replacing an id appends a new slot and leaves the old
 /// one a tombstone, as removing does, so readers holding slot numbers never see a row change under them.
@@ -6,6 +8,8 @@ struct SlotTable {
     private(set) var ids: [Int64] = []
     /// Slot → whether it is a tombstone; read directly by the scans.
     private(set) var isDeleted: [Bool] = []
+    /// The live slots as bits: a filter's bitmap is intersected with it word by word.
+    private(set) var live = SlotBitmap(count: 0)
     private(set) var tombstones = 0
     private var slotOf: [Int64: Int32] = [:]
 
@@ -23,6 +27,7 @@ struct SlotTable {
         let slot = Int32(ids.count)
         ids.append(id)
         isDeleted.append(false)
+        live.append(true)
         slotOf[id] = slot
         return slot
     }
@@ -37,6 +42,7 @@ struct SlotTable {
     private mutating func markDeleted(_ slot: Int32) {
         if !isDeleted[Int(slot)] {
             isDeleted[Int(slot)] = true
+            live.remove(Int(slot))
             tombstones += 1
         }
     }

@@ -172,6 +172,11 @@ struct BenchIndex: ParsableCommand {
                     let (rate, results) = try measure(index, queryRows, queryCodes, strategy: .automatic, k: k, filter: filter)
                     report(strategy: "filtered", params: "k=\(k) \(field == "bucket" ? "column" : "documents") selectivity=\(selectivity) admitted=\(admitted) (exact \(String(format: "%.1f", exactRate)) q/s)",
                            recall: recall(results, truthRows.map { Set($0) }), qps: rate, build: 0, bytes: 0, k: k)
+                    if field == "bucket" && !json {
+                        let ratios = try pairedRatios(index, queryRows, queryCodes, k: k, filter: filter)
+                        print(String(format: "  filtered / unfiltered queries/s, %d paired rounds: median %.3f (%.3f–%.3f)",
+                                     ratios.count, ratios[ratios.count / 2], ratios.first!, ratios.last!))
+                    }
                 }
             }
         }
@@ -213,6 +218,19 @@ struct BenchIndex: ParsableCommand {
             results.append(try index.search(query, k: k ?? self.k, strategy: strategy, code: codes[position], filter: filter).map(\.id))
         }
         return (Double(queries.count) / Self.seconds(since: start), results)
+    }
+
+    /// The machine's speed drifts within seconds, so the filtered and unfiltered rates are compared in
+    /// alternating rounds over the same queries; the ratios come back sorted.
+    private func pairedRatios(_ index: SimilarityIndex, _ queries: [[Float]], _ codes: [BinaryCode], k: Int,
+                              filter: Filter, rounds: Int = 7) throws -> [Double] {
+        var ratios: [Double] = []
+        for _ in 0..<rounds {
+            let (unfiltered, _) = try measure(index, queries, codes, strategy: .automatic, k: k)
+            let (filtered, _) = try measure(index, queries, codes, strategy: .automatic, k: k, filter: filter)
+            ratios.append(filtered / unfiltered)
+        }
+        return ratios.sorted()
     }
 
     private func recall(_ results: [[Int64]], _ truth: [Set<Int64>]) -> Double {
