@@ -14,6 +14,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case multipart
     case jpeg
     case png
+    case webp
+    case gif
     case exif
     case weightFile = "weight-file"
     case metadata
@@ -27,15 +29,17 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .multipart: Self.parseMultipart(input)
         case .jpeg: Self.decodeJPEG(input)
         case .png: Self.decodePNG(input)
+        case .webp: Self.decodeWebP(input)
+        case .gif: Self.decodeGIF(input)
         case .exif: Self.readEXIF(input)
         case .weightFile: Self.readWeightFile(input)
         case .metadata: Self.validateRecord(input)
         }
     }
 
-    /// Whether the bytes decode as a JPEG or PNG under the fuzzing limits (used to check that seeds are valid).
+    /// Whether the bytes decode as an image under the fuzzing limits (used to check that seeds are valid).
     public static func decodes(_ input: [UInt8]) -> Bool {
-        (try? JPEGDecoder.decode(input, limits: imageLimits)) != nil || (try? PNGDecoder.decode(input, limits: imageLimits)) != nil
+        (try? ImageDecoder(limits: imageLimits).decode(input)) != nil
     }
 
     /// Feeds the bytes in two pieces (split where the first byte says) so both whole and partial reads are explored,
@@ -97,6 +101,18 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     private static func decodePNG(_ input: [UInt8]) {
         guard let image = try? PNGDecoder.decode(input, limits: imageLimits) else { return }
+        checkDecoded(image)
+    }
+
+    private static func decodeWebP(_ input: [UInt8]) {
+        // Half the runs scale while decoding, as uploads for the model do.
+        let minimumShortSide: Int? = input.count % 2 == 0 ? nil : 16
+        guard let image = try? WebPDecoder.decode(input, minimumShortSide: minimumShortSide, limits: imageLimits) else { return }
+        checkDecoded(image)
+    }
+
+    private static func decodeGIF(_ input: [UInt8]) {
+        guard let image = try? GIFDecoder.decode(input, limits: imageLimits) else { return }
         checkDecoded(image)
     }
 

@@ -9,18 +9,32 @@ public struct ImageDecoder: Sendable {
 
     /// A decoded image with what is known about the original.
     public struct Decoded: Sendable {
-        /// The pixels, upright, possibly DCT-downscaled (JPEG).
+        /// The pixels, upright, possibly downscaled while decoding (JPEG's DCT scaling, WebP's rescaler).
         public let image: RGBImage
         /// The detected format.
         public let format: ImageFormat
         /// Full-size dimensions of the upright original.
         public let originalWidth: Int
         public let originalHeight: Int
+
+        init(image: RGBImage, format: ImageFormat, originalWidth: Int, originalHeight: Int) {
+            self.image = image
+            self.format = format
+            self.originalWidth = originalWidth
+            self.originalHeight = originalHeight
+        }
+
+        /// For a format whose header gives the stored size before the EXIF orientation turns it upright.
+        init(image: RGBImage, format: ImageFormat, storedWidth: Int, storedHeight: Int, orientation: EXIFOrientation) {
+            let swapped = orientation.swapsDimensions
+            self.init(image: image, format: format, originalWidth: swapped ? storedHeight : storedWidth,
+                      originalHeight: swapped ? storedWidth : storedHeight)
+        }
     }
 
-    /// Detects the format from the bytes and decodes JPEG or PNG.
+    /// Detects the format from the bytes and decodes JPEG, PNG, WebP or GIF (its first frame).
     ///
-    /// - Parameter minimumShortSide: the decoder may return a smaller image (JPEG DCT scaling) whose short side
+    /// - Parameter minimumShortSide: the decoder may return a smaller image (JPEG, WebP) whose short side
     ///   is still at least this long; `nil` decodes at full size.
     /// - Throws: ``ImagingError``, naming the detected format when it is not supported.
     public func decode(_ bytes: [UInt8], minimumShortSide: Int? = nil) throws(ImagingError) -> Decoded {
@@ -32,15 +46,20 @@ public struct ImageDecoder: Sendable {
         switch format {
         case .jpeg:
             let header = try JPEGDecoder.readHeader(bytes)
-            let image = try JPEGDecoder.decode(bytes, minimumShortSide: minimumShortSide, limits: limits)
-            let swapped = EXIFOrientation.read(fromJPEG: bytes).swapsDimensions
             return Decoded(
-                image: image, format: .jpeg,
-                originalWidth: swapped ? header.height : header.width,
-                originalHeight: swapped ? header.width : header.height)
+                image: try JPEGDecoder.decode(bytes, minimumShortSide: minimumShortSide, limits: limits), format: .jpeg,
+                storedWidth: header.width, storedHeight: header.height, orientation: EXIFOrientation.read(fromJPEG: bytes))
         case .png:
             let image = try PNGDecoder.decode(bytes, limits: limits)
             return Decoded(image: image, format: .png, originalWidth: image.width, originalHeight: image.height)
+        case .webp:
+            let header = try WebPDecoder.readHeader(bytes)
+            return Decoded(
+                image: try WebPDecoder.decode(bytes, minimumShortSide: minimumShortSide, limits: limits), format: .webp,
+                storedWidth: header.width, storedHeight: header.height, orientation: WebPDecoder.orientation(of: bytes))
+        case .gif:
+            let image = try GIFDecoder.decode(bytes, limits: limits)
+            return Decoded(image: image, format: .gif, originalWidth: image.width, originalHeight: image.height)
         default:
             throw .unsupportedFormat(format)
         }

@@ -22,9 +22,9 @@ public enum ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
         case .empty:
             return "the image is empty (0 bytes)"
         case .unsupportedFormat(.unknown):
-            return "unrecognised image data: only JPEG and PNG are supported"
+            return "unrecognised image data: only JPEG, PNG, WebP and GIF are supported"
         case .unsupportedFormat(let format):
-            return "\(format.rawValue.uppercased()) images are not supported: only JPEG and PNG are"
+            return "\(format.rawValue.uppercased()) images are not supported: only JPEG, PNG, WebP and GIF are"
         case .tooManyPixels(let width, let height, let limit):
             return "image is \(width)×\(height) = \(width * height) pixels, over the limit of \(limit)"
         case .invalidDimensions(let width, let height):

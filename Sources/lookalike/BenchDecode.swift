@@ -6,7 +6,7 @@ import Imaging
 struct BenchDecode: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-decode",
-        abstract: "Time JPEG/PNG bytes → 224×224 model tensor (decode, crop, resize, normalise) on one thread, and the upload's thumbnail.")
+        abstract: "Time image bytes (JPEG, PNG, WebP) → 224×224 model tensor (decode, crop, resize, normalise) on one thread, and the upload's thumbnail.")
 
     @Argument(help: "Image file.") var input: String
     @Option(help: "Repetitions.") var repeats = 50

@@ -29,7 +29,11 @@ import Testing
         #expect(jpeg.count >= 5)
         let png = Self.files(in: Self.corpus.appendingPathComponent("png"))
         #expect(png.count >= 5)
-        for file in jpeg + png {
+        let webp = Self.files(in: Self.corpus.appendingPathComponent("webp"))
+        #expect(webp.count >= 5)
+        let gif = Self.files(in: Self.corpus.appendingPathComponent("gif"))
+        #expect(gif.count >= 5)
+        for file in jpeg + png + webp + gif {
             #expect(FuzzTarget.decodes(Array(try Data(contentsOf: file))), "\(file.lastPathComponent) decodes")
         }
     }

@@ -4,8 +4,6 @@ import TestSupport
 
 struct ImageFormatTests {
     static let samples: [(String, [UInt8], ImageFormat)] = [
-        ("gif", Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0, 0], .gif),
-        ("webp", Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WEBPVP8 ".utf8), .webp),
         ("heic", [0, 0, 0, 24] + Array("ftypheic".utf8) + [0, 0, 0, 0], .heic),
         ("avif", [0, 0, 0, 24] + Array("ftypavif".utf8) + [0, 0, 0, 0], .avif),
         ("bmp", Array("BM".utf8) + [UInt8](repeating: 0, count: 40), .bmp),
@@ -29,6 +27,26 @@ struct ImageFormatTests {
         #expect(ImageFormat.detect(jpeg) == .jpeg)
         let png = PNGWriter(colorType: .gray).encode(width: 1, height: 1, samples: [7])
         #expect(ImageFormat.detect(png) == .png)
+    }
+
+    static let headersWithoutImages: [(String, [UInt8], ImageFormat)] = [
+        ("webp", Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WEBPVP8 ".utf8), .webp),
+        ("gif", Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0, 0], .gif),
+        ("gif-terminated", Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0, 0, 0x3B], .gif),
+    ]
+
+    @Test(arguments: headersWithoutImages.map { $0.0 })
+    func aHeaderWithoutAnImageIsCorruptInItsFormat(name: String) {
+        let (_, bytes, expected) = Self.headersWithoutImages.first { $0.0 == name }!
+        #expect(ImageFormat.detect(bytes) == expected)
+        do {
+            _ = try ImageDecoder().decode(bytes)
+            Issue.record("decoded \(name) without an image")
+        } catch ImagingError.corrupt(let format, _) {
+            #expect(format == expected)
+        } catch {
+            Issue.record("\(name): \(error)")
+        }
     }
 
     @Test func emptyAndRandomBytesAreRejected() {

@@ -133,7 +133,8 @@ struct ServerProtocolTests {
         let client = try harness.client()
         let cases: [(String, [(String, String)], [UInt8], Int)] = [
             ("/v1/images?id=a", [], [], 400),
-            ("/v1/images?id=a", [], Array("GIF89a....".utf8), 415),
+            ("/v1/images?id=a", [], Array("GIF89a....".utf8), 422),
+            ("/v1/images?id=a", [], Array("BM".utf8) + [UInt8](repeating: 0, count: 40), 415),
             ("/v1/images?id=a", [], Array(TestImages.randomBytes(count: 3000, seed: 3)), 415),
             ("/v1/images?id=a", [], [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], 422),
             ("/v1/images?id=%0A", [], try APITestHarness.jpeg(seed: 1), 400),

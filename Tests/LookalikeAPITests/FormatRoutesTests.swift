@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Formats beyond JPEG and PNG through the API with the real model: a copy made by an independent encoder finds
+/// the stored original first.
+@Suite(.serialized)
+struct FormatRoutesTests {
+    static let cwebp = ExternalTool("cwebp", package: "webp")
+
+    static func fixture(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("InferenceTests/Fixtures/\(name)")
+    }
+
+    @Test func webPAndGIFCopiesFindTheirOriginal() throws {
+        let harness = try APITestHarness()
+        let client = try harness.client()
+        let coffee = Array(try Data(contentsOf: Self.fixture("coffee.jpg")))
+        let cat = Array(try Data(contentsOf: Self.fixture("chelsea.png")))
+        #expect(try client.request("PUT", "/v1/images/coffee", body: coffee).status == 201)
+        #expect(try client.request("PUT", "/v1/images/cat", body: cat).status == 201)
+        for seed in 0..<6 {
+            #expect(try client.request("PUT", "/v1/images/scene\(seed)", body: try APITestHarness.jpeg(seed: UInt64(60 + seed))).status == 201)
+        }
+        let directory = try ExternalTool.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lossy = directory.appendingPathComponent("coffee.webp"), lossless = directory.appendingPathComponent("cat.webp")
+        try Self.cwebp.run(["-quiet", "-q", "75", Self.fixture("coffee.jpg").path, "-o", lossy.path])
+        try Self.cwebp.run(["-quiet", "-lossless", Self.fixture("chelsea.png").path, "-o", lossless.path])
+
+        let search = try client.request("POST", "/v1/search?k=3", body: Array(try Data(contentsOf: lossy)))
+        let hits = search.json["results"] as? [[String: Any]] ?? []
+        #expect(search.status == 200 && hits.first?["id"] as? String == "coffee", "\(search.text)")
+        #expect(((hits.first?["score"] as? NSNumber)?.doubleValue ?? 0) > 0.95, "\(search.text)")
+
+        // Stored as WebP: its record says so, and the PNG it was made from is its near-duplicate.
+        let stored = try client.request("PUT", "/v1/images/cat-webp", body: Array(try Data(contentsOf: lossless)))
+        #expect(stored.status == 201 && stored.json["format"] as? String == "webp", "\(stored.text)")
+        #expect((stored.json["duplicates"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == "cat" }, "\(stored.text)")
+        #expect(try client.request("GET", "/v1/images/cat-webp/thumbnail").status == 200)
+
+        // A GIF made by Pillow from the JPEG (256 colours) finds it too.
+        let gif = directory.appendingPathComponent("coffee.gif")
+        try ExternalTool.testPython.run(["-c", "import sys; from PIL import Image; Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2])",
+                                         Self.fixture("coffee.jpg").path, gif.path])
+        let byGIF = try client.request("POST", "/v1/search?k=3", body: Array(try Data(contentsOf: gif)))
+        let gifHits = byGIF.json["results"] as? [[String: Any]] ?? []
+        #expect(byGIF.status == 200 && gifHits.first?["id"] as? String == "coffee", "\(byGIF.text)")
+
+        // A truncated WebP is a 422 naming the format; nothing stored changes.
+        let truncated = try client.request("PUT", "/v1/images/broken", body: Array(try Data(contentsOf: lossy)).prefix(300).map { $0 })
+        #expect(truncated.status == 422 && (truncated.json["detail"] as? String)?.contains("WEBP") == true, "\(truncated.text)")
+        #expect(try harness.service.statistics().images == 9)
+    }
+}
