@@ -57,22 +57,34 @@ public enum GIFDecoder {
         guard let colorMap = frame.ColorMap ?? gif.pointee.SColorMap else {
             throw .corrupt(format: .gif, message: "the image has no colour table")
         }
-        let colors = UnsafeBufferPointer(start: colorMap.pointee.Colors, count: Int(max(0, colorMap.pointee.ColorCount)))
+        // A 256-entry table, so each pixel is one lookup: the transparent index, and those past the colour table,
+        // map to white (the canvas).
+        var palette = [UInt8](repeating: 255, count: 256 * 3)
+        for index in 0..<min(256, Int(max(0, colorMap.pointee.ColorCount))) where index != transparent {
+            let color = colorMap.pointee.Colors[index]
+            (palette[index * 3], palette[index * 3 + 1], palette[index * 3 + 2]) = (color.Red, color.Green, color.Blue)
+        }
         var pixels = [UInt8](repeating: 255, count: width * height * 3)
         var line = [GifPixelType](repeating: 0, count: frameWidth)
-        for row in rowOrder(height: frameHeight, interlaced: frame.Interlace) {
-            let read = line.withUnsafeMutableBufferPointer { DGifGetLine(gif, $0.baseAddress, Int32(frameWidth)) }
-            guard read == GIF_OK else { throw corrupt(gif.pointee.Error) }
-            let y = top + row
-            guard y < height else { continue }
-            for x in 0..<frameWidth where left + x < width {
-                let index = Int(line[x])
-                // The transparent index, and one past the colour table, leave the white canvas.
-                guard index != transparent, index < colors.count else { continue }
-                let offset = (y * width + left + x) * 3
-                pixels[offset] = colors[index].Red
-                pixels[offset + 1] = colors[index].Green
-                pixels[offset + 2] = colors[index].Blue
+        // The part of each row that lands on the screen.
+        let visible = max(0, min(frameWidth, width - left))
+        try pixels.withUnsafeMutableBufferPointer { pixels throws(ImagingError) in
+            try line.withUnsafeMutableBufferPointer { line throws(ImagingError) in
+                try palette.withUnsafeBufferPointer { palette throws(ImagingError) in
+                    for row in rowOrder(height: frameHeight, interlaced: frame.Interlace) {
+                        guard DGifGetLine(gif, line.baseAddress, Int32(frameWidth)) == GIF_OK else { throw corrupt(gif.pointee.Error) }
+                        let y = top + row
+                        guard y < height else { continue }
+                        var offset = (y * width + left) * 3
+                        for x in 0..<visible {
+                            let entry = Int(line[x]) * 3
+                            pixels[offset] = palette[entry]
+                            pixels[offset + 1] = palette[entry + 1]
+                            pixels[offset + 2] = palette[entry + 2]
+                            offset += 3
+                        }
+                    }
+                }
             }
         }
         return RGBImage(width: width, height: height, pixels: pixels)
