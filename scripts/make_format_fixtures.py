@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""GIF test fixtures made by Pillow (an encoder independent of giflib), each with the pixels it should decode to.
+"""GIF and BMP test fixtures, each with the pixels it should decode to.
 
   make_format_fixtures.py OUT_DIR
 
-Writes NAME.gif and NAME.rgb (the expected upright RGB bytes: Pillow's own decoding of the first frame, transparent
-pixels composited over white) for each case, and manifest.json listing name, width and height. Run by the test
-suite with the Python from scripts/test's venv.
+GIFs are written by Pillow (an encoder independent of giflib). BMPs are written by Pillow where it can (1-, 8- and
+24-bit) and, for the variants Pillow does not write (4-bit, 16-bit bit fields, 32-bit with an alpha mask, top-down,
+the old core header, run-length compressed), by the small writer below. The expected pixels are Pillow's own
+decoding (first frame; transparency over white), except where noted. Writes NAME.gif or NAME.bmp, NAME.rgb (upright
+RGB bytes; absent for files that must be refused) and manifest.json listing name, file, width and height.
 """
 import json
 import os
@@ -49,15 +51,84 @@ def shift_first_frame(data, canvas, offset):
     return bytes(data)
 
 
+def bmp(width, height, bits, pixel_rows, palette=b"", compression=0, masks=b"", header_size=40, top_down=False):
+    """A Windows bitmap; `pixel_rows` are the stored rows (bottom-up unless top_down), each padded here."""
+    stride = (width * bits + 31) // 32 * 4
+    data = b"".join(row + b"\0" * (stride - len(row)) for row in pixel_rows)
+    if header_size == 12:
+        dib = struct.pack("<IHHHH", 12, width, height, 1, bits)
+    else:
+        dib = struct.pack("<IiiHHIIiiII", header_size, width, -height if top_down else height, 1, bits, compression,
+                          len(data), 2835, 2835, len(palette) // (3 if header_size == 12 else 4), 0)
+        if header_size > 40:
+            dib += masks.ljust(header_size - 40, b"\0")
+            masks = b""
+    offset = 14 + len(dib) + len(masks) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + dib + masks + palette + data
+
+
+def bmps(out, save):
+    def pillow(name, image):
+        path = os.path.join(out, name + ".bmp")
+        image.save(path)
+        save(name, expected_rgb(path), "bmp")
+
+    def crafted(name, data, expected=None):
+        path = os.path.join(out, name + ".bmp")
+        with open(path, "wb") as handle:
+            handle.write(data)
+        save(name, expected if expected is not None else expected_rgb(path), "bmp")
+
+    pillow("rgb24", scene(37, 23, 6))
+    pillow("gray8", scene(30, 20, 7).convert("L"))
+    pillow("bilevel", scene(35, 17, 8).convert("1"))
+    pillow("palette8", scene(33, 21, 9).quantize(colors=200, dither=Image.Dither.NONE))
+
+    w, h = 21, 13
+    palette16 = b"".join(bytes((i * 16, 255 - i * 16, (i * 40) % 256, 0)) for i in range(16))
+    rows4 = [bytes(((x * 2 + y) % 16) << 4 | ((x * 2 + 1 + y) % 16) for x in range((w + 1) // 2)) for y in range(h)]
+    crafted("palette4", bmp(w, h, 4, rows4, palette=palette16))
+
+    def pixel(x, y):
+        return ((x * 11 + y * 3) % 256, (y * 17) % 256, (x * 5 + y * 7) % 256)
+    rows565 = [b"".join(struct.pack("<H", (r >> 3) << 11 | (g >> 2) << 5 | b >> 3) for r, g, b in (pixel(x, y) for x in range(w)))
+               for y in range(h)]
+    crafted("rgb565", bmp(w, h, 16, rows565, compression=3, masks=struct.pack("<III", 0xF800, 0x07E0, 0x001F)))
+
+    # 32-bit with an alpha mask in a V4 header; expected worked out here (straight alpha over white).
+    expected = Image.new("RGB", (w, h))
+    rows32 = []
+    for stored in range(h):
+        y = h - 1 - stored
+        row = b""
+        for x in range(w):
+            r, g, b = pixel(x, y)
+            a = (x * 12) % 256
+            row += bytes((b, g, r, a))
+            expected.putpixel((x, y), tuple(round((c * a + 255 * (255 - a)) / 255) for c in (r, g, b)))
+        rows32.append(row)
+    crafted("rgba32-v4", bmp(w, h, 32, rows32, compression=3, header_size=108,
+                             masks=struct.pack("<IIII", 0x00FF0000, 0x0000FF00, 0x000000FF, 0xFF000000)), expected)
+
+    rows24 = [b"".join(bytes(reversed(pixel(x, y))) for x in range(w)) for y in range(h)]
+    crafted("top-down", bmp(w, h, 24, rows24, top_down=True))
+    palette_core = b"".join(bytes((i, 255 - i, (i * 3) % 256)) for i in range(256))
+    crafted("core-header", bmp(w, h, 8, [bytes((x * 9 + y * 5) % 256 for x in range(w)) for y in range(h)], palette=palette_core,
+                               header_size=12))
+    path = os.path.join(out, "rle8.bmp")
+    with open(path, "wb") as handle:
+        handle.write(bmp(4, 2, 8, [b"\x04\x01\x00\x00", b"\x00\x01"], palette=palette16, compression=1))
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     manifest = []
 
-    def save(name, expected):
+    def save(name, expected, extension="gif"):
         with open(os.path.join(out, name + ".rgb"), "wb") as handle:
             handle.write(expected.tobytes())
-        manifest.append({"name": name, "width": expected.size[0], "height": expected.size[1]})
+        manifest.append({"name": name, "file": name + "." + extension, "width": expected.size[0], "height": expected.size[1]})
 
     base = scene(96, 64, 1).quantize(colors=256, dither=Image.Dither.NONE)
     for name, interlace in [("palette", False), ("interlaced", True)]:
@@ -93,6 +164,7 @@ def main():
     expected.paste(small.convert("RGB"), (12, 9))
     save("offset", expected)
 
+    bmps(out, save)
     with open(os.path.join(out, "manifest.json"), "w") as handle:
         json.dump(manifest, handle)
 

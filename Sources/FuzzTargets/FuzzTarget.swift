@@ -16,6 +16,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case png
     case webp
     case gif
+    case bmp
     case exif
     case weightFile = "weight-file"
     case metadata
@@ -31,6 +32,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .png: Self.decodePNG(input)
         case .webp: Self.decodeWebP(input)
         case .gif: Self.decodeGIF(input)
+        case .bmp: Self.decodeBMP(input)
         case .exif: Self.readEXIF(input)
         case .weightFile: Self.readWeightFile(input)
         case .metadata: Self.validateRecord(input)
@@ -113,6 +115,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     private static func decodeGIF(_ input: [UInt8]) {
         guard let image = try? GIFDecoder.decode(input, limits: imageLimits) else { return }
+        checkDecoded(image)
+    }
+
+    private static func decodeBMP(_ input: [UInt8]) {
+        guard let image = try? BMPDecoder.decode(input, limits: imageLimits) else { return }
         checkDecoded(image)
     }
 

@@ -6,6 +6,8 @@ public enum ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
     case empty
     /// The bytes are of a format Lookalike does not decode (GIF, WebP, ...) or of no known format.
     case unsupportedFormat(ImageFormat)
+    /// A known format in a variant Lookalike does not decode (a run-length compressed BMP, say).
+    case unsupportedVariant(format: ImageFormat, reason: String)
     /// The header declares more pixels than the configured limit; nothing was allocated for them.
     case tooManyPixels(width: Int, height: Int, limit: Int)
     /// The header declares a zero or negative size.
@@ -22,9 +24,11 @@ public enum ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
         case .empty:
             return "the image is empty (0 bytes)"
         case .unsupportedFormat(.unknown):
-            return "unrecognised image data: only JPEG, PNG, WebP and GIF are supported"
+            return "unrecognised image data: only JPEG, PNG, WebP, GIF and BMP are supported"
         case .unsupportedFormat(let format):
-            return "\(format.rawValue.uppercased()) images are not supported: only JPEG, PNG, WebP and GIF are"
+            return "\(format.rawValue.uppercased()) images are not supported: only JPEG, PNG, WebP, GIF and BMP are"
+        case .unsupportedVariant(let format, let reason):
+            return "\(format.rawValue.uppercased()) with \(reason) is not supported"
         case .tooManyPixels(let width, let height, let limit):
             return "image is \(width)×\(height) = \(width * height) pixels, over the limit of \(limit)"
         case .invalidDimensions(let width, let height):
@@ -43,7 +47,7 @@ extension ImagingError: HTTPResponseError {
     public var status: HTTPStatus {
         switch self {
         case .empty, .invalidArgument: .badRequest
-        case .unsupportedFormat: .unsupportedMediaType
+        case .unsupportedFormat, .unsupportedVariant: .unsupportedMediaType
         case .tooManyPixels: .contentTooLarge
         case .invalidDimensions, .corrupt: .unprocessableContent
         case .encodingFailed: .internalServerError

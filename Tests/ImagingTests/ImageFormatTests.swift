@@ -6,7 +6,6 @@ struct ImageFormatTests {
     static let samples: [(String, [UInt8], ImageFormat)] = [
         ("heic", [0, 0, 0, 24] + Array("ftypheic".utf8) + [0, 0, 0, 0], .heic),
         ("avif", [0, 0, 0, 24] + Array("ftypavif".utf8) + [0, 0, 0, 0], .avif),
-        ("bmp", Array("BM".utf8) + [UInt8](repeating: 0, count: 40), .bmp),
         ("tiff", [0x49, 0x49, 0x2A, 0x00, 8, 0, 0, 0], .tiff),
         ("tiff-be", [0x4D, 0x4D, 0x00, 0x2A, 0, 0, 0, 8], .tiff),
         ("pdf", Array("%PDF-1.7\n".utf8), .pdf),

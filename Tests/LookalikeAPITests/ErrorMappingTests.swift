@@ -13,6 +13,7 @@ import Testing
     static let cases: [(any Error, Int)] = [
         (ImagingError.empty, 400),
         (ImagingError.unsupportedFormat(.gif), 415),
+        (ImagingError.unsupportedVariant(format: .bmp, reason: "run-length compression (RLE8)"), 415),
         (ImagingError.tooManyPixels(width: 10_000, height: 10_000, limit: 1_000), 413),
         (ImagingError.corrupt(format: .jpeg, message: "bad huffman"), 422),
         (ImagingError.encodingFailed(message: "x"), 500),

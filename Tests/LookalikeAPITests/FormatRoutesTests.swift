@@ -13,7 +13,7 @@ struct FormatRoutesTests {
             .appendingPathComponent("InferenceTests/Fixtures/\(name)")
     }
 
-    @Test func webPAndGIFCopiesFindTheirOriginal() throws {
+    @Test func webPGIFAndBMPCopiesFindTheirOriginals() throws {
         let harness = try APITestHarness()
         let client = try harness.client()
         let coffee = Array(try Data(contentsOf: Self.fixture("coffee.jpg")))
@@ -40,13 +40,20 @@ struct FormatRoutesTests {
         #expect((stored.json["duplicates"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == "cat" }, "\(stored.text)")
         #expect(try client.request("GET", "/v1/images/cat-webp/thumbnail").status == 200)
 
-        // A GIF made by Pillow from the JPEG (256 colours) finds it too.
-        let gif = directory.appendingPathComponent("coffee.gif")
-        try ExternalTool.testPython.run(["-c", "import sys; from PIL import Image; Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2])",
-                                         Self.fixture("coffee.jpg").path, gif.path])
-        let byGIF = try client.request("POST", "/v1/search?k=3", body: Array(try Data(contentsOf: gif)))
-        let gifHits = byGIF.json["results"] as? [[String: Any]] ?? []
-        #expect(byGIF.status == 200 && gifHits.first?["id"] as? String == "coffee", "\(byGIF.text)")
+        // Copies Pillow writes: a GIF of the JPEG (256 colours) and a BMP of the PNG each find their original first.
+        for (fixture, copy, original) in [("coffee.jpg", "coffee.gif", "coffee"), ("chelsea.png", "cat.bmp", "cat")] {
+            let file = directory.appendingPathComponent(copy)
+            try ExternalTool.testPython.run(["-c", "import sys; from PIL import Image; Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2])",
+                                             Self.fixture(fixture).path, file.path])
+            let found = try client.request("POST", "/v1/search?k=3", body: Array(try Data(contentsOf: file)))
+            let hits = found.json["results"] as? [[String: Any]] ?? []
+            #expect(found.status == 200 && hits.first?["id"] as? String == original, "\(copy): \(found.text)")
+        }
+        // A run-length compressed bitmap is a 415 that names the variant.
+        let rle = Array("BM".utf8) + [0x3A, 0, 0, 0, 0, 0, 0, 0, 0x36, 0, 0, 0, 40, 0, 0, 0, 4, 0, 0, 0, 2, 0, 0, 0, 1, 0, 8, 0, 1, 0, 0, 0]
+            + [UInt8](repeating: 0, count: 20)
+        let refused = try client.request("POST", "/v1/search", body: rle)
+        #expect(refused.status == 415 && (refused.json["detail"] as? String)?.contains("RLE8") == true, "\(refused.text)")
 
         // A truncated WebP is a 422 naming the format; nothing stored changes.
         let truncated = try client.request("PUT", "/v1/images/broken", body: Array(try Data(contentsOf: lossy)).prefix(300).map { $0 })
