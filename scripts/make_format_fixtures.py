@@ -120,6 +120,54 @@ def bmps(out, save):
         handle.write(bmp(4, 2, 8, [b"\x04\x01\x00\x00", b"\x00\x01"], palette=palette16, compression=1))
 
 
+def tiffs(out, save):
+    """TIFFs written by Pillow (its own TIFF writer, libtiff for the compressed ones)."""
+    from PIL import ImageOps
+
+    def write(name, image, expected=None, **options):
+        name = "tiff-" + name  # the .rgb files share the folder with the GIF and BMP ones
+        path = os.path.join(out, name + ".tiff")
+        image.save(path, **options)
+        save(name, expected if expected is not None else expected_rgb(path), "tiff")
+
+    write("rgb-raw", scene(41, 27, 10))
+    write("rgb-lzw", scene(41, 27, 11), compression="tiff_lzw")
+    write("rgb-deflate", scene(41, 27, 12), compression="tiff_adobe_deflate")
+    write("gray", scene(30, 22, 13).convert("L"), compression="tiff_lzw")
+    write("palette", scene(30, 22, 14).quantize(colors=100, dither=Image.Dither.NONE))
+    write("bilevel", scene(33, 19, 15).convert("1"), compression="group4")
+    write("cmyk", scene(30, 22, 16).convert("CMYK"))
+
+    # Straight (unassociated) alpha, worked out here over white.
+    rgba = scene(36, 24, 17).convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize((36, 24)))
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    write("rgba", rgba, Image.alpha_composite(white, rgba).convert("RGB"))
+
+    # 16-bit greyscale: the expected 8-bit value is v · 255 / 65535, rounded.
+    gray16 = Image.new("I;16", (32, 20))
+    gray16.putdata([(x * 2000 + y * 900) % 65536 for y in range(20) for x in range(32)])
+    expected16 = Image.new("L", (32, 20))
+    expected16.putdata([round(((x * 2000 + y * 900) % 65536) * 255 / 65535) for y in range(20) for x in range(32)])
+    write("gray16", gray16, expected16.convert("RGB"))
+
+    # Two pages: the first is decoded.
+    pages = [scene(28, 18, seed) for seed in (18, 19)]
+    write("two-pages", pages[0], pages[0], save_all=True, append_images=pages[1:])
+
+    # Orientation 6 (shown turned a quarter clockwise): upright is Pillow's exif_transpose.
+    turned = scene(40, 25, 20)
+    write("orientation6", turned, ImageOps.exif_transpose(_tagged(turned, 6)), tiffinfo={274: 6})
+
+
+def _tagged(image, orientation):
+    copy = image.copy()
+    exif = copy.getexif()
+    exif[274] = orientation
+    copy.info["exif"] = exif.tobytes()
+    return copy
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -165,6 +213,7 @@ def main():
     save("offset", expected)
 
     bmps(out, save)
+    tiffs(out, save)
     with open(os.path.join(out, "manifest.json"), "w") as handle:
         json.dump(manifest, handle)
 

@@ -17,6 +17,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case webp
     case gif
     case bmp
+    case tiff
     case exif
     case weightFile = "weight-file"
     case metadata
@@ -33,6 +34,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .webp: Self.decodeWebP(input)
         case .gif: Self.decodeGIF(input)
         case .bmp: Self.decodeBMP(input)
+        case .tiff: Self.decodeTIFF(input)
         case .exif: Self.readEXIF(input)
         case .weightFile: Self.readWeightFile(input)
         case .metadata: Self.validateRecord(input)
@@ -120,6 +122,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     private static func decodeBMP(_ input: [UInt8]) {
         guard let image = try? BMPDecoder.decode(input, limits: imageLimits) else { return }
+        checkDecoded(image)
+    }
+
+    private static func decodeTIFF(_ input: [UInt8]) {
+        guard let image = try? TIFFDecoder.decode(input, limits: imageLimits) else { return }
         checkDecoded(image)
     }
 

@@ -32,7 +32,7 @@ public struct ImageDecoder: Sendable {
         }
     }
 
-    /// Detects the format from the bytes and decodes JPEG, PNG, WebP, GIF (its first frame) or BMP.
+    /// Detects the format from the bytes and decodes JPEG, PNG, WebP, GIF (its first frame), BMP or TIFF (its first page).
     ///
     /// - Parameter minimumShortSide: the decoder may return a smaller image (JPEG, WebP) whose short side
     ///   is still at least this long; `nil` decodes at full size.
@@ -60,6 +60,9 @@ public struct ImageDecoder: Sendable {
         case .gif:
             let image = try GIFDecoder.decode(bytes, limits: limits)
             return Decoded(image: image, format: .gif, originalWidth: image.width, originalHeight: image.height)
+        case .tiff:
+            let image = try TIFFDecoder.decode(bytes, limits: limits)
+            return Decoded(image: image, format: .tiff, originalWidth: image.width, originalHeight: image.height)
         case .bmp:
             let image = try BMPDecoder.decode(bytes, limits: limits)
             return Decoded(image: image, format: .bmp, originalWidth: image.width, originalHeight: image.height)

@@ -36,7 +36,9 @@ import Testing
         // The run-length compressed bitmap is there to reach the refusal, not to decode.
         let bmp = Self.files(in: Self.corpus.appendingPathComponent("bmp")).filter { $0.lastPathComponent != "rle8.bmp" }
         #expect(bmp.count >= 5)
-        for file in jpeg + png + webp + gif + bmp {
+        let tiff = Self.files(in: Self.corpus.appendingPathComponent("tiff"))
+        #expect(tiff.count >= 5)
+        for file in jpeg + png + webp + gif + bmp + tiff {
             #expect(FuzzTarget.decodes(Array(try Data(contentsOf: file))), "\(file.lastPathComponent) decodes")
         }
     }

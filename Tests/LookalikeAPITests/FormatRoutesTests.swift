@@ -13,7 +13,7 @@ struct FormatRoutesTests {
             .appendingPathComponent("InferenceTests/Fixtures/\(name)")
     }
 
-    @Test func webPGIFAndBMPCopiesFindTheirOriginals() throws {
+    @Test func copiesInOtherFormatsFindTheirOriginals() throws {
         let harness = try APITestHarness()
         let client = try harness.client()
         let coffee = Array(try Data(contentsOf: Self.fixture("coffee.jpg")))
@@ -40,8 +40,10 @@ struct FormatRoutesTests {
         #expect((stored.json["duplicates"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == "cat" }, "\(stored.text)")
         #expect(try client.request("GET", "/v1/images/cat-webp/thumbnail").status == 200)
 
-        // Copies Pillow writes: a GIF of the JPEG (256 colours) and a BMP of the PNG each find their original first.
-        for (fixture, copy, original) in [("coffee.jpg", "coffee.gif", "coffee"), ("chelsea.png", "cat.bmp", "cat")] {
+        // Copies Pillow writes: a GIF of the JPEG (256 colours), a BMP of the PNG and a TIFF of the JPEG each find their
+        // original first.
+        for (fixture, copy, original) in [("coffee.jpg", "coffee.gif", "coffee"), ("chelsea.png", "cat.bmp", "cat"),
+                                              ("coffee.jpg", "coffee.tiff", "coffee")] {
             let file = directory.appendingPathComponent(copy)
             try ExternalTool.testPython.run(["-c", "import sys; from PIL import Image; Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2])",
                                              Self.fixture(fixture).path, file.path])

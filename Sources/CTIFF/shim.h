@@ -1,0 +1,33 @@
+#pragma once
+#include <stdarg.h>
+#include <stdio.h>
+#include <tiffio.h>
+
+// TIFFGetField is variadic, which Swift cannot call: these read the fields the decoder needs.
+static inline int lookalike_tiff_size(TIFF *tiff, uint32_t *width, uint32_t *height) {
+    return TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, width) && TIFFGetField(tiff, TIFFTAG_IMAGELENGTH, height);
+}
+
+static inline uint16_t lookalike_tiff_orientation(TIFF *tiff) {
+    uint16_t orientation = ORIENTATION_TOPLEFT;
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_ORIENTATION, &orientation);
+    return orientation;
+}
+
+// Per-file error and warning handlers (libtiff's defaults print to stderr): an error's text goes into the
+// 256-byte buffer given as user data; warnings are dropped.
+static inline int lookalike_tiff_error(TIFF *tiff, void *user, const char *module, const char *format, va_list arguments) {
+    (void)tiff; (void)module;
+    vsnprintf((char *)user, 256, format, arguments);
+    return 1;
+}
+
+static inline int lookalike_tiff_warning(TIFF *tiff, void *user, const char *module, const char *format, va_list arguments) {
+    (void)tiff; (void)user; (void)module; (void)format; (void)arguments;
+    return 1;
+}
+
+static inline void lookalike_tiff_capture_messages(TIFFOpenOptions *options, char *buffer) {
+    TIFFOpenOptionsSetErrorHandlerExtR(options, lookalike_tiff_error, buffer);
+    TIFFOpenOptionsSetWarningHandlerExtR(options, lookalike_tiff_warning, NULL);
+}
