@@ -18,6 +18,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case gif
     case bmp
     case tiff
+    case heic
+    case avif
     case exif
     case weightFile = "weight-file"
     case metadata
@@ -30,11 +32,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .httpRequest: Self.parseHTTP(input)
         case .multipart: Self.parseMultipart(input)
         case .jpeg: Self.decodeJPEG(input)
-        case .png: Self.decodePNG(input)
+        case .png: Self.decode(input, with: PNGDecoder.decode)
         case .webp: Self.decodeWebP(input)
-        case .gif: Self.decodeGIF(input)
-        case .bmp: Self.decodeBMP(input)
-        case .tiff: Self.decodeTIFF(input)
+        case .gif: Self.decode(input, with: GIFDecoder.decode)
+        case .bmp: Self.decode(input, with: BMPDecoder.decode)
+        case .tiff: Self.decode(input, with: TIFFDecoder.decode)
+        case .heic: Self.decode(input, with: HEIFDecoder.decode)
+        case .avif: Self.decode(input, with: AVIFDecoder.decode)
         case .exif: Self.readEXIF(input)
         case .weightFile: Self.readWeightFile(input)
         case .metadata: Self.validateRecord(input)
@@ -103,11 +107,6 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         checkDecoded(EXIFOrientation.read(fromJPEG: input).apply(to: image))
     }
 
-    private static func decodePNG(_ input: [UInt8]) {
-        guard let image = try? PNGDecoder.decode(input, limits: imageLimits) else { return }
-        checkDecoded(image)
-    }
-
     private static func decodeWebP(_ input: [UInt8]) {
         // Half the runs scale while decoding, as uploads for the model do.
         let minimumShortSide: Int? = input.count % 2 == 0 ? nil : 16
@@ -115,18 +114,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         checkDecoded(image)
     }
 
-    private static func decodeGIF(_ input: [UInt8]) {
-        guard let image = try? GIFDecoder.decode(input, limits: imageLimits) else { return }
-        checkDecoded(image)
-    }
-
-    private static func decodeBMP(_ input: [UInt8]) {
-        guard let image = try? BMPDecoder.decode(input, limits: imageLimits) else { return }
-        checkDecoded(image)
-    }
-
-    private static func decodeTIFF(_ input: [UInt8]) {
-        guard let image = try? TIFFDecoder.decode(input, limits: imageLimits) else { return }
+    /// A decoder that takes only the bytes and the limits: its image, when it returns one, must be well formed.
+    private static func decode(_ input: [UInt8], with decoder: ([UInt8], DecodingLimits) throws(ImagingError) -> RGBImage) {
+        guard let image = try? decoder(input, imageLimits) else { return }
         checkDecoded(image)
     }
 

@@ -32,7 +32,7 @@ public struct ImageDecoder: Sendable {
         }
     }
 
-    /// Detects the format from the bytes and decodes JPEG, PNG, WebP, GIF (its first frame), BMP or TIFF (its first page).
+    /// Detects the format from the bytes and decodes JPEG, PNG, WebP, GIF (its first frame), HEIC, AVIF, BMP or TIFF (its first page).
     ///
     /// - Parameter minimumShortSide: the decoder may return a smaller image (JPEG, WebP) whose short side
     ///   is still at least this long; `nil` decodes at full size.
@@ -49,25 +49,24 @@ public struct ImageDecoder: Sendable {
             return Decoded(
                 image: try JPEGDecoder.decode(bytes, minimumShortSide: minimumShortSide, limits: limits), format: .jpeg,
                 storedWidth: header.width, storedHeight: header.height, orientation: EXIFOrientation.read(fromJPEG: bytes))
-        case .png:
-            let image = try PNGDecoder.decode(bytes, limits: limits)
-            return Decoded(image: image, format: .png, originalWidth: image.width, originalHeight: image.height)
         case .webp:
             let header = try WebPDecoder.readHeader(bytes)
             return Decoded(
                 image: try WebPDecoder.decode(bytes, minimumShortSide: minimumShortSide, limits: limits), format: .webp,
                 storedWidth: header.width, storedHeight: header.height, orientation: WebPDecoder.orientation(of: bytes))
-        case .gif:
-            let image = try GIFDecoder.decode(bytes, limits: limits)
-            return Decoded(image: image, format: .gif, originalWidth: image.width, originalHeight: image.height)
-        case .tiff:
-            let image = try TIFFDecoder.decode(bytes, limits: limits)
-            return Decoded(image: image, format: .tiff, originalWidth: image.width, originalHeight: image.height)
-        case .bmp:
-            let image = try BMPDecoder.decode(bytes, limits: limits)
-            return Decoded(image: image, format: .bmp, originalWidth: image.width, originalHeight: image.height)
         default:
-            throw .unsupportedFormat(format)
+            // Formats decoded at full size whose decoder returns the upright image.
+            let image: RGBImage
+            switch format {
+            case .png: image = try PNGDecoder.decode(bytes, limits: limits)
+            case .gif: image = try GIFDecoder.decode(bytes, limits: limits)
+            case .tiff: image = try TIFFDecoder.decode(bytes, limits: limits)
+            case .heic: image = try HEIFDecoder.decode(bytes, limits: limits)
+            case .avif: image = try AVIFDecoder.decode(bytes, limits: limits)
+            case .bmp: image = try BMPDecoder.decode(bytes, limits: limits)
+            default: throw .unsupportedFormat(format)
+            }
+            return Decoded(image: image, format: format, originalWidth: image.width, originalHeight: image.height)
         }
     }
 }

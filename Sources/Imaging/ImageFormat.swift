@@ -16,7 +16,7 @@ public enum ImageFormat: String, Sendable, CaseIterable, Codable {
     case unknown
 
     /// Whether Lookalike can decode this format.
-    public var isDecodable: Bool { [.jpeg, .png, .webp, .gif, .bmp, .tiff].contains(self) }
+    public var isDecodable: Bool { [.jpeg, .png, .webp, .gif, .heic, .avif, .bmp, .tiff].contains(self) }
 
     /// Detects the format from magic numbers at the start of `bytes`.
     public static func detect<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> ImageFormat where Bytes.Element == UInt8 {

@@ -24,9 +24,9 @@ public enum ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
         case .empty:
             return "the image is empty (0 bytes)"
         case .unsupportedFormat(.unknown):
-            return "unrecognised image data: only JPEG, PNG, WebP, GIF, BMP and TIFF are supported"
+            return "unrecognised image data: only JPEG, PNG, WebP, GIF, HEIC, AVIF, BMP and TIFF are supported"
         case .unsupportedFormat(let format):
-            return "\(format.rawValue.uppercased()) images are not supported: only JPEG, PNG, WebP, GIF, BMP and TIFF are"
+            return "\(format.rawValue.uppercased()) images are not supported: only JPEG, PNG, WebP, GIF, HEIC, AVIF, BMP and TIFF are"
         case .unsupportedVariant(let format, let reason):
             return "\(format.rawValue.uppercased()) with \(reason) is not supported"
         case .tooManyPixels(let width, let height, let limit):

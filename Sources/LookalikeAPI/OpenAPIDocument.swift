@@ -57,7 +57,7 @@ enum OpenAPIDocument {
       "Filter": {"type": "object", "description": "Metadata filter: {\"category\": \"shoes\", \"price\": {\"$lt\": 100}, \"tags\": {\"$in\": [\"a\", \"b\"]}, \"$or\": [{\"in_stock\": true}, {\"backorder\": {\"$exists\": true}}]}. A bare value means $eq; operators $eq $ne $in $nin $lt $lte $gt $gte $exists $all $not; combinators $and $or $not; keys in one object are and-ed; dotted keys reach nested fields; a stored array matches when any element does ($all: every listed value); numbers compare as numbers, RFC 3339 date-time strings as instants; comparing different types is false (so $ne and $nin are true). At most 64 KiB, 1,024 conditions, 1,024 values per list, 32 levels.", "additionalProperties": true},
       "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"},
                   "status": {"type": "integer"}, "detail": {"type": "string"}}},
-      "Image": {"type": "object", "properties": {"id": {"type": "string"}, "format": {"type": "string", "enum": ["jpeg", "png", "webp", "gif", "bmp", "tiff"]},
+      "Image": {"type": "object", "properties": {"id": {"type": "string"}, "format": {"type": "string", "enum": ["jpeg", "png", "webp", "gif", "heic", "avif", "bmp", "tiff"]},
                 "width": {"type": "integer"}, "height": {"type": "integer"}, "bytes": {"type": "integer"},
                 "sha256": {"type": "string"}, "metadata": {"type": "object"}, "created_at": {"type": "string"},
                 "updated_at": {"type": "string"}}},
@@ -94,6 +94,8 @@ enum OpenAPIDocument {
         "image/gif": {"schema": {"type": "string", "format": "binary"}},
         "image/bmp": {"schema": {"type": "string", "format": "binary"}},
         "image/tiff": {"schema": {"type": "string", "format": "binary"}},
+        "image/heic": {"schema": {"type": "string", "format": "binary"}},
+        "image/avif": {"schema": {"type": "string", "format": "binary"}},
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
     },
     "responses": {

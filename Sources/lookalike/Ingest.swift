@@ -8,7 +8,7 @@ import Lookalike
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Store JPEG, PNG, WebP, GIF, BMP and TIFF files (folders are searched recursively) in the database.",
+        abstract: "Store JPEG, PNG, WebP, GIF, HEIC, AVIF, BMP and TIFF files (folders are searched recursively) in the database.",
         discussion: "Each file's id is its path as given (relative paths stay relative). Files whose bytes are already stored under that id are skipped; a bad file is reported and skipped. Without --server the database is opened directly (--db or the configuration).")
 
     @OptionGroup var options: ServiceOptions
@@ -25,7 +25,7 @@ struct Ingest: ParsableCommand {
         guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be 1...64") }
     }
 
-    static let extensions: Set<String> = ["jpg", "jpeg", "png", "jpe", "webp", "gif", "bmp", "dib", "tif", "tiff"]
+    static let extensions: Set<String> = ["jpg", "jpeg", "png", "jpe", "webp", "gif", "bmp", "dib", "tif", "tiff", "heic", "heif", "avif"]
 
     /// Files under `paths`, sorted, JPEG/PNG by extension (the decoder still checks the bytes).
     static func files(in paths: [String]) throws -> [String] {

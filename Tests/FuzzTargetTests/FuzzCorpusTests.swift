@@ -38,7 +38,10 @@ import Testing
         #expect(bmp.count >= 5)
         let tiff = Self.files(in: Self.corpus.appendingPathComponent("tiff"))
         #expect(tiff.count >= 5)
-        for file in jpeg + png + webp + gif + bmp + tiff {
+        let heic = Self.files(in: Self.corpus.appendingPathComponent("heic"))
+        let avif = Self.files(in: Self.corpus.appendingPathComponent("avif"))
+        #expect(heic.count >= 3 && avif.count >= 3)
+        for file in jpeg + png + webp + gif + bmp + tiff + heic + avif {
             #expect(FuzzTarget.decodes(Array(try Data(contentsOf: file))), "\(file.lastPathComponent) decodes")
         }
     }

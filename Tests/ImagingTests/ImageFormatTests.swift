@@ -4,8 +4,6 @@ import TestSupport
 
 struct ImageFormatTests {
     static let samples: [(String, [UInt8], ImageFormat)] = [
-        ("heic", [0, 0, 0, 24] + Array("ftypheic".utf8) + [0, 0, 0, 0], .heic),
-        ("avif", [0, 0, 0, 24] + Array("ftypavif".utf8) + [0, 0, 0, 0], .avif),
         ("pdf", Array("%PDF-1.7\n".utf8), .pdf),
         ("svg", Array("  <?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>".utf8), .svg),
         ("svg-bare", Array("<svg width=\"10\"></svg>".utf8), .svg),
@@ -30,6 +28,8 @@ struct ImageFormatTests {
         ("webp", Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WEBPVP8 ".utf8), .webp),
         ("gif", Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0, 0], .gif),
         ("gif-terminated", Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0, 0, 0x3B], .gif),
+        ("heic", [0, 0, 0, 24] + Array("ftypheic".utf8) + [0, 0, 0, 0], .heic),
+        ("avif", [0, 0, 0, 24] + Array("ftypavif".utf8) + [0, 0, 0, 0], .avif),
         ("tiff", [0x49, 0x49, 0x2A, 0x00, 8, 0, 0, 0], .tiff),
         ("tiff-be", [0x4D, 0x4D, 0x00, 0x2A, 0, 0, 0, 8], .tiff),
     ]

@@ -51,6 +51,15 @@ struct FormatRoutesTests {
             let hits = found.json["results"] as? [[String: Any]] ?? []
             #expect(found.status == 200 && hits.first?["id"] as? String == original, "\(copy): \(found.text)")
         }
+        // HEIC and AVIF copies of the JPEG, from libheif's and libavif's encoders.
+        for (tool, package, copy) in [("heif-enc", "libheif-examples", "coffee.heic"), ("avifenc", "libavif-bin", "coffee.avif")] {
+            let file = directory.appendingPathComponent(copy)
+            let flags = tool == "avifenc" ? ["-j", "1", Self.fixture("coffee.jpg").path, file.path] : ["-q", "75", Self.fixture("coffee.jpg").path, "-o", file.path]
+            try ExternalTool(tool, package: package).run(flags)
+            let found = try client.request("POST", "/v1/search?k=3", body: Array(try Data(contentsOf: file)))
+            let hits = found.json["results"] as? [[String: Any]] ?? []
+            #expect(found.status == 200 && hits.first?["id"] as? String == "coffee", "\(copy): \(found.text)")
+        }
         // A run-length compressed bitmap is a 415 that names the variant.
         let rle = Array("BM".utf8) + [0x3A, 0, 0, 0, 0, 0, 0, 0, 0x36, 0, 0, 0, 40, 0, 0, 0, 4, 0, 0, 0, 2, 0, 0, 0, 1, 0, 8, 0, 1, 0, 0, 0]
             + [UInt8](repeating: 0, count: 20)

@@ -14,7 +14,7 @@ struct ReadWriteLockTests {
             group.enter()
             Thread {
                 while !stop.isSet {
-                    lock.withReadLock { usleep(300) }
+                    _ = lock.withReadLock { usleep(300) }
                 }
                 group.leave()
             }.start()

@@ -1,0 +1,68 @@
+internal import CHeif
+
+/// Decodes HEIC/HEIF through libheif: the primary image of the file, 8- or 10/12-bit (converted to 8), with the
+/// container's rotation and mirroring (`irot`/`imir`) applied by libheif and alpha composited over white. The EXIF
+/// orientation a phone also writes is not applied again: the container transform already is the upright one.
+public enum HEIFDecoder {
+    public static func decode(_ bytes: [UInt8], limits: DecodingLimits = DecodingLimits()) throws(ImagingError) -> RGBImage {
+        guard !bytes.isEmpty else { throw .empty }
+        guard let context = heif_context_alloc() else { throw .corrupt(format: .heic, message: "out of memory") }
+        defer { heif_context_free(context) }
+        // libheif's own guard on each side, before it allocates a plane; the pixel limit follows below.
+        heif_context_set_maximum_image_size_limit(context, Int32(min(Int(Int32.max), limits.maxPixels)))
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(ImagingError) -> RGBImage in try decode(raw, context: context, limits: limits) }
+        }
+        return try result.get()
+    }
+
+    private static func decode(_ raw: UnsafeRawBufferPointer, context: OpaquePointer, limits: DecodingLimits) throws(ImagingError) -> RGBImage {
+        try check(heif_context_read_from_memory_without_copy(context, raw.baseAddress, raw.count, nil))
+        var handle: OpaquePointer? = nil
+        try check(heif_context_get_primary_image_handle(context, &handle))
+        guard let handle else { throw .corrupt(format: .heic, message: "no primary image") }
+        defer { heif_image_handle_release(handle) }
+        let width = Int(heif_image_handle_get_width(handle)), height = Int(heif_image_handle_get_height(handle))
+        try limits.check(width: width, height: height)
+        let hasAlpha = heif_image_handle_has_alpha_channel(handle) != 0
+        var image: OpaquePointer? = nil
+        try check(heif_decode_image(handle, &image, heif_colorspace_RGB,
+                                    hasAlpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, nil))
+        guard let image else { throw .corrupt(format: .heic, message: "the image did not decode") }
+        defer { heif_image_release(image) }
+        var stride: Int32 = 0
+        guard let plane = heif_image_get_plane_readonly(image, heif_channel_interleaved, &stride) else {
+            throw .corrupt(format: .heic, message: "the decoded image has no pixels")
+        }
+        let decodedWidth = Int(heif_image_get_width(image, heif_channel_interleaved))
+        let decodedHeight = Int(heif_image_get_height(image, heif_channel_interleaved))
+        let channels = hasAlpha ? 4 : 3
+        guard decodedWidth == width, decodedHeight == height, Int(stride) >= width * channels else {
+            throw .corrupt(format: .heic, message: "the decoded image is \(decodedWidth)×\(decodedHeight), not \(width)×\(height)")
+        }
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for y in 0..<height {
+            let row = plane + y * Int(stride)
+            for x in 0..<width {
+                let source = row + x * channels
+                let alpha = hasAlpha ? UInt32(source[3]) : 255
+                for channel in 0..<3 {
+                    let value = UInt32(source[channel]) * alpha + 255 * (255 - alpha)
+                    pixels[(y * width + x) * 3 + channel] = UInt8((value + 127) / 255)
+                }
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    private static func check(_ error: heif_error) throws(ImagingError) {
+        guard error.code != heif_error_Ok else { return }
+        let message = error.message.map { String(cString: $0) } ?? "libheif error \(error.code.rawValue)"
+        switch error.code {
+        case heif_error_Unsupported_filetype, heif_error_Unsupported_feature:
+            throw .unsupportedVariant(format: .heic, reason: message.lowercased())
+        default:
+            throw .corrupt(format: .heic, message: message)
+        }
+    }
+}
