@@ -15,6 +15,12 @@ import time
 import numpy as np
 from PIL import Image
 
+try:  # HEIC through pillow-heif, as Pillow users read it
+    import pillow_heif
+    pillow_heif.register_heif_opener()
+except ImportError:
+    pass
+
 
 def make(path):
     rng = np.random.default_rng(12)

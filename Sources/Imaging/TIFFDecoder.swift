@@ -46,14 +46,18 @@ public enum TIFFDecoder {
                 TIFFReadRGBAImageOriented(tiff, width, height, $0.baseAddress, Int32(orientation), 1)
             }
             guard read != 0 else { throw failure("the image data could not be read") }
-            var pixels = [UInt8](repeating: 0, count: count * 3)
             // ABGR words, premultiplied by alpha: over white is c + (255 − a).
-            for index in 0..<count {
-                let word = raster[index]
-                let lift = 255 - (word >> 24)
-                pixels[index * 3] = UInt8(min(255, (word & 0xFF) + lift))
-                pixels[index * 3 + 1] = UInt8(min(255, (word >> 8 & 0xFF) + lift))
-                pixels[index * 3 + 2] = UInt8(min(255, (word >> 16 & 0xFF) + lift))
+            let pixels = [UInt8](unsafeUninitializedCapacity: count * 3) { pixels, initialized in
+                raster.withUnsafeBufferPointer { raster in
+                    for index in 0..<count {
+                        let word = raster[index]
+                        let lift = 255 - (word >> 24)
+                        pixels[index * 3] = UInt8(min(255, (word & 0xFF) + lift))
+                        pixels[index * 3 + 1] = UInt8(min(255, (word >> 8 & 0xFF) + lift))
+                        pixels[index * 3 + 2] = UInt8(min(255, (word >> 16 & 0xFF) + lift))
+                    }
+                }
+                initialized = count * 3
             }
             let stored = RGBImage(width: Int(width), height: Int(height), pixels: pixels)
             return (EXIFOrientation(rawValue: Int(orientation)) ?? .up).apply(to: stored)
