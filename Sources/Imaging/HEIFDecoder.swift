@@ -6,10 +6,15 @@ internal import CHeif
 public enum HEIFDecoder {
     public static func decode(_ bytes: [UInt8], limits: DecodingLimits = DecodingLimits()) throws(ImagingError) -> RGBImage {
         guard !bytes.isEmpty else { throw .empty }
+        try HEIFReferences.check(bytes)
         guard let context = heif_context_alloc() else { throw .corrupt(format: .heic, message: "out of memory") }
         defer { heif_context_free(context) }
         // libheif's own guard on each side, before it allocates a plane; the pixel limit follows below.
         heif_context_set_maximum_image_size_limit(context, Int32(min(Int(Int32.max), limits.maxPixels)))
+        // Tiles of a grid image one after another on this thread: libheif otherwise starts a thread per tile, and
+        // a 604-byte file declaring thousands of tiles took 2.8 GB and then failed to start threads (found by the
+        // fuzzer). The service decodes several uploads at once already, one per inference worker.
+        heif_context_set_max_decoding_threads(context, 0)
         let result = bytes.withUnsafeBytes { raw in
             Result { () throws(ImagingError) -> RGBImage in try decode(raw, context: context, limits: limits) }
         }

@@ -58,4 +58,37 @@ struct HEIFDecoderTests {
             try HEIFDecoder.decode(bytes, limits: DecodingLimits(maxPixels: 1_000))
         }
     }
+
+    /// A box: 32-bit size, type, payload.
+    static func box(_ type: String, _ payload: [UInt8]) -> [UInt8] {
+        let size = UInt32(8 + payload.count)
+        return [UInt8(size >> 24), UInt8(size >> 16 & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)] + Array(type.utf8) + payload
+    }
+
+    /// A file with primary item 1 and the given `dimg` references (16-bit ids).
+    static func file(references: [(from: UInt16, to: [UInt16])]) -> [UInt8] {
+        func u16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
+        let dimg = references.flatMap { box("dimg", u16($0.from) + u16(UInt16($0.to.count)) + $0.to.flatMap(u16)) }
+        let meta = box("meta", [0, 0, 0, 0] + box("pitm", [0, 0, 0, 0] + u16(1)) + box("iref", [0, 0, 0, 0] + dimg))
+        return box("ftyp", Array("heic".utf8) + [0, 0, 0, 0] + Array("mif1heic".utf8)) + meta
+    }
+
+    @Test func cyclicOrDeepDerivedImagesAreRefusedBeforeLibheif() throws {
+        // A grid of tiles, and a grid shared by two paths, are fine.
+        try HEIFReferences.check(Self.file(references: [(1, [2, 3, 4])]))
+        try HEIFReferences.check(Self.file(references: [(1, [2, 3]), (2, [5]), (3, [5])]))
+        #expect(throws: ImagingError.corrupt(format: .heic, message: "image 1 is derived from itself")) {
+            try HEIFReferences.check(Self.file(references: [(1, [1])]))
+        }
+        #expect(throws: ImagingError.corrupt(format: .heic, message: "image 1 is derived from itself")) {
+            try HEIFReferences.check(Self.file(references: [(1, [2]), (2, [3]), (3, [1])]))
+        }
+        #expect(throws: ImagingError.corrupt(format: .heic, message: "derived images nested deeper than 4 levels")) {
+            try HEIFReferences.check(Self.file(references: (1..<7).map { (UInt16($0), [UInt16($0 + 1)]) }))
+        }
+        // Through the decoder: refused with the reason, before libheif recurses.
+        #expect(throws: ImagingError.corrupt(format: .heic, message: "image 1 is derived from itself")) {
+            try ImageDecoder().decode(Self.file(references: [(1, [1])]))
+        }
+    }
 }
