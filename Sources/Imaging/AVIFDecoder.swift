@@ -36,7 +36,7 @@ public enum AVIFDecoder {
             return avifImageYUVToRGB(image, &rgb)
         }
         try check(converted)
-        let stored = WebPDecoder.overWhite(rgba: rgba, width: width, height: height)
+        let stored = RGBImage(compositingOverWhite: rgba, width: width, height: height)
         return transformed(stored, flags: image.pointee.transformFlags, rotation: Int(image.pointee.irot.angle),
                            mirror: Int(image.pointee.imir.mode))
     }

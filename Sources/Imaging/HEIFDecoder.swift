@@ -52,7 +52,7 @@ public enum HEIFDecoder {
             }
             initialized = width * height * channels
         }
-        return hasAlpha ? WebPDecoder.overWhite(rgba: pixels, width: width, height: height)
+        return hasAlpha ? RGBImage(compositingOverWhite: pixels, width: width, height: height)
             : RGBImage(width: width, height: height, pixels: pixels)
     }
 

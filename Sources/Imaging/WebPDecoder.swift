@@ -61,7 +61,7 @@ public enum WebPDecoder {
         }
         WebPFreeDecBuffer(&config.output)
         guard status == VP8_STATUS_OK else { throw error(status, while: "decoding") }
-        return header.hasAlpha ? overWhite(rgba: samples, width: width, height: height)
+        return header.hasAlpha ? RGBImage(compositingOverWhite: samples, width: width, height: height)
             : RGBImage(width: width, height: height, pixels: samples)
     }
 
@@ -88,26 +88,9 @@ public enum WebPDecoder {
                 return .failure(.corrupt(format: .webp, message: "the animation's first frame could not be decoded"))
             }
             let rgba = Array(UnsafeBufferPointer(start: frame, count: header.width * header.height * 4))
-            return .success(overWhite(rgba: rgba, width: header.width, height: header.height))
+            return .success(RGBImage(compositingOverWhite: rgba, width: header.width, height: header.height))
         }
         return try result.get()
-    }
-
-    /// Straight (not premultiplied) RGBA composited over white, rounded to nearest.
-    static func overWhite(rgba: [UInt8], width: Int, height: Int) -> RGBImage {
-        var pixels = [UInt8](repeating: 0, count: width * height * 3)
-        rgba.withUnsafeBufferPointer { rgba in
-            pixels.withUnsafeMutableBufferPointer { pixels in
-                for index in 0..<(width * height) {
-                    let alpha = UInt32(rgba[index * 4 + 3])
-                    for channel in 0..<3 {
-                        let value = UInt32(rgba[index * 4 + channel]) * alpha + 255 * (255 - alpha)
-                        pixels[index * 3 + channel] = UInt8((value + 127) / 255)
-                    }
-                }
-            }
-        }
-        return RGBImage(width: width, height: height, pixels: pixels)
     }
 
     /// The orientation in the file's `EXIF` chunk (a TIFF structure, with or without JPEG's `Exif\0\0` prefix),
