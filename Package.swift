@@ -25,13 +25,15 @@ let package = Package(
         .systemLibrary(name: "CHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
         // No pkg-config here: libavif.pc adds a -D flag SwiftPM refuses; the module map links libavif.
         .systemLibrary(name: "CAVIF", providers: [.apt(["libavif-dev"])]),
+        .systemLibrary(name: "CLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // HTTP's vocabulary (status, method, an error's status): what the lower modules need to say how their
         // errors reach a client, without depending on the server.
         .target(name: "HTTPCore", swiftSettings: swiftSettings),
-        .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG", "CWebP", "CGIF", "CTIFF", "CHeif", "CAVIF", "HTTPCore"], swiftSettings: swiftSettings),
+        .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG", "CWebP", "CGIF", "CTIFF", "CHeif", "CAVIF", "CLCMS2", "CZlib", "HTTPCore"], swiftSettings: swiftSettings),
         .target(name: "Inference", dependencies: ["COpenBLAS", "HTTPCore"], swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
         .target(name: "Storage", dependencies: ["CSQLite", "HTTPCore"], swiftSettings: swiftSettings),

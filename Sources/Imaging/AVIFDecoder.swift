@@ -36,7 +36,10 @@ public enum AVIFDecoder {
             return avifImageYUVToRGB(image, &rgb)
         }
         try check(converted)
-        let stored = RGBImage(compositingOverWhite: rgba, width: width, height: height)
+        let icc = image.pointee.icc
+        let profile = icc.size > 0 && icc.size <= limits.maxColorProfileBytes && icc.data != nil
+            ? Array(UnsafeBufferPointer(start: icc.data, count: icc.size)) : nil
+        let stored = ColorManagement.sRGB(RGBImage(compositingOverWhite: rgba, width: width, height: height), iccProfile: profile)
         return transformed(stored, flags: image.pointee.transformFlags, rotation: Int(image.pointee.irot.angle),
                            mirror: Int(image.pointee.imir.mode))
     }

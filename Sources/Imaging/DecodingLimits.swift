@@ -4,10 +4,14 @@ public struct DecodingLimits: Sendable, Equatable {
     public var maxPixels: Int
     /// Largest accepted encoded size in bytes (default 64 MiB).
     public var maxBytes: Int
+    /// Largest embedded ICC profile read (default 4 MiB; printer profiles reach a few MB, a display's is a few KB).
+    /// A larger one is ignored and the image treated as sRGB.
+    public var maxColorProfileBytes: Int
 
-    public init(maxPixels: Int = 50_000_000, maxBytes: Int = 64 << 20) {
+    public init(maxPixels: Int = 50_000_000, maxBytes: Int = 64 << 20, maxColorProfileBytes: Int = 4 << 20) {
         self.maxPixels = maxPixels
         self.maxBytes = maxBytes
+        self.maxColorProfileBytes = maxColorProfileBytes
     }
 
     func check(width: Int, height: Int) throws(ImagingError) {

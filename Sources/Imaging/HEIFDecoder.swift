@@ -52,8 +52,21 @@ public enum HEIFDecoder {
             }
             initialized = width * height * channels
         }
-        return hasAlpha ? RGBImage(compositingOverWhite: pixels, width: width, height: height)
+        let decoded = hasAlpha ? RGBImage(compositingOverWhite: pixels, width: width, height: height)
             : RGBImage(width: width, height: height, pixels: pixels)
+        return ColorManagement.sRGB(decoded, iccProfile: iccProfile(of: handle, limit: limits.maxColorProfileBytes))
+    }
+
+    /// The ICC profile of a `colr` box of type `prof` or `rICC`; `nil` for none, for `nclx` (colour primaries as
+    /// code points, which libheif's conversion to RGB leaves in place) and for one over `limit`.
+    private static func iccProfile(of handle: OpaquePointer, limit: Int) -> [UInt8]? {
+        let type = heif_image_handle_get_color_profile_type(handle)
+        guard type == heif_color_profile_type_prof || type == heif_color_profile_type_rICC else { return nil }
+        let size = heif_image_handle_get_raw_color_profile_size(handle)
+        guard size > 0, size <= limit else { return nil }
+        var profile = [UInt8](repeating: 0, count: size)
+        let error = profile.withUnsafeMutableBytes { heif_image_handle_get_raw_color_profile(handle, $0.baseAddress) }
+        return error.code == heif_error_Ok ? profile : nil
     }
 
     private static func check(_ error: heif_error) throws(ImagingError) {

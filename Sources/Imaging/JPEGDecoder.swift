@@ -58,8 +58,12 @@ public enum JPEGDecoder {
                 throw .corrupt(format: .jpeg, message: message)
             }
         }
-        let rgb = header.isCMYK ? convertCMYKToRGB(buffer, pixelCount: width * height) : buffer
-        let image = RGBImage(width: width, height: height, pixels: rgb)
+        // Colour: the APP2 profile to sRGB; CMYK through its profile, or the naive inversion without one.
+        let profile = EmbeddedColorProfile.inJPEG(bytes, limit: limits.maxColorProfileBytes)
+        let image = header.isCMYK
+            ? ColorManagement.sRGB(cmyk: buffer, width: width, height: height, inverted: true, iccProfile: profile)
+                ?? RGBImage(width: width, height: height, pixels: convertCMYKToRGB(buffer, pixelCount: width * height))
+            : ColorManagement.sRGB(RGBImage(width: width, height: height, pixels: buffer), iccProfile: profile)
         let orientation = EXIFOrientation.read(fromJPEG: bytes)
         return orientation.apply(to: image)
     }

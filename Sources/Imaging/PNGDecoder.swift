@@ -22,7 +22,7 @@ public enum PNGDecoder {
 
         let isSixteenBit = image.format & png_uint_32(PNG_FORMAT_FLAG_LINEAR) != 0
         if isSixteenBit && !hasColorSpaceChunk(bytes) {
-            return try decodeUntaggedSixteenBit(&image, width: width, height: height)
+            return try decodeUntaggedSixteenBit(&image, width: width, height: height)  // untagged: sRGB
         }
         image.format = png_uint_32(PNG_FORMAT_RGB)
         var white = png_color(red: 255, green: 255, blue: 255)
@@ -31,7 +31,8 @@ public enum PNGDecoder {
             png_image_finish_read(&image, &white, $0.baseAddress, 0, nil)
         }
         guard finished != 0 else { throw .corrupt(format: .png, message: message(of: &image)) }
-        return RGBImage(width: width, height: height, pixels: pixels)
+        let profile = EmbeddedColorProfile.inPNG(bytes, limit: limits.maxColorProfileBytes)
+        return ColorManagement.sRGB(RGBImage(width: width, height: height, pixels: pixels), iccProfile: profile)
     }
 
     /// libpng's simplified API treats 16-bit samples without colour-space information as linear light and

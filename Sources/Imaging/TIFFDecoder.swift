@@ -40,6 +40,19 @@ public enum TIFFDecoder {
             // Read in the stored orientation (no flips by libtiff, which cannot transpose), then turn it upright
             // with the same code as EXIF: TIFF's orientation tag numbers the eight cases as EXIF does.
             let orientation = lookalike_tiff_orientation(tiff)
+            let upright = EXIFOrientation(rawValue: Int(orientation)) ?? .up
+            var profileData: UnsafeRawPointer? = nil
+            let profileSize = Int(lookalike_tiff_icc_profile(tiff, &profileData))
+            let profile = profileData.flatMap { data in
+                profileSize > 0 && profileSize <= limits.maxColorProfileBytes
+                    ? Array(UnsafeRawBufferPointer(start: data, count: profileSize)) : nil
+            }
+            if lookalike_tiff_is_plain_cmyk8(tiff) != 0, profile != nil {
+                let cmyk = try readScanlines(tiff, width: Int(width), height: Int(height), channels: 4, failure: failure)
+                if let stored = ColorManagement.sRGB(cmyk: cmyk, width: Int(width), height: Int(height), inverted: false, iccProfile: profile) {
+                    return upright.apply(to: stored)
+                }
+            }
             let count = Int(width) * Int(height)
             var raster = [UInt32](repeating: 0, count: count)
             let read = raster.withUnsafeMutableBufferPointer {
@@ -60,8 +73,22 @@ public enum TIFFDecoder {
                 initialized = count * 3
             }
             let stored = RGBImage(width: Int(width), height: Int(height), pixels: pixels)
-            return (EXIFOrientation(rawValue: Int(orientation)) ?? .up).apply(to: stored)
+            return upright.apply(to: ColorManagement.sRGB(stored, iccProfile: profile))
         }
+    }
+
+    /// The page's samples as stored, row after row (strips of interleaved 8-bit samples, any compression).
+    private static func readScanlines(
+        _ tiff: OpaquePointer, width: Int, height: Int, channels: Int, failure: (String) -> ImagingError
+    ) throws(ImagingError) -> [UInt8] {
+        let rowBytes = width * channels
+        guard Int(TIFFScanlineSize64(tiff)) == rowBytes else { throw failure("the scanline size does not match the image") }
+        var samples = [UInt8](repeating: 0, count: rowBytes * height)
+        let complete = samples.withUnsafeMutableBytes { samples in
+            (0..<height).allSatisfy { row in TIFFReadScanline(tiff, samples.baseAddress! + row * rowBytes, UInt32(row), 0) == 1 }
+        }
+        guard complete else { throw failure("the image data could not be read") }
+        return samples
     }
 
     /// The bytes libtiff reads through its callbacks.

@@ -32,7 +32,8 @@ public enum WebPDecoder {
         let image = header.isAnimated
             ? try firstFrame(bytes, header: header)
             : try still(bytes, header: header, minimumShortSide: minimumShortSide)
-        return orientation(of: bytes).apply(to: image)
+        let profile = EmbeddedColorProfile.inWebP(bytes, limit: limits.maxColorProfileBytes)
+        return orientation(of: bytes).apply(to: ColorManagement.sRGB(image, iccProfile: profile))
     }
 
     private static func still(_ bytes: [UInt8], header: Header, minimumShortSide: Int?) throws(ImagingError) -> RGBImage {
@@ -93,22 +94,12 @@ public enum WebPDecoder {
         return try result.get()
     }
 
-    /// The orientation in the file's `EXIF` chunk (a TIFF structure, with or without JPEG's `Exif\0\0` prefix),
-    /// found by walking the RIFF chunks; `.up` without one.
+    /// The orientation in the file's `EXIF` chunk (a TIFF structure, with or without JPEG's `Exif\0\0` prefix);
+    /// `.up` without one.
     static func orientation(of bytes: [UInt8]) -> EXIFOrientation {
-        var offset = 12
-        while offset + 8 <= bytes.count {
-            let size = Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(bytes[offset + 7]) << 24
-            let start = offset + 8
-            guard size <= bytes.count - start else { return .up }
-            if bytes[offset..<(offset + 4)].elementsEqual("EXIF".utf8) {
-                let payload = bytes[start..<(start + size)]
-                let prefixed = payload.starts(with: [0x45, 0x78, 0x69, 0x66, 0, 0]) ? Array(payload) : [0x45, 0x78, 0x69, 0x66, 0, 0] + payload
-                return EXIFOrientation.orientation(inAPP1: prefixed[...]) ?? .up
-            }
-            offset = start + size + (size & 1)
-        }
-        return .up
+        guard let payload = EmbeddedColorProfile.riffChunk("EXIF", in: bytes) else { return .up }
+        let prefixed = payload.starts(with: [0x45, 0x78, 0x69, 0x66, 0, 0]) ? Array(payload) : [0x45, 0x78, 0x69, 0x66, 0, 0] + payload
+        return EXIFOrientation.orientation(inAPP1: prefixed[...]) ?? .up
     }
 
     private static func error(_ status: VP8StatusCode, while step: String) -> ImagingError {

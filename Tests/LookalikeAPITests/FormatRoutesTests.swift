@@ -71,4 +71,37 @@ struct FormatRoutesTests {
         #expect(truncated.status == 422 && (truncated.json["detail"] as? String)?.contains("WEBP") == true, "\(truncated.text)")
         #expect(try harness.service.statistics().images == 9)
     }
+
+    /// A wide-gamut photo and its sRGB rendering embed alike once the profile is applied (the bar is cosine
+    /// ≥ 0.995); the same P3 numbers read as sRGB, as before colour management, score lower.
+    @Test func aDisplayP3PhotoEmbedsLikeItsSRGBRendering() throws {
+        let harness = try APITestHarness()
+        let client = try harness.client()
+        let directory = try ExternalTool.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try ExternalTool.testPython.run([ExternalTool.repositoryRoot.appendingPathComponent("scripts/make_colour_fixtures.py").path,
+                                         Self.fixture("coffee.jpg").path, directory.path])
+        func file(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: directory.appendingPathComponent(name))) }
+        #expect(try client.request("PUT", "/v1/images/srgb-png", body: file("srgb.png")).status == 201)
+        let scenes = try (0..<4).map { try APITestHarness.jpeg(seed: UInt64(80 + $0)) }
+        for (index, scene) in scenes.enumerated() {
+            #expect(try client.request("PUT", "/v1/images/scene\(index)", body: scene).status == 201)
+        }
+        func score(_ query: String) throws -> Double {
+            let found = try client.request("POST", "/v1/search?k=1", body: file(query))
+            let hit = (found.json["results"] as? [[String: Any]])?.first
+            #expect(found.status == 200 && hit?["id"] as? String == "srgb-png", "\(query): \(found.text)")
+            return (hit?["score"] as? NSNumber)?.doubleValue ?? 0
+        }
+        var scores: [String: Double] = [:]
+        for query in ["p3.png", "p3-untagged.png", "p3.jpg", "p3-untagged.jpg", "srgb.jpg", "p3.webp", "p3.tiff", "p3.heic",
+                      "p3.avif", "adobe.jpg", "cmyk.jpg", "cmyk.tiff"] {
+            scores[query] = try score(query)
+        }
+        print("colour management, cosine to the sRGB PNG: " + scores.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        #expect(scores["p3.png"]! >= 0.995, "\(scores)")
+        #expect(scores["p3.png"]! > scores["p3-untagged.png"]!, "\(scores)")
+        // JPEG at quality 95 costs about as much as its sRGB twin does.
+        #expect(scores["p3.jpg"]! >= min(0.995, scores["srgb.jpg"]! - 0.002), "\(scores)")
+    }
 }
