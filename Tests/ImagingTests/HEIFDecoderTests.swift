@@ -91,4 +91,102 @@ struct HEIFDecoderTests {
             try ImageDecoder().decode(Self.file(references: [(1, [1])]))
         }
     }
+
+    /// heif-enc cannot write a rotation, so the test adds one: an `irot` property in `ipco`, associated (essential)
+    /// with the primary item in `ipma`, every size on the way updated and `iloc`'s offsets into `mdat` moved along.
+    /// Written for heif-enc's layout (32-bit box sizes, `mdat` after `meta`).
+    static func addingRotation(_ file: [UInt8], quarterTurns: UInt8) throws -> [UInt8] {
+        var bytes = file
+        func u(_ at: Int, _ count: Int) -> Int { (0..<count).reduce(0) { $0 << 8 | Int(bytes[at + $1]) } }
+        func put(_ value: Int, at: Int, _ count: Int) { for i in 0..<count { bytes[at + i] = UInt8(value >> (8 * (count - 1 - i)) & 0xFF) } }
+        func children(_ start: Int, _ end: Int) -> [String: (at: Int, size: Int)] {
+            var found: [String: (Int, Int)] = [:]
+            var at = start
+            while at + 8 <= end {
+                let size = u(at, 4)
+                found[String(decoding: bytes[(at + 4)..<(at + 8)], as: UTF8.self)] = (at, size)
+                at += size
+            }
+            return found
+        }
+        let meta = try #require(children(0, bytes.count)["meta"])
+        let inMeta = children(meta.at + 12, meta.at + meta.size)
+        let (pitm, iloc, iprp) = (try #require(inMeta["pitm"]), try #require(inMeta["iloc"]), try #require(inMeta["iprp"]))
+        let inIprp = children(iprp.at + 8, iprp.at + iprp.size)
+        let (ipco, ipma) = (try #require(inIprp["ipco"]), try #require(inIprp["ipma"]))
+        let primary = u(pitm.at + 12, bytes[pitm.at + 8] == 0 ? 2 : 4)
+        let propertyIndex = children(ipco.at + 8, ipco.at + ipco.size).count + 1
+        let wideIndex = bytes[ipma.at + 11] & 1 != 0
+        let association = wideIndex ? [UInt8(0x80 | propertyIndex >> 8), UInt8(propertyIndex & 0xFF)] : [UInt8(0x80 | propertyIndex)]
+        let delta = 9 + association.count
+
+        // iloc: every extent of every item stored in the file (construction method 0) moves by delta.
+        let ilocVersion = Int(bytes[iloc.at + 8])
+        var at = iloc.at + 12
+        let (offsetSize, lengthSize) = (Int(bytes[at] >> 4), Int(bytes[at] & 15))
+        let (baseSize, indexSize) = (Int(bytes[at + 1] >> 4), ilocVersion >= 1 ? Int(bytes[at + 1] & 15) : 0)
+        at += 2
+        let itemCount = u(at, ilocVersion < 2 ? 2 : 4)
+        at += ilocVersion < 2 ? 2 : 4
+        for _ in 0..<itemCount {
+            at += ilocVersion < 2 ? 2 : 4
+            var method = 0
+            if ilocVersion >= 1 { method = u(at, 2) & 15; at += 2 }
+            at += 2  // data reference index
+            let baseAt = at
+            at += baseSize
+            let extents = u(at, 2)
+            at += 2
+            if method == 0 && baseSize > 0 { put(u(baseAt, baseSize) + delta, at: baseAt, baseSize) }
+            for _ in 0..<extents {
+                at += indexSize
+                if method == 0 && baseSize == 0 { put(u(at, offsetSize) + delta, at: at, offsetSize) }
+                at += offsetSize + lengthSize
+            }
+        }
+
+        // ipma: one more association for the primary item.
+        let ipmaVersion = Int(bytes[ipma.at + 8])
+        at = ipma.at + 12
+        let entries = u(at, 4)
+        at += 4
+        var inserted = false
+        for _ in 0..<entries {
+            let item = u(at, ipmaVersion < 1 ? 2 : 4)
+            at += ipmaVersion < 1 ? 2 : 4
+            let count = Int(bytes[at])
+            if item == primary {
+                bytes[at] += 1
+                bytes.insert(contentsOf: association, at: at + 1 + count * association.count)
+                inserted = true
+            }
+            at += 1 + count * association.count + (item == primary ? association.count : 0)
+        }
+        #expect(inserted)
+        put(ipma.size + association.count, at: ipma.at, 4)
+        // ipco: the irot property at its end; then the enclosing sizes.
+        bytes.insert(contentsOf: Self.box("irot", [quarterTurns]), at: ipco.at + ipco.size)
+        put(ipco.size + 9, at: ipco.at, 4)
+        put(iprp.size + delta, at: iprp.at, 4)
+        put(meta.size + delta, at: meta.at, 4)
+        return bytes
+    }
+
+    @Test func theContainersRotationIsApplied() throws {
+        let directory = try ExternalTool.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("s.png"), output = directory.appendingPathComponent("s.heic")
+        try Data(Self.png(TestImages.scene(seed: 33, width: 96, height: 64))).write(to: input)
+        try Self.encoder.run(["-q", "90", input.path, "-o", output.path])
+        let plain = Array(try Data(contentsOf: output))
+        let stored = try ImageDecoder().decode(plain).image
+        // irot counts quarter turns anticlockwise; EXIF orientation 8 shows the stored image turned a quarter
+        // anticlockwise, 3 a half turn, 6 a quarter clockwise.
+        for (turns, orientation) in [(UInt8(1), EXIFOrientation.left), (2, .down), (3, .right)] {
+            let rotated = try ImageDecoder().decode(Self.addingRotation(plain, quarterTurns: turns))
+            let expected = orientation.apply(to: stored)
+            #expect(rotated.image == expected, "irot \(turns): \(rotated.image.width)×\(rotated.image.height)")
+            #expect(rotated.originalWidth == expected.width && rotated.originalHeight == expected.height)
+        }
+    }
 }
