@@ -6,7 +6,7 @@ internal import CHeif
 public enum HEIFDecoder {
     public static func decode(_ bytes: [UInt8], limits: DecodingLimits = DecodingLimits()) throws(ImagingError) -> RGBImage {
         guard !bytes.isEmpty else { throw .empty }
-        try HEIFReferences.check(bytes)
+        try HEIFReferences.check(bytes, limits: limits)
         guard let context = heif_context_alloc() else { throw .corrupt(format: .heic, message: "out of memory") }
         defer { heif_context_free(context) }
         // libheif's own guard on each side, before it allocates a plane; the pixel limit follows below.

@@ -92,6 +92,32 @@ struct HEIFDecoderTests {
         }
     }
 
+    /// A primary grid (item 1, tiles 2 and 3) whose descriptor, in `idat`, declares `width × height`.
+    static func grid(width: UInt16, height: UInt16) -> [UInt8] {
+        func u16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
+        func infe(_ id: UInt16, _ type: String) -> [UInt8] { box("infe", [2, 0, 0, 0] + u16(id) + [0, 0] + Array(type.utf8) + [0]) }
+        let iinf = box("iinf", [0, 0, 0, 0] + u16(3) + infe(1, "grid") + infe(2, "hvc1") + infe(3, "hvc1"))
+        // iloc version 1: 4-byte offsets and lengths, no base offset; item 1 in idat (method 1) at 0, 8 bytes.
+        let iloc = box("iloc", [1, 0, 0, 0, 0x44, 0x00] + u16(1) + u16(1) + u16(1) + u16(0) + u16(1) + [0, 0, 0, 0, 0, 0, 0, 8])
+        let idat = box("idat", [0, 0, 0, 1] + u16(width) + u16(height))
+        let dimg = box("dimg", u16(1) + u16(2) + u16(2) + u16(3))
+        let meta = box("meta", [0, 0, 0, 0] + box("pitm", [0, 0, 0, 0] + u16(1)) + iinf + iloc + idat + box("iref", [0, 0, 0, 0] + dimg))
+        return box("ftyp", Array("heic".utf8) + [0, 0, 0, 0] + Array("mif1heic".utf8)) + meta
+    }
+
+    @Test func aGridsDeclaredCanvasIsCheckedBeforeLibheif() throws {
+        try HEIFReferences.check(Self.grid(width: 100, height: 50))
+        #expect(throws: ImagingError.tooManyPixels(width: 100, height: 50, limit: 1_000)) {
+            try HEIFReferences.check(Self.grid(width: 100, height: 50), limits: DecodingLimits(maxPixels: 1_000))
+        }
+        // The fuzzer's file: a 1×1 grid whose `ispe` says 64×48 and whose descriptor says 65535×22771. It cost
+        // 3.8 s and 215 MB inside libheif before this check.
+        let file = ExternalTool.repositoryRoot.appendingPathComponent("Tests/FuzzTargetTests/Corpus/crashes/heic/oom-grid-canvas-beyond-ispe")
+        #expect(throws: ImagingError.tooManyPixels(width: 65535, height: 22771, limit: DecodingLimits().maxPixels)) {
+            try ImageDecoder().decode(Array(try Data(contentsOf: file)))
+        }
+    }
+
     /// heif-enc cannot write a rotation, so the test adds one: an `irot` property in `ipco`, associated (essential)
     /// with the primary item in `ipma`, every size on the way updated and `iloc`'s offsets into `mdat` moved along.
     /// Written for heif-enc's layout (32-bit box sizes, `mdat` after `meta`).
