@@ -14,7 +14,7 @@ enum HEIFReferences {
         guard let meta = box("meta", in: bytes[...]) else { return }
         let children = meta.dropFirst(4)  // version and flags
         guard let primary = primaryItem(children) else { return }
-        let edges = derivedImages(children)
+        let edges = try decodingDependencies(children)
         let types = itemTypes(children)
         // Depth-first from the primary item; a node met again on the current path is a cycle. Shared tiles are
         // visited once per path, so the walk is capped as well.
@@ -72,8 +72,11 @@ enum HEIFReferences {
         return pitm.count >= 8 ? u32(pitm, pitm.startIndex + 4) : nil
     }
 
-    /// `dimg` references: derived item → the items it is made from.
-    private static func derivedImages(_ meta: ArraySlice<UInt8>) -> [UInt32: [UInt32]] {
+    /// What decoding an item makes libheif decode as well: a derived item's `dimg` sources, and the auxiliary
+    /// images (alpha, depth) whose `auxl` reference names it. The second fuzzer finding was a cycle through both:
+    /// grid 2's alpha was grid 4, made of grid 2. A reference box that does not fit its parent is refused, since
+    /// libheif reads such boxes anyway.
+    private static func decodingDependencies(_ meta: ArraySlice<UInt8>) throws(ImagingError) -> [UInt32: [UInt32]] {
         guard let iref = box("iref", in: meta), iref.count >= 4 else { return [:] }
         let wide = iref[iref.startIndex] != 0
         let idSize = wide ? 4 : 2
@@ -82,14 +85,21 @@ enum HEIFReferences {
         var offset = iref.startIndex + 4
         while iref.endIndex - offset >= 8 {
             let size = Int(u32(iref, offset))
-            guard size >= 8, size <= iref.endIndex - offset else { break }
+            guard size >= 8, size <= iref.endIndex - offset else {
+                throw .corrupt(format: .heic, message: "an item reference overruns its iref box")
+            }
             let end = offset + size
-            if iref[(offset + 4)..<(offset + 8)].elementsEqual("dimg".utf8), end - (offset + 8) >= idSize + 2 {
+            let type = iref[(offset + 4)..<(offset + 8)]
+            let isSource = type.elementsEqual("dimg".utf8), isAuxiliary = type.elementsEqual("auxl".utf8)
+            if isSource || isAuxiliary, end - (offset + 8) >= idSize + 2 {
                 let from = id(offset + 8)
                 let count = Int(u16(iref, offset + 8 + idSize))
+                guard count * idSize <= end - (offset + 10 + idSize) else {
+                    throw .corrupt(format: .heic, message: "an item reference lists more items than its box holds")
+                }
                 var at = offset + 10 + idSize
-                for _ in 0..<count where end - at >= idSize {
-                    edges[from, default: []].append(id(at))
+                for _ in 0..<count {
+                    if isSource { edges[from, default: []].append(id(at)) } else { edges[id(at), default: []].append(from) }
                     at += idSize
                 }
             }

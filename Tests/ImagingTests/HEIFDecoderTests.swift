@@ -65,11 +65,12 @@ struct HEIFDecoderTests {
         return [UInt8(size >> 24), UInt8(size >> 16 & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)] + Array(type.utf8) + payload
     }
 
-    /// A file with primary item 1 and the given `dimg` references (16-bit ids).
-    static func file(references: [(from: UInt16, to: [UInt16])]) -> [UInt8] {
+    /// A file with primary item 1 and the given `dimg` and `auxl` references (16-bit ids).
+    static func file(references: [(from: UInt16, to: [UInt16])], auxiliary: [(from: UInt16, to: [UInt16])] = []) -> [UInt8] {
         func u16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
         let dimg = references.flatMap { box("dimg", u16($0.from) + u16(UInt16($0.to.count)) + $0.to.flatMap(u16)) }
-        let meta = box("meta", [0, 0, 0, 0] + box("pitm", [0, 0, 0, 0] + u16(1)) + box("iref", [0, 0, 0, 0] + dimg))
+        let auxl = auxiliary.flatMap { box("auxl", u16($0.from) + u16(UInt16($0.to.count)) + $0.to.flatMap(u16)) }
+        let meta = box("meta", [0, 0, 0, 0] + box("pitm", [0, 0, 0, 0] + u16(1)) + box("iref", [0, 0, 0, 0] + dimg + auxl))
         return box("ftyp", Array("heic".utf8) + [0, 0, 0, 0] + Array("mif1heic".utf8)) + meta
     }
 
@@ -85,6 +86,17 @@ struct HEIFDecoderTests {
         }
         #expect(throws: ImagingError.corrupt(format: .heic, message: "derived images nested deeper than 4 levels")) {
             try HEIFReferences.check(Self.file(references: (1..<7).map { (UInt16($0), [UInt16($0 + 1)]) }))
+        }
+        // An alpha image (auxl 3 → 1) is decoded with its master: a grid 3 made of 1 closes a cycle (the fuzzer's
+        // second finding), an alpha made of tiles does not.
+        try HEIFReferences.check(Self.file(references: [(1, [2]), (3, [4])], auxiliary: [(3, [1])]))
+        #expect(throws: ImagingError.corrupt(format: .heic, message: "image 1 is derived from itself")) {
+            try HEIFReferences.check(Self.file(references: [(1, [2]), (3, [1])], auxiliary: [(3, [1])]))
+        }
+        var overrun = Self.file(references: [(1, [2])])
+        overrun[overrun.count - 11] = 0xFF  // the low byte of the dimg box's size: now larger than its iref
+        #expect(throws: ImagingError.corrupt(format: .heic, message: "an item reference overruns its iref box")) {
+            try HEIFReferences.check(overrun)
         }
         // Through the decoder: refused with the reason, before libheif recurses.
         #expect(throws: ImagingError.corrupt(format: .heic, message: "image 1 is derived from itself")) {
