@@ -9,8 +9,7 @@ public struct ImageDecoder: Sendable {
 
     /// A decoded image with what is known about the original.
     public struct Decoded: Sendable {
-        /// The pixels, upright, possibly downscaled while decoding (JPEG's DCT scaling, WebP's rescaler, HEIC's
-        /// block averages).
+        /// The pixels, upright, possibly downscaled while decoding (JPEG's DCT scaling, WebP's rescaler).
         public let image: RGBImage
         /// The detected format.
         public let format: ImageFormat
@@ -55,9 +54,6 @@ public struct ImageDecoder: Sendable {
             return Decoded(
                 image: try WebPDecoder.decode(bytes, minimumShortSide: minimumShortSide, limits: limits), format: .webp,
                 storedWidth: header.width, storedHeight: header.height, orientation: WebPDecoder.orientation(of: bytes))
-        case .heic:
-            let decoded = try HEIFDecoder.decode(bytes, minimumShortSide: minimumShortSide, limits: limits)
-            return Decoded(image: decoded.image, format: .heic, originalWidth: decoded.originalWidth, originalHeight: decoded.originalHeight)
         default:
             // Formats decoded at full size whose decoder returns the upright image.
             let image: RGBImage
@@ -65,6 +61,7 @@ public struct ImageDecoder: Sendable {
             case .png: image = try PNGDecoder.decode(bytes, limits: limits)
             case .gif: image = try GIFDecoder.decode(bytes, limits: limits)
             case .tiff: image = try TIFFDecoder.decode(bytes, limits: limits)
+            case .heic: image = try HEIFDecoder.decode(bytes, limits: limits)
             case .avif: image = try AVIFDecoder.decode(bytes, limits: limits)
             case .bmp: image = try BMPDecoder.decode(bytes, limits: limits)
             default: throw .unsupportedFormat(format)
