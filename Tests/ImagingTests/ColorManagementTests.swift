@@ -87,6 +87,26 @@ struct ColorManagementTests {
         #expect(Self.meanDifference(stored.pixels, tagged.pixels) > 4)
     }
 
+    /// Matrix/TRC profiles convert through tables of our own: checked here against lcms on random pixels (the
+    /// transform itself checks a 32³ grid when it is made). The CMYK profile is a LUT profile and stays with lcms.
+    @Test func matrixProfilesUseTablesThatAgreeWithLittleCMS() throws {
+        let (directory, _) = try Self.makeFixtures()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var random = SeededRandom(seed: 19)
+        let pixels = (0..<(200_000 * 3)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        for path in [directory.appendingPathComponent("display-p3.icc").path, "/usr/share/color/icc/compatibleWithAdobeRGB1998.icc"] {
+            let transform = try #require(ColorTransform(iccProfile: Array(try Data(contentsOf: URL(fileURLWithPath: path))), input: .rgb))
+            #expect(transform.usesTables, "\(path)")
+            let (tables, lcms) = pixels.withUnsafeBytes {
+                (transform.convert($0, count: 200_000), transform.convertThroughLittleCMS($0, count: 200_000))
+            }
+            let worst = zip(tables, lcms).map { abs(Int($0) - Int($1)) }.max() ?? 0
+            #expect(worst <= 1, "\(path): up to \(worst) levels from lcms")
+        }
+        let cmyk = Array(try Data(contentsOf: URL(fileURLWithPath: "/usr/share/color/icc/ghostscript/default_cmyk.icc")))
+        #expect(try #require(ColorTransform(iccProfile: cmyk, input: .cmyk)).usesTables == false)
+    }
+
     @Test func jpegProfileSegmentsAreJoinedInTheirOrder() {
         func segment(_ number: UInt8, of count: UInt8, _ data: [UInt8]) -> [UInt8] {
             let payload = Array("ICC_PROFILE".utf8) + [0, number, count] + data
