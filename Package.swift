@@ -34,7 +34,9 @@ let package = Package(
         // errors reach a client, without depending on the server.
         .target(name: "HTTPCore", swiftSettings: swiftSettings),
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG", "CWebP", "CGIF", "CTIFF", "CHeif", "CAVIF", "CLCMS2", "CZlib", "HTTPCore"], swiftSettings: swiftSettings),
-        .target(name: "Inference", dependencies: ["COpenBLAS", "HTTPCore"], swiftSettings: swiftSettings),
+        // The CNN's hot loops in C: portable, and AVX2 + FMA through per-function target attributes.
+        .target(name: "CKernels"),
+        .target(name: "Inference", dependencies: ["COpenBLAS", "CKernels", "HTTPCore"], swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
         .target(name: "Storage", dependencies: ["CSQLite", "HTTPCore"], swiftSettings: swiftSettings),
         .target(name: "MetadataFilter", swiftSettings: swiftSettings),

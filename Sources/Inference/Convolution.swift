@@ -39,7 +39,7 @@ public struct Convolution: Sendable {
     /// Applies the layer; `workspace` must hold ``workspaceCount(batch:height:width:)`` floats.
     public func apply(
         _ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
-        workspace: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>
+        workspace: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, variant: KernelVariant = .best
     ) {
         let rowPadding = SamePadding(inputSize: height, kernel: kernel, stride: stride)
         let columnPadding = SamePadding(inputSize: width, kernel: kernel, stride: stride)
@@ -72,6 +72,6 @@ public struct Convolution: Sendable {
             BLAS.sgemm(m: rows, n: outChannels, k: patch, a: workspace, lda: patch, b: weights.baseAddress!,
                        ldb: outChannels, beta: 1, c: output, ldc: outChannels)
         }
-        activation.apply(output, count: rows * outChannels)
+        activation.apply(output, count: rows * outChannels, variant: variant)
     }
 }

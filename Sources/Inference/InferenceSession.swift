@@ -1,3 +1,5 @@
+internal import CKernels
+
 /// The per-thread half of ``EfficientNetLite``: pre-allocated activation buffers for batches up to a size.
 ///
 /// A session allocates its buffers once (growing only if a larger batch arrives), so steady-state inference
@@ -12,13 +14,17 @@ public final class InferenceSession {
     }
 
     public let model: EfficientNetLite
+    /// The build of the C kernels this session runs.
+    public let variant: KernelVariant
     private(set) var capacity = 0
     private var activations: [UnsafeMutablePointer<Float>] = []
     private var workspace: UnsafeMutablePointer<Float>?
     private var activationCount = 0
 
-    public init(model: EfficientNetLite, maxBatch: Int = 1) {
+    public init(model: EfficientNetLite, maxBatch: Int = 1, variant: KernelVariant = .best) {
+        precondition(KernelVariant.isSupported(variant), "this CPU cannot run the \(variant) kernels")
         self.model = model
+        self.variant = variant
         reserve(batch: max(1, maxBatch))
     }
 
@@ -86,28 +92,33 @@ public final class InferenceSession {
         case .interleaved:
             stemInput = input.baseAddress!
         }
-        model.stem.apply(stemInput, batch: batch, height: size, width: size, workspace: workspace!, into: expanded)
+        model.stem.apply(stemInput, batch: batch, height: size, width: size, workspace: workspace!, into: expanded, variant: variant)
         swap(&current, &expanded)
         var (height, width) = model.stem.outputSize(height: size, width: size)
 
         for block in model.blocks {
             var depthwiseInput = current
             if let expand = block.expand {
-                expand.apply(current, rows: batch * height * width, into: expanded)
+                // The expansion's ReLU6 is applied by the depthwise convolution as it reads.
+                expand.apply(current, rows: batch * height * width, into: expanded, activate: false, variant: variant)
                 depthwiseInput = expanded
             }
-            block.depthwise.apply(depthwiseInput, batch: batch, height: height, width: width, into: depthwiseOut)
+            block.depthwise.apply(depthwiseInput, batch: batch, height: height, width: width, into: depthwiseOut,
+                                  clampInput: block.expand?.activation == .relu6, variant: variant)
             (height, width) = block.depthwise.outputSize(height: height, width: width)
             let rows = batch * height * width
-            block.project.apply(depthwiseOut, rows: rows, into: projected)
+            block.project.apply(depthwiseOut, rows: rows, into: projected, variant: variant)
             if block.hasResidual {
                 let count = rows * block.project.outChannels
-                for index in 0..<count { projected[index] += current[index] }
+                switch variant {
+                case .avx2: lookalike_add_avx2(projected, current, count)
+                case .portable: lookalike_add_portable(projected, current, count)
+                }
             }
             swap(&current, &projected)
         }
         let pixels = height * width
-        model.head.apply(current, rows: batch * pixels, into: expanded)
+        model.head.apply(current, rows: batch * pixels, into: expanded, variant: variant)
 
         // Global average pool.
         let channels = model.head.outChannels

@@ -19,13 +19,15 @@ public struct PointwiseConvolution: Sendable {
         self.activation = activation
     }
 
-    /// Applies the layer to `rows` pixels (batch × height × width).
-    public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+    /// Applies the layer to `rows` pixels (batch × height × width). With `activate` false the activation is left
+    /// to the next layer, which applies it as it reads (the depthwise convolution after an expansion).
+    public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, activate: Bool = true,
+                      variant: KernelVariant = .best) {
         bias.withUnsafeBufferPointer { Activation.fillBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
         weights.withUnsafeBufferPointer { weights in
             BLAS.sgemm(m: rows, n: outChannels, k: inChannels, a: input, lda: inChannels,
                        b: weights.baseAddress!, ldb: outChannels, beta: 1, c: output, ldc: outChannels)
         }
-        activation.apply(output, count: rows * outChannels)
+        if activate { activation.apply(output, count: rows * outChannels, variant: variant) }
     }
 }

@@ -62,28 +62,37 @@ struct LayerTests {
         #expect((odd.before, odd.after, odd.outputSize) == (1, 1, 4))
     }
 
-    @Test(arguments: [(3, 1), (3, 2), (5, 1), (5, 2)], [(2, 9, 7, 13), (1, 6, 11, 8)])
+    /// Every kernel build this CPU runs (the portable one always), with and without ReLU6 applied to the input
+    /// as it is read; widths and channel counts reach the four-pixel AVX2 path, its borders and its channel tails.
+    @Test(arguments: [(3, 1), (3, 2), (5, 1), (5, 2)], [(2, 9, 7, 13), (1, 6, 11, 8), (1, 10, 23, 24)])
     func depthwiseMatchesNaive(kernelStride: (Int, Int), shape: (Int, Int, Int, Int)) {
         let (kernel, stride) = kernelStride
         let (batch, height, width, channels) = shape
         var random = SeededRandom(seed: UInt64(kernel * 100 + stride * 10 + channels))
-        let input = random.floats(batch * height * width * channels, in: -3...3)
+        let input = random.floats(batch * height * width * channels, in: -3...9)
         let weights = random.floats(kernel * kernel * channels)
         let bias = random.floats(channels)
         let layer = DepthwiseConvolution(channels: channels, kernel: kernel, stride: stride, weights: weights,
                                          bias: bias, activation: .relu6)
-        let want = Self.naiveConvolution(input, batch: batch, height: height, width: width, inChannels: channels,
-                                         outChannels: channels, kernel: kernel, stride: stride, weights: weights,
-                                         bias: bias, depthwise: true, relu6: true)
-        let size = layer.outputSize(height: height, width: width)
-        #expect(size == (want.height, want.width))
-        var got = [Float](repeating: .nan, count: want.values.count)
-        input.withUnsafeBufferPointer { input in
-            got.withUnsafeMutableBufferPointer {
-                layer.apply(input.baseAddress!, batch: batch, height: height, width: width, into: $0.baseAddress!)
+        #expect(KernelVariant.supported.contains(.portable))
+        for clampInput in [false, true] {
+            let seen = clampInput ? input.map { min(max($0, 0), 6) } : input
+            let want = Self.naiveConvolution(seen, batch: batch, height: height, width: width, inChannels: channels,
+                                             outChannels: channels, kernel: kernel, stride: stride, weights: weights,
+                                             bias: bias, depthwise: true, relu6: true)
+            let size = layer.outputSize(height: height, width: width)
+            #expect(size == (want.height, want.width))
+            for variant in KernelVariant.supported {
+                var got = [Float](repeating: .nan, count: want.values.count)
+                input.withUnsafeBufferPointer { input in
+                    got.withUnsafeMutableBufferPointer {
+                        layer.apply(input.baseAddress!, batch: batch, height: height, width: width, into: $0.baseAddress!,
+                                    clampInput: clampInput, variant: variant)
+                    }
+                }
+                #expect(Self.maxDifference(got, want.values) < Self.tolerance, "\(variant), clampInput \(clampInput)")
             }
         }
-        #expect(Self.maxDifference(got, want.values) < Self.tolerance)
     }
 
     @Test(arguments: [(3, 2, 3, 32), (3, 1, 5, 12), (5, 2, 4, 9)])

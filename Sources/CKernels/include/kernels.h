@@ -1,0 +1,42 @@
+#pragma once
+#include <stddef.h>
+
+// Hot loops of the CNN that Swift compiles only for baseline x86-64 (4-wide SSE). Each kernel has a portable C
+// version and, on x86-64, an AVX2 + FMA version built with a per-function target attribute; the caller picks one
+// with lookalike_cpu_has_avx2_fma(). Both compute the same sums in the same order per output value, apart from
+// fused multiply-add rounding.
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// 1 when the CPU (and OS) support AVX2 and FMA.
+int lookalike_cpu_has_avx2_fma(void);
+
+// The geometry of a depthwise convolution over NHWC activations with "SAME" padding.
+typedef struct {
+    int batch, height, width, channels;
+    int kernel, stride;
+    int pad_top, pad_left;
+    int out_height, out_width;
+} lookalike_depthwise_shape;
+
+// output[b, oy, ox, c] = bias[c] + Σ weights[ky, kx, c] · f(input[b, oy·s − pad_top + ky, ox·s − pad_left + kx, c]),
+// taps outside the image skipped; f clamps to [0, 6] when clamp_input (the previous layer's ReLU6, applied on
+// read), else is the identity; the sum is clamped to [0, 6] when relu6.
+void lookalike_depthwise_portable(const float *input, const lookalike_depthwise_shape *shape, const float *weights,
+                                  const float *bias, int clamp_input, int relu6, float *output);
+void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise_shape *shape, const float *weights,
+                              const float *bias, int clamp_input, int relu6, float *output);
+
+// values[i] = min(max(values[i], 0), 6).
+void lookalike_relu6_portable(float *values, size_t count);
+void lookalike_relu6_avx2(float *values, size_t count);
+
+// target[i] += source[i].
+void lookalike_add_portable(float *target, const float *source, size_t count);
+void lookalike_add_avx2(float *target, const float *source, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
