@@ -52,8 +52,12 @@ void lookalike_relu6_portable(float *values, size_t count) {
     for (size_t i = 0; i < count; i++) values[i] = clamp6(values[i]);
 }
 
-void lookalike_add_portable(float *target, const float *source, size_t count) {
-    for (size_t i = 0; i < count; i++) target[i] += source[i];
+void lookalike_fill_bias_residual(float *values, size_t rows, size_t columns, const float *bias, const float *residual) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = values + r * columns;
+        const float *in = residual + r * columns;
+        for (size_t c = 0; c < columns; c++) row[c] = bias[c] + in[c];
+    }
 }
 
 // ---- AVX2 + FMA ----
@@ -177,13 +181,6 @@ AVX2 void lookalike_relu6_avx2(float *values, size_t count) {
     for (; i < count; i++) values[i] = clamp6(values[i]);
 }
 
-AVX2 void lookalike_add_avx2(float *target, const float *source, size_t count) {
-    size_t i = 0;
-    for (; i + 8 <= count; i += 8) {
-        _mm256_storeu_ps(target + i, _mm256_add_ps(_mm256_loadu_ps(target + i), _mm256_loadu_ps(source + i)));
-    }
-    for (; i < count; i++) target[i] += source[i];
-}
 
 #else
 // Not x86: the "AVX2" entry points are the portable ones (callers check lookalike_cpu_has_avx2_fma first).
@@ -192,5 +189,4 @@ void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise_shap
     lookalike_depthwise_portable(input, s, weights, bias, clamp_input, relu6, output);
 }
 void lookalike_relu6_avx2(float *values, size_t count) { lookalike_relu6_portable(values, count); }
-void lookalike_add_avx2(float *target, const float *source, size_t count) { lookalike_add_portable(target, source, count); }
 #endif

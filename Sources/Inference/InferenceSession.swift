@@ -107,14 +107,8 @@ public final class InferenceSession {
                                   clampInput: block.expand?.activation == .relu6, variant: variant)
             (height, width) = block.depthwise.outputSize(height: height, width: width)
             let rows = batch * height * width
-            block.project.apply(depthwiseOut, rows: rows, into: projected, variant: variant)
-            if block.hasResidual {
-                let count = rows * block.project.outChannels
-                switch variant {
-                case .avx2: lookalike_add_avx2(projected, current, count)
-                case .portable: lookalike_add_portable(projected, current, count)
-                }
-            }
+            block.project.apply(depthwiseOut, rows: rows, into: projected, residual: block.hasResidual ? UnsafePointer(current) : nil,
+                                variant: variant)
             swap(&current, &projected)
         }
         let pixels = height * width

@@ -1,3 +1,5 @@
+internal import CKernels
+
 /// A 1×1 convolution over NHWC activations: one `sgemm` with the batch and all pixels folded into the rows.
 ///
 /// `output[rows × outChannels] = input[rows × inChannels] · weights[inChannels × outChannels] + bias`, then the
@@ -21,9 +23,18 @@ public struct PointwiseConvolution: Sendable {
 
     /// Applies the layer to `rows` pixels (batch × height × width). With `activate` false the activation is left
     /// to the next layer, which applies it as it reads (the depthwise convolution after an expansion).
+    ///
+    /// - Parameter residual: `rows × outChannels` values added to the output (a block's skip connection), folded
+    ///   into the matrix product's starting point.
     public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, activate: Bool = true,
-                      variant: KernelVariant = .best) {
-        bias.withUnsafeBufferPointer { Activation.fillBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
+                      residual: UnsafePointer<Float>? = nil, variant: KernelVariant = .best) {
+        bias.withUnsafeBufferPointer { bias in
+            if let residual {
+                lookalike_fill_bias_residual(output, rows, outChannels, bias.baseAddress!, residual)
+            } else {
+                Activation.fillBias(output, rows: rows, columns: outChannels, bias: bias.baseAddress!)
+            }
+        }
         weights.withUnsafeBufferPointer { weights in
             BLAS.sgemm(m: rows, n: outChannels, k: inChannels, a: input, lda: inChannels,
                        b: weights.baseAddress!, ldb: outChannels, beta: 1, c: output, ldc: outChannels)

@@ -135,11 +135,28 @@ struct LayerTests {
             let want = Self.naiveConvolution(input, batch: 1, height: rows, width: 1, inChannels: inChannels,
                                              outChannels: outChannels, kernel: 1, stride: 1, weights: weights,
                                              bias: bias, depthwise: false, relu6: activation == .relu6)
-            var got = [Float](repeating: .nan, count: rows * outChannels)
-            input.withUnsafeBufferPointer { input in
-                got.withUnsafeMutableBufferPointer { layer.apply(input.baseAddress!, rows: rows, into: $0.baseAddress!) }
+            for variant in KernelVariant.supported {
+                var got = [Float](repeating: .nan, count: rows * outChannels)
+                input.withUnsafeBufferPointer { input in
+                    got.withUnsafeMutableBufferPointer { layer.apply(input.baseAddress!, rows: rows, into: $0.baseAddress!, variant: variant) }
+                }
+                #expect(Self.maxDifference(got, want.values) < Self.tolerance, "\(variant)")
             }
-            #expect(Self.maxDifference(got, want.values) < Self.tolerance)
         }
+        // A projection (no activation) with the block's input added through the product's starting point.
+        let projection = PointwiseConvolution(inChannels: inChannels, outChannels: outChannels, weights: weights, bias: bias,
+                                              activation: .identity)
+        let residual = random.floats(rows * outChannels, in: -5...5)
+        let plain = Self.naiveConvolution(input, batch: 1, height: rows, width: 1, inChannels: inChannels, outChannels: outChannels,
+                                          kernel: 1, stride: 1, weights: weights, bias: bias, depthwise: false, relu6: false)
+        var got = [Float](repeating: .nan, count: rows * outChannels)
+        input.withUnsafeBufferPointer { input in
+            residual.withUnsafeBufferPointer { residual in
+                got.withUnsafeMutableBufferPointer {
+                    projection.apply(input.baseAddress!, rows: rows, into: $0.baseAddress!, residual: residual.baseAddress!)
+                }
+            }
+        }
+        #expect(Self.maxDifference(got, zip(plain.values, residual).map { $0 + $1 }) < Self.tolerance)
     }
 }

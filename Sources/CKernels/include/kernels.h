@@ -33,9 +33,9 @@ void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise_shap
 void lookalike_relu6_portable(float *values, size_t count);
 void lookalike_relu6_avx2(float *values, size_t count);
 
-// target[i] += source[i].
-void lookalike_add_portable(float *target, const float *source, size_t count);
-void lookalike_add_avx2(float *target, const float *source, size_t count);
+// Row r of values (rows × columns) = bias + residual's row r: the starting point of a projection's matrix product
+// (beta = 1) that also adds the block's input, sparing a pass over the output afterwards.
+void lookalike_fill_bias_residual(float *values, size_t rows, size_t columns, const float *bias, const float *residual);
 
 #ifdef __cplusplus
 }
