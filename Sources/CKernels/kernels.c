@@ -70,22 +70,26 @@ AVX2 static inline __m256 load_input(const float *p, int clamp_input, __m256 zer
     return clamp_input ? _mm256_min_ps(_mm256_max_ps(v, zero), six) : v;
 }
 
-// Four output pixels of one row and one block of 8 channels, all taps inside the image along x (rows ky0..ky1).
-AVX2 static inline void depthwise_four(const float *corner, size_t pixel_step, size_t row_step, size_t channels,
-                                       const float *w, const float *bias, int K, int ky0, int ky1, int clamp_input,
-                                       int relu6, float *out, size_t out_step) {
+// Up to four output pixels of one row (`count`) and one block of 8 channels, over rows ky0..ky1. K and S are
+// literals at every call site, so the loops unroll and the 3·S + K input vectors of a row are loaded (and clamped)
+// once each and shared by the four outputs, instead of once per tap and output. Input columns outside lo..hi (the
+// padding, and past the last output) read as zero, which is what a padded tap contributes.
+AVX2 static inline __attribute__((always_inline)) void depthwise_four(
+    const float *corner, size_t channels, size_t row_step, const float *w, const float *bias, const int K, const int S,
+    int ky0, int ky1, int lo, int hi, int count, int clamp_input, int relu6, float *out) {
     const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6);
     __m256 a0 = _mm256_loadu_ps(bias), a1 = a0, a2 = a0, a3 = a0;
     for (int ky = ky0; ky < ky1; ky++) {
         const float *row = corner + ky * row_step;
         const float *wrow = w + (size_t)ky * K * channels;
+        __m256 in[3 * 2 + 5];
+        for (int i = 0; i < 3 * S + K; i++) in[i] = i >= lo && i < hi ? load_input(row + i * channels, clamp_input, zero, six) : zero;
         for (int kx = 0; kx < K; kx++) {
             const __m256 weight = _mm256_loadu_ps(wrow + kx * channels);
-            const float *p = row + kx * channels;
-            a0 = _mm256_fmadd_ps(weight, load_input(p, clamp_input, zero, six), a0);
-            a1 = _mm256_fmadd_ps(weight, load_input(p + pixel_step, clamp_input, zero, six), a1);
-            a2 = _mm256_fmadd_ps(weight, load_input(p + 2 * pixel_step, clamp_input, zero, six), a2);
-            a3 = _mm256_fmadd_ps(weight, load_input(p + 3 * pixel_step, clamp_input, zero, six), a3);
+            a0 = _mm256_fmadd_ps(weight, in[kx], a0);
+            a1 = _mm256_fmadd_ps(weight, in[S + kx], a1);
+            a2 = _mm256_fmadd_ps(weight, in[2 * S + kx], a2);
+            a3 = _mm256_fmadd_ps(weight, in[3 * S + kx], a3);
         }
     }
     if (relu6) {
@@ -95,9 +99,24 @@ AVX2 static inline void depthwise_four(const float *corner, size_t pixel_step, s
         a3 = _mm256_min_ps(_mm256_max_ps(a3, zero), six);
     }
     _mm256_storeu_ps(out, a0);
-    _mm256_storeu_ps(out + out_step, a1);
-    _mm256_storeu_ps(out + 2 * out_step, a2);
-    _mm256_storeu_ps(out + 3 * out_step, a3);
+    if (count > 1) _mm256_storeu_ps(out + channels, a1);
+    if (count > 2) _mm256_storeu_ps(out + 2 * channels, a2);
+    if (count > 3) _mm256_storeu_ps(out + 3 * channels, a3);
+}
+
+// depthwise_four over every block of 8 channels, with K and S as literals for the common shapes.
+AVX2 static void depthwise_four_blocks(const float *corner, size_t channels, size_t vector_channels, size_t row_step,
+                                       const float *w, const float *bias, int K, int S, int ky0, int ky1, int lo,
+                                       int hi, int count, int clamp_input, int relu6, float *out) {
+#define LOOKALIKE_FOUR(k, s) \
+    for (size_t c = 0; c < vector_channels; c += 8) \
+        depthwise_four(corner + c, channels, row_step, w + c, bias + c, k, s, ky0, ky1, lo, hi, count, clamp_input, \
+                       relu6, out + c)
+    if (K == 3 && S == 1) { LOOKALIKE_FOUR(3, 1); }
+    else if (K == 3 && S == 2) { LOOKALIKE_FOUR(3, 2); }
+    else if (K == 5 && S == 1) { LOOKALIKE_FOUR(5, 1); }
+    else { LOOKALIKE_FOUR(5, 2); }
+#undef LOOKALIKE_FOUR
 }
 
 // One output pixel and one block of 8 channels over the given tap ranges.
@@ -133,23 +152,25 @@ AVX2 void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise
                 float *out = out_row + (size_t)ox * C;
                 // The image row's pointer arithmetic may point before the row for padded taps; those are skipped.
                 const float *corner = image + (ptrdiff_t)y0 * (ptrdiff_t)row_step + (ptrdiff_t)x0 * C;
-                if (ox + 4 <= s->out_width && x0 >= 0 && x0 + 3 * S + K <= s->width) {
-                    for (int c = 0; c < vector_channels; c += 8) {
-                        depthwise_four(corner + c, pixel_step, row_step, C, weights + c, bias + c, K, ky0, ky1,
-                                       clamp_input, relu6, out + c, C);
-                    }
-                    for (int lane = 0; lane < 4 && vector_channels < C; lane++) {
+                if (K == 3 || K == 5) {
+                    const int count = s->out_width - ox < 4 ? s->out_width - ox : 4;
+                    const int lo = x0 < 0 ? -x0 : 0, hi = s->width - x0;
+                    depthwise_four_blocks(corner, C, vector_channels, row_step, weights, bias, K, S, ky0, ky1, lo, hi,
+                                          count, clamp_input, relu6, out);
+                    for (int lane = 0; lane < count && vector_channels < C; lane++) {
                         for (int c = vector_channels; c < C; c++) {
                             float sum = bias[c];
                             for (int ky = ky0; ky < ky1; ky++)
                                 for (int kx = 0; kx < K; kx++) {
+                                    const int column = lane * S + kx;
+                                    if (column < lo || column >= hi) continue;
                                     float v = corner[lane * pixel_step + ky * row_step + kx * C + c];
                                     sum += weights[((size_t)ky * K + kx) * C + c] * (clamp_input ? clamp6(v) : v);
                                 }
                             out[lane * C + c] = relu6 ? clamp6(sum) : sum;
                         }
                     }
-                    ox += 4;
+                    ox += count;
                 } else {
                     const int kx0 = x0 < 0 ? -x0 : 0, kx1 = s->width - x0 < K ? s->width - x0 : K;
                     for (int c = 0; c < vector_channels; c += 8) {
