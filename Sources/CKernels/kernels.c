@@ -52,6 +52,13 @@ void lookalike_relu6_portable(float *values, size_t count) {
     for (size_t i = 0; i < count; i++) values[i] = clamp6(values[i]);
 }
 
+void lookalike_fill_bias(float *values, size_t rows, size_t columns, const float *bias) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = values + r * columns;
+        for (size_t c = 0; c < columns; c++) row[c] = bias[c];
+    }
+}
+
 void lookalike_fill_bias_residual(float *values, size_t rows, size_t columns, const float *bias, const float *residual) {
     for (size_t r = 0; r < rows; r++) {
         float *row = values + r * columns;

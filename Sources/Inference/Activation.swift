@@ -10,7 +10,7 @@ public enum Activation: Sendable {
     /// Writes `bias` into each of `rows` rows of `columns` values: the starting point of a matrix product with
     /// `beta = 1`, which also spares OpenBLAS its separate pass to zero the output.
     static func fillBias(_ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int, bias: UnsafePointer<Float>) {
-        for row in 0..<rows { (values + row * columns).update(from: bias, count: columns) }
+        lookalike_fill_bias(values, rows, columns, bias)
     }
 
     /// Applies the activation in place to `count` values.

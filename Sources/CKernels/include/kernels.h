@@ -33,6 +33,9 @@ void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise_shap
 void lookalike_relu6_portable(float *values, size_t count);
 void lookalike_relu6_avx2(float *values, size_t count);
 
+// Every row of values (rows × columns) = bias: the starting point of a matrix product with beta = 1.
+void lookalike_fill_bias(float *values, size_t rows, size_t columns, const float *bias);
+
 // Row r of values (rows × columns) = bias + residual's row r: the starting point of a projection's matrix product
 // (beta = 1) that also adds the block's input, sparing a pass over the output afterwards.
 void lookalike_fill_bias_residual(float *values, size_t rows, size_t columns, const float *bias, const float *residual);
