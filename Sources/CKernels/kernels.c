@@ -14,6 +14,15 @@ int lookalike_cpu_has_avx2_fma(void) {
 #endif
 }
 
+int lookalike_cpu_has_avx512f(void) {
+#ifdef LOOKALIKE_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 static inline float clamp6(float value) { return value < 0 ? 0 : (value > 6 ? 6 : value); }
 
 // ---- portable ----
@@ -200,6 +209,89 @@ AVX2 void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise
     }
 }
 
+// ---- AVX-512 F: 16 channels per vector, the channel tail through a mask ----
+
+#define AVX512 __attribute__((target("avx512f")))
+
+AVX512 static inline __attribute__((always_inline)) __m512 load16(const float *p, __mmask16 mask, int clamp_input,
+                                                                  __m512 zero, __m512 six) {
+    __m512 v = _mm512_maskz_loadu_ps(mask, p);
+    return clamp_input ? _mm512_min_ps(_mm512_max_ps(v, zero), six) : v;
+}
+
+// As depthwise_four, 16 channels at a time (`mask` selects the channels that exist).
+AVX512 static inline __attribute__((always_inline)) void depthwise_four16(
+    const float *corner, size_t channels, size_t row_step, const float *w, const float *bias, const int K, const int S,
+    int ky0, int ky1, int lo, int hi, int count, __mmask16 mask, int clamp_input, int relu6, float *out) {
+    const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6);
+    __m512 a0 = _mm512_maskz_loadu_ps(mask, bias), a1 = a0, a2 = a0, a3 = a0;
+    for (int ky = ky0; ky < ky1; ky++) {
+        const float *row = corner + ky * row_step;
+        const float *wrow = w + (size_t)ky * K * channels;
+        __m512 in[3 * 2 + 5];
+        for (int i = 0; i < 3 * S + K; i++) in[i] = i >= lo && i < hi ? load16(row + i * channels, mask, clamp_input, zero, six) : zero;
+        for (int kx = 0; kx < K; kx++) {
+            const __m512 weight = _mm512_maskz_loadu_ps(mask, wrow + kx * channels);
+            a0 = _mm512_fmadd_ps(weight, in[kx], a0);
+            a1 = _mm512_fmadd_ps(weight, in[S + kx], a1);
+            a2 = _mm512_fmadd_ps(weight, in[2 * S + kx], a2);
+            a3 = _mm512_fmadd_ps(weight, in[3 * S + kx], a3);
+        }
+    }
+    if (relu6) {
+        a0 = _mm512_min_ps(_mm512_max_ps(a0, zero), six);
+        a1 = _mm512_min_ps(_mm512_max_ps(a1, zero), six);
+        a2 = _mm512_min_ps(_mm512_max_ps(a2, zero), six);
+        a3 = _mm512_min_ps(_mm512_max_ps(a3, zero), six);
+    }
+    _mm512_mask_storeu_ps(out, mask, a0);
+    if (count > 1) _mm512_mask_storeu_ps(out + channels, mask, a1);
+    if (count > 2) _mm512_mask_storeu_ps(out + 2 * channels, mask, a2);
+    if (count > 3) _mm512_mask_storeu_ps(out + 3 * channels, mask, a3);
+}
+
+AVX512 static void depthwise_four16_blocks(const float *corner, size_t channels, size_t row_step, const float *w,
+                                           const float *bias, int K, int S, int ky0, int ky1, int lo, int hi,
+                                           int count, int clamp_input, int relu6, float *out) {
+#define LOOKALIKE_FOUR16(k, s) \
+    for (size_t c = 0; c < channels; c += 16) { \
+        const __mmask16 mask = channels - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (channels - c)) - 1); \
+        depthwise_four16(corner + c, channels, row_step, w + c, bias + c, k, s, ky0, ky1, lo, hi, count, mask, \
+                         clamp_input, relu6, out + c); \
+    }
+    if (K == 3 && S == 1) { LOOKALIKE_FOUR16(3, 1); }
+    else if (K == 3 && S == 2) { LOOKALIKE_FOUR16(3, 2); }
+    else if (K == 5 && S == 1) { LOOKALIKE_FOUR16(5, 1); }
+    else { LOOKALIKE_FOUR16(5, 2); }
+#undef LOOKALIKE_FOUR16
+}
+
+AVX512 void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_shape *s, const float *weights,
+                                       const float *bias, int clamp_input, int relu6, float *output) {
+    const int C = s->channels, K = s->kernel, S = s->stride;
+    if (K != 3 && K != 5) {  // other kernel sizes: the AVX2 code's general path
+        lookalike_depthwise_avx2(input, s, weights, bias, clamp_input, relu6, output);
+        return;
+    }
+    const size_t row_step = (size_t)s->width * C;
+    for (int b = 0; b < s->batch; b++) {
+        const float *image = input + (size_t)b * s->height * row_step;
+        for (int oy = 0; oy < s->out_height; oy++) {
+            const int y0 = oy * S - s->pad_top;
+            const int ky0 = y0 < 0 ? -y0 : 0, ky1 = s->height - y0 < K ? s->height - y0 : K;
+            float *out_row = output + ((size_t)b * s->out_height + oy) * s->out_width * C;
+            for (int ox = 0; ox < s->out_width; ox += 4) {
+                const int x0 = ox * S - s->pad_left;
+                const int count = s->out_width - ox < 4 ? s->out_width - ox : 4;
+                const int lo = x0 < 0 ? -x0 : 0, hi = s->width - x0;
+                const float *corner = image + (ptrdiff_t)y0 * (ptrdiff_t)row_step + (ptrdiff_t)x0 * C;
+                depthwise_four16_blocks(corner, C, row_step, weights, bias, K, S, ky0, ky1, lo, hi, count, clamp_input,
+                                        relu6, out_row + (size_t)ox * C);
+            }
+        }
+    }
+}
+
 AVX2 void lookalike_relu6_avx2(float *values, size_t count) {
     const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6);
     size_t i = 0;
@@ -217,4 +309,8 @@ void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise_shap
     lookalike_depthwise_portable(input, s, weights, bias, clamp_input, relu6, output);
 }
 void lookalike_relu6_avx2(float *values, size_t count) { lookalike_relu6_portable(values, count); }
+void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_shape *s, const float *weights,
+                                const float *bias, int clamp_input, int relu6, float *output) {
+    lookalike_depthwise_portable(input, s, weights, bias, clamp_input, relu6, output);
+}
 #endif

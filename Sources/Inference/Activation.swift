@@ -17,7 +17,7 @@ public enum Activation: Sendable {
     func apply(_ values: UnsafeMutablePointer<Float>, count: Int, variant: KernelVariant = .best) {
         guard case .relu6 = self else { return }
         switch variant {
-        case .avx2: lookalike_relu6_avx2(values, count)
+        case .avx2, .avx512: lookalike_relu6_avx2(values, count)
         case .portable: lookalike_relu6_portable(values, count)
         }
     }

@@ -48,6 +48,8 @@ public struct DepthwiseConvolution: Sendable {
         weights.withUnsafeBufferPointer { weights in
             bias.withUnsafeBufferPointer { bias in
                 switch variant {
+                case .avx512:
+                    lookalike_depthwise_avx512(input, &shape, weights.baseAddress!, bias.baseAddress!, clampInput ? 1 : 0, relu6, output)
                 case .avx2:
                     lookalike_depthwise_avx2(input, &shape, weights.baseAddress!, bias.baseAddress!, clampInput ? 1 : 0, relu6, output)
                 case .portable:

@@ -10,8 +10,9 @@
 extern "C" {
 #endif
 
-// 1 when the CPU (and OS) support AVX2 and FMA.
+// 1 when the CPU (and OS) support AVX2 and FMA; AVX-512 F.
 int lookalike_cpu_has_avx2_fma(void);
+int lookalike_cpu_has_avx512f(void);
 
 // The geometry of a depthwise convolution over NHWC activations with "SAME" padding.
 typedef struct {
@@ -28,6 +29,8 @@ void lookalike_depthwise_portable(const float *input, const lookalike_depthwise_
                                   const float *bias, int clamp_input, int relu6, float *output);
 void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise_shape *shape, const float *weights,
                               const float *bias, int clamp_input, int relu6, float *output);
+void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_shape *shape, const float *weights,
+                                const float *bias, int clamp_input, int relu6, float *output);
 
 // values[i] = min(max(values[i], 0), 6).
 void lookalike_relu6_portable(float *values, size_t count);
