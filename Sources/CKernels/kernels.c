@@ -57,6 +57,32 @@ void lookalike_depthwise_portable(const float *input, const lookalike_depthwise_
     }
 }
 
+void lookalike_im2col(const float *input, const lookalike_depthwise_shape *s, float *rows) {
+    const int C = s->channels, K = s->kernel;
+    float *row = rows;
+    for (int b = 0; b < s->batch; b++) {
+        const float *image = input + (size_t)b * s->height * s->width * C;
+        for (int oy = 0; oy < s->out_height; oy++) {
+            for (int ox = 0; ox < s->out_width; ox++) {
+                for (int ky = 0; ky < K; ky++) {
+                    const int y = oy * s->stride - s->pad_top + ky;
+                    for (int kx = 0; kx < K; kx++) {
+                        const int x = ox * s->stride - s->pad_left + kx;
+                        float *target = row + (ky * K + kx) * C;
+                        if (y >= 0 && y < s->height && x >= 0 && x < s->width) {
+                            const float *source = image + ((size_t)y * s->width + x) * C;
+                            for (int c = 0; c < C; c++) target[c] = source[c];
+                        } else {
+                            for (int c = 0; c < C; c++) target[c] = 0;
+                        }
+                    }
+                }
+                row += (size_t)K * K * C;
+            }
+        }
+    }
+}
+
 void lookalike_relu6_portable(float *values, size_t count) {
     for (size_t i = 0; i < count; i++) values[i] = clamp6(values[i]);
 }

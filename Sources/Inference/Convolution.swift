@@ -1,3 +1,5 @@
+internal import CKernels
+
 /// A dense k×k convolution over NHWC activations through im2col + `sgemm` (EfficientNet's stem).
 ///
 /// im2col writes, for every output pixel, the `kernel × kernel × inChannels` input values it sees (zeros in the
@@ -45,27 +47,11 @@ public struct Convolution: Sendable {
         let columnPadding = SamePadding(inputSize: width, kernel: kernel, stride: stride)
         let (outHeight, outWidth) = (rowPadding.outputSize, columnPadding.outputSize)
         let patch = kernel * kernel * inChannels
-        var row = workspace
-        for image in 0..<batch {
-            for outY in 0..<outHeight {
-                for outX in 0..<outWidth {
-                    for ky in 0..<kernel {
-                        let y = outY * stride - rowPadding.before + ky
-                        for kx in 0..<kernel {
-                            let x = outX * stride - columnPadding.before + kx
-                            let destination = row + (ky * kernel + kx) * inChannels
-                            if y >= 0 && y < height && x >= 0 && x < width {
-                                destination.update(from: input + ((image * height + y) * width + x) * inChannels,
-                                                   count: inChannels)
-                            } else {
-                                destination.update(repeating: 0, count: inChannels)
-                            }
-                        }
-                    }
-                    row += patch
-                }
-            }
-        }
+        var shape = lookalike_depthwise_shape(
+            batch: Int32(batch), height: Int32(height), width: Int32(width), channels: Int32(inChannels), kernel: Int32(kernel),
+            stride: Int32(stride), pad_top: Int32(rowPadding.before), pad_left: Int32(columnPadding.before),
+            out_height: Int32(outHeight), out_width: Int32(outWidth))
+        lookalike_im2col(input, &shape, workspace)
         let rows = batch * outHeight * outWidth
         bias.withUnsafeBufferPointer { Activation.fillBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
         weights.withUnsafeBufferPointer { weights in

@@ -14,7 +14,7 @@ extern "C" {
 int lookalike_cpu_has_avx2_fma(void);
 int lookalike_cpu_has_avx512f(void);
 
-// The geometry of a depthwise convolution over NHWC activations with "SAME" padding.
+// The geometry of a k×k convolution over NHWC activations with "SAME" padding (depthwise, or the im2col of a dense one).
 typedef struct {
     int batch, height, width, channels;
     int kernel, stride;
@@ -31,6 +31,10 @@ void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise_shap
                               const float *bias, int clamp_input, int relu6, float *output);
 void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_shape *shape, const float *weights,
                                 const float *bias, int clamp_input, int relu6, float *output);
+
+// im2col for a dense k×k convolution with "SAME" padding: for every output pixel, the kernel × kernel × channels
+// input values it sees (zeros in the padding) as one row of `rows`.
+void lookalike_im2col(const float *input, const lookalike_depthwise_shape *shape, float *rows);
 
 // values[i] = min(max(values[i], 0), 6).
 void lookalike_relu6_portable(float *values, size_t count);
