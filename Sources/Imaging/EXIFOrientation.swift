@@ -14,23 +14,12 @@ public enum EXIFOrientation: Int, Sendable, CaseIterable {
     /// The scan stops at the first start-of-scan marker and never reads outside `jpeg`, whatever the segment
     /// lengths claim.
     public static func read(fromJPEG jpeg: [UInt8]) -> EXIFOrientation {
-        guard jpeg.count >= 4, jpeg[0] == 0xFF, jpeg[1] == 0xD8 else { return .up }
-        var offset = 2
-        while offset + 4 <= jpeg.count {
-            guard jpeg[offset] == 0xFF else { return .up }
-            let marker = jpeg[offset + 1]
-            if marker == 0xFF { offset += 1; continue }  // fill bytes
-            if marker == 0xDA || marker == 0xD9 { return .up }  // start of scan / end of image: no more headers
-            if marker == 0x01 || (0xD0...0xD7).contains(marker) { offset += 2; continue }  // markers without length
-            let length = Int(jpeg[offset + 2]) << 8 | Int(jpeg[offset + 3])
-            guard length >= 2, offset + 2 + length <= jpeg.count else { return .up }
-            if marker == 0xE1 {
-                let payload = jpeg[(offset + 4)..<(offset + 2 + length)]
-                if let orientation = orientation(inAPP1: payload) { return orientation }
-            }
-            offset += 2 + length
+        var found: EXIFOrientation?
+        JPEGSegments.forEach(in: jpeg) { marker, payload in
+            if marker == 0xE1 { found = orientation(inAPP1: payload) }
+            return found == nil
         }
-        return .up
+        return found ?? .up
     }
 
     /// Parses an APP1 payload (`Exif\0\0` + TIFF structure) and returns IFD0's orientation, if any.

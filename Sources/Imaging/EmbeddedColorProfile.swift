@@ -6,32 +6,22 @@ internal import CZlib
 enum EmbeddedColorProfile {
     /// JPEG: the `ICC_PROFILE\0` APP2 segments, each numbered `i` of `n`, joined in order; all `n` must be present.
     static func inJPEG(_ jpeg: [UInt8], limit: Int) -> [UInt8]? {
-        guard jpeg.count >= 4, jpeg[0] == 0xFF, jpeg[1] == 0xD8 else { return nil }
         let signature = Array("ICC_PROFILE".utf8) + [0]
         var chunks: [Int: ArraySlice<UInt8>] = [:]
         var expected = 0
         var total = 0
-        var offset = 2
-        scan: while offset + 4 <= jpeg.count {
-            guard jpeg[offset] == 0xFF else { break }
-            let marker = jpeg[offset + 1]
-            if marker == 0xFF { offset += 1; continue }  // fill bytes
-            if marker == 0xDA || marker == 0xD9 { break scan }  // start of scan / end of image
-            if marker == 0x01 || (0xD0...0xD7).contains(marker) { offset += 2; continue }  // no length
-            let length = Int(jpeg[offset + 2]) << 8 | Int(jpeg[offset + 3])
-            guard length >= 2, offset + 2 + length <= jpeg.count else { break }
-            let payload = jpeg[(offset + 4)..<(offset + 2 + length)]
-            if marker == 0xE2, payload.count > signature.count + 2, payload.starts(with: signature) {
-                let number = Int(payload[payload.startIndex + 12]), count = Int(payload[payload.startIndex + 13])
-                guard count > 0, number >= 1, number <= count, expected == 0 || expected == count else { return nil }
-                expected = count
-                let data = payload.dropFirst(14)
-                total += data.count
-                guard total <= limit, chunks.updateValue(data, forKey: number) == nil else { return nil }
-            }
-            offset += 2 + length
+        var malformed = false
+        JPEGSegments.forEach(in: jpeg) { marker, payload in
+            guard marker == 0xE2, payload.count > signature.count + 2, payload.starts(with: signature) else { return true }
+            let number = Int(payload[payload.startIndex + 12]), count = Int(payload[payload.startIndex + 13])
+            guard count > 0, number >= 1, number <= count, expected == 0 || expected == count else { malformed = true; return false }
+            expected = count
+            let data = payload.dropFirst(14)
+            total += data.count
+            guard total <= limit, chunks.updateValue(data, forKey: number) == nil else { malformed = true; return false }
+            return true
         }
-        guard expected > 0, chunks.count == expected else { return nil }
+        guard !malformed, expected > 0, chunks.count == expected else { return nil }
         return (1...expected).flatMap { chunks[$0]! }
     }
 
@@ -57,22 +47,15 @@ enum EmbeddedColorProfile {
     /// PNG: the `iCCP` chunk before the image data (a name, a compression method of 0, then zlib), inflated up to
     /// `limit` bytes.
     static func inPNG(_ png: [UInt8], limit: Int) -> [UInt8]? {
-        var offset = 8
-        while offset + 8 <= png.count {
-            let length = Int(png[offset]) << 24 | Int(png[offset + 1]) << 16 | Int(png[offset + 2]) << 8 | Int(png[offset + 3])
-            let type = png[(offset + 4)..<(offset + 8)]
-            let start = offset + 8
-            guard length <= png.count - start else { return nil }
-            if type.elementsEqual("IDAT".utf8) || type.elementsEqual("IEND".utf8) { return nil }
-            if type.elementsEqual("iCCP".utf8) {
-                let data = png[start..<(start + length)]
-                guard let nameEnd = data.prefix(80).firstIndex(of: 0), nameEnd + 1 < data.endIndex, data[nameEnd + 1] == 0
-                else { return nil }
-                return inflate(data[(nameEnd + 2)...], limit: limit)
+        var profile: [UInt8]?
+        PNGChunks.forEachBeforeImageData(in: png) { type, data in
+            guard type.elementsEqual("iCCP".utf8) else { return true }
+            if let nameEnd = data.prefix(80).firstIndex(of: 0), nameEnd + 1 < data.endIndex, data[nameEnd + 1] == 0 {
+                profile = inflate(data[(nameEnd + 2)...], limit: limit)
             }
-            offset = start + length + 4  // and the CRC
+            return false
         }
-        return nil
+        return profile
     }
 
     /// zlib-inflates `compressed`, or `nil` if it is damaged or inflates to more than `limit` bytes.

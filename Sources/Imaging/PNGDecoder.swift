@@ -62,16 +62,12 @@ public enum PNGDecoder {
     /// Whether the chunks before the image data carry colour-space information (gAMA, sRGB, iCCP, cHRM).
     /// Reads chunk headers only, bounded by the buffer.
     static func hasColorSpaceChunk(_ bytes: [UInt8]) -> Bool {
-        var offset = 8
-        while offset + 8 <= bytes.count {
-            let length = Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
-                | Int(bytes[offset + 3])
-            let type = String(decoding: bytes[(offset + 4)..<(offset + 8)], as: UTF8.self)
-            if ["gAMA", "sRGB", "iCCP", "cHRM"].contains(type) { return true }
-            if type == "IDAT" || type == "IEND" { return false }
-            offset += 12 + length
+        var found = false
+        PNGChunks.forEachBeforeImageData(in: bytes) { type, _ in
+            found = ["gAMA", "sRGB", "iCCP", "cHRM"].contains(String(decoding: type, as: UTF8.self))
+            return !found
         }
-        return false
+        return found
     }
 
     private static func message(of image: inout png_image) -> String {

@@ -1,5 +1,3 @@
-internal import CKernels
-
 /// The per-thread half of ``EfficientNetLite``: pre-allocated activation buffers for batches up to a size.
 ///
 /// A session allocates its buffers once (growing only if a larger batch arrives), so steady-state inference

@@ -46,13 +46,18 @@ struct HEIFDecoderTests {
         }
     }
 
-    @Test func truncatedFilesAreTypedErrors() throws {
+    /// A test scene encoded by heif-enc at `quality`.
+    static func heic(seed: UInt64, width: Int, height: Int, quality: Int) throws -> [UInt8] {
         let directory = try ExternalTool.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("s.png"), output = directory.appendingPathComponent("s.heic")
-        try Data(Self.png(TestImages.scene(seed: 32, width: 64, height: 48))).write(to: input)
-        try Self.encoder.run(["-q", "80", input.path, "-o", output.path])
-        let bytes = Array(try Data(contentsOf: output))
+        try Data(png(TestImages.scene(seed: seed, width: width, height: height))).write(to: input)
+        try encoder.run(["-q", "\(quality)", input.path, "-o", output.path])
+        return Array(try Data(contentsOf: output))
+    }
+
+    @Test func truncatedFilesAreTypedErrors() throws {
+        let bytes = try Self.heic(seed: 32, width: 64, height: 48, quality: 80)
         TruncatedFiles.expectRefused(bytes, cuts: [bytes.count - 50, bytes.count / 2, 40], format: .heic)
         #expect(throws: ImagingError.tooManyPixels(width: 64, height: 48, limit: 1_000)) {
             try HEIFDecoder.decode(bytes, limits: DecodingLimits(maxPixels: 1_000))
@@ -211,12 +216,7 @@ struct HEIFDecoderTests {
     }
 
     @Test func theContainersRotationIsApplied() throws {
-        let directory = try ExternalTool.scratchDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let input = directory.appendingPathComponent("s.png"), output = directory.appendingPathComponent("s.heic")
-        try Data(Self.png(TestImages.scene(seed: 33, width: 96, height: 64))).write(to: input)
-        try Self.encoder.run(["-q", "90", input.path, "-o", output.path])
-        let plain = Array(try Data(contentsOf: output))
+        let plain = try Self.heic(seed: 33, width: 96, height: 64, quality: 90)
         let stored = try ImageDecoder().decode(plain).image
         // irot counts quarter turns anticlockwise; EXIF orientation 8 shows the stored image turned a quarter
         // anticlockwise, 3 a half turn, 6 a quarter clockwise.
