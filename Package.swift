@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -38,6 +38,12 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "Inference", dependencies: ["COpenBLAS", "CKernels", "HTTPCore"], swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
+        // The browser page: the files in Assets/, compiled in by the EmbedWebAssets build plugin.
+        .target(
+            name: "WebPage", dependencies: ["HTTPCore", "HTTPServer"], exclude: ["Assets"], swiftSettings: swiftSettings,
+            plugins: ["EmbedWebAssets"]),
+        .executableTarget(name: "EmbedWebAssetsTool", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedWebAssets", capability: .buildTool(), dependencies: ["EmbedWebAssetsTool"]),
         .target(name: "Storage", dependencies: ["CSQLite", "HTTPCore"], swiftSettings: swiftSettings),
         .target(name: "MetadataFilter", swiftSettings: swiftSettings),
         .target(name: "VectorIndex", dependencies: ["COpenBLAS", "MetadataFilter"], swiftSettings: swiftSettings),
@@ -46,7 +52,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "LookalikeAPI",
-            dependencies: ["Lookalike", "HTTPCore", "HTTPServer", "Imaging", "MetadataFilter", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Lookalike", "HTTPCore", "HTTPServer", "Imaging", "MetadataFilter", "WebPage", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lookalike",
@@ -87,7 +93,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["lookalike", "TestSupport", "Imaging"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LookalikeAPITests",
-            dependencies: ["LookalikeAPI", "Lookalike", "HTTPCore", "HTTPServer", "TestSupport", "Imaging", "Inference", "Storage",
+            dependencies: ["LookalikeAPI", "Lookalike", "HTTPCore", "HTTPServer", "TestSupport", "Imaging", "Inference", "Storage", "WebPage",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
     ],

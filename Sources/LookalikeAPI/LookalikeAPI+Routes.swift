@@ -1,5 +1,6 @@
 import HTTPServer
 import Lookalike
+import WebPage
 
 /// The route table: every route once, with who may call it and its OpenAPI operation.
 extension LookalikeAPI {
@@ -153,5 +154,24 @@ extension LookalikeAPI {
         APIRoute(.get, "/openapi.json", scope: .service, access: .open, operation: #"""
             {"summary": "This document", "operationId": "openapi", "responses": {"200": {"description": "OpenAPI 3"}}}
             """#) { _, _, _ in HTTPResponse(status: .ok, contentType: "application/json", body: OpenAPIDocument.json) },
+
+        // The browser page: static files; what it shows it fetches from the routes above with the user's key.
+        APIRoute(.get, "/", scope: .service, access: .open, operation: #"""
+            {"summary": "The web page: search by image, browse, near-duplicates", "operationId": "webPage",
+             "responses": {"200": {"description": "text/html"}, "304": {"description": "not modified (If-None-Match)"}}}
+            """#) { _, request, _ in try webAsset("index.html", request) },
+        APIRoute(.get, "/ui/{asset}", scope: .service, access: .open, operation: #"""
+            {"summary": "The web page's script, style sheet and icon", "operationId": "webAsset",
+             "parameters": [{"name": "asset", "in": "path", "required": true, "schema": {"type": "string"}}],
+             "responses": {"200": {"description": "the file"}, "304": {"description": "not modified (If-None-Match)"},
+                           "404": {"$ref": "#/components/responses/Problem"}}}
+            """#) { _, request, _ in try webAsset(request.parameters["asset"] ?? "", request) },
     ]
+
+    private static func webAsset(_ name: String, _ request: HTTPRequest) throws -> HTTPResponse {
+        guard let response = WebPage.response(for: name, ifNoneMatch: request.header("If-None-Match")) else {
+            throw APIError(status: .notFound, detail: "no such file: /ui/\(name)")
+        }
+        return response
+    }
 }
