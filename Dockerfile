@@ -3,7 +3,7 @@
 # Run:    docker run -p 8080:8080 -v lookalike-data:/data lookalike
 
 # --- build stage: Swift toolchain, -dev packages, the model fetched and verified -------------------------------
-FROM swift:6.0-bookworm AS build
+FROM swift:6.1-bookworm AS build
 # Unpinned on purpose: bookworm's packages only receive security fixes, which we want. hadolint: DL3008.
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -14,6 +14,7 @@ WORKDIR /src
 # Dependencies first, for a cached layer.
 COPY Package.swift ./
 RUN swift package resolve
+COPY Plugins ./Plugins
 COPY Sources ./Sources
 COPY Tests ./Tests
 COPY scripts ./scripts

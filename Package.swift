@@ -84,6 +84,7 @@ let package = Package(
         .testTarget(
             name: "FuzzTargetTests", dependencies: ["FuzzTargets"], resources: [.copy("Corpus")],
             swiftSettings: swiftSettings),
+        .testTarget(name: "WebPageTests", dependencies: ["WebPage", "HTTPCore"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "MetadataFilter", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "MetadataFilterTests", dependencies: ["MetadataFilter"], swiftSettings: swiftSettings),

@@ -118,6 +118,14 @@ class Pager {
   }
 }
 
+// Each view shows the answer to its latest request only: a slow answer to an earlier one is dropped.
+const generations = new Map();
+function beginRequest(view) {
+  const generation = (generations.get(view) || 0) + 1;
+  generations.set(view, generation);
+  return () => generations.get(view) === generation;
+}
+
 // ---------------------------------------------------------------- problems and dialogs
 
 function showProblem(error) {
@@ -289,6 +297,7 @@ async function search(file) {
   preview.src = URL.createObjectURL(file);
   preview.hidden = false;
   const status = $('#search-status');
+  const isCurrent = beginRequest('search');
   try {
     const parameters = {
       k: $('#search-k').value, min_score: $('#search-min-score').value, filter: filterValue($('#search-filter')),
@@ -298,11 +307,13 @@ async function search(file) {
       body: file, contentType: file.type || 'application/octet-stream',
       onProgress: (fraction) => { if (fraction < 1) status.textContent = `Sending the image… ${Math.round(fraction * 100)} %`; },
     });
+    if (!isCurrent()) return;
     fill($('#search-results'), body.results.map((match) => tile(match.id, { score: match.score })));
     status.textContent = body.results.length
       ? `${body.results.length} results in ${body.took_ms.toFixed(1)} ms`
       : 'No stored image scores above the minimum.';
   } catch (error) {
+    if (!isCurrent()) return;
     status.textContent = '';
     showProblem(error);
   }
@@ -345,8 +356,10 @@ async function showImage(id) {
   $('#image-thumbnail').alt = id;
   fill($('#similar-results'), []);
   $('#similar-status').textContent = 'Loading…';
+  const isCurrent = beginRequest('image');
   try {
     const record = await request('GET', collectionPath(`/images/${enc(id)}`));
+    if (!isCurrent()) return;
     const fields = [
       ['Format', record.format], ['Size', `${record.width} × ${record.height} pixels`],
       ['Bytes', record.bytes.toLocaleString()], ['Stored', record.created_at], ['Updated', record.updated_at],
@@ -363,9 +376,12 @@ async function showImage(id) {
     loadThumbnail($('#image-thumbnail'), id);
     const parameters = { k: $('#search-k').value, min_score: $('#search-min-score').value, filter: filterValue($('#search-filter')) };
     const body = await request('GET', collectionPath(`/images/${enc(id)}/similar${query(parameters)}`));
+    if (!isCurrent()) return;
     fill($('#similar-results'), body.results.map((match) => tile(match.id, { score: match.score })));
-    $('#similar-status').textContent = body.results.length ? `${body.results.length} similar images` : 'No similar images.';
+    const count = body.results.length;
+    $('#similar-status').textContent = count ? `${count} similar ${count === 1 ? 'image' : 'images'}` : 'No similar images.';
   } catch (error) {
+    if (!isCurrent()) return;
     $('#similar-status').textContent = '';
     showProblem(error);
   }
@@ -401,11 +417,13 @@ function setUpImage() {
 async function browse() {
   clearProblem();
   const status = $('#browse-status');
+  const isCurrent = beginRequest('browse');
   let next;
   try {
     const parameters = { limit: $('#browse-limit').value, after: browsePager.cursor, filter: filterValue($('#browse-filter')) };
     status.textContent = 'Loading…';
     const body = await request('GET', collectionPath(`/images${query(parameters)}`));
+    if (!isCurrent()) return;
     fill($('#browse-results'), body.images.map((record) => tile(record.id, {
       caption: `${record.width} × ${record.height} ${record.format}`, extra: deleteButton(record.id),
     })));
@@ -413,6 +431,7 @@ async function browse() {
     const page = browsePager.page;
     status.textContent = body.images.length ? `Page ${page}: ${body.images.length} images` : (page > 1 ? 'No more images.' : 'No images yet: upload some.');
   } catch (error) {
+    if (!isCurrent()) return;
     status.textContent = '';
     showProblem(error);
   }
@@ -480,6 +499,10 @@ async function upload(files) {
     }
   }
   await Promise.all([worker(), worker()]);
+  const lines = [...list.children];
+  const failed = lines.filter((line) => line.classList.contains('failed')).length;
+  $('#upload-summary span').textContent = `${lines.length - failed} stored, ${failed} failed.`;
+  $('#upload-summary').hidden = false;
   if (state.view === 'browse') browse();
   loadCollections().catch(() => {});
 }
@@ -488,6 +511,10 @@ function setUpBrowse() {
   const input = $('#upload-input');
   input.addEventListener('change', () => {
     if (input.files.length) upload(input.files).finally(() => { input.value = ''; });
+  });
+  $('#upload-clear').addEventListener('click', () => {
+    $('#upload-list').replaceChildren();
+    $('#upload-summary').hidden = true;
   });
   $('#browse-form').addEventListener('submit', (event) => { event.preventDefault(); browsePager.first(); });
   $('#browse-limit').addEventListener('change', () => browsePager.first());
@@ -501,17 +528,20 @@ async function duplicates() {
   clearProblem();
   const status = $('#duplicates-status');
   const threshold = Number($('#duplicates-threshold').value);
+  const isCurrent = beginRequest('duplicates');
   let next;
   try {
     const parameters = { threshold, limit: 20, after: duplicatesPager.cursor, filter: filterValue($('#duplicates-filter')) };
     status.textContent = 'Looking for near-duplicates…';
     const body = await request('GET', collectionPath(`/duplicates${query(parameters)}`));
+    if (!isCurrent()) return;
     $('#duplicate-groups').replaceChildren(...body.groups.map((ids, index) => duplicateGroup(ids, index)));
     next = body.next;
     status.textContent = body.total_groups
       ? `${body.total_groups} ${body.total_groups === 1 ? 'group' : 'groups'} holding ${body.total_images} images at cosine ≥ ${threshold.toFixed(3)}`
       : `No near-duplicates at cosine ≥ ${threshold.toFixed(3)}.`;
   } catch (error) {
+    if (!isCurrent()) return;
     status.textContent = '';
     showProblem(error);
   }
