@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Build an ONNX graph of an EfficientNet-Lite weight file, for checking and benchmarking against onnxruntime.
+"""Build an ONNX graph of an EfficientNet-Lite or ResNet weight file, for checking and benchmarking against
+onnxruntime.
 
-Independent of the Swift engine: BatchNorm stays a BatchNormalization node (epsilon from the file), padding is
-TensorFlow "SAME" written out as explicit pads. Outputs: "feature" (N×1280 pooled, before L2 normalisation)
-and "logits" (N×1000).
+Independent of the Swift engine: BatchNorm stays a BatchNormalization node (epsilon from the file); EfficientNet's
+padding is TensorFlow "SAME" written out as explicit pads, ResNet's PyTorch's symmetric pads. Outputs: "feature"
+(N×1280 or N×2048 pooled, before L2 normalisation) and "logits" (N×classes).
 
 Usage: build_onnx.py WEIGHTS.safetensors OUTPUT.onnx   (needs numpy and onnx)
 """
@@ -35,8 +36,78 @@ def same_pads(size, kernel, stride):
     return total // 2, total - total // 2, out
 
 
+class Graph:
+    """Nodes and initialisers of one ONNX graph."""
+
+    def __init__(self, tensors, epsilon):
+        self.tensors, self.epsilon = tensors, epsilon
+        self.nodes, self.inits, self.counter = [], [], 0
+
+    def init(self, name):
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(self.tensors[name]), name))
+        return name
+
+    def fresh(self, prefix):
+        self.counter += 1
+        return f"{prefix}_{self.counter}"
+
+    def node(self, kind, inputs, prefix, **attributes):
+        y = self.fresh(prefix)
+        self.nodes.append(helper.make_node(kind, inputs, [y], **attributes))
+        return y
+
+    def conv_bn(self, x, conv, norm, stride, padding, relu):
+        kernel = self.tensors[conv + ".weight"].shape[-1]
+        y = self.node("Conv", [x, self.init(conv + ".weight")], "conv", strides=[stride, stride],
+                      kernel_shape=[kernel, kernel], pads=[padding] * 4)
+        y = self.node("BatchNormalization", [y] + [self.init(f"{norm}.{p}") for p in
+                                                  ("weight", "bias", "running_mean", "running_var")],
+                      "bn", epsilon=self.epsilon)
+        return self.node("Relu", [y], "relu") if relu else y
+
+
+def build_resnet(metadata, tensors):
+    graph = Graph(tensors, float(metadata["batchnorm_epsilon"]))
+    x = graph.conv_bn("input", "conv1", "bn1", 2, 3, True)
+    x = graph.node("MaxPool", [x], "pool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    for stage, depth in enumerate(map(int, metadata["stage_depths"].split(",")), start=1):
+        for index in range(depth):
+            p = f"layer{stage}.{index}."
+            stride = 2 if stage > 1 and index == 0 else 1
+            y = graph.conv_bn(x, p + "conv1", p + "bn1", 1, 0, True)
+            y = graph.conv_bn(y, p + "conv2", p + "bn2", stride, 1, True)
+            y = graph.conv_bn(y, p + "conv3", p + "bn3", 1, 0, False)
+            shortcut = x
+            if p + "downsample.0.weight" in tensors:
+                shortcut = graph.conv_bn(x, p + "downsample.0", p + "downsample.1", stride, 0, False)
+            x = graph.node("Relu", [graph.node("Add", [y, shortcut], "add")], "relu")
+    pooled = graph.node("GlobalAveragePool", [x], "pool")
+    graph.nodes.append(helper.make_node("Flatten", [pooled], ["feature"], axis=1))
+    graph.nodes.append(helper.make_node("Gemm", ["feature", graph.init("fc.weight"), graph.init("fc.bias")], ["logits"], transB=1))
+    size = int(metadata["input_size"])
+    return graph, size, tensors["fc.weight"].shape[1], tensors["fc.weight"].shape[0]
+
+
+def save(graph, name, size, features, classes, path):
+    onnx_graph = helper.make_graph(
+        graph.nodes, name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, size, size])],
+        [helper.make_tensor_value_info("feature", TensorProto.FLOAT, ["N", features]),
+         helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])],
+        graph.inits)
+    model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    print(f"build_onnx: wrote {path} ({len(graph.nodes)} nodes)")
+
+
 def main():
     metadata, tensors = load(sys.argv[1])
+    if metadata["architecture"] == "resnet":
+        graph, size, features, classes = build_resnet(metadata, tensors)
+        save(graph, metadata["name"], size, features, classes, sys.argv[2])
+        return
     epsilon = float(metadata["batchnorm_epsilon"])
     size = int(metadata["input_size"])
     strides = [int(s) for s in metadata["block_strides"].split(",")]

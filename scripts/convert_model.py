@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
-"""Convert an EfficientNet-Lite checkpoint (legacy PyTorch .pth) to Lookalike's weight file.
+"""Convert an EfficientNet-Lite or ResNet checkpoint to Lookalike's weight file.
 
 The output is a safetensors file: an 8-byte little-endian header length, a JSON header naming every tensor
 (dtype F32, logical PyTorch shape, byte offsets), then the raw little-endian float32 data, each tensor
 contiguous in row-major order of its logical shape. The header's __metadata__ records the architecture
 (name, input size, per-block strides) so that the Swift loader needs no other description.
 
-Needs only numpy. The legacy format is read with Python's own pickle module: torch's classes are replaced by
-small stand-ins, so torch itself is never imported.
+Inputs: a PyTorch .pth (torch.save's zip format or the legacy format; a bare state dict or one under "state_dict"
+or "model"; a "module." prefix from DataParallel is dropped) or a .safetensors file. Needs only numpy: .pth files
+are read with Python's own pickle module, torch's classes replaced by small stand-ins, so torch itself is never
+imported.
+
+ResNet (--name resnet50, resnet101, resnet152): the torchvision / timm layout (conv1, bn1, layer1.0.conv1, …,
+layer1.0.downsample.0/1, fc), v1.5 (the stride on each stage's first 3×3 convolution), ImageNet normalisation.
+Every tensor is checked against the architecture; the first missing, mis-shaped or unexpected one is named.
 
 Usage: convert_model.py --name efficientnet-lite0 INPUT.pth OUTPUT.safetensors
+       convert_model.py --name resnet50 INPUT.pth|INPUT.safetensors OUTPUT.safetensors
 """
 import argparse
 import collections
@@ -18,6 +25,7 @@ import math
 import pickle
 import struct
 import sys
+import zipfile
 
 import numpy as np
 
@@ -50,11 +58,19 @@ class StorageType:
         self.name = name
 
 
-DTYPES = {"FloatStorage": (np.float32, 4), "LongStorage": (np.int64, 8)}
+DTYPES = {"FloatStorage": (np.float32, 4), "LongStorage": (np.int64, 8), "HalfStorage": (np.float16, 2),
+          "DoubleStorage": (np.float64, 8), "IntStorage": (np.int32, 4)}
+# ResNet depths (blocks per stage) and bottleneck widths of torchvision's models.
+RESNETS = {"resnet50": [3, 4, 6, 3], "resnet101": [3, 4, 23, 3], "resnet152": [3, 8, 36, 3]}
+RESNET_WIDTHS = [64, 128, 256, 512]
 
 
 def rebuild_tensor(storage, offset, size, stride, *rest):
     return ("tensor", storage, offset, tuple(size), tuple(stride))
+
+
+def rebuild_parameter(data, *rest):
+    return data
 
 
 class CheckpointUnpickler(pickle.Unpickler):
@@ -65,6 +81,8 @@ class CheckpointUnpickler(pickle.Unpickler):
             return collections.OrderedDict
         if module == "torch._utils" and name in ("_rebuild_tensor_v2", "_rebuild_tensor"):
             return rebuild_tensor
+        if module == "torch._utils" and name == "_rebuild_parameter":
+            return rebuild_parameter
         if module == "torch" and name in DTYPES:
             return StorageType(name)
         raise pickle.UnpicklingError(f"unexpected global {module}.{name} in checkpoint")
@@ -79,7 +97,9 @@ def read_checkpoint(path):
     with open(path, "rb") as f:
         for _ in range(3):  # magic number, protocol version, system info
             pickle.load(f)
-        state = CheckpointUnpickler(f).load()
+        state = unwrap_state(CheckpointUnpickler(f).load(), path)
+        state = collections.OrderedDict(
+            (name, value) for name, value in state.items() if isinstance(value, tuple) and value and value[0] == "tensor")
         keys = pickle.load(f)
         storages = {}
         types = {}
@@ -98,6 +118,131 @@ def read_checkpoint(path):
             data[offset:], shape=size, strides=tuple(s * itemsize for s in stride))
         tensors[name] = np.ascontiguousarray(view)
     return tensors
+
+
+def read_zip_checkpoint(path):
+    """torch.save's zip format: ARCHIVE/data.pkl pickles the state dict, ARCHIVE/data/KEY holds each storage."""
+    with zipfile.ZipFile(path) as archive:
+        pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
+        if len(pickles) != 1:
+            sys.exit(f"convert_model: {path}: a zip without exactly one data.pkl is not a PyTorch checkpoint")
+        prefix = pickles[0][: -len("data.pkl")]
+
+        class ZipUnpickler(CheckpointUnpickler):
+            def persistent_load(self, pid):
+                _, storage_type, key, _, count = pid[:5]
+                dtype, width = DTYPES[storage_type.name]
+                data = archive.read(f"{prefix}data/{key}")
+                if len(data) < count * width:
+                    sys.exit(f"convert_model: {path}: storage {key} is truncated")
+                return np.frombuffer(data[: count * width], dtype=dtype)
+
+        with archive.open(pickles[0]) as f:
+            state = ZipUnpickler(f).load()
+    state = unwrap_state(state, path)
+    tensors = collections.OrderedDict()
+    for name, value in state.items():
+        if not (isinstance(value, tuple) and value and value[0] == "tensor"):
+            continue
+        _, data, offset, size, stride = value
+        view = np.lib.stride_tricks.as_strided(
+            data[offset:], shape=size, strides=tuple(s * data.dtype.itemsize for s in stride))
+        tensors[name] = np.ascontiguousarray(view)
+    return tensors
+
+
+def unwrap_state(state, path):
+    """The state dict itself, from a training checkpoint that keeps it under "state_dict" or "model"."""
+    for key in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        sys.exit(f"convert_model: {path}: the checkpoint is not a state dict")
+    return collections.OrderedDict(
+        (name[len("module."):] if name.startswith("module.") else name, value) for name, value in state.items())
+
+
+SAFETENSORS_DTYPES = {"F32": "<f4", "F16": "<f2", "F64": "<f8", "BF16": None, "I64": "<i8"}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        if size > 100 << 20:
+            sys.exit(f"convert_model: {path}: header of {size} bytes is not safetensors")
+        header = json.loads(f.read(size))
+        data = f.read()
+    header.pop("__metadata__", None)
+    tensors = collections.OrderedDict()
+    for name, info in header.items():
+        start, end = info["data_offsets"]
+        kind = info["dtype"]
+        if kind == "BF16":
+            raw = np.frombuffer(data[start:end], dtype="<u2").astype(np.uint32) << 16
+            values = raw.view(np.float32)
+        elif kind in SAFETENSORS_DTYPES:
+            values = np.frombuffer(data[start:end], dtype=SAFETENSORS_DTYPES[kind])
+        else:
+            sys.exit(f"convert_model: {path}: tensor {name} has dtype {kind}")
+        tensors[name] = values.reshape(info["shape"])
+    return tensors
+
+
+def read_any(path):
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if head[:4] == b"PK\x03\x04":
+        return read_zip_checkpoint(path)
+    if len(head) == 9 and head[8:9] == b"{":
+        return read_safetensors(path)
+    return read_checkpoint(path)
+
+
+def resnet_expected(depths, classes):
+    """Every tensor of a torchvision ResNet with bottleneck blocks, in order, with its shape."""
+    expected = collections.OrderedDict()
+
+    def norm(prefix, channels):
+        for part in ("weight", "bias", "running_mean", "running_var"):
+            expected[f"{prefix}.{part}"] = (channels,)
+
+    expected["conv1.weight"] = (64, 3, 7, 7)
+    norm("bn1", 64)
+    channels = 64
+    for stage, (depth, width) in enumerate(zip(depths, RESNET_WIDTHS), start=1):
+        for index in range(depth):
+            p = f"layer{stage}.{index}."
+            expected[p + "conv1.weight"] = (width, channels, 1, 1)
+            norm(p + "bn1", width)
+            expected[p + "conv2.weight"] = (width, width, 3, 3)
+            norm(p + "bn2", width)
+            expected[p + "conv3.weight"] = (width * 4, width, 1, 1)
+            norm(p + "bn3", width * 4)
+            if index == 0:
+                expected[p + "downsample.0.weight"] = (width * 4, channels, 1, 1)
+                norm(p + "downsample.1", width * 4)
+            channels = width * 4
+    if classes:
+        expected["fc.weight"] = (classes, channels)
+        expected["fc.bias"] = (classes,)
+    return expected
+
+
+def check_resnet(tensors, name, path):
+    """The checkpoint's tensors in the architecture's order; exits naming the first one that does not fit."""
+    tensors = collections.OrderedDict(
+        (key, value) for key, value in tensors.items() if not key.endswith("num_batches_tracked"))
+    classes = tensors["fc.weight"].shape[0] if "fc.weight" in tensors and tensors["fc.weight"].ndim == 2 else 0
+    expected = resnet_expected(RESNETS[name], classes)
+    for key, shape in expected.items():
+        if key not in tensors:
+            sys.exit(f"convert_model: {path}: {name} needs tensor '{key}' {list(shape)}, which the checkpoint lacks")
+        if tuple(tensors[key].shape) != shape:
+            sys.exit(f"convert_model: {path}: tensor '{key}' has shape {list(tensors[key].shape)}, {name} needs {list(shape)}")
+    for key in tensors:
+        if key not in expected:
+            sys.exit(f"convert_model: {path}: tensor '{key}' is not part of {name} (torchvision layout)")
+    return collections.OrderedDict((key, tensors[key].astype(np.float32)) for key in expected)
 
 
 def write_safetensors(path, tensors, metadata):
@@ -120,10 +265,29 @@ def write_safetensors(path, tensors, metadata):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--name", default="efficientnet-lite0", choices=sorted(VARIANTS))
+    parser.add_argument("--name", default="efficientnet-lite0", choices=sorted(VARIANTS) + sorted(RESNETS))
     parser.add_argument("input")
     parser.add_argument("output")
     args = parser.parse_args()
+
+    if args.name in RESNETS:
+        tensors = check_resnet(read_any(args.input), args.name, args.input)
+        metadata = {
+            "format": "lookalike-cnn-1",
+            "architecture": "resnet",
+            "variant": "v1.5 (torchvision: stride on the 3x3 convolution)",
+            "name": args.name,
+            "input_size": "224",
+            "stage_depths": ",".join(map(str, RESNETS[args.name])),
+            "batchnorm_epsilon": "1e-05",
+            # ImageNet's mean and standard deviation, on pixels in 0...255.
+            "input_mean": "123.675,116.28,103.53",
+            "input_std": "58.395,57.12,57.375",
+        }
+        write_safetensors(args.output, tensors, metadata)
+        print(f"convert_model: wrote {len(tensors)} tensors, "
+              f"{sum(t.size for t in tensors.values())} parameters to {args.output}")
+        return
 
     tensors = read_checkpoint(args.input)
     tensors = collections.OrderedDict(

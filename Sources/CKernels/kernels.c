@@ -87,6 +87,39 @@ void lookalike_relu6_portable(float *values, size_t count) {
     for (size_t i = 0; i < count; i++) values[i] = clamp6(values[i]);
 }
 
+void lookalike_relu_portable(float *values, size_t count) {
+    for (size_t i = 0; i < count; i++) values[i] = values[i] > 0 ? values[i] : 0;
+}
+
+void lookalike_max_pool(const float *input, const lookalike_depthwise_shape *s, float *output) {
+    const int C = s->channels, K = s->kernel;
+    for (int b = 0; b < s->batch; b++) {
+        const float *image = input + (size_t)b * s->height * s->width * C;
+        float *out = output + (size_t)b * s->out_height * s->out_width * C;
+        for (int oy = 0; oy < s->out_height; oy++) {
+            for (int ox = 0; ox < s->out_width; ox++, out += C) {
+                int first = 1;
+                for (int ky = 0; ky < K; ky++) {
+                    const int y = oy * s->stride - s->pad_top + ky;
+                    if (y < 0 || y >= s->height) continue;
+                    for (int kx = 0; kx < K; kx++) {
+                        const int x = ox * s->stride - s->pad_left + kx;
+                        if (x < 0 || x >= s->width) continue;
+                        const float *source = image + ((size_t)y * s->width + x) * C;
+                        if (first) {
+                            for (int c = 0; c < C; c++) out[c] = source[c];
+                            first = 0;
+                        } else {
+                            for (int c = 0; c < C; c++) out[c] = source[c] > out[c] ? source[c] : out[c];
+                        }
+                    }
+                }
+                if (first) for (int c = 0; c < C; c++) out[c] = 0;  // a window entirely in the padding
+            }
+        }
+    }
+}
+
 void lookalike_fill_bias(float *values, size_t rows, size_t columns, const float *bias) {
     for (size_t r = 0; r < rows; r++) {
         float *row = values + r * columns;
@@ -327,6 +360,13 @@ AVX2 void lookalike_relu6_avx2(float *values, size_t count) {
     for (; i < count; i++) values[i] = clamp6(values[i]);
 }
 
+AVX2 void lookalike_relu_avx2(float *values, size_t count) {
+    const __m256 zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(values + i, _mm256_max_ps(_mm256_loadu_ps(values + i), zero));
+    for (; i < count; i++) values[i] = values[i] > 0 ? values[i] : 0;
+}
+
 
 #else
 // Not x86: the "AVX2" entry points are the portable ones (callers check lookalike_cpu_has_avx2_fma first).
@@ -335,6 +375,7 @@ void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise_shap
     lookalike_depthwise_portable(input, s, weights, bias, clamp_input, relu6, output);
 }
 void lookalike_relu6_avx2(float *values, size_t count) { lookalike_relu6_portable(values, count); }
+void lookalike_relu_avx2(float *values, size_t count) { lookalike_relu_portable(values, count); }
 void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_shape *s, const float *weights,
                                 const float *bias, int clamp_input, int relu6, float *output) {
     lookalike_depthwise_portable(input, s, weights, bias, clamp_input, relu6, output);

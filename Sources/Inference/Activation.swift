@@ -6,6 +6,8 @@ public enum Activation: Sendable {
     case identity
     /// `min(max(x, 0), 6)`.
     case relu6
+    /// `max(x, 0)` (ResNet).
+    case relu
 
     /// Writes `bias` into each of `rows` rows of `columns` values: the starting point of a matrix product with
     /// `beta = 1`, which also spares OpenBLAS its separate pass to zero the output.
@@ -15,10 +17,12 @@ public enum Activation: Sendable {
 
     /// Applies the activation in place to `count` values.
     func apply(_ values: UnsafeMutablePointer<Float>, count: Int, variant: KernelVariant = .best) {
-        guard case .relu6 = self else { return }
-        switch variant {
-        case .avx2, .avx512: lookalike_relu6_avx2(values, count)
-        case .portable: lookalike_relu6_portable(values, count)
+        switch (self, variant) {
+        case (.identity, _): return
+        case (.relu6, .avx2), (.relu6, .avx512): lookalike_relu6_avx2(values, count)
+        case (.relu6, .portable): lookalike_relu6_portable(values, count)
+        case (.relu, .avx2), (.relu, .avx512): lookalike_relu_avx2(values, count)
+        case (.relu, .portable): lookalike_relu_portable(values, count)
         }
     }
 }

@@ -1,21 +1,23 @@
 internal import CKernels
 
-/// A dense k×k convolution over NHWC activations through im2col + `sgemm` (EfficientNet's stem).
+/// A dense k×k convolution over NHWC activations through im2col + `sgemm` (EfficientNet's stem, ResNet's 7×7,
+/// 3×3 and strided 1×1 layers).
 ///
 /// im2col writes, for every output pixel, the `kernel × kernel × inChannels` input values it sees (zeros in the
-/// "SAME" padding) as one row; one `sgemm` with weights `[(ky, kx, cin)][cout]` then computes all outputs.
+/// padding) as one row; one `sgemm` with weights `[(ky, kx, cin)][cout]` then computes all outputs.
 public struct Convolution: Sendable {
     public let inChannels: Int
     public let outChannels: Int
     public let kernel: Int
     public let stride: Int
+    public let padding: ConvolutionPadding
     public let weights: [Float]
     public let bias: [Float]
     public let activation: Activation
 
     public init(
-        inChannels: Int, outChannels: Int, kernel: Int, stride: Int, weights: [Float], bias: [Float],
-        activation: Activation
+        inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: ConvolutionPadding = .same, weights: [Float],
+        bias: [Float], activation: Activation
     ) {
         precondition(weights.count == kernel * kernel * inChannels * outChannels && bias.count == outChannels,
                      "convolution weights do not match its shape")
@@ -23,13 +25,15 @@ public struct Convolution: Sendable {
         self.outChannels = outChannels
         self.kernel = kernel
         self.stride = stride
+        self.padding = padding
         self.weights = weights
         self.bias = bias
         self.activation = activation
     }
 
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        SamePadding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
+        (padding.window(inputSize: height, kernel: kernel, stride: stride).outputSize,
+         padding.window(inputSize: width, kernel: kernel, stride: stride).outputSize)
     }
 
     /// Floats of im2col workspace needed for `batch` images of `height × width`.
@@ -43,13 +47,13 @@ public struct Convolution: Sendable {
         _ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
         workspace: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, variant: KernelVariant = .best
     ) {
-        let rowPadding = SamePadding(inputSize: height, kernel: kernel, stride: stride)
-        let columnPadding = SamePadding(inputSize: width, kernel: kernel, stride: stride)
-        let (outHeight, outWidth) = (rowPadding.outputSize, columnPadding.outputSize)
+        let rowWindow = padding.window(inputSize: height, kernel: kernel, stride: stride)
+        let columnWindow = padding.window(inputSize: width, kernel: kernel, stride: stride)
+        let (outHeight, outWidth) = (rowWindow.outputSize, columnWindow.outputSize)
         let patch = kernel * kernel * inChannels
         var shape = lookalike_depthwise_shape(
             batch: Int32(batch), height: Int32(height), width: Int32(width), channels: Int32(inChannels), kernel: Int32(kernel),
-            stride: Int32(stride), pad_top: Int32(rowPadding.before), pad_left: Int32(columnPadding.before),
+            stride: Int32(stride), pad_top: Int32(rowWindow.before), pad_left: Int32(columnWindow.before),
             out_height: Int32(outHeight), out_width: Int32(outWidth))
         lookalike_im2col(input, &shape, workspace)
         let rows = batch * outHeight * outWidth

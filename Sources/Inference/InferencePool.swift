@@ -65,11 +65,11 @@ public final class InferencePool: Sendable {
         public var computeSeconds: Double
     }
 
-    public let model: EfficientNetLite
+    public let model: ImageModel
     public let configuration: Configuration
     private let state: State
 
-    public init(model: EfficientNetLite, configuration: Configuration = Configuration()) throws {
+    public init(model: ImageModel, configuration: Configuration = Configuration()) throws {
         guard (1...256).contains(configuration.workers) else { throw Error.invalidConfiguration("workers must be 1...256") }
         guard configuration.queueCapacity >= 1 else { throw Error.invalidConfiguration("queue capacity must be ≥ 1") }
         guard (1...256).contains(configuration.maxBatch) else { throw Error.invalidConfiguration("max batch must be 1...256") }
@@ -144,7 +144,7 @@ public final class InferencePool: Sendable {
         return try box.result!.get()
     }
 
-    private static func workerLoop(state: State, model: EfficientNetLite, maxBatch: Int) {
+    private static func workerLoop(state: State, model: ImageModel, maxBatch: Int) {
         let session = InferenceSession(model: model, maxBatch: maxBatch)
         let size = 3 * model.inputSize * model.inputSize
         var input = [Float](repeating: 0, count: size * maxBatch)

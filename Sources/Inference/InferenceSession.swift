@@ -1,4 +1,4 @@
-/// The per-thread half of ``EfficientNetLite``: pre-allocated activation buffers for batches up to a size.
+/// The per-thread half of ``ImageModel``: pre-allocated activation buffers for batches up to a size.
 ///
 /// A session allocates its buffers once (growing only if a larger batch arrives), so steady-state inference
 /// allocates nothing per layer. It is not thread-safe: each inference worker owns one.
@@ -11,57 +11,20 @@ public final class InferenceSession {
         public var logits: [Float]?
     }
 
-    public let model: EfficientNetLite
+    public let model: ImageModel
     /// The build of the C kernels this session runs.
     public let variant: KernelVariant
-    private(set) var capacity = 0
-    private var activations: [UnsafeMutablePointer<Float>] = []
-    private var workspace: UnsafeMutablePointer<Float>?
-    private var activationCount = 0
+    private let runner: NetworkRunner
 
-    public init(model: EfficientNetLite, maxBatch: Int = 1, variant: KernelVariant = .best) {
+    public init(model: ImageModel, maxBatch: Int = 1, variant: KernelVariant = .best) {
         precondition(KernelVariant.isSupported(variant), "this CPU cannot run the \(variant) kernels")
         self.model = model
         self.variant = variant
-        reserve(batch: max(1, maxBatch))
-    }
-
-    deinit {
-        release()
-    }
-
-    private func release() {
-        for buffer in activations { buffer.deallocate() }
-        activations = []
-        workspace?.deallocate()
-        workspace = nil
-    }
-
-    /// Largest activation (floats per image) of any layer.
-    private var largestActivationPerImage: Int {
-        var (height, width) = model.stem.outputSize(height: model.inputSize, width: model.inputSize)
-        var largest = max(model.inputSize * model.inputSize * 3, height * width * model.stem.outChannels)
-        for block in model.blocks {
-            largest = max(largest, height * width * (block.expand?.outChannels ?? block.inChannels))
-            (height, width) = block.depthwise.outputSize(height: height, width: width)
-            largest = max(largest, height * width * max(block.depthwise.channels, block.project.outChannels))
+        switch model.network {
+        case .efficientNetLite(let network): runner = EfficientNetLiteRunner(network: network, variant: variant)
+        case .resNet(let network): runner = ResNetRunner(network: network, variant: variant)
         }
-        return max(largest, height * width * model.head.outChannels)
-    }
-
-    private func reserve(batch: Int) {
-        guard batch > capacity else { return }
-        release()
-        activationCount = largestActivationPerImage * batch
-        activations = (0..<4).map { _ in
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: activationCount)
-            buffer.initialize(repeating: 0, count: activationCount)
-            return buffer
-        }
-        let workspaceCount = model.stem.workspaceCount(batch: batch, height: model.inputSize, width: model.inputSize)
-        workspace = UnsafeMutablePointer<Float>.allocate(capacity: workspaceCount)
-        workspace!.initialize(repeating: 0, count: workspaceCount)
-        capacity = batch
+        runner.reserve(batch: max(1, maxBatch))
     }
 
     /// How the values of one input image are ordered.
@@ -78,56 +41,33 @@ public final class InferenceSession {
     ) -> Output {
         let size = model.inputSize
         precondition(batch > 0 && input.count == batch * 3 * size * size, "input must hold batch × 3 × size × size floats")
-        reserve(batch: batch)
-        var current = activations[0], expanded = activations[1], depthwiseOut = activations[2],
-            projected = activations[3]
-
-        let stemInput: UnsafePointer<Float>
+        runner.reserve(batch: batch)
+        let interleaved: UnsafePointer<Float>
         switch layout {
         case .planar:
-            Self.interleave(planar: input.baseAddress!, images: batch, pixels: size * size, into: current)
-            stemInput = UnsafePointer(current)
+            Self.interleave(planar: input.baseAddress!, images: batch, pixels: size * size, into: runner.inputScratch)
+            interleaved = UnsafePointer(runner.inputScratch)
         case .interleaved:
-            stemInput = input.baseAddress!
+            interleaved = input.baseAddress!
         }
-        model.stem.apply(stemInput, batch: batch, height: size, width: size, workspace: workspace!, into: expanded, variant: variant)
-        swap(&current, &expanded)
-        var (height, width) = model.stem.outputSize(height: size, width: size)
-
-        for block in model.blocks {
-            var depthwiseInput = current
-            if let expand = block.expand {
-                // The expansion's ReLU6 is applied by the depthwise convolution as it reads.
-                expand.apply(current, rows: batch * height * width, into: expanded, activate: false, variant: variant)
-                depthwiseInput = expanded
-            }
-            block.depthwise.apply(depthwiseInput, batch: batch, height: height, width: width, into: depthwiseOut,
-                                  clampInput: block.expand?.activation == .relu6, variant: variant)
-            (height, width) = block.depthwise.outputSize(height: height, width: width)
-            let rows = batch * height * width
-            block.project.apply(depthwiseOut, rows: rows, into: projected, residual: block.hasResidual ? UnsafePointer(current) : nil,
-                                variant: variant)
-            swap(&current, &projected)
-        }
-        let pixels = height * width
-        model.head.apply(current, rows: batch * pixels, into: expanded, variant: variant)
+        let map = runner.featureMap(interleaved, batch: batch)
 
         // Global average pool.
-        let channels = model.head.outChannels
+        let channels = map.channels
         var features = [Float](repeating: 0, count: batch * channels)
         features.withUnsafeMutableBufferPointer { features in
             for image in 0..<batch {
                 let sum = features.baseAddress! + image * channels
-                for pixel in 0..<pixels {
-                    let row = expanded + (image * pixels + pixel) * channels
+                for pixel in 0..<map.pixels {
+                    let row = map.values + (image * map.pixels + pixel) * channels
                     for channel in 0..<channels { sum[channel] += row[channel] }
                 }
-                let scale = 1 / Float(pixels)
+                let scale = 1 / Float(map.pixels)
                 for channel in 0..<channels { sum[channel] *= scale }
             }
         }
         var logits: [Float]? = nil
-        if classify, let classifier = model.classifier {
+        if classify, let classifier = runner.classifier {
             var values = [Float](repeating: 0, count: batch * classifier.outChannels)
             features.withUnsafeBufferPointer { features in
                 values.withUnsafeMutableBufferPointer { classifier.apply(features.baseAddress!, rows: batch, into: $0.baseAddress!) }
@@ -153,5 +93,30 @@ public final class InferenceSession {
     /// Convenience for one image: its pooled feature and optionally its logits.
     public func run(_ input: [Float], classify: Bool = false) -> Output {
         input.withUnsafeBufferPointer { run($0, batch: 1, classify: classify) }
+    }
+}
+
+/// One architecture's layers run over a session's buffers, up to the feature map the session pools. Subclasses
+/// size the buffers (``reserve(batch:)``) and run the layers (``featureMap(_:batch:)``).
+class NetworkRunner {
+    let variant: KernelVariant
+    let activations: ActivationBuffers
+    let workspace = ActivationBuffers(number: 1)
+
+    init(variant: KernelVariant, buffers: Int) {
+        self.variant = variant
+        self.activations = ActivationBuffers(number: buffers)
+    }
+
+    /// Room for a batch of interleaved input images that ``featureMap(_:batch:)`` may read from.
+    var inputScratch: UnsafeMutablePointer<Float> { activations[0] }
+    var classifier: PointwiseConvolution? { nil }
+
+    /// Grows the buffers for batches of `batch` images.
+    func reserve(batch: Int) {}
+
+    /// The last feature map, `batch × pixels × channels`, valid until the next call.
+    func featureMap(_ input: UnsafePointer<Float>, batch: Int) -> (values: UnsafePointer<Float>, pixels: Int, channels: Int) {
+        preconditionFailure("\(type(of: self)) does not run a network")
     }
 }

@@ -21,14 +21,14 @@ public final class ImageEmbedder: Sendable {
         public let thumbnail: [UInt8]
     }
 
-    public let model: EfficientNetLite
+    public let model: ImageModel
     public let pool: InferencePool
     public let decoder: ImageDecoder
     public let preprocessor: ModelInputPreprocessor
     public let thumbnailer: Thumbnailer
 
     public init(
-        model: EfficientNetLite, pool: InferencePool, limits: DecodingLimits = DecodingLimits(),
+        model: ImageModel, pool: InferencePool, limits: DecodingLimits = DecodingLimits(),
         thumbnailer: Thumbnailer = Thumbnailer(), cropPolicy: ModelInputPreprocessor.CropPolicy = .centerSquare
     ) {
         self.model = model

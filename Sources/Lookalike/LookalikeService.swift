@@ -72,7 +72,7 @@ public final class LookalikeService: @unchecked Sendable {
     private let searchGate = FIFOGate(capacity: ProcessInfo.processInfo.activeProcessorCount)
     private var ready = false
 
-    public init(configuration: Configuration, model: EfficientNetLite) throws {
+    public init(configuration: Configuration, model: ImageModel) throws {
         self.configuration = configuration
         let databaseURL = URL(fileURLWithPath: configuration.storage.databasePath)
         try? FileManager.default.createDirectory(at: databaseURL.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -99,7 +99,7 @@ public final class LookalikeService: @unchecked Sendable {
                             modelName: embedder.model.identity.description, dimension: embedder.model.featureDimension)
     }
 
-    public var model: EfficientNetLite { embedder.model }
+    public var model: ImageModel { embedder.model }
 
     /// Inference workers (callers that fan out uploads use one lane per worker).
     public var inferenceWorkers: Int { embedder.pool.configuration.workers }

@@ -61,7 +61,7 @@ struct BenchModel: ParsableCommand {
     }
 
     /// Runs `workers` threads, each with its own session, until `seconds` pass; returns each thread's batch times.
-    static func run(model: EfficientNetLite, input: [Float], batch: Int, workers: Int, seconds: Double) -> [[Double]] {
+    static func run(model: ImageModel, input: [Float], batch: Int, workers: Int, seconds: Double) -> [[Double]] {
         let results = Results(count: workers)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let session = InferenceSession(model: model, maxBatch: batch)

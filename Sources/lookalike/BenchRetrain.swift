@@ -84,7 +84,7 @@ struct BenchRetrain: ParsableCommand {
 
     /// Non-negative, clustered, L2-normalised vectors (a CNN's pooled features are post-ReLU and cluster by
     /// content), written in batches straight to the store.
-    private func fill(model: EfficientNetLite) throws {
+    private func fill(model: ImageModel) throws {
         let store = try ImageStore(path: db)
         let dimension = model.featureDimension
         let placeholder = try store.saveHashScheme(kind: "simhash", bits: 256, dimension: dimension, parameters: [])

@@ -9,8 +9,8 @@ extension ServiceOptions {
     func openService(apply: (inout Configuration) -> Void = { _ in }) throws -> LookalikeService {
         let configuration = try configuration(apply: apply)
         let path = modelPath(configuration)
-        let model: EfficientNetLite
-        do { model = try EfficientNetLite(path: path) } catch { throw ValidationError("cannot load the model: \(error)") }
+        let model: ImageModel
+        do { model = try ImageModel(path: path) } catch { throw ValidationError("cannot load the model: \(error)") }
         let service = try LookalikeService(configuration: configuration, model: model)
         try service.loadIndex()
         return service

@@ -8,7 +8,7 @@ enum ModelInput {
     /// Largest file read from the command line (the decoder's own limit applies after).
     static let maxFileBytes = 256 << 20
 
-    static func tensor(path: String, model: EfficientNetLite) throws -> [Float] {
+    static func tensor(path: String, model: ImageModel) throws -> [Float] {
         let url = URL(fileURLWithPath: path)
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         guard let size = attributes?[.size] as? Int else { throw ValidationError("cannot read '\(path)'") }

@@ -12,9 +12,9 @@ struct ModelOptions: ParsableArguments {
         ModelLocation.resolve(explicitPath: model, environment: ProcessInfo.processInfo.environment)
     }
 
-    func load() throws -> EfficientNetLite {
+    func load() throws -> ImageModel {
         do {
-            return try EfficientNetLite(path: resolvedPath)
+            return try ImageModel(path: resolvedPath)
         } catch {
             throw ValidationError("cannot load model: \(error)")
         }

@@ -22,9 +22,9 @@ struct Serve: AsyncParsableCommand {
         ServiceOptions.bootstrapLogging(configuration)
         let logger = Logger(label: "lookalike")
         let modelPath = options.modelPath(configuration)
-        let model: EfficientNetLite
+        let model: ImageModel
         do {
-            model = try EfficientNetLite(path: modelPath)
+            model = try ImageModel(path: modelPath)
         } catch {
             throw ValidationError("cannot load the model: \(error)")
         }

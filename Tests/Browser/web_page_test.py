@@ -30,7 +30,7 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 KEY = "browser-test-key-0123456789"
@@ -323,6 +323,31 @@ def run_open_server(driver, server, files, screenshots):
         wait(driver, lambda d: len(tiles(d, "search-results")) == 8 and all(thumbnail_loaded(t) for t in tiles(d, "search-results"))
              and tiles(d, "search-results")[0].get_attribute("data-id") == "cat-small.jpg", "eight results for the small cat")
         screenshot(driver, screenshots / "search.png")
+
+    # Delete from the browse grid, after a confirmation.
+    driver.get(server.url + "/#browse")
+    wait(driver, lambda d: len(tiles(d, "browse-results")) == 8, "the browse grid")
+    driver.find_element(By.CSS_SELECTOR, '#browse-results li.tile[data-id="coffee-small.png"] button.delete').click()
+    wait(driver, lambda d: d.find_element(By.ID, "confirm-dialog").is_displayed(), "the confirmation")
+    check("coffee-small.png" in driver.find_element(By.ID, "confirm-message").text, "the confirmation names the image")
+    driver.find_element(By.ID, "confirm-ok").click()
+    wait(driver, lambda d: len(tiles(d, "browse-results")) == 7, "seven tiles after the delete")
+    check(server.api("GET", "/v1/images/coffee-small.png")[0] == 404, "the image is deleted")
+
+    # Another collection, chosen in the selector: its own (empty) grid, and uploads go there.
+    status, _, _ = server.api("POST", "/v1/collections", body=b'{"name": "shop"}', headers={"Content-Type": "application/json"})
+    check(status == 201, f"create collection → {status}")
+    driver.refresh()
+    wait(driver, lambda d: "shop" in [o.get_attribute("value") for o in d.find_elements(By.CSS_SELECTOR, "#collection option")],
+         "the new collection in the selector")
+    Select(driver.find_element(By.ID, "collection")).select_by_value("shop")
+    wait(driver, lambda d: "No images yet" in d.find_element(By.ID, "browse-status").text, "the empty collection")
+    driver.find_element(By.ID, "upload-input").send_keys(str(files["coffee.jpg"]))
+    wait(driver, lambda d: [t.get_attribute("data-id") for t in tiles(d, "browse-results")] == ["coffee.jpg"], "the shop's grid")
+    check(server.api("GET", "/v1/collections/shop/images/coffee.jpg")[0] == 200, "the upload went to shop")
+    check(json.loads(server.api("GET", "/v1/collections/default")[2])["images"] == 7, "default is unchanged")
+    Select(driver.find_element(By.ID, "collection")).select_by_value("default")
+    wait(driver, lambda d: len(tiles(d, "browse-results")) == 7, "back to default")
 
     # Duplicates: the groups the API gives, shown side by side.
     driver.get(server.url + "/#duplicates")

@@ -16,8 +16,8 @@ struct EfficientNetLiteTests {
         let top5: [[Double]]
     }
 
-    static let model: EfficientNetLite = {
-        do { return try EfficientNetLite(path: ModelLocator.path()) } catch {
+    static let model: ImageModel = {
+        do { return try ImageModel(path: ModelLocator.path()) } catch {
             fatalError("cannot load the model (run scripts/fetch-model): \(error)")
         }
     }()
@@ -40,7 +40,12 @@ struct EfficientNetLiteTests {
         #expect(model.inputSize == 224)
         #expect(model.featureDimension == 1280)
         #expect(model.classCount == 1000)
-        #expect(model.blocks.count == 16)
+        guard case .efficientNetLite(let lite) = model.network else {
+            Issue.record("the file is not read as EfficientNet-Lite")
+            return
+        }
+        #expect(lite.blocks.count == 16)
+        #expect(model.architecture == "EfficientNet-Lite, 16 MBConv blocks")
         #expect(model.identity.name == "efficientnet-lite0")
         // About 385 M multiply-adds at 224×224 (the model notes say ~384 M).
         #expect((380_000_000...390_000_000).contains(model.multiplyAddsPerImage))

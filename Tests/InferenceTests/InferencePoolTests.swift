@@ -6,7 +6,7 @@ import TestSupport
 
 @Suite(.serialized)
 struct InferencePoolTests {
-    static var model: EfficientNetLite { EfficientNetLiteTests.model }
+    static var model: ImageModel { EfficientNetLiteTests.model }
     static let tensorSize = 3 * 224 * 224
 
     /// Two workers that form batches of up to 4 (waiting up to 5 ms for them to fill).

@@ -10,11 +10,16 @@ struct LayerTests {
     /// Dense convolution by definition. Weights `[ky][kx][cin][cout]`.
     static func naiveConvolution(
         _ input: [Float], batch: Int, height: Int, width: Int, inChannels: Int, outChannels: Int, kernel: Int,
-        stride: Int, weights: [Float], bias: [Float], depthwise: Bool, relu6: Bool
+        stride: Int, weights: [Float], bias: [Float], depthwise: Bool, relu6: Bool, symmetricPadding: Int? = nil, relu: Bool = false
     ) -> (values: [Float], height: Int, width: Int) {
-        let outHeight = (height + stride - 1) / stride, outWidth = (width + stride - 1) / stride
-        let padTop = max((outHeight - 1) * stride + kernel - height, 0) / 2
-        let padLeft = max((outWidth - 1) * stride + kernel - width, 0) / 2
+        var outHeight = (height + stride - 1) / stride, outWidth = (width + stride - 1) / stride
+        var padTop = max((outHeight - 1) * stride + kernel - height, 0) / 2
+        var padLeft = max((outWidth - 1) * stride + kernel - width, 0) / 2
+        if let padding = symmetricPadding {
+            (padTop, padLeft) = (padding, padding)
+            outHeight = (height + 2 * padding - kernel) / stride + 1
+            outWidth = (width + 2 * padding - kernel) / stride + 1
+        }
         var out = [Float](repeating: 0, count: batch * outHeight * outWidth * outChannels)
         for n in 0..<batch {
             for oy in 0..<outHeight {
@@ -37,12 +42,30 @@ struct LayerTests {
                             }
                         }
                         let value = Float(sum)
-                        out[((n * outHeight + oy) * outWidth + ox) * outChannels + o] = relu6 ? min(max(value, 0), 6) : value
+                        out[((n * outHeight + oy) * outWidth + ox) * outChannels + o] =
+                            relu6 ? min(max(value, 0), 6) : relu ? max(value, 0) : value
                     }
                 }
             }
         }
         return (out, outHeight, outWidth)
+    }
+
+    /// Runs `layer` on `input` with a workspace of its own.
+    static func apply(_ layer: Convolution, _ input: [Float], batch: Int, height: Int, width: Int,
+                      variant: KernelVariant = .best) -> [Float] {
+        let out = layer.outputSize(height: height, width: width)
+        var got = [Float](repeating: .nan, count: batch * out.height * out.width * layer.outChannels)
+        var workspace = [Float](repeating: 0, count: layer.workspaceCount(batch: batch, height: height, width: width))
+        input.withUnsafeBufferPointer { input in
+            workspace.withUnsafeMutableBufferPointer { workspace in
+                got.withUnsafeMutableBufferPointer {
+                    layer.apply(input.baseAddress!, batch: batch, height: height, width: width,
+                                workspace: workspace.baseAddress!, into: $0.baseAddress!, variant: variant)
+                }
+            }
+        }
+        return got
     }
 
     static func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
@@ -108,17 +131,57 @@ struct LayerTests {
         let want = Self.naiveConvolution(input, batch: batch, height: height, width: width, inChannels: inChannels,
                                          outChannels: outChannels, kernel: kernel, stride: stride, weights: weights,
                                          bias: bias, depthwise: false, relu6: true)
-        var got = [Float](repeating: .nan, count: want.values.count)
-        var workspace = [Float](repeating: 0, count: layer.workspaceCount(batch: batch, height: height, width: width))
-        input.withUnsafeBufferPointer { input in
-            workspace.withUnsafeMutableBufferPointer { workspace in
-                got.withUnsafeMutableBufferPointer {
-                    layer.apply(input.baseAddress!, batch: batch, height: height, width: width,
-                                workspace: workspace.baseAddress!, into: $0.baseAddress!)
+        let got = Self.apply(layer, input, batch: batch, height: height, width: width)
+        #expect(Self.maxDifference(got, want.values) < Self.tolerance)
+    }
+
+    /// ResNet's convolutions: PyTorch's symmetric padding, ReLU; every kernel build.
+    @Test(arguments: [(7, 2, 3, 3, 16), (3, 2, 1, 8, 12), (3, 1, 1, 5, 7), (1, 2, 0, 6, 10)])
+    func symmetricPaddingConvolutionMatchesNaive(parameters: (Int, Int, Int, Int, Int)) {
+        let (kernel, stride, padding, inChannels, outChannels) = parameters
+        let (batch, height, width) = (2, 13, 10)
+        var random = SeededRandom(seed: UInt64(kernel * 100 + stride * 10 + padding))
+        let input = random.floats(batch * height * width * inChannels, in: -2...2)
+        let weights = random.floats(kernel * kernel * inChannels * outChannels)
+        let bias = random.floats(outChannels)
+        let layer = Convolution(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
+                                padding: .symmetric(padding), weights: weights, bias: bias, activation: .relu)
+        let want = Self.naiveConvolution(input, batch: batch, height: height, width: width, inChannels: inChannels,
+                                         outChannels: outChannels, kernel: kernel, stride: stride, weights: weights,
+                                         bias: bias, depthwise: false, relu6: false, symmetricPadding: padding, relu: true)
+        #expect(layer.outputSize(height: height, width: width) == (want.height, want.width))
+        for variant in KernelVariant.supported {
+            let got = Self.apply(layer, input, batch: batch, height: height, width: width, variant: variant)
+            #expect(Self.maxDifference(got, want.values) < Self.tolerance, "\(variant) \(parameters)")
+        }
+    }
+
+    /// ResNet's 3×3 stride-2 max pooling with one pixel of padding that never wins, on odd and even sizes.
+    @Test(arguments: [(112, 112), (7, 10), (2, 3)])
+    func maxPoolingMatchesNaive(size: (Int, Int)) {
+        let (height, width) = size
+        let (batch, channels) = (2, 5)
+        var random = SeededRandom(seed: UInt64(height * 1000 + width))
+        let input = random.floats(batch * height * width * channels, in: -3...(-1))  // all negative: padding must not win
+        let pooling = MaxPooling(kernel: 3, stride: 2, padding: 1)
+        let (outHeight, outWidth) = pooling.outputSize(height: height, width: width)
+        var want = [Float](repeating: 0, count: batch * outHeight * outWidth * channels)
+        for n in 0..<batch { for oy in 0..<outHeight { for ox in 0..<outWidth { for c in 0..<channels {
+            var best = -Float.infinity
+            for y in (oy * 2 - 1)...(oy * 2 + 1) where (0..<height).contains(y) {
+                for x in (ox * 2 - 1)...(ox * 2 + 1) where (0..<width).contains(x) {
+                    best = max(best, input[((n * height + y) * width + x) * channels + c])
                 }
             }
+            want[((n * outHeight + oy) * outWidth + ox) * channels + c] = best
+        } } } }
+        var got = [Float](repeating: .nan, count: want.count)
+        input.withUnsafeBufferPointer { input in
+            got.withUnsafeMutableBufferPointer {
+                pooling.apply(input.baseAddress!, batch: batch, height: height, width: width, channels: channels, into: $0.baseAddress!)
+            }
         }
-        #expect(Self.maxDifference(got, want.values) < Self.tolerance)
+        #expect(got == want)
     }
 
     @Test(arguments: [(7, 5), (32, 16), (96, 24), (13, 1000)])

@@ -9,8 +9,8 @@ import TestSupport
 
 /// A real service on a real socket (127.0.0.1, ephemeral port) with a fresh SQLite file and the real model.
 final class APITestHarness {
-    static let model: EfficientNetLite = {
-        do { return try EfficientNetLite(path: ModelLocator.path()) } catch {
+    static let model: ImageModel = {
+        do { return try ImageModel(path: ModelLocator.path()) } catch {
             fatalError("cannot load the model (run scripts/fetch-model): \(error)")
         }
     }()

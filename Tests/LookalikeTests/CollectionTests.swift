@@ -10,8 +10,8 @@ import TestSupport
 /// their snapshots, follow the change sequence, and the code retraining keeps replaced images' codes right.
 @Suite(.serialized)
 struct CollectionTests {
-    static let model: EfficientNetLite = {
-        do { return try EfficientNetLite(path: ModelLocator.path()) } catch {
+    static let model: ImageModel = {
+        do { return try ImageModel(path: ModelLocator.path()) } catch {
             fatalError("cannot load the model (run scripts/fetch-model): \(error)")
         }
     }()

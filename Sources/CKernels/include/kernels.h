@@ -39,6 +39,11 @@ void lookalike_im2col(const float *input, const lookalike_depthwise_shape *shape
 // values[i] = min(max(values[i], 0), 6).
 void lookalike_relu6_portable(float *values, size_t count);
 void lookalike_relu6_avx2(float *values, size_t count);
+// max(x, 0) in place.
+void lookalike_relu_portable(float *values, size_t count);
+void lookalike_relu_avx2(float *values, size_t count);
+// Max pooling over NHWC (the shape's kernel, stride and padding; padded samples never win).
+void lookalike_max_pool(const float *input, const lookalike_depthwise_shape *s, float *output);
 
 // Every row of values (rows × columns) = bias: the starting point of a matrix product with beta = 1.
 void lookalike_fill_bias(float *values, size_t rows, size_t columns, const float *bias);

@@ -1,0 +1,54 @@
+/// The CNN that embeds images: whichever architecture its weight file names (`architecture` in the metadata),
+/// loaded once and shared by every inference worker.
+public final class ImageModel: Sendable {
+    enum Network: Sendable {
+        case efficientNetLite(EfficientNetLite)
+        case resNet(ResNet)
+    }
+
+    let network: Network
+    /// Which model and which exact weights produced a vector.
+    public let identity: ModelIdentity
+    /// Side of the square input in pixels.
+    public let inputSize: Int
+    /// Per-channel input normalisation: `(pixel − mean) / std`, pixels in 0...255.
+    public let inputMean: (Float, Float, Float)
+    public let inputStd: (Float, Float, Float)
+    /// Dimension of the pooled feature vector.
+    public let featureDimension: Int
+    /// Number of classifier outputs (1000 for ImageNet), 0 when the file has no classifier.
+    public let classCount: Int
+    /// Multiply-adds for one image (for the benchmark's bound).
+    public let multiplyAddsPerImage: Int
+    /// The architecture and its shape, for people (`lookalike model verify`).
+    public let architecture: String
+
+    /// The architectures a weight file may name.
+    public static let architectures = ["efficientnet-lite", "resnet"]
+
+    public convenience init(path: String) throws {
+        try self.init(weights: try WeightFile(path: path))
+    }
+
+    public init(weights file: WeightFile) throws {
+        switch file.metadata["architecture"] {
+        case "efficientnet-lite":
+            let lite = try EfficientNetLite(weights: file)
+            network = .efficientNetLite(lite)
+            (identity, inputSize, inputMean, inputStd) = (lite.identity, lite.inputSize, lite.inputMean, lite.inputStd)
+            (featureDimension, classCount, multiplyAddsPerImage) = (lite.featureDimension, lite.classCount, lite.multiplyAddsPerImage)
+            architecture = "EfficientNet-Lite, \(lite.blocks.count) MBConv blocks"
+        case "resnet":
+            let resNet = try ResNet(weights: file)
+            network = .resNet(resNet)
+            (identity, inputSize, inputMean, inputStd) = (resNet.identity, resNet.inputSize, resNet.inputMean, resNet.inputStd)
+            (featureDimension, classCount, multiplyAddsPerImage) =
+                (resNet.featureDimension, resNet.classCount, resNet.multiplyAddsPerImage)
+            architecture = "ResNet v1.5, bottleneck stages of \(resNet.stageDepths.map(String.init).joined(separator: ", ")) blocks"
+        case let other:
+            throw WeightFile.Error(
+                path: file.path,
+                reason: "architecture '\(other ?? "")' is not one Lookalike runs (\(Self.architectures.joined(separator: ", ")))")
+        }
+    }
+}
