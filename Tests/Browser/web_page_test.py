@@ -291,12 +291,13 @@ def run_open_server(driver, server, files, screenshots):
     limit.clear()
     limit.send_keys("1", Keys.TAB)
     seen = []
-    wait(driver, lambda d: len(tiles(d, "browse-results")) == 1, "a page of one")
-    for _ in range(3):
-        wait(driver, lambda d: len(tiles(d, "browse-results")) == 1 and tiles(d, "browse-results")[0].get_attribute("data-id") not in seen,
-             "the next page")
+    for page in range(1, 4):
+        wait(driver, lambda d: d.find_element(By.ID, "browse-status").text == f"Page {page}: 1 image"
+             and len(tiles(d, "browse-results")) == 1 and tiles(d, "browse-results")[0].get_attribute("data-id") not in seen,
+             f"page {page}")
         seen.append(tiles(driver, "browse-results")[0].get_attribute("data-id"))
-        driver.find_element(By.ID, "browse-next").click()
+        # A script click: a pointer click can land where the button was before the page settled.
+        driver.execute_script("arguments[0].click()", driver.find_element(By.ID, "browse-next"))
     check(sorted(seen) == sorted(names), f"pages showed {seen}")
     wait(driver, lambda d: "No more images" in d.find_element(By.ID, "browse-status").text, "the end of the pages")
     driver.find_element(By.ID, "browse-previous").click()

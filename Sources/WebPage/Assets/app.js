@@ -429,7 +429,9 @@ async function browse() {
     })));
     next = body.next;
     const page = browsePager.page;
-    status.textContent = body.images.length ? `Page ${page}: ${body.images.length} images` : (page > 1 ? 'No more images.' : 'No images yet: upload some.');
+    const count = body.images.length;
+    status.textContent = count ? `Page ${page}: ${count} ${count === 1 ? 'image' : 'images'}`
+      : (page > 1 ? 'No more images.' : 'No images yet: upload some.');
   } catch (error) {
     if (!isCurrent()) return;
     status.textContent = '';
