@@ -1,3 +1,4 @@
+#include <string.h>
 #include "kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -70,10 +71,9 @@ void lookalike_im2col(const float *input, const lookalike_depthwise_shape *s, fl
                         const int x = ox * s->stride - s->pad_left + kx;
                         float *target = row + (ky * K + kx) * C;
                         if (y >= 0 && y < s->height && x >= 0 && x < s->width) {
-                            const float *source = image + ((size_t)y * s->width + x) * C;
-                            for (int c = 0; c < C; c++) target[c] = source[c];
+                            memcpy(target, image + ((size_t)y * s->width + x) * C, (size_t)C * sizeof(float));
                         } else {
-                            for (int c = 0; c < C; c++) target[c] = 0;
+                            memset(target, 0, (size_t)C * sizeof(float));
                         }
                     }
                 }
