@@ -108,6 +108,36 @@ half = json.dumps({"h": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}})
 write("weight-file", "f16.safetensors", struct.pack("<Q", len(half)) + half + b"\x00\x3c\x00\x40")
 write("weight-file", "tiny.safetensors", struct.pack("<Q", len(encoded)) + encoded + struct.pack("<5f", 1, 2, 3, 4, 5))
 
+
+def tiny_network(metadata, shapes):
+    """A loadable network with few channels (the loaders check chaining, not ImageNet's widths)."""
+    header, offset, blob = {"__metadata__": metadata}, 0, b""
+    for name, shape in shapes:
+        count = 1
+        for size in shape:
+            count *= size
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + 4 * count]}
+        blob += struct.pack(f"<{count}f", *[(i % 7) / 7 + 0.5 for i in range(count)])
+        offset += 4 * count
+    encoded = json.dumps(header).encode()
+    return struct.pack("<Q", len(encoded)) + encoded + blob
+
+
+def norm(prefix, channels):
+    return [(f"{prefix}.{part}", [channels]) for part in ("weight", "bias", "running_mean", "running_var")]
+
+
+# A ResNet of one bottleneck block with 8, 4 and 16 channels.
+write("weight-file", "tiny-resnet.safetensors", tiny_network(
+    {"architecture": "resnet", "name": "tiny", "input_size": "32", "batchnorm_epsilon": "1e-05",
+     "input_mean": "1,2,3", "input_std": "4,5,6"},
+    [("conv1.weight", [8, 3, 7, 7])] + norm("bn1", 8)
+    + [("layer1.0.conv1.weight", [4, 8, 1, 1])] + norm("layer1.0.bn1", 4)
+    + [("layer1.0.conv2.weight", [4, 4, 3, 3])] + norm("layer1.0.bn2", 4)
+    + [("layer1.0.conv3.weight", [16, 4, 1, 1])] + norm("layer1.0.bn3", 16)
+    + [("layer1.0.downsample.0.weight", [16, 8, 1, 1])] + norm("layer1.0.downsample.1", 16)
+    + [("fc.weight", [3, 16]), ("fc.bias", [3])]))
+
 # Record id and metadata.
 write("metadata", "object.txt", b"product-17\n{\"sku\": \"A-1\", \"tags\": [\"red\", 2], \"price\": 9.5}")
 write("metadata", "unicode.txt", "caf\u00e9/\u732b\n{\"n\": null, \"deep\": {\"x\": [1, {\"y\": true}]}}".encode())

@@ -144,6 +144,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         for tensor in file.tensors.values {
             precondition(tensor.values.count == tensor.shape.reduce(1, *), "tensor values do not match its shape")
         }
+        // Building the network checks every shape it uses: a bad file is an error, never a trap.
+        _ = try? ImageModel(weights: file)
     }
 
     /// The first line is an image id, the rest metadata: both go through the checks every upload passes.
