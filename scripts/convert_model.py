@@ -15,8 +15,12 @@ ResNet (--name resnet50, resnet101, resnet152): the torchvision / timm layout (c
 layer1.0.downsample.0/1, fc), v1.5 (the stride on each stage's first 3×3 convolution), ImageNet normalisation.
 Every tensor is checked against the architecture; the first missing, mis-shaped or unexpected one is named.
 
+A retrieval head (--projection HEAD): a linear layer applied after pooling, e.g. `torch.save(head.state_dict())` of
+an nn.Linear(2048, d): tensors `weight` [d, features] and `bias` [d] (or `projection.weight`, `projection.bias`),
+stored in the same file; the served vectors are then d-dimensional.
+
 Usage: convert_model.py --name efficientnet-lite0 INPUT.pth OUTPUT.safetensors
-       convert_model.py --name resnet50 INPUT.pth|INPUT.safetensors OUTPUT.safetensors
+       convert_model.py --name resnet50 INPUT.pth|INPUT.safetensors OUTPUT.safetensors [--projection HEAD.pth]
 """
 import argparse
 import collections
@@ -245,6 +249,21 @@ def check_resnet(tensors, name, path):
     return collections.OrderedDict((key, tensors[key].astype(np.float32)) for key in expected)
 
 
+def read_projection(path, features):
+    """A linear head's weight [d, features] and bias [d], under `weight`/`bias` or `projection.weight`/`.bias`."""
+    tensors = read_any(path)
+    weight = tensors.get("weight", tensors.get("projection.weight"))
+    bias = tensors.get("bias", tensors.get("projection.bias"))
+    if weight is None or bias is None:
+        sys.exit(f"convert_model: {path}: a projection head needs tensors 'weight' and 'bias' "
+                 f"(found {', '.join(tensors) or 'none'})")
+    if weight.ndim != 2 or weight.shape[1] != features or not 1 <= weight.shape[0] <= 8192:
+        sys.exit(f"convert_model: {path}: projection 'weight' has shape {list(weight.shape)}, needs [d, {features}], d ≤ 8192")
+    if tuple(bias.shape) != (weight.shape[0],):
+        sys.exit(f"convert_model: {path}: projection 'bias' has shape {list(bias.shape)}, needs [{weight.shape[0]}]")
+    return weight.astype(np.float32), bias.astype(np.float32)
+
+
 def write_safetensors(path, tensors, metadata):
     header = {"__metadata__": metadata}
     offset = 0
@@ -266,6 +285,7 @@ def write_safetensors(path, tensors, metadata):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--name", default="efficientnet-lite0", choices=sorted(VARIANTS) + sorted(RESNETS))
+    parser.add_argument("--projection", help="a linear retrieval head applied after pooling (see above)")
     parser.add_argument("input")
     parser.add_argument("output")
     args = parser.parse_args()
@@ -284,6 +304,10 @@ def main():
             "input_mean": "123.675,116.28,103.53",
             "input_std": "58.395,57.12,57.375",
         }
+        if args.projection:
+            weight, bias = read_projection(args.projection, tensors["layer4.0.conv3.weight"].shape[0])
+            tensors["projection.weight"], tensors["projection.bias"] = weight, bias
+            metadata["projection"] = f"{weight.shape[1]}->{weight.shape[0]}"
         write_safetensors(args.output, tensors, metadata)
         print(f"convert_model: wrote {len(tensors)} tensors, "
               f"{sum(t.size for t in tensors.values())} parameters to {args.output}")

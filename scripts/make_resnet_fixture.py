@@ -5,7 +5,8 @@ Writes to OUT: weights.pth (torch.save's zip format, written here without torch)
 tensors), input.npy (one preprocessed (3, 224, 224) float32 tensor), and the reference's outputs (computed in
 float64, stored as float32):
 stage0.npy (after the stem and max pool), stage1.npy … stage4.npy (after each stage, NCHW), feature.npy (the
-global average pool, before L2 normalisation) and logits.npy.
+global average pool, before L2 normalisation), logits.npy, and with a projection head (head.pth, nn.Linear's
+layout) projected.npy.
 
 The reference keeps BatchNorm as its own step (no folding), pads explicitly and computes convolutions by
 im2col in float64: it shares no code with Lookalike's Swift engine.
@@ -69,7 +70,10 @@ def make_weights(seed, depths, classes):
 # ---------------------------------------------------------------- writing checkpoints without torch
 
 def install_torch_stand_ins():
-    """Module objects named like torch's, so pickle writes the globals torch.load expects."""
+    """Module objects named like torch's, so pickle writes the globals torch.load expects (made once)."""
+    if "torch._utils" in sys.modules:
+        torch = sys.modules["torch"]
+        return sys.modules["torch._utils"]._rebuild_tensor_v2, {n: getattr(torch, n) for n in ("FloatStorage", "LongStorage")}
     torch = types.ModuleType("torch")
     utils = types.ModuleType("torch._utils")
 
@@ -84,8 +88,8 @@ def install_torch_stand_ins():
         storages[name] = type(name, (), {"__module__": "torch"})
         setattr(torch, name, storages[name])
     torch._utils = utils
-    sys.modules.setdefault("torch", torch)
-    sys.modules.setdefault("torch._utils", utils)
+    sys.modules["torch"] = torch
+    sys.modules["torch._utils"] = utils
     return utils._rebuild_tensor_v2, storages
 
 
@@ -206,6 +210,8 @@ def main():
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--depths", default="3,4,6,3")
+    parser.add_argument("--projection", type=int, default=256,
+                        help="also write head.pth, an nn.Linear(2048, N) state dict, and projected.npy")
     parser.add_argument("--drop", help="leave this tensor out (a broken checkpoint; no reference is computed)")
     parser.add_argument("--reshape", help="give this tensor a wrong shape (a broken checkpoint)")
     args = parser.parse_args()
@@ -223,7 +229,15 @@ def main():
     write_safetensors(args.out / "weights.safetensors", tensors)
     image = np.random.default_rng(args.seed + 1).uniform(-2, 2, (3, 224, 224)).astype(np.float32)
     np.save(args.out / "input.npy", image)
-    for name, value in forward(tensors, image, depths).items():
+    outputs = forward(tensors, image, depths)
+    if args.projection:
+        rng = np.random.default_rng(args.seed + 2)
+        head = collections.OrderedDict(
+            weight=rng.normal(0, 0.02, (args.projection, outputs["feature"].size)).astype(np.float32),
+            bias=rng.normal(0, 0.01, args.projection).astype(np.float32))
+        write_pth(args.out / "head.pth", head)
+        outputs["projected"] = head["weight"].astype(np.float64) @ outputs["feature"] + head["bias"]
+    for name, value in outputs.items():
         # Computed in float64, stored as float32 (what the Swift test reads); NCHW.
         np.save(args.out / f"{name}.npy", value.astype(np.float32))
 

@@ -14,8 +14,10 @@ public final class ImageModel: Sendable {
     /// Per-channel input normalisation: `(pixel − mean) / std`, pixels in 0...255.
     public let inputMean: (Float, Float, Float)
     public let inputStd: (Float, Float, Float)
-    /// Dimension of the pooled feature vector.
+    /// Dimension of the feature vector: the pooled features, or the projection head's output when the file has one.
     public let featureDimension: Int
+    /// A retrieval head (`projection.weight` `[d, pooled]`, `projection.bias` `[d]`) applied after pooling, if any.
+    let projection: PointwiseConvolution?
     /// Number of classifier outputs (1000 for ImageNet), 0 when the file has no classifier.
     public let classCount: Int
     /// Multiply-adds for one image (for the benchmark's bound).
@@ -31,24 +33,36 @@ public final class ImageModel: Sendable {
     }
 
     public init(weights file: WeightFile) throws {
+        let pooledDimension: Int
+        var description: String
         switch file.metadata["architecture"] {
         case "efficientnet-lite":
             let lite = try EfficientNetLite(weights: file)
             network = .efficientNetLite(lite)
             (identity, inputSize, inputMean, inputStd) = (lite.identity, lite.inputSize, lite.inputMean, lite.inputStd)
-            (featureDimension, classCount, multiplyAddsPerImage) = (lite.featureDimension, lite.classCount, lite.multiplyAddsPerImage)
-            architecture = "EfficientNet-Lite, \(lite.blocks.count) MBConv blocks"
+            (pooledDimension, classCount, multiplyAddsPerImage) = (lite.featureDimension, lite.classCount, lite.multiplyAddsPerImage)
+            description = "EfficientNet-Lite, \(lite.blocks.count) MBConv blocks"
         case "resnet":
             let resNet = try ResNet(weights: file)
             network = .resNet(resNet)
             (identity, inputSize, inputMean, inputStd) = (resNet.identity, resNet.inputSize, resNet.inputMean, resNet.inputStd)
-            (featureDimension, classCount, multiplyAddsPerImage) =
+            (pooledDimension, classCount, multiplyAddsPerImage) =
                 (resNet.featureDimension, resNet.classCount, resNet.multiplyAddsPerImage)
-            architecture = "ResNet v1.5, bottleneck stages of \(resNet.stageDepths.map(String.init).joined(separator: ", ")) blocks"
+            description = "ResNet v1.5, bottleneck stages of \(resNet.stageDepths.map(String.init).joined(separator: ", ")) blocks"
         case let other:
             throw WeightFile.Error(
                 path: file.path,
                 reason: "architecture '\(other ?? "")' is not one Lookalike runs (\(Self.architectures.joined(separator: ", ")))")
         }
+        if file.tensors["projection.weight"] != nil {
+            let head = try file.linear("projection", inputs: pooledDimension)
+            description += "; projection head \(pooledDimension) → \(head.outChannels)"
+            projection = head
+            featureDimension = head.outChannels
+        } else {
+            projection = nil
+            featureDimension = pooledDimension
+        }
+        architecture = description
     }
 }

@@ -5,7 +5,8 @@
 public final class InferenceSession {
     /// The model's outputs for a batch, row-major per image.
     public struct Output: Sendable {
-        /// `batch × featureDimension` pooled features, before L2 normalisation.
+        /// `batch × featureDimension` pooled (and, with a projection head, projected) features, before L2
+        /// normalisation.
         public var features: [Float]
         /// `batch × classCount` logits, when requested.
         public var logits: [Float]?
@@ -73,6 +74,13 @@ public final class InferenceSession {
                 values.withUnsafeMutableBufferPointer { classifier.apply(features.baseAddress!, rows: batch, into: $0.baseAddress!) }
             }
             logits = values
+        }
+        if let projection = model.projection {
+            var projected = [Float](repeating: 0, count: batch * projection.outChannels)
+            features.withUnsafeBufferPointer { features in
+                projected.withUnsafeMutableBufferPointer { projection.apply(features.baseAddress!, rows: batch, into: $0.baseAddress!) }
+            }
+            features = projected
         }
         return Output(features: features, logits: logits)
     }

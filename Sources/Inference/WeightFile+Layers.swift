@@ -68,7 +68,7 @@ extension WeightFile {
     func linear(_ name: String, inputs: Int) throws -> PointwiseConvolution {
         let weight = try tensor(name + ".weight")
         guard weight.shape.count == 2, weight.shape[1] == inputs else {
-            throw Error(path: path, reason: "'\(name).weight' has shape \(weight.shape), expected [classes, \(inputs)]")
+            throw Error(path: path, reason: "'\(name).weight' has shape \(weight.shape), expected [outputs, \(inputs)]")
         }
         let outputs = weight.shape[0]
         let bias = try tensor(name + ".bias", shape: [outputs]).values

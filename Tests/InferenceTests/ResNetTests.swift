@@ -17,6 +17,10 @@ import TestSupport
                             directory.appendingPathComponent(source).path,
                             directory.appendingPathComponent("converted-\(source).safetensors").path])
         }
+        try python.run([scripts.appendingPathComponent("convert_model.py").path, "--name", "resnet50",
+                        "--projection", directory.appendingPathComponent("head.pth").path,
+                        directory.appendingPathComponent("weights.pth").path,
+                        directory.appendingPathComponent("with-head.safetensors").path])
         return directory
     }
 
@@ -91,6 +95,34 @@ import TestSupport
         let logits = try Self.array("logits").values
         let logitError = zip(output.logits!, logits).map { abs($0 - $1) }.max()!
         #expect(logitError < 1e-3 * max(1, logits.map(abs).max()!), "\(variant) logits: error \(logitError)")
+    }
+
+    /// A retrieval head (nn.Linear(2048, 256)) stored with the weights: the served vector is its output; the
+    /// classifier still reads the pooled features.
+    @Test func aProjectionHeadIsAppliedAfterPooling() throws {
+        let model = try ImageModel(path: try Self.file("with-head.safetensors").path)
+        #expect(model.featureDimension == 256)
+        #expect(model.architecture.hasSuffix("; projection head 2048 → 256"))
+        #expect(model.identity != (try Self.model.get()).identity, "the head is part of the recipe")
+        let output = InferenceSession(model: model).run(try Self.array("input").values, classify: true)
+        let cosine = FeatureVector.cosine(output.features, try Self.array("projected").values)
+        #expect(cosine >= 0.9999, "projected feature: cosine \(cosine)")
+        let logits = try Self.array("logits").values
+        #expect(zip(output.logits!, logits).map { abs($0 - $1) }.max()! < 1e-3 * max(1, logits.map(abs).max()!))
+    }
+
+    @Test func aHeadOfTheWrongShapeIsRefused() throws {
+        let python = ExternalTool.testPython
+        let scripts = ExternalTool.repositoryRoot.appendingPathComponent("scripts")
+        let output = try Self.file("bad-head.safetensors").path
+        // The network's own checkpoint is no linear head: it has no 'weight' and 'bias'.
+        #expect {
+            try python.run([scripts.appendingPathComponent("convert_model.py").path, "--name", "resnet50",
+                            "--projection", try Self.file("weights.safetensors").path, try Self.file("weights.pth").path, output])
+        } throws: { error in
+            "\(error)".contains("a projection head needs tensors 'weight' and 'bias'")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
     }
 
     @Test func batchedAndSingleRunsAgree() throws {
