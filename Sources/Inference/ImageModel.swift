@@ -24,15 +24,18 @@ public final class ImageModel: Sendable {
     public let multiplyAddsPerImage: Int
     /// The architecture and its shape, for people (`lookalike model verify`).
     public let architecture: String
+    /// How the last feature map becomes the vector; part of the identity.
+    public let pooling: FeaturePooling
 
     /// The architectures a weight file may name.
     public static let architectures = ["efficientnet-lite", "resnet"]
 
-    public convenience init(path: String) throws {
-        try self.init(weights: try WeightFile(path: path))
+    public convenience init(path: String, pooling: FeaturePooling = .average) throws {
+        try self.init(weights: try WeightFile(path: path), pooling: pooling)
     }
 
-    public init(weights file: WeightFile) throws {
+    public init(weights file: WeightFile, pooling: FeaturePooling = .average) throws {
+        var identity: ModelIdentity
         let pooledDimension: Int
         var description: String
         switch file.metadata["architecture"] {
@@ -64,5 +67,7 @@ public final class ImageModel: Sendable {
             featureDimension = pooledDimension
         }
         architecture = description
+        self.pooling = pooling
+        self.identity = ModelIdentity(name: identity.name + pooling.recipeSuffix, weightsHash: identity.weightsHash)
     }
 }

@@ -53,20 +53,7 @@ public final class InferenceSession {
         }
         let map = runner.featureMap(interleaved, batch: batch)
 
-        // Global average pool.
-        let channels = map.channels
-        var features = [Float](repeating: 0, count: batch * channels)
-        features.withUnsafeMutableBufferPointer { features in
-            for image in 0..<batch {
-                let sum = features.baseAddress! + image * channels
-                for pixel in 0..<map.pixels {
-                    let row = map.values + (image * map.pixels + pixel) * channels
-                    for channel in 0..<channels { sum[channel] += row[channel] }
-                }
-                let scale = 1 / Float(map.pixels)
-                for channel in 0..<channels { sum[channel] *= scale }
-            }
-        }
+        var features = model.pooling.pool(map.values, images: batch, pixels: map.pixels, channels: map.channels)
         var logits: [Float]? = nil
         if classify, let classifier = runner.classifier {
             var values = [Float](repeating: 0, count: batch * classifier.outChannels)

@@ -1,6 +1,6 @@
 import Foundation
 public import Imaging
-import Inference
+public import Inference
 import Storage
 import VectorIndex
 
@@ -57,6 +57,19 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var thumbnailSize = Thumbnailer().maxSide
         /// `centerSquare` or `squash`.
         public var cropPolicy = ModelInputPreprocessor.CropPolicy.centerSquare
+        /// `average` (what the model was trained with) or `gem` (generalized mean with `gemPower`). Part of the
+        /// vectors' recipe: a change leaves the vectors pooled the other way out of search until re-ingested.
+        public var pooling = "average"
+        public var gemPower = 3.0
+        /// Cut uniform margins (added borders, letterboxing) before the crop. Part of the recipe.
+        public var trimBorders = false
+        /// Embed the image and its mirror image and average the two (twice the inference). Part of the recipe.
+        public var mirrorAverage = false
+
+        /// The pooling these settings name (after ``Configuration/validate()``).
+        public var featurePooling: FeaturePooling {
+            pooling == "gem" ? .generalizedMean(power: Float(gemPower)) : .average
+        }
     }
 
     public struct Index: Codable, Sendable, Equatable {
@@ -246,6 +259,8 @@ public struct Configuration: Codable, Sendable, Equatable {
         try check(model.maxBatchWaitMilliseconds >= 0 && model.maxBatchWaitMilliseconds <= 10_000, "model.maxBatchWaitMilliseconds", "must be 0...10000")
         try check((1...1_000_000_000).contains(model.maxImagePixels), "model.maxImagePixels", "must be 1...1000000000")
         try check((16...4096).contains(model.thumbnailSize), "model.thumbnailSize", "must be 16...4096")
+        try check(["average", "gem"].contains(model.pooling), "model.pooling", "must be average or gem")
+        try check(model.gemPower >= 1 && model.gemPower <= 16, "model.gemPower", "must be 1...16")
         try check((1...256).contains(index.trees), "index.trees", "must be 1...256")
         try check((2...10_000).contains(index.leafSize), "index.leafSize", "must be 2...10000")
         try check((1...10_000).contains(index.searchKFactor), "index.searchKFactor", "must be 1...10000")

@@ -26,13 +26,26 @@ public final class ImageEmbedder: Sendable {
     public let decoder: ImageDecoder
     public let preprocessor: ModelInputPreprocessor
     public let thumbnailer: Thumbnailer
+    /// Uniform margins are cut before the crop (see ``RGBImage/trimmingUniformBorders(tolerance:minimumKept:)``).
+    public let trimBorders: Bool
+    /// The vector is the mean of the image's and its mirror image's (two forward passes).
+    public let mirrorAverage: Bool
+    /// The model, its weights and how images become vectors: recorded with every vector, so vectors of another
+    /// recipe never meet in one search.
+    public let recipe: ModelIdentity
 
     public init(
         model: ImageModel, pool: InferencePool, limits: DecodingLimits = DecodingLimits(),
-        thumbnailer: Thumbnailer = Thumbnailer(), cropPolicy: ModelInputPreprocessor.CropPolicy = .centerSquare
+        thumbnailer: Thumbnailer = Thumbnailer(), cropPolicy: ModelInputPreprocessor.CropPolicy = .centerSquare,
+        trimBorders: Bool = false, mirrorAverage: Bool = false
     ) {
         self.model = model
         self.pool = pool
+        self.trimBorders = trimBorders
+        self.mirrorAverage = mirrorAverage
+        self.recipe = ModelIdentity(
+            name: model.identity.name + (trimBorders ? "+trim" : "") + (mirrorAverage ? "+mirror" : ""),
+            weightsHash: model.identity.weightsHash)
         self.decoder = ImageDecoder(limits: limits)
         self.preprocessor = ModelInputPreprocessor(
             size: model.inputSize, mean: model.inputMean, std: model.inputStd, cropPolicy: cropPolicy)
@@ -52,7 +65,8 @@ public final class ImageEmbedder: Sendable {
     public func prepare(_ bytes: [UInt8], region: ImageRegion? = nil) throws(ImagingError) -> Prepared {
         guard let region else {
             let decoded = try decoder.decode(bytes, minimumShortSide: model.inputSize)
-            return Prepared(decoded: decoded, tensor: preprocessor.interleavedTensor(from: decoded.image),
+            let input = trimBorders ? decoded.image.trimmingUniformBorders() : decoded.image
+            return Prepared(decoded: decoded, tensor: preprocessor.interleavedTensor(from: input),
                             thumbnail: try thumbnailer.thumbnail(of: decoded.image))
         }
         // Full size: a JPEG scaled down for the whole image could leave the region too few pixels.
@@ -70,16 +84,39 @@ public final class ImageEmbedder: Sendable {
     /// ``InferencePool/featuresBlocking(layout:preparing:)``).
     public func embedBlocking(_ bytes: [UInt8], region: ImageRegion? = nil) throws -> Embedding {
         let box = PreparedBox()
-        let vector = try pool.featuresBlocking(layout: .interleaved) { [self] in
+        var vector = try pool.featuresBlocking(layout: .interleaved) { [self] in
             let prepared = try prepare(bytes, region: region)
             box.prepared = prepared
             return prepared.tensor
         }
         let prepared = box.prepared!
+        if mirrorAverage {
+            let size = model.inputSize
+            let mirrored = try pool.featuresBlocking(layout: .interleaved) {
+                Self.mirrored(interleaved: prepared.tensor, size: size)
+            }
+            vector = FeatureVector.normalized(zip(vector, mirrored).map { $0 + $1 })
+        }
         return Embedding(
-            vector: vector, model: model.identity, format: prepared.decoded.format,
+            vector: vector, model: recipe, format: prepared.decoded.format,
             width: prepared.decoded.originalWidth, height: prepared.decoded.originalHeight,
             thumbnail: prepared.thumbnail)
+    }
+}
+
+extension ImageEmbedder {
+    /// A square HWC tensor flipped left to right.
+    static func mirrored(interleaved tensor: [Float], size: Int) -> [Float] {
+        var out = tensor
+        for y in 0..<size {
+            for x in 0..<size {
+                let (from, to) = ((y * size + x) * 3, (y * size + size - 1 - x) * 3)
+                out[to] = tensor[from]
+                out[to + 1] = tensor[from + 1]
+                out[to + 2] = tensor[from + 2]
+            }
+        }
+        return out
     }
 }
 

@@ -88,7 +88,8 @@ public final class LookalikeService: @unchecked Sendable {
         embedder = ImageEmbedder(
             model: model, pool: pool, limits: DecodingLimits(maxPixels: configuration.model.maxImagePixels),
             thumbnailer: Thumbnailer(maxSide: configuration.model.thumbnailSize),
-            cropPolicy: configuration.model.cropPolicy)
+            cropPolicy: configuration.model.cropPolicy, trimBorders: configuration.model.trimBorders,
+            mirrorAverage: configuration.model.mirrorAverage)
         for stored in try store.collections() {
             collections[stored.name] = try openCollection(stored)
         }
@@ -96,7 +97,7 @@ public final class LookalikeService: @unchecked Sendable {
 
     private func openCollection(_ stored: StoredCollection) throws -> ImageCollection {
         try ImageCollection(stored: stored, store: store, configuration: configuration,
-                            modelName: embedder.model.identity.description, dimension: embedder.model.featureDimension)
+                            modelName: embedder.recipe.description, dimension: embedder.model.featureDimension)
     }
 
     public var model: ImageModel { embedder.model }
@@ -221,7 +222,7 @@ public final class LookalikeService: @unchecked Sendable {
         let state = collection.indexLoad == nil ? "loading" : stats.trees > 0 ? "forest" : "exact"
         return CollectionSummary(
             name: collection.name, images: usage.images, bytes: usage.bytes, indexBytes: stats.vectorBytes + stats.forestBytes,
-            indexState: state, codeScheme: scheme.kind, codeBits: scheme.bits, model: model.identity.description,
+            indexState: state, codeScheme: scheme.kind, codeBits: scheme.bits, model: embedder.recipe.description,
             createdAt: collection.createdAt, sequence: stats.sequence,
             indexes: collection.settings.indexes.fields.mapValues(\.rawValue))
     }
@@ -399,7 +400,7 @@ public final class LookalikeService: @unchecked Sendable {
         return Statistics(
             images: try store.count(collection: collection.id), indexed: stats.count, tombstones: stats.tombstones,
             trees: stats.trees, indexBytes: stats.vectorBytes + stats.forestBytes, rebuilds: stats.rebuilds,
-            model: model.identity.description, codeBits: scheme.bits, codeScheme: scheme.kind, sequence: stats.sequence,
+            model: embedder.recipe.description, codeBits: scheme.bits, codeScheme: scheme.kind, sequence: stats.sequence,
             queue: embedder.pool.statistics)
     }
 

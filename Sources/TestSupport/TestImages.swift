@@ -76,4 +76,17 @@ public enum TestImages {
         var generator = SeededRandom(seed: seed)
         return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }
+
+    /// `image` framed by a flat margin of `colour`, `top`, `bottom`, `left` and `right` pixels wide.
+    public static func framed(_ image: RGBImage, colour: (UInt8, UInt8, UInt8), top: Int, bottom: Int, left: Int, right: Int) -> RGBImage {
+        let (width, height) = (image.width + left + right, image.height + top + bottom)
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for index in 0..<(width * height) { (pixels[index * 3], pixels[index * 3 + 1], pixels[index * 3 + 2]) = colour }
+        for y in 0..<image.height {
+            let target = ((y + top) * width + left) * 3
+            pixels.replaceSubrange(target..<(target + image.width * 3),
+                                   with: image.pixels[(y * image.width * 3)..<((y + 1) * image.width * 3)])
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
 }

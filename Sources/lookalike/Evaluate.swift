@@ -20,6 +20,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Column to break results down by (default: every column other than path, group_id and a few descriptive ones).")
     var by: [String] = []
     @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Also print precision and recall of \"score ≥ t means the same group\" at each cosine threshold t (exact search).")
+    var thresholds = false
 
     struct Row {
         let path: String
@@ -122,6 +124,10 @@ struct Evaluate: ParsableCommand {
             }
             report[name] = section
         }
+        if thresholds {
+            report["thresholds"] = try Self.thresholdTable(queries: queries, relevant: relevantSets, service: service,
+                                                           collection: collection.name)
+        }
         if json {
             let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -137,6 +143,34 @@ struct Evaluate: ParsableCommand {
                     }
                 }
             }
+            if let table = report["thresholds"] as? [[String: Double]] {
+                print("\ncosine ≥ t means the same group (exact neighbours)")
+                for row in table {
+                    print(String(format: "  t %.2f  precision %.4f  recall %.4f  (%d pairs)", row["threshold"]!, row["precision"]!,
+                                 row["recall"]!, Int(row["pairs"]!)))
+                }
+            }
+        }
+    }
+
+    /// Precision and recall of "cosine ≥ t means a near-duplicate" over every query's exact neighbours: a pair is
+    /// a true positive when both images share a group. Each query looks at its `depth` nearest images, enough to
+    /// hold its whole group; false positives beyond that depth would need a score above the depth-th neighbour's.
+    static func thresholdTable(queries: [Row], relevant: [String: Set<String>], service: LookalikeService,
+                               collection: String) throws -> [[String: Double]] {
+        let depth = min(1000, (relevant.values.map(\.count).max() ?? 0) + 20)
+        var pairs: [(score: Float, relevant: Bool)] = []
+        for row in queries {
+            let matches = try service.similar(key: row.path, options: SearchOptions(k: depth, exact: true), collection: collection)
+            let wanted = relevant[row.path] ?? []
+            pairs += matches.map { ($0.score, wanted.contains($0.key)) }
+        }
+        let total = Double(queries.reduce(0) { $0 + (relevant[$1.path]?.count ?? 0) })
+        return stride(from: 0.70, through: 0.99, by: 0.01).map { threshold in
+            let kept = pairs.filter { Double($0.score) >= threshold - 1e-9 }
+            let hits = Double(kept.filter(\.relevant).count)
+            return ["threshold": (threshold * 100).rounded() / 100, "precision": kept.isEmpty ? 1 : hits / Double(kept.count),
+                    "recall": total == 0 ? 0 : hits / total, "pairs": Double(kept.count)]
         }
     }
 

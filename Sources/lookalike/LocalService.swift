@@ -10,7 +10,7 @@ extension ServiceOptions {
         let configuration = try configuration(apply: apply)
         let path = modelPath(configuration)
         let model: ImageModel
-        do { model = try ImageModel(path: path) } catch { throw ValidationError("cannot load the model: \(error)") }
+        do { model = try ImageModel(path: path, pooling: configuration.model.featurePooling) } catch { throw ValidationError("cannot load the model: \(error)") }
         let service = try LookalikeService(configuration: configuration, model: model)
         try service.loadIndex()
         return service

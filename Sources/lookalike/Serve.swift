@@ -24,7 +24,7 @@ struct Serve: AsyncParsableCommand {
         let modelPath = options.modelPath(configuration)
         let model: ImageModel
         do {
-            model = try ImageModel(path: modelPath)
+            model = try ImageModel(path: modelPath, pooling: configuration.model.featurePooling)
         } catch {
             throw ValidationError("cannot load the model: \(error)")
         }

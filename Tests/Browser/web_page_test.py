@@ -243,6 +243,26 @@ def run_open_server(driver, server, files, screenshots):
     time.sleep(1)
     check(tiles(driver, "search-results")[0].get_attribute("data-id") == "cat-small.jpg", "the latest search is shown")
 
+    # Dropping and pasting an image run the search too (a File made in the page from the stored thumbnail of
+    # the coffee, delivered as a real DragEvent and ClipboardEvent).
+    for event, restore in (("drop", "cat.jpg"), ("paste", "cat-small.jpg")):
+        driver.execute_async_script("""
+            const [kind, done] = arguments;
+            fetch('/v1/images/coffee.jpg/thumbnail').then((r) => r.blob()).then((blob) => {
+              const data = new DataTransfer();
+              data.items.add(new File([blob], 'coffee-thumbnail.jpg', {type: 'image/jpeg'}));
+              if (kind === 'drop') {
+                document.querySelector('#drop-zone').dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+              } else {
+                document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+              }
+              done();
+            });""", event)
+        wait(driver, lambda d: tiles(d, "search-results") and tiles(d, "search-results")[0].get_attribute("data-id") == "coffee.jpg"
+             and "coffee-thumbnail.jpg" not in d.find_element(By.ID, "search-status").text, f"the search by {event}")
+        query.send_keys(str(files[restore]))
+        wait(driver, lambda d: tiles(d, "search-results")[0].get_attribute("data-id") == restore, "back to the cat")
+
     # min_score: the control reruns the search; only the cat and its copy remain.
     field = driver.find_element(By.ID, "search-min-score")
     field.send_keys("0.5", Keys.TAB)

@@ -70,6 +70,8 @@ struct ConfigurationTests {
         (#"{"index": {"trees": "ten"}}"#, "index.trees"),
         (#"{"hashing": {"bits": 100}}"#, "hashing.bits"),
         (#"{"model": {"cropPolicy": "zoom"}}"#, "model.cropPolicy"),
+        (#"{"model": {"pooling": "max"}}"#, "model.pooling"),
+        (#"{"model": {"gemPower": 0.5}}"#, "model.gemPower"),
         (#"{"logging": 3}"#, "logging"),
         (#"{"server": {"apiKeys": ["short"]}}"#, "server.apiKeys"),
     ])

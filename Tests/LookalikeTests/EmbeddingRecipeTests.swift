@@ -1,0 +1,86 @@
+import Foundation
+import Imaging
+import Inference
+@testable import Lookalike
+import Testing
+import TestSupport
+
+/// The embedding options beyond the plain forward pass: what they compute, and that they are part of the recipe
+/// recorded with the vectors (so vectors made another way never meet in one search).
+@Suite(.serialized)
+struct EmbeddingRecipeTests {
+    static let pool: InferencePool = {
+        do {
+            return try InferencePool(model: CollectionTests.model, configuration: .init(workers: 2, queueCapacity: 8, maxBatch: 1))
+        } catch { fatalError("cannot start the inference pool: \(error)") }
+    }()
+
+    static func embedder(trim: Bool = false, mirror: Bool = false) -> ImageEmbedder {
+        ImageEmbedder(model: CollectionTests.model, pool: pool, trimBorders: trim, mirrorAverage: mirror)
+    }
+
+    static func png(_ image: RGBImage) -> [UInt8] {
+        PNGWriter(colorType: .rgb).encode(width: image.width, height: image.height, samples: image.pixels.map(Int.init))
+    }
+
+    static func mirrored(_ image: RGBImage) -> RGBImage {
+        var pixels = image.pixels
+        for y in 0..<image.height {
+            for x in 0..<image.width {
+                for c in 0..<3 { pixels[(y * image.width + x) * 3 + c] = image.pixels[(y * image.width + image.width - 1 - x) * 3 + c] }
+            }
+        }
+        return RGBImage(width: image.width, height: image.height, pixels: pixels)
+    }
+
+    @Test func theRecipeNamesEveryOption() {
+        let name = CollectionTests.model.identity.name
+        #expect(Self.embedder().recipe == CollectionTests.model.identity)
+        #expect(Self.embedder(trim: true).recipe.name == name + "+trim")
+        #expect(Self.embedder(trim: true, mirror: true).recipe.name == name + "+trim+mirror")
+    }
+
+    /// With the mirror average, an image and its mirror image embed alike (the crop and the resampling are
+    /// symmetric); without it they differ.
+    @Test func theMirrorAverageIsSymmetric() throws {
+        let scene = TestImages.scene(seed: 21, width: 300, height: 200)
+        let (original, flipped) = (Self.png(scene), Self.png(Self.mirrored(scene)))
+        let plain = Self.embedder()
+        let plainCosine = FeatureVector.cosine(try plain.embedBlocking(original).vector, try plain.embedBlocking(flipped).vector)
+        let averaged = Self.embedder(mirror: true)
+        let a = try averaged.embedBlocking(original), b = try averaged.embedBlocking(flipped)
+        let cosine = FeatureVector.cosine(a.vector, b.vector)
+        #expect(cosine > 0.9999, "mirror-averaged: \(cosine)")
+        #expect(plainCosine < 0.999, "plain: \(plainCosine)")
+        #expect(a.model.name.hasSuffix("+mirror"))
+    }
+
+    /// With trimming, a framed copy embeds exactly as the unframed image.
+    @Test func trimmedMarginsEmbedAsTheImage() throws {
+        let scene = TestImages.scene(seed: 22, width: 300, height: 200)
+        let framed = TestImages.framed(scene, colour: (255, 255, 255), top: 40, bottom: 40, left: 10, right: 90)
+        let trimming = Self.embedder(trim: true)
+        let cosine = FeatureVector.cosine(try trimming.embedBlocking(Self.png(scene)).vector,
+                                          try trimming.embedBlocking(Self.png(framed)).vector)
+        #expect(cosine > 0.99999, "trimmed: \(cosine)")
+        let plain = Self.embedder()
+        let plainCosine = FeatureVector.cosine(try plain.embedBlocking(Self.png(scene)).vector,
+                                               try plain.embedBlocking(Self.png(framed)).vector)
+        #expect(plainCosine < 0.99, "untrimmed: \(plainCosine)")
+    }
+
+    /// A database embedded one way: a service configured another way leaves those vectors out of search.
+    @Test func anotherRecipeDoesNotMixWithStoredVectors() throws {
+        let directory = try CollectionTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plain = try CollectionTests.open(CollectionTests.configuration(directory))
+        _ = try plain.ingest(bytes: try CollectionTests.jpeg(1), key: "one")
+        plain.shutdown()
+        let gem = try CollectionTests.open(CollectionTests.configuration(directory) { $0.model.trimBorders = true })
+        defer { gem.shutdown() }
+        #expect(try gem.vectorsFromOtherModels() == 1)
+        _ = try gem.ingest(bytes: try CollectionTests.jpeg(2), key: "two")
+        let found = try gem.search(bytes: try CollectionTests.jpeg(1), region: nil, options: SearchOptions(k: 5))
+        #expect(found.map(\.key) == ["two"])
+    }
+}
