@@ -321,7 +321,12 @@ async function search(file) {
 
 function setUpSearch() {
   const input = $('#query-input');
-  input.addEventListener('change', () => search(input.files[0]));
+  input.addEventListener('change', () => {
+    const file = input.files[0];
+    // Emptied, so that choosing the same file again searches again.
+    input.value = '';
+    search(file);
+  });
   const zone = $('#drop-zone');
   zone.addEventListener('dragover', (event) => { event.preventDefault(); zone.classList.add('dragging'); });
   zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
