@@ -28,6 +28,7 @@ os.environ["SE_AVOID_STATS"] = "true"  # Selenium makes no network calls of its 
 from PIL import Image, ImageOps  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -134,9 +135,11 @@ def browser(download_directory):
 
 
 def wait(driver, condition, what, timeout=90):
+    """Polls `condition`; an element re-rendered between finding and reading it is simply read again."""
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
-    except Exception as error:  # noqa: BLE001 - re-raised with what was awaited and what the page says
+        return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException]) \
+            .until(lambda d: condition(d))
+    except TimeoutException as error:
         problem = driver.find_element(By.ID, "problem").text
         raise AssertionError(f"timed out waiting for {what}; problem box: {problem!r}") from error
 
