@@ -62,8 +62,8 @@ public final class LookalikeService: @unchecked Sendable {
     public static let defaultCollection = ImageStore.defaultCollectionName
 
     public let configuration: Configuration
-    private let store: ImageStore
-    private let embedder: ImageEmbedder
+    let store: ImageStore
+    let embedder: ImageEmbedder
     /// Guards `collections`; held only to look up, add or remove an entry.
     private let registryLock = NSLock()
     private var collections: [String: ImageCollection] = [:]
@@ -108,7 +108,7 @@ public final class LookalikeService: @unchecked Sendable {
     public var isReady: Bool { readyLock.withLock { ready } }
 
     /// The collection named `name`, or ``LookalikeError/collectionNotFound(_:)``.
-    private func collection(_ name: String) throws -> ImageCollection {
+    func collection(_ name: String) throws -> ImageCollection {
         guard let collection = registryLock.withLock({ collections[name] }) else { throw LookalikeError.collectionNotFound(name) }
         return collection
     }

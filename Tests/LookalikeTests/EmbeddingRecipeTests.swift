@@ -83,4 +83,38 @@ struct EmbeddingRecipeTests {
         let found = try gem.search(bytes: try CollectionTests.jpeg(1), region: nil, options: SearchOptions(k: 5))
         #expect(found.map(\.key) == ["two"])
     }
+
+    /// After a recipe change, `reembed` recomputes the stored images' vectors from their originals (or from bytes
+    /// found elsewhere), keeps keys and metadata, refuses other bytes, and a second run has nothing to do.
+    @Test func reembeddingBringsStoredImagesToTheNewRecipe() throws {
+        let directory = try CollectionTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let images = try (1...4).map { try CollectionTests.jpeg(UInt64(30 + $0)) }
+        let plain = try CollectionTests.open(CollectionTests.configuration(directory) { $0.storage.keepOriginals = true })
+        for (index, bytes) in images.prefix(2).enumerated() {
+            _ = try plain.ingest(bytes: bytes, key: "kept-\(index)", metadata: #"{"n": \#(index)}"#)
+        }
+        plain.shutdown()
+        let withoutOriginals = try CollectionTests.open(CollectionTests.configuration(directory))
+        _ = try withoutOriginals.ingest(bytes: images[2], key: "found")
+        _ = try withoutOriginals.ingest(bytes: images[3], key: "lost")
+        withoutOriginals.shutdown()
+
+        let trimming = try CollectionTests.open(CollectionTests.configuration(directory) { $0.model.trimBorders = true })
+        defer { trimming.shutdown() }
+        #expect(try trimming.vectorsFromOtherModels() == 4)
+        var seen: [Int] = []
+        let result = try trimming.reembed(source: { key, _ in key == "found" ? images[2] : key == "lost" ? images[0] : nil },
+                                          progress: { seen.append($0.done) })
+        #expect(result.recomputed == 3 && result.current == 0 && result.total == 4)
+        #expect(result.failed.map(\.key) == ["lost"], "other bytes than the stored image's are refused")
+        #expect(seen == [1, 2, 3, 4])
+        #expect(try trimming.vectorsFromOtherModels() == 1)
+        let found = try trimming.search(bytes: images[1], region: nil, options: SearchOptions(k: 1))
+        #expect(found.first?.key == "kept-1" && (found.first?.score ?? 0) > 0.9999)
+        #expect(try trimming.record(key: "kept-1")?.metadata == #"{"n":1}"#)
+
+        let again = try trimming.reembed()
+        #expect(again.recomputed == 0 && again.current == 3 && again.missing == ["lost"])
+    }
 }
