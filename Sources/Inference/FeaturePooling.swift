@@ -7,12 +7,17 @@ public enum FeaturePooling: Sendable, Equatable, CustomStringConvertible {
     /// Generalized mean (Radenović et al., 2018): `(mean xᵖ)^(1/p)`; p = 1 is the average, and a larger p leans
     /// towards the strongest responses (the maximum as p → ∞).
     case generalizedMean(power: Float)
+    /// Regional maximum activations (R-MAC, Tolias et al., 2016, without its learned whitening): the per-channel
+    /// maximum over square regions at three scales (1, 4 and 9 regions of a square map), each region's vector
+    /// L2-normalised, summed.
+    case regionalMaximum
 
     /// Added to the model's name in its identity, so vectors pooled differently never meet in one search.
     public var recipeSuffix: String {
         switch self {
         case .average: ""
         case .generalizedMean(let power): "+gem\(power.formatted)"
+        case .regionalMaximum: "+rmac"
         }
     }
 
@@ -20,11 +25,13 @@ public enum FeaturePooling: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .average: "average"
         case .generalizedMean(let power): "generalized mean, p = \(power.formatted)"
+        case .regionalMaximum: "regional maximum (R-MAC, 3 scales)"
         }
     }
 
     /// Pools `images` maps of `pixels × channels` values into `images × channels`.
     func pool(_ map: UnsafePointer<Float>, images: Int, pixels: Int, channels: Int) -> [Float] {
+        if case .regionalMaximum = self { return Self.regionalMaximum(map, images: images, pixels: pixels, channels: channels) }
         var features = [Float](repeating: 0, count: images * channels)
         features.withUnsafeMutableBufferPointer { features in
             for image in 0..<images {
@@ -38,6 +45,8 @@ public enum FeaturePooling: Sendable, Equatable, CustomStringConvertible {
                         for channel in 0..<channels { let x = max(row[channel], 0); sum[channel] += x * x * x }
                     case .generalizedMean(let power):
                         for channel in 0..<channels { sum[channel] += Float.pow(max(row[channel], 0), power) }
+                    case .regionalMaximum:
+                        preconditionFailure("pooled above")
                     }
                 }
                 let scale = 1 / Float(pixels)
@@ -46,7 +55,47 @@ public enum FeaturePooling: Sendable, Equatable, CustomStringConvertible {
                     for channel in 0..<channels { sum[channel] *= scale }
                 case .generalizedMean(let power):
                     for channel in 0..<channels { sum[channel] = Float.pow(sum[channel] * scale, 1 / power) }
+                case .regionalMaximum:
+                    preconditionFailure("pooled above")
                 }
+            }
+        }
+        return features
+    }
+}
+
+extension FeaturePooling {
+    /// The regions of a `side × side` map at scales 1...3: `l × l` squares of side `2·side/(l+1)` (rounded),
+    /// spread evenly from edge to edge.
+    static func regions(side: Int) -> [(x: Int, y: Int, size: Int)] {
+        var regions: [(x: Int, y: Int, size: Int)] = []
+        for level in 1...3 {
+            let size = max(1, min(side, Int((2 * Double(side) / Double(level + 1)).rounded())))
+            let offsets = (0..<level).map { level == 1 ? (side - size) / 2 : Int((Double($0 * (side - size)) / Double(level - 1)).rounded()) }
+            for y in offsets { for x in offsets { regions.append((x, y, size)) } }
+        }
+        return regions
+    }
+
+    static func regionalMaximum(_ map: UnsafePointer<Float>, images: Int, pixels: Int, channels: Int) -> [Float] {
+        let side = Int(Double(pixels).squareRoot().rounded())
+        let regions = side * side == pixels ? Self.regions(side: side) : [(0, 0, 1)]
+        var features = [Float](repeating: 0, count: images * channels)
+        var region = [Float](repeating: 0, count: channels)
+        for image in 0..<images {
+            let base = map + image * pixels * channels
+            for (x0, y0, size) in regions {
+                // A map that is not square: one "region" of all pixels.
+                let cells = side * side == pixels ? (y0..<(y0 + size)).flatMap { y in (x0..<(x0 + size)).map { y * side + $0 } }
+                    : Array(0..<pixels)
+                for channel in 0..<channels { region[channel] = -.infinity }
+                for cell in cells {
+                    let row = base + cell * channels
+                    for channel in 0..<channels { region[channel] = max(region[channel], row[channel]) }
+                }
+                let norm = region.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                guard norm > 0 else { continue }
+                for channel in 0..<channels { features[image * channels + channel] += region[channel] / norm }
             }
         }
         return features

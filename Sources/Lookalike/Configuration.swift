@@ -57,7 +57,8 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var thumbnailSize = Thumbnailer().maxSide
         /// `centerSquare` or `squash`.
         public var cropPolicy = ModelInputPreprocessor.CropPolicy.centerSquare
-        /// `average` (what the model was trained with) or `gem` (generalized mean with `gemPower`). Part of the
+        /// `average` (what the model was trained with), `gem` (generalized mean with `gemPower`) or `rmac`
+        /// (regional maxima). Part of the
         /// vectors' recipe: a change leaves the vectors pooled the other way out of search until re-ingested.
         public var pooling = "average"
         public var gemPower = 3.0
@@ -68,7 +69,11 @@ public struct Configuration: Codable, Sendable, Equatable {
 
         /// The pooling these settings name (after ``Configuration/validate()``).
         public var featurePooling: FeaturePooling {
-            pooling == "gem" ? .generalizedMean(power: Float(gemPower)) : .average
+            switch pooling {
+            case "gem": .generalizedMean(power: Float(gemPower))
+            case "rmac": .regionalMaximum
+            default: .average
+            }
         }
     }
 
@@ -259,7 +264,7 @@ public struct Configuration: Codable, Sendable, Equatable {
         try check(model.maxBatchWaitMilliseconds >= 0 && model.maxBatchWaitMilliseconds <= 10_000, "model.maxBatchWaitMilliseconds", "must be 0...10000")
         try check((1...1_000_000_000).contains(model.maxImagePixels), "model.maxImagePixels", "must be 1...1000000000")
         try check((16...4096).contains(model.thumbnailSize), "model.thumbnailSize", "must be 16...4096")
-        try check(["average", "gem"].contains(model.pooling), "model.pooling", "must be average or gem")
+        try check(["average", "gem", "rmac"].contains(model.pooling), "model.pooling", "must be average, gem or rmac")
         try check(model.gemPower >= 1 && model.gemPower <= 16, "model.gemPower", "must be 1...16")
         try check((1...256).contains(index.trees), "index.trees", "must be 1...256")
         try check((2...10_000).contains(index.leafSize), "index.leafSize", "must be 2...10000")
