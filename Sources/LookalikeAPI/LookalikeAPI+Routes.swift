@@ -153,7 +153,7 @@ extension LookalikeAPI {
             """#) { api, _, _ in try api.metricsResponse() },
         APIRoute(.get, "/openapi.json", scope: .service, access: .open, operation: #"""
             {"summary": "This document", "operationId": "openapi", "responses": {"200": {"description": "OpenAPI 3"}}}
-            """#) { _, _, _ in HTTPResponse(status: .ok, contentType: "application/json", body: OpenAPIDocument.json) },
+            """#) { api, _, _ in HTTPResponse(status: .ok, contentType: "application/json", body: api.openAPIDocument) },
 
         // The browser page: static files; what it shows it fetches from the routes above with the user's key.
         APIRoute(.get, "/", scope: .service, access: .open, operation: #"""

@@ -17,12 +17,16 @@ public final class LookalikeAPI: Sendable {
     private let protectReads: Bool
     let multipart: MultipartParser
     private let router: Router
+    /// `/openapi.json` for this configuration (its security follows the keys in force).
+    let openAPIDocument: String
 
     public init(service: LookalikeService, logger: Logger) {
         self.service = service
         self.logger = logger
         self.apiKeys = service.configuration.server.apiKeys.map { Array($0.utf8) }
         self.protectReads = service.configuration.server.protectReads
+        self.openAPIDocument = OpenAPIDocument.json(
+            security: apiKeys.isEmpty ? .none : protectReads ? .readsAndWrites : .writes)
         self.multipart = MultipartParser(
             maxParts: service.configuration.server.maxMultipartParts, maxPartBytes: service.configuration.server.maxBodyBytes)
         // Routes reach the API through a weak box filled once `self` exists (the router is built first).

@@ -1,10 +1,27 @@
 import Foundation
 
 /// The OpenAPI 3 description served at `/openapi.json`: the shared components below, and `paths` built from
-/// the route table (each route's operation, with the collection parameter of collection routes and the bearer
-/// security of routes that need a key).
+/// the route table (each route's operation, with the collection parameter of collection routes), with the bearer
+/// security — and its 401 — on exactly the routes that need a key in the running configuration.
 enum OpenAPIDocument {
-    static let json: String = {
+    /// Which routes need a key.
+    enum Security {
+        /// No keys configured: every route is open.
+        case none
+        /// Writes need a key.
+        case writes
+        /// Reads and writes need a key (`server.protectReads`).
+        case readsAndWrites
+
+        func applies(to access: APIRoute.Access) -> Bool {
+            switch (self, access) {
+            case (_, .open), (.none, _), (.writes, .read): false
+            case (.writes, .write), (.readsAndWrites, .read), (.readsAndWrites, .write): true
+            }
+        }
+    }
+
+    static func json(security: Security) -> String {
         guard var document = (try? JSONSerialization.jsonObject(with: Data(components.utf8))) as? [String: Any] else {
             preconditionFailure("the OpenAPI components are not a JSON object")
         }
@@ -13,7 +30,12 @@ enum OpenAPIDocument {
             guard var operation = (try? JSONSerialization.jsonObject(with: Data(route.operation.utf8))) as? [String: Any] else {
                 preconditionFailure("the OpenAPI operation of \(route.method) \(route.path) is not a JSON object")
             }
-            if route.access == .write { operation["security"] = [["bearer": [String]()]] }
+            if security.applies(to: route.access) {
+                operation["security"] = [["bearer": [String]()]]
+                var responses = operation["responses"] as? [String: Any] ?? [:]
+                responses["401"] = ["$ref": "#/components/responses/Problem"]
+                operation["responses"] = responses
+            }
             for (pattern, fixedCollection) in route.patterns {
                 var entry = operation
                 if route.scope == .collection {
@@ -31,7 +53,7 @@ enum OpenAPIDocument {
         guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]),
               let text = String(data: data, encoding: .utf8) else { preconditionFailure("the OpenAPI document does not serialise") }
         return text
-    }()
+    }
 
     static let components = #"""
 {

@@ -110,6 +110,31 @@ struct APIFlowTests {
         #expect(documented == served)
     }
 
+    /// The document declares bearer security (and its 401) on exactly the routes that need a key as configured.
+    @Test(arguments: [(false, false), (true, false), (true, true)])
+    func theDocumentDeclaresTheSecurityInForce(keys: Bool, protectReads: Bool) throws {
+        let harness = try APITestHarness(configure: {
+            if keys { $0.server.apiKeys = ["0123456789abcdef-secret"] }
+            $0.server.protectReads = protectReads
+        })
+        let paths = try #require(try harness.client().request("GET", "/openapi.json").json["paths"] as? [String: [String: Any]])
+        var checked = 0
+        for (path, operations) in paths {
+            for (method, value) in operations {
+                let operation = try #require(value as? [String: Any])
+                let secured = operation["security"] != nil
+                let documents401 = (operation["responses"] as? [String: Any])?["401"] != nil
+                let open = ["/healthz", "/readyz", "/openapi.json", "/", "/ui/{asset}"].contains(path)
+                // Searching by a posted image, vector or examples is a read.
+                let write = method != "get" && !["/search", "/search/vector", "/recommend"].contains { path.hasSuffix($0) }
+                let expected = keys && !open && (write || protectReads)
+                #expect(secured == expected && documents401 == expected, "\(method) \(path): keys \(keys), protectReads \(protectReads)")
+                checked += 1
+            }
+        }
+        #expect(checked > 30)
+    }
+
     @Test func bearerTokensProtectWrites() throws {
         let key = "0123456789abcdef-secret"
         let harness = try APITestHarness(configure: { $0.server.apiKeys = [key] })
