@@ -47,16 +47,21 @@ extension LookalikeAPI {
              "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
                             {"name": "after", "in": "query", "schema": {"type": "string"}}, {"$ref": "#/components/parameters/filter"}],
              "responses": {"200": {"description": "a page; 'next' is the cursor for the following page"},
-                           "404": {"$ref": "#/components/responses/Problem"}}}
+                           "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.list(request, collection: collection) },
         APIRoute(.post, "/images/batch", scope: .collection, access: .write, operation: #"""
             {"summary": "Upload many images (multipart 'image' parts; each file name is its id)", "operationId": "uploadImages",
-             "responses": {"200": {"description": "one status per file"}, "404": {"$ref": "#/components/responses/Problem"}}}
+             "responses": {"200": {"description": "one status per file"}, "400": {"$ref": "#/components/responses/Problem"},
+                           "404": {"$ref": "#/components/responses/Problem"}, "413": {"$ref": "#/components/responses/Problem"},
+                           "415": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.batch(request, collection: collection) },
         APIRoute(.put, "/images/{id}", scope: .collection, access: .write, operation: #"""
             {"summary": "Upload or replace the image with this id (raw body)", "operationId": "putImage",
              "parameters": [{"$ref": "#/components/parameters/id"}], "requestBody": {"$ref": "#/components/requestBodies/Image"},
-             "responses": {"201": {"description": "stored"}, "200": {"description": "replaced"}}}
+             "responses": {"201": {"description": "stored"}, "200": {"description": "replaced"},
+                           "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"},
+                           "413": {"$ref": "#/components/responses/Problem"}, "415": {"$ref": "#/components/responses/Problem"},
+                           "422": {"$ref": "#/components/responses/Problem"}, "503": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.upload(request, key: request.parameters["id"], collection: collection) },
         APIRoute(.get, "/images/{id}", scope: .collection, access: .read, operation: #"""
             {"summary": "An image's record and metadata", "operationId": "getImage", "parameters": [{"$ref": "#/components/parameters/id"}],
@@ -86,7 +91,8 @@ extension LookalikeAPI {
                             {"$ref": "#/components/parameters/exact"}, {"$ref": "#/components/parameters/filter"},
                             {"$ref": "#/components/parameters/offset"}, {"$ref": "#/components/parameters/group_by"},
                             {"$ref": "#/components/parameters/group_size"}],
-             "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Problem"}}}
+             "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
+                           "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.similar(request, collection: collection) },
         APIRoute(.post, "/search", scope: .collection, access: .read, operation: #"""
             {"summary": "Images similar to an uploaded image (not stored)", "operationId": "searchByImage",
@@ -98,7 +104,9 @@ extension LookalikeAPI {
                             {"name": "box", "in": "query", "description": "x,y,w,h: only this region of the upright image goes to the model; pixels, or fractions of the width and height when all four are ≤ 1. Outside the image, or a side under 16 pixels: 400.", "schema": {"type": "string", "example": "0.5,0,0.5,1"}}],
              "requestBody": {"$ref": "#/components/requestBodies/Image"},
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
-                           "404": {"$ref": "#/components/responses/Problem"}}}
+                           "404": {"$ref": "#/components/responses/Problem"}, "413": {"$ref": "#/components/responses/Problem"},
+                           "415": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"},
+                           "503": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.search(request, collection: collection) },
         APIRoute(.post, "/search/vector", scope: .collection, access: .read, operation: #"""
             {"summary": "Images similar to a 1280-d feature vector", "operationId": "searchByVector",
