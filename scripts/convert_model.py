@@ -115,13 +115,15 @@ def read_checkpoint(path):
             storages[key] = np.frombuffer(f.read(count * width), dtype=dtype)
     tensors = collections.OrderedDict()
     for name, (_, (kind, key, _), offset, size, stride) in state.items():
-        data = storages[key]
-        itemsize = data.dtype.itemsize
-        # Honour the stride: these weights were converted from TensorFlow and sit behind transposed views.
-        view = np.lib.stride_tricks.as_strided(
-            data[offset:], shape=size, strides=tuple(s * itemsize for s in stride))
-        tensors[name] = np.ascontiguousarray(view)
+        tensors[name] = materialize(storages[key], offset, size, stride)
     return tensors
+
+
+def materialize(data, offset, size, stride):
+    """A tensor's values, contiguous, from its storage and view. The stride is honoured: the Lite weights were
+    converted from TensorFlow and sit behind transposed views."""
+    view = np.lib.stride_tricks.as_strided(data[offset:], shape=size, strides=tuple(s * data.dtype.itemsize for s in stride))
+    return np.ascontiguousarray(view)
 
 
 def read_zip_checkpoint(path):
@@ -149,9 +151,7 @@ def read_zip_checkpoint(path):
         if not (isinstance(value, tuple) and value and value[0] == "tensor"):
             continue
         _, data, offset, size, stride = value
-        view = np.lib.stride_tricks.as_strided(
-            data[offset:], shape=size, strides=tuple(s * data.dtype.itemsize for s in stride))
-        tensors[name] = np.ascontiguousarray(view)
+        tensors[name] = materialize(data, offset, size, stride)
     return tensors
 
 

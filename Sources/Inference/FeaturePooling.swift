@@ -31,33 +31,36 @@ public enum FeaturePooling: Sendable, Equatable, CustomStringConvertible {
 
     /// Pools `images` maps of `pixels × channels` values into `images × channels`.
     func pool(_ map: UnsafePointer<Float>, images: Int, pixels: Int, channels: Int) -> [Float] {
-        if case .regionalMaximum = self { return Self.regionalMaximum(map, images: images, pixels: pixels, channels: channels) }
+        switch self {
+        case .average:
+            return Self.mean(map, images: images, pixels: pixels, channels: channels, of: { $0 }, then: { $0 })
+        case .generalizedMean(let power) where power == 3:
+            return Self.mean(map, images: images, pixels: pixels, channels: channels,
+                             of: { let x = max($0, 0); return x * x * x }, then: { Float.pow($0, 1 / power) })
+        case .generalizedMean(let power):
+            return Self.mean(map, images: images, pixels: pixels, channels: channels,
+                             of: { Float.pow(max($0, 0), power) }, then: { Float.pow($0, 1 / power) })
+        case .regionalMaximum:
+            return Self.regionalMaximum(map, images: images, pixels: pixels, channels: channels)
+        }
+    }
+
+    /// `then(mean over pixels of term(x))` per image and channel.
+    @inline(__always)
+    private static func mean(
+        _ map: UnsafePointer<Float>, images: Int, pixels: Int, channels: Int, of term: (Float) -> Float,
+        then finish: (Float) -> Float
+    ) -> [Float] {
         var features = [Float](repeating: 0, count: images * channels)
         features.withUnsafeMutableBufferPointer { features in
             for image in 0..<images {
                 let sum = features.baseAddress! + image * channels
                 for pixel in 0..<pixels {
                     let row = map + (image * pixels + pixel) * channels
-                    switch self {
-                    case .average:
-                        for channel in 0..<channels { sum[channel] += row[channel] }
-                    case .generalizedMean(let power) where power == 3:
-                        for channel in 0..<channels { let x = max(row[channel], 0); sum[channel] += x * x * x }
-                    case .generalizedMean(let power):
-                        for channel in 0..<channels { sum[channel] += Float.pow(max(row[channel], 0), power) }
-                    case .regionalMaximum:
-                        preconditionFailure("pooled above")
-                    }
+                    for channel in 0..<channels { sum[channel] += term(row[channel]) }
                 }
                 let scale = 1 / Float(pixels)
-                switch self {
-                case .average:
-                    for channel in 0..<channels { sum[channel] *= scale }
-                case .generalizedMean(let power):
-                    for channel in 0..<channels { sum[channel] = Float.pow(sum[channel] * scale, 1 / power) }
-                case .regionalMaximum:
-                    preconditionFailure("pooled above")
-                }
+                for channel in 0..<channels { sum[channel] = finish(sum[channel] * scale) }
             }
         }
         return features
@@ -81,13 +84,14 @@ extension FeaturePooling {
         let side = Int(Double(pixels).squareRoot().rounded())
         let regions = side * side == pixels ? Self.regions(side: side) : [(0, 0, 1)]
         var features = [Float](repeating: 0, count: images * channels)
+        // The pixels of each region, once for every image (a map that is not square: one region of all pixels).
+        let regionCells = regions.map { x0, y0, size in
+            side * side == pixels ? (y0..<(y0 + size)).flatMap { y in (x0..<(x0 + size)).map { y * side + $0 } } : Array(0..<pixels)
+        }
         var region = [Float](repeating: 0, count: channels)
         for image in 0..<images {
             let base = map + image * pixels * channels
-            for (x0, y0, size) in regions {
-                // A map that is not square: one "region" of all pixels.
-                let cells = side * side == pixels ? (y0..<(y0 + size)).flatMap { y in (x0..<(x0 + size)).map { y * side + $0 } }
-                    : Array(0..<pixels)
+            for cells in regionCells {
                 for channel in 0..<channels { region[channel] = -.infinity }
                 for cell in cells {
                     let row = base + cell * channels

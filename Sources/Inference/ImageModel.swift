@@ -1,12 +1,7 @@
 /// The CNN that embeds images: whichever architecture its weight file names (`architecture` in the metadata),
 /// loaded once and shared by every inference worker.
 public final class ImageModel: Sendable {
-    enum Network: Sendable {
-        case efficientNetLite(EfficientNetLite)
-        case resNet(ResNet)
-    }
-
-    let network: Network
+    let network: any ConvolutionalNetwork
     /// Which model and which exact weights produced a vector.
     public let identity: ModelIdentity
     /// Side of the square input in pixels.
@@ -35,28 +30,20 @@ public final class ImageModel: Sendable {
     }
 
     public init(weights file: WeightFile, pooling: FeaturePooling = .average) throws {
-        var identity: ModelIdentity
-        let pooledDimension: Int
-        var description: String
+        let network: any ConvolutionalNetwork
         switch file.metadata["architecture"] {
-        case "efficientnet-lite":
-            let lite = try EfficientNetLite(weights: file)
-            network = .efficientNetLite(lite)
-            (identity, inputSize, inputMean, inputStd) = (lite.identity, lite.inputSize, lite.inputMean, lite.inputStd)
-            (pooledDimension, classCount, multiplyAddsPerImage) = (lite.featureDimension, lite.classCount, lite.multiplyAddsPerImage)
-            description = "EfficientNet-Lite, \(lite.blocks.count) MBConv blocks"
-        case "resnet":
-            let resNet = try ResNet(weights: file)
-            network = .resNet(resNet)
-            (identity, inputSize, inputMean, inputStd) = (resNet.identity, resNet.inputSize, resNet.inputMean, resNet.inputStd)
-            (pooledDimension, classCount, multiplyAddsPerImage) =
-                (resNet.featureDimension, resNet.classCount, resNet.multiplyAddsPerImage)
-            description = "ResNet v1.5, bottleneck stages of \(resNet.stageDepths.map(String.init).joined(separator: ", ")) blocks"
+        case "efficientnet-lite": network = try EfficientNetLite(weights: file)
+        case "resnet": network = try ResNet(weights: file)
         case let other:
             throw WeightFile.Error(
                 path: file.path,
                 reason: "architecture '\(other ?? "")' is not one Lookalike runs (\(Self.architectures.joined(separator: ", ")))")
         }
+        self.network = network
+        (inputSize, inputMean, inputStd) = (network.inputSize, network.inputMean, network.inputStd)
+        (classCount, multiplyAddsPerImage) = (network.classCount, network.multiplyAddsPerImage)
+        let pooledDimension = network.featureDimension
+        var description = network.summary
         if file.tensors["projection.weight"] != nil {
             let head = try file.linear("projection", inputs: pooledDimension)
             description += "; projection head \(pooledDimension) → \(head.outChannels)"
@@ -68,6 +55,6 @@ public final class ImageModel: Sendable {
         }
         architecture = description
         self.pooling = pooling
-        self.identity = ModelIdentity(name: identity.name + pooling.recipeSuffix, weightsHash: identity.weightsHash)
+        identity = ModelIdentity(name: network.identity.name + pooling.recipeSuffix, weightsHash: network.identity.weightsHash)
     }
 }

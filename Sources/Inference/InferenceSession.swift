@@ -21,10 +21,7 @@ public final class InferenceSession {
         precondition(KernelVariant.isSupported(variant), "this CPU cannot run the \(variant) kernels")
         self.model = model
         self.variant = variant
-        switch model.network {
-        case .efficientNetLite(let network): runner = EfficientNetLiteRunner(network: network, variant: variant)
-        case .resNet(let network): runner = ResNetRunner(network: network, variant: variant)
-        }
+        runner = model.network.makeRunner(variant: variant)
         runner.reserve(batch: max(1, maxBatch))
     }
 

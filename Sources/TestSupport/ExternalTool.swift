@@ -67,6 +67,12 @@ public struct ExternalTool: Sendable {
         return ExternalTool(path, package: "python3-venv, with Pillow from PyPI (scripts/test makes .cache/test-venv)")
     }
 
+    /// Runs one of the repository's Python scripts (`scripts/NAME`) with the test suite's Python.
+    @discardableResult
+    public static func runScript(_ name: String, _ arguments: [String]) throws -> String {
+        try testPython.run([repositoryRoot.appendingPathComponent("scripts").appendingPathComponent(name).path] + arguments)
+    }
+
     /// A fresh temporary directory for one test's files.
     public static func scratchDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("lookalike-\(UUID().uuidString)")

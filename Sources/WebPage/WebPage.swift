@@ -1,3 +1,4 @@
+import Foundation
 import HTTPCore
 public import HTTPServer
 
@@ -35,14 +36,8 @@ public enum WebPage {
     /// RFC 9110 13.1.2: `*` or a list of tags, compared weakly (a `W/` prefix is ignored).
     static func matches(_ header: String, _ tag: String) -> Bool {
         header.split(separator: ",").contains { candidate in
-            let trimmed = candidate.trimmingWhitespace
+            let trimmed = candidate.trimmingCharacters(in: .whitespaces)
             return trimmed == "*" || (trimmed.hasPrefix("W/") ? String(trimmed.dropFirst(2)) : trimmed) == tag
         }
-    }
-}
-
-extension Substring {
-    fileprivate var trimmingWhitespace: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

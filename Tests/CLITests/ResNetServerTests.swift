@@ -21,10 +21,9 @@ import TestSupport
     @Test func aServerOnResNet50IngestsAndSearchesJPEGs() throws {
         let directory = try ExternalTool.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let scripts = ExternalTool.repositoryRoot.appendingPathComponent("scripts")
-        try ExternalTool.testPython.run([scripts.appendingPathComponent("make_resnet_fixture.py").path, directory.path])
+        try ExternalTool.runScript("make_resnet_fixture.py", [directory.path])
         let weights = directory.appendingPathComponent("resnet50.safetensors").path
-        try ExternalTool.testPython.run([scripts.appendingPathComponent("convert_model.py").path, "--name", "resnet50",
+        try ExternalTool.runScript("convert_model.py", ["--name", "resnet50",
                                          directory.appendingPathComponent("weights.pth").path, weights])
         let (cat, coffee) = try Self.jpegs(in: directory)
         let database = directory.appendingPathComponent("db.sqlite").path

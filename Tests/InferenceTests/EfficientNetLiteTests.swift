@@ -40,7 +40,7 @@ struct EfficientNetLiteTests {
         #expect(model.inputSize == 224)
         #expect(model.featureDimension == 1280)
         #expect(model.classCount == 1000)
-        guard case .efficientNetLite(let lite) = model.network else {
+        guard let lite = model.network as? EfficientNetLite else {
             Issue.record("the file is not read as EfficientNet-Lite")
             return
         }

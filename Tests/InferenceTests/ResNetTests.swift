@@ -9,15 +9,13 @@ import TestSupport
     /// The fixture, made once per test run: checkpoints, the converted file, the input and the reference outputs.
     static let fixture: Result<URL, any Error> = Result {
         let directory = try ExternalTool.scratchDirectory()
-        let python = ExternalTool.testPython
-        let scripts = ExternalTool.repositoryRoot.appendingPathComponent("scripts")
-        try python.run([scripts.appendingPathComponent("make_resnet_fixture.py").path, directory.path])
+        try ExternalTool.runScript("make_resnet_fixture.py", [directory.path])
         for source in ["weights.pth", "weights.safetensors"] {
-            try python.run([scripts.appendingPathComponent("convert_model.py").path, "--name", "resnet50",
+            try ExternalTool.runScript("convert_model.py", ["--name", "resnet50",
                             directory.appendingPathComponent(source).path,
                             directory.appendingPathComponent("converted-\(source).safetensors").path])
         }
-        try python.run([scripts.appendingPathComponent("convert_model.py").path, "--name", "resnet50",
+        try ExternalTool.runScript("convert_model.py", ["--name", "resnet50",
                         "--projection", directory.appendingPathComponent("head.pth").path,
                         directory.appendingPathComponent("weights.pth").path,
                         directory.appendingPathComponent("with-head.safetensors").path])
@@ -66,7 +64,7 @@ import TestSupport
     /// for every build of the C kernels this CPU runs: cosine ≥ 0.9999 and a small relative error.
     @Test(arguments: KernelVariant.supported) func everyStageMatchesTheReference(variant: KernelVariant) throws {
         let model = try Self.model.get()
-        guard case .resNet(let network) = model.network else { throw WeightFile.Error(path: "", reason: "not a ResNet") }
+        guard let network = model.network as? ResNet else { throw WeightFile.Error(path: "", reason: "not a ResNet") }
         let input = try Self.array("input")
         let runner = ResNetRunner(network: network, variant: variant)
         runner.reserve(batch: 1)
@@ -112,12 +110,10 @@ import TestSupport
     }
 
     @Test func aHeadOfTheWrongShapeIsRefused() throws {
-        let python = ExternalTool.testPython
-        let scripts = ExternalTool.repositoryRoot.appendingPathComponent("scripts")
         let output = try Self.file("bad-head.safetensors").path
         // The network's own checkpoint is no linear head: it has no 'weight' and 'bias'.
         #expect {
-            try python.run([scripts.appendingPathComponent("convert_model.py").path, "--name", "resnet50",
+            try ExternalTool.runScript("convert_model.py", ["--name", "resnet50",
                             "--projection", try Self.file("weights.safetensors").path, try Self.file("weights.pth").path, output])
         } throws: { error in
             "\(error)".contains("a projection head needs tensors 'weight' and 'bias'")
@@ -140,12 +136,10 @@ import TestSupport
     func brokenCheckpointsAreRefusedByName(option: String, tensor: String, complaint: String) throws {
         let directory = try ExternalTool.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let python = ExternalTool.testPython
-        let scripts = ExternalTool.repositoryRoot.appendingPathComponent("scripts")
-        try python.run([scripts.appendingPathComponent("make_resnet_fixture.py").path, directory.path, option, tensor])
+        try ExternalTool.runScript("make_resnet_fixture.py", [directory.path, option, tensor])
         let output = directory.appendingPathComponent("out.safetensors").path
         #expect {
-            try python.run([scripts.appendingPathComponent("convert_model.py").path, "--name", "resnet50",
+            try ExternalTool.runScript("convert_model.py", ["--name", "resnet50",
                             directory.appendingPathComponent("broken.pth").path, output])
         } throws: { error in
             "\(error)".contains("'\(tensor)'") && "\(error)".contains(complaint)
