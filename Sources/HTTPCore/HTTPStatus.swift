@@ -30,6 +30,7 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public static let internalServerError = HTTPStatus(code: 500)
     public static let notImplemented = HTTPStatus(code: 501)
     public static let serviceUnavailable = HTTPStatus(code: 503)
+    public static let insufficientStorage = HTTPStatus(code: 507)
     public static let httpVersionNotSupported = HTTPStatus(code: 505)
 
     /// The standard reason phrase (RFC 9110).
@@ -59,6 +60,7 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
         case 501: "Not Implemented"
         case 503: "Service Unavailable"
         case 505: "HTTP Version Not Supported"
+        case 507: "Insufficient Storage"
         default: "Status \(code)"
         }
     }

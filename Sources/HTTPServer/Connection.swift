@@ -8,13 +8,15 @@ import Foundation
 /// One client connection, served on its own thread until it closes.
 final class Connection: @unchecked Sendable {
     private let descriptor: Int32
+    private let remoteAddress: String
     private let limits: HTTPLimits
     private let handler: HTTPServer.Handler
     private let state: ServerState
     private var parser: HTTPRequestParser
 
-    init(descriptor: Int32, limits: HTTPLimits, handler: @escaping HTTPServer.Handler, state: ServerState) {
+    init(descriptor: Int32, remoteAddress: String, limits: HTTPLimits, handler: @escaping HTTPServer.Handler, state: ServerState) {
         self.descriptor = descriptor
+        self.remoteAddress = remoteAddress
         self.limits = limits
         self.handler = handler
         self.state = state
@@ -95,7 +97,9 @@ final class Connection: @unchecked Sendable {
     }
 
     private func respond(to request: HTTPRequest) -> HTTPResponse {
-        handler(request)
+        var request = request
+        request.remoteAddress = remoteAddress
+        return handler(request)
     }
 
     /// Writes all of `bytes`; false if the peer is gone or the send timed out.

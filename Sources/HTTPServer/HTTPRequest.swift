@@ -12,6 +12,8 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Path parameters filled in by the router (`{id}` → value), percent-decoded.
     public var parameters: [String: String] = [:]
+    /// The client's IP address as text (empty when unknown), set by the server for each connection.
+    public var remoteAddress = ""
 
     public init(method: HTTPMethod, target: String, version: (Int, Int) = (1, 1), headers: [(String, String)] = [],
                 body: [UInt8] = []) {

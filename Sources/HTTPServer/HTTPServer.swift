@@ -73,9 +73,39 @@ public final class HTTPServer: Sendable {
 
     public var openConnections: Int { state.openConnections }
 
+    /// The numeric IP address of an IPv4 or IPv6 peer (an IPv4-mapped IPv6 address as IPv4).
+    static func address(of peer: sockaddr_storage) -> String {
+        var peer = peer
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        switch Int32(peer.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                    var ip = address.pointee.sin_addr
+                    return inet_ntop(AF_INET, &ip, &text, socklen_t(text.count)) != nil ? String(cString: text) : ""
+                }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    var ip = address.pointee.sin6_addr
+                    guard inet_ntop(AF_INET6, &ip, &text, socklen_t(text.count)) != nil else { return "" }
+                    let name = String(cString: text)
+                    return name.hasPrefix("::ffff:") && name.contains(".") ? String(name.dropFirst(7)) : name
+                }
+            }
+        default:
+            return ""
+        }
+    }
+
     private func acceptLoop(_ listener: Int32) {
         while true {
-            let client = accept(listener, nil, nil)
+            var peer = sockaddr_storage()
+            var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let client = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &peerLength) }
+            }
             if client < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 if errno == EMFILE || errno == ENFILE { usleep(10_000); continue }
@@ -92,7 +122,8 @@ public final class HTTPServer: Sendable {
                 close(client)
                 continue
             }
-            let connection = Connection(descriptor: client, limits: configuration.limits, handler: handler, state: state)
+            let connection = Connection(descriptor: client, remoteAddress: Self.address(of: peer), limits: configuration.limits,
+                                        handler: handler, state: state)
             let thread = Thread { connection.run() }
             thread.stackSize = 512 * 1024
             thread.start()

@@ -25,10 +25,38 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var idleTimeoutSeconds = 60.0
         public var minBodyBytesPerSecond = 16.0 * 1024
         public var shutdownGraceSeconds = 10.0
-        /// Bearer tokens accepted for mutating requests; empty: no authentication.
+        /// Bearer keys, each `SECRET` (admin), `ROLE:SECRET` or `ROLE:SECRET:NAME+NAME` (see ``APIKey``); empty: no
+        /// authentication.
         public var apiKeys: [String] = []
         /// Also require a key for reads.
         public var protectReads = false
+        /// Origins whose browser scripts may call the API (`https://shop.example`; `*`: any); empty: none.
+        public var corsOrigins: [String] = []
+
+        /// The keys, parsed (after ``Configuration/validate()``).
+        public var keys: [APIKey] { apiKeys.compactMap { try? APIKey(parsing: $0) } }
+    }
+
+    /// Token buckets per key (per client address for requests without a valid key); a rate of 0 is no limit.
+    public struct RateLimits: Codable, Sendable, Equatable {
+        public var anonymousPerSecond = 0.0
+        public var anonymousBurst = 0
+        public var readPerSecond = 0.0
+        public var readBurst = 0
+        public var writePerSecond = 0.0
+        public var writeBurst = 0
+        public var adminPerSecond = 0.0
+        public var adminBurst = 0
+
+        /// Requests per second and burst for a role (nil: requests without a valid key).
+        public func limit(for role: APIKey.Role?) -> (perSecond: Double, burst: Int) {
+            switch role {
+            case nil: (anonymousPerSecond, anonymousBurst)
+            case .read: (readPerSecond, readBurst)
+            case .write: (writePerSecond, writeBurst)
+            case .admin: (adminPerSecond, adminBurst)
+            }
+        }
     }
 
     public struct Storage: Codable, Sendable, Equatable {
@@ -39,6 +67,10 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var busyTimeoutMilliseconds = ImageStore.Options().busyTimeoutMilliseconds
         /// Collections at most (the default collection counts).
         public var maxCollections = 1_000
+        /// The database file grows to this many bytes at most (0: until the disk is full); beyond, uploads get 507.
+        public var maxDatabaseBytes = 0
+        /// Where `POST /v1/backups` writes; relative paths are relative to the database's folder.
+        public var backupDirectory = "backups"
     }
 
     public struct Model: Codable, Sendable, Equatable {
@@ -135,6 +167,7 @@ public struct Configuration: Codable, Sendable, Equatable {
     public var index = Index()
     public var hashing = Hashing()
     public var duplicates = Duplicates()
+    public var rateLimits = RateLimits()
     public var logging = Logging()
 
     public init() {}
@@ -253,11 +286,25 @@ public struct Configuration: Codable, Sendable, Equatable {
         try check(server.idleTimeoutSeconds > 0 && server.idleTimeoutSeconds <= 86_400, "server.idleTimeoutSeconds", "must be in (0, 86400]")
         try check(server.minBodyBytesPerSecond > 0, "server.minBodyBytesPerSecond", "must be positive")
         try check(server.shutdownGraceSeconds >= 0, "server.shutdownGraceSeconds", "must be ≥ 0")
-        try check(server.apiKeys.allSatisfy { $0.count >= 16 }, "server.apiKeys", "each key must have at least 16 characters")
+        for entry in server.apiKeys { _ = try APIKey(parsing: entry) }
+        try check(Set(server.keys.map(\.secret)).count == server.apiKeys.count, "server.apiKeys", "a secret is listed twice")
+        for origin in server.corsOrigins {
+            try check(origin == "*" || ((origin.hasPrefix("http://") || origin.hasPrefix("https://")) && !origin.hasSuffix("/")
+                                        && origin.unicodeScalars.allSatisfy { $0.value > 32 && $0.value < 127 }),
+                      "server.corsOrigins", "each origin is '*' or scheme://host[:port] without a path, got '\(origin.prefix(80))'")
+        }
         try check(!storage.databasePath.isEmpty, "storage.databasePath", "must not be empty")
         try check((2...16 << 20).contains(storage.maxMetadataBytes), "storage.maxMetadataBytes", "must be 2...16777216")
         try check((0...600_000).contains(storage.busyTimeoutMilliseconds), "storage.busyTimeoutMilliseconds", "must be 0...600000")
         try check((1...1_000_000).contains(storage.maxCollections), "storage.maxCollections", "must be 1...1000000")
+        try check(storage.maxDatabaseBytes == 0 || storage.maxDatabaseBytes >= 4 << 20, "storage.maxDatabaseBytes", "must be 0 (no limit) or at least 4 MiB (an empty database takes 1.5)")
+        try check(!storage.backupDirectory.isEmpty, "storage.backupDirectory", "must not be empty")
+        for role in [nil] + APIKey.Role.allCases.map(Optional.some) {
+            let (perSecond, burst) = rateLimits.limit(for: role)
+            let name = role.map(\.description) ?? "anonymous"
+            try check(perSecond >= 0 && perSecond <= 1_000_000, "rateLimits.\(name)PerSecond", "must be 0 (no limit) ... 1000000")
+            try check(perSecond == 0 || (1...1_000_000).contains(burst), "rateLimits.\(name)Burst", "must be 1...1000000 when the rate is set")
+        }
         try check((0...256).contains(model.workers), "model.workers", "must be 0...256 (0: one per core)")
         try check((1...100_000).contains(model.queueCapacity), "model.queueCapacity", "must be 1...100000")
         try check((1...256).contains(model.maxBatch), "model.maxBatch", "must be 1...256")

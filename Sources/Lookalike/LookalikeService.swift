@@ -80,7 +80,8 @@ public final class LookalikeService: @unchecked Sendable {
             path: configuration.storage.databasePath,
             options: .init(maxMetadataBytes: configuration.storage.maxMetadataBytes,
                            keepOriginals: configuration.storage.keepOriginals,
-                           busyTimeoutMilliseconds: configuration.storage.busyTimeoutMilliseconds))
+                           busyTimeoutMilliseconds: configuration.storage.busyTimeoutMilliseconds,
+                           maxDatabaseBytes: configuration.storage.maxDatabaseBytes))
         let pool = try InferencePool(model: model, configuration: .init(
             workers: configuration.model.workers == 0 ? nil : configuration.model.workers,
             queueCapacity: configuration.model.queueCapacity, maxBatch: configuration.model.maxBatch,
@@ -417,6 +418,39 @@ public final class LookalikeService: @unchecked Sendable {
 
     /// `PRAGMA integrity_check` of the database.
     public func integrityCheck() throws -> String { try store.integrityCheck() }
+
+    /// A consistent copy of the database at `path`, taken while uploads and searches go on; its size in bytes.
+    /// A server started on the copy restores every image stored before the backup began (its forests are
+    /// rebuilt from the vectors).
+    @discardableResult
+    public func backup(to path: String) throws -> Int { try store.backup(to: path) }
+
+    /// A backup into `storage.backupDirectory`, named by the time it was taken; its path and size.
+    public func backupToDirectory() throws -> (path: String, bytes: Int) {
+        let databaseFolder = URL(fileURLWithPath: configuration.storage.databasePath).deletingLastPathComponent()
+        let directory = configuration.storage.backupDirectory.hasPrefix("/")
+            ? URL(fileURLWithPath: configuration.storage.backupDirectory)
+            : databaseFolder.appendingPathComponent(configuration.storage.backupDirectory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
+        let path = directory.appendingPathComponent("lookalike-\(formatter.string(from: Date())).sqlite").path
+        return (path, try backup(to: path))
+    }
+
+    /// A backup of the database `configuration` names, without loading a model or the indexes (for the CLI,
+    /// next to a running server).
+    @discardableResult
+    public static func backup(configuration: Configuration, to path: String) throws -> Int {
+        guard FileManager.default.fileExists(atPath: configuration.storage.databasePath) else {
+            throw LookalikeError.notFound(configuration.storage.databasePath)
+        }
+        let store = try ImageStore(path: configuration.storage.databasePath, options: .init(
+            busyTimeoutMilliseconds: configuration.storage.busyTimeoutMilliseconds))
+        return try store.backup(to: path)
+    }
 
     /// Stops the inference workers (waiting requests fail), waits for index rebuilds and code retraining in
     /// progress, and saves each collection's forest snapshot (returning the first failure, if any: the data is

@@ -38,8 +38,10 @@ public final class APIMetrics: @unchecked Sendable {
         lock.withLock { inference.observe(seconds) }
     }
 
-    /// The exposition text; `gauges` are extra (name, help, value) samples read at scrape time.
-    public func render(gauges: [(String, String, Double)]) -> String {
+    /// The exposition text; `gauges` are extra (name, help, value) samples read at scrape time, `counters` extra
+    /// counters with one label (name, help, label name, [(label value, value)]).
+    public func render(gauges: [(String, String, Double)],
+                       counters: [(String, String, String, [(String, Double)])] = []) -> String {
         lock.withLock {
             var out = "# HELP lookalike_http_requests_total HTTP requests by route, method and status.\n"
             out += "# TYPE lookalike_http_requests_total counter\n"
@@ -57,6 +59,10 @@ public final class APIMetrics: @unchecked Sendable {
             out += Self.histogramLines("lookalike_inference_duration_seconds", label: "", inference)
             for (name, help, value) in gauges {
                 out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name) \(value)\n"
+            }
+            for (name, help, label, samples) in counters {
+                out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+                for (value, count) in samples { out += "\(name){\(label)=\"\(value)\"} \(count)\n" }
             }
             return out
         }

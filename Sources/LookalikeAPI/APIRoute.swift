@@ -1,5 +1,6 @@
 public import HTTPCore
 import HTTPServer
+import Lookalike
 
 /// One entry of the API's route table: from it come dispatch, authorisation, the metrics' route label and the
 /// OpenAPI document's `paths`.
@@ -10,8 +11,20 @@ public struct APIRoute: Sendable {
         case open
         /// Reads: open unless `server.protectReads`.
         case read
-        /// Writes: a key is required.
+        /// Writes to images: a `write` or `admin` key is required.
         case write
+        /// Creating and deleting collections, backups: an `admin` key is required.
+        case admin
+
+        /// The least role that may call a route with this access (nil: no key needed).
+        var requiredRole: APIKey.Role? {
+            switch self {
+            case .open: nil
+            case .read: .read
+            case .write: .write
+            case .admin: .admin
+            }
+        }
     }
 
     /// Where a route lives.

@@ -6,7 +6,7 @@ import WebPage
 extension LookalikeAPI {
     static let routes: [APIRoute] = [
         // Collections.
-        APIRoute(.post, "/v1/collections", scope: .service, access: .write, operation: #"""
+        APIRoute(.post, "/v1/collections", scope: .service, access: .admin, operation: #"""
             {"summary": "Create a collection", "operationId": "createCollection",
              "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewCollection"}}}},
              "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Collection"}}}},
@@ -23,7 +23,7 @@ extension LookalikeAPI {
              "responses": {"200": {"description": "the collection", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Collection"}}}},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, _ in try api.describeCollection(request.parameters["collection"] ?? "") },
-        APIRoute(.delete, "/v1/collections/{collection}", scope: .service, access: .write, operation: #"""
+        APIRoute(.delete, "/v1/collections/{collection}", scope: .service, access: .admin, operation: #"""
             {"summary": "Delete a collection and everything stored in it (the default collection is emptied)", "operationId": "deleteCollection",
              "parameters": [{"$ref": "#/components/parameters/collection"}],
              "responses": {"204": {"description": "deleted"}, "404": {"$ref": "#/components/responses/Problem"}}}
@@ -146,6 +146,12 @@ extension LookalikeAPI {
             """#) { api, _, collection in try api.stats(collection: collection) },
 
         // The service.
+        APIRoute(.post, "/v1/backups", scope: .service, access: .admin, operation: #"""
+            {"summary": "A consistent copy of the database in storage.backupDirectory, taken while uploads and searches go on", "operationId": "backup",
+             "responses": {"201": {"description": "the copy: its path on the server and its size", "content": {"application/json": {"schema":
+               {"type": "object", "required": ["path", "bytes", "took_ms"], "properties": {"path": {"type": "string"}, "bytes": {"type": "integer"}, "took_ms": {"type": "number"}}}}}},
+                           "507": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, _, _ in try api.backup() },
         APIRoute(.get, "/healthz", scope: .service, access: .open, operation: #"""
             {"summary": "Liveness", "operationId": "health", "responses": {"200": {"description": "alive"}}}
             """#) { _, _, _ in JSONResponse.make(.ok, ["status": "ok"]) },

@@ -13,8 +13,10 @@ public final class LookalikeAPI: Sendable {
     let service: LookalikeService
     public let metrics = APIMetrics()
     private let logger: Logger
-    private let apiKeys: [[UInt8]]
+    private let keys: [APIKey]
     private let protectReads: Bool
+    let rateLimiter: RateLimiter
+    private let cors: CORSPolicy
     let multipart: MultipartParser
     private let router: Router
     /// `/openapi.json` for this configuration (its security follows the keys in force).
@@ -23,10 +25,12 @@ public final class LookalikeAPI: Sendable {
     public init(service: LookalikeService, logger: Logger) {
         self.service = service
         self.logger = logger
-        self.apiKeys = service.configuration.server.apiKeys.map { Array($0.utf8) }
+        self.keys = service.configuration.server.keys
         self.protectReads = service.configuration.server.protectReads
-        self.openAPIDocument = OpenAPIDocument.json(
-            security: apiKeys.isEmpty ? .none : protectReads ? .readsAndWrites : .writes)
+        self.rateLimiter = RateLimiter(limits: service.configuration.rateLimits)
+        self.cors = CORSPolicy(origins: service.configuration.server.corsOrigins)
+        self.openAPIDocument = OpenAPIDocument.json(security: .init(
+            keys: !keys.isEmpty, protectReads: protectReads, rateLimited: rateLimiter.isActive))
         self.multipart = MultipartParser(
             maxParts: service.configuration.server.maxMultipartParts, maxPartBytes: service.configuration.server.maxBodyBytes)
         // Routes reach the API through a weak box filled once `self` exists (the router is built first).
@@ -53,7 +57,8 @@ public final class LookalikeAPI: Sendable {
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         let start = DispatchTime.now().uptimeNanoseconds
         let requestID = Self.requestID(from: request)
-        var (response, pattern) = router.route(request)
+        var (response, pattern) = cors.preflight(request).map { ($0, "preflight") } ?? router.route(request)
+        cors.decorate(&response, for: request)
         response.setHeader("X-Request-Id", requestID)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         metrics.record(route: pattern ?? "unmatched", method: request.method, status: response.status, seconds: seconds)
@@ -65,9 +70,19 @@ public final class LookalikeAPI: Sendable {
         return response
     }
 
-    /// One matched route: its authorisation, then its handler, with errors rendered as problems.
+    /// One matched route: its rate limit and authorisation, then its handler, with errors rendered as problems.
     private func serve(_ request: HTTPRequest, route: APIRoute, collection: String) -> HTTPResponse {
-        if let denied = authorize(request, access: route.access) { return denied }
+        if route.access != .open {
+            let caller = identify(request)
+            if let wait = rateLimiter.admit(caller: caller.key.map { "key:\(keys.firstIndex(of: $0) ?? -1)" } ?? request.remoteAddress,
+                                            role: caller.key?.role) {
+                var response = HTTPResponse.problem(status: .tooManyRequests, detail: "rate limit reached; retry after the time in Retry-After")
+                response.setHeader("Retry-After", String(max(1, Int(wait.rounded(.up)))))
+                return response
+            }
+            let addressed = route.scope == .collection ? collection : request.parameters["collection"]
+            if let denied = authorize(caller, access: route.access, collection: addressed) { return denied }
+        }
         do {
             return try route.handler(self, request, collection)
         } catch {
@@ -87,23 +102,37 @@ public final class LookalikeAPI: Sendable {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    /// Bearer-token check for write routes (and reads when configured); constant-time comparison.
-    private func authorize(_ request: HTTPRequest, access: APIRoute.Access) -> HTTPResponse? {
-        guard !apiKeys.isEmpty else { return nil }
-        switch access {
-        case .open: return nil
-        case .read: if !protectReads { return nil }
-        case .write: break
+    /// Who sent a request: the configured key its bearer token matches (compared in constant time with every
+    /// key), and whether it sent a token at all.
+    private func identify(_ request: HTTPRequest) -> (key: APIKey?, sentToken: Bool) {
+        guard let header = request.header("Authorization") else { return (nil, false) }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { return (nil, true) }
+        let token = Array(header.dropFirst(7).utf8)
+        var matched: APIKey? = nil
+        for key in keys where Self.constantTimeEquals(token, key.secret) { matched = key }
+        return (matched, true)
+    }
+
+    /// nil when the caller may use a route with `access` on `collection` (nil: no single collection); otherwise
+    /// 401 (no valid key) or 403 (a key without the role, or limited to other collections).
+    private func authorize(_ caller: (key: APIKey?, sentToken: Bool), access: APIRoute.Access, collection: String?) -> HTTPResponse? {
+        guard !keys.isEmpty, let required = access.requiredRole else { return nil }
+        if access == .read && !protectReads { return nil }
+        guard let key = caller.key else {
+            var response = HTTPResponse.problem(
+                status: .unauthorized,
+                detail: caller.sentToken ? "the bearer key is not valid" : "a valid 'Authorization: Bearer <key>' header is required")
+            response.setHeader("WWW-Authenticate", "Bearer")
+            return response
         }
-        if let header = request.header("Authorization"), header.hasPrefix("Bearer ") {
-            let token = Array(header.dropFirst(7).utf8)
-            var matched = false
-            for key in apiKeys { matched = Self.constantTimeEquals(token, key) || matched }
-            if matched { return nil }
+        guard key.role >= required else {
+            return .problem(status: .forbidden, detail: "this key's role is \(key.role); the request needs \(required)")
         }
-        var response = HTTPResponse.problem(status: .unauthorized, detail: "a valid 'Authorization: Bearer <key>' header is required")
-        response.setHeader("WWW-Authenticate", "Bearer")
-        return response
+        guard key.mayTouch(collection.flatMap { $0.isEmpty ? nil : $0 }) else {
+            return .problem(status: .forbidden, detail: collection.map { "this key may not use collection '\($0.prefix(64))'" }
+                            ?? "this key is limited to some collections; the request concerns all of them")
+        }
+        return nil
     }
 
     static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -344,6 +373,14 @@ public final class LookalikeAPI: Sendable {
         ])
     }
 
+    func backup() throws -> HTTPResponse {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let (path, bytes) = try service.backupToDirectory()
+        let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        logger.notice("backup", metadata: ["path": "\(path)", "bytes": "\(bytes)"])
+        return JSONResponse.make(.created, ["path": .string(path), "bytes": .int(bytes), "took_ms": .number(milliseconds.rounded())])
+    }
+
     func metricsResponse() throws -> HTTPResponse {
         let totals = try service.totals()
         let queue = service.inferenceStatistics
@@ -357,6 +394,9 @@ public final class LookalikeAPI: Sendable {
             ("lookalike_inference_batches_total", "Forward passes run since start.", Double(queue.batches)),
             ("lookalike_inference_compute_seconds_total", "Seconds inference workers spent in forward passes.",
              queue.computeSeconds),
+        ], counters: [
+            ("lookalike_rate_limited_total", "Requests refused with 429, by the caller's role.", "role",
+             rateLimiter.rejections.map { ($0.role, Double($0.count)) }),
         ])
         return HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4", body: text)
     }

@@ -4,19 +4,23 @@ import Foundation
 /// the route table (each route's operation, with the collection parameter of collection routes), with the bearer
 /// security — and its 401 — on exactly the routes that need a key in the running configuration.
 enum OpenAPIDocument {
-    /// Which routes need a key.
-    enum Security {
-        /// No keys configured: every route is open.
-        case none
-        /// Writes need a key.
-        case writes
-        /// Reads and writes need a key (`server.protectReads`).
-        case readsAndWrites
+    /// Which routes need a key, and whether callers are rate-limited.
+    struct Security {
+        /// Keys are configured.
+        var keys = false
+        /// Reads need a key too (`server.protectReads`).
+        var protectReads = false
+        /// Some role has a rate limit (429 on every route but the open ones).
+        var rateLimited = false
+
+        /// No keys, no limits: every route is open.
+        static let none = Security()
 
         func applies(to access: APIRoute.Access) -> Bool {
-            switch (self, access) {
-            case (_, .open), (.none, _), (.writes, .read): false
-            case (.writes, .write), (.readsAndWrites, .read), (.readsAndWrites, .write): true
+            switch access {
+            case .open: false
+            case .read: keys && protectReads
+            case .write, .admin: keys
             }
         }
     }
@@ -34,6 +38,12 @@ enum OpenAPIDocument {
                 operation["security"] = [["bearer": [String]()]]
                 var responses = operation["responses"] as? [String: Any] ?? [:]
                 responses["401"] = ["$ref": "#/components/responses/Problem"]
+                responses["403"] = ["$ref": "#/components/responses/Problem"]
+                operation["responses"] = responses
+            }
+            if security.rateLimited && route.access != .open {
+                var responses = operation["responses"] as? [String: Any] ?? [:]
+                responses["429"] = ["$ref": "#/components/responses/Problem"]
                 operation["responses"] = responses
             }
             for (pattern, fixedCollection) in route.patterns {

@@ -100,6 +100,19 @@ public final class Database {
         try rows(sql, arguments).first?.first
     }
 
+    /// Copies this whole database into `destination` with SQLite's online backup API, in one step (one read
+    /// transaction on this connection, so the copy is one consistent state; in WAL mode writers go on meanwhile).
+    /// Related docs: <https://www.sqlite.org/backup.html>.
+    public func copy(into destination: Database) throws {
+        guard let backup = sqlite3_backup_init(destination.handle, "main", handle, "main") else {
+            throw SQLiteError(code: sqlite3_errcode(destination.handle), message: destination.lastErrorMessage, sql: "backup")
+        }
+        let status = sqlite3_backup_step(backup, -1)
+        let finish = sqlite3_backup_finish(backup)
+        guard status == SQLITE_DONE else { throw SQLiteError(code: status, message: String(cString: sqlite3_errstr(status)), sql: "backup") }
+        guard finish == SQLITE_OK else { throw SQLiteError(code: finish, message: destination.lastErrorMessage, sql: "backup") }
+    }
+
     /// Runs `body` in a transaction (`BEGIN IMMEDIATE` so that a writer takes the lock up front), committing if
     /// it returns and rolling back if it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {

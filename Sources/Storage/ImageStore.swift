@@ -26,12 +26,16 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
         /// How long a write waits for another process's write lock before failing with
         /// ``StorageError/busy(_:)`` (default 5 s).
         public var busyTimeoutMilliseconds = 5_000
+        /// The file grows to at most this many bytes (`max_page_count`); 0: no limit. Writes beyond fail with
+        /// ``StorageError/full(_:)``, as they do when the disk is full.
+        public var maxDatabaseBytes = 0
         public init(maxMetadataBytes: Int = 16 * 1024, keepOriginals: Bool = false, readerPoolSize: Int = 8,
-                    busyTimeoutMilliseconds: Int = 5_000) {
+                    busyTimeoutMilliseconds: Int = 5_000, maxDatabaseBytes: Int = 0) {
             self.maxMetadataBytes = maxMetadataBytes
             self.keepOriginals = keepOriginals
             self.readerPoolSize = readerPoolSize
             self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+            self.maxDatabaseBytes = maxDatabaseBytes
         }
     }
 
@@ -180,6 +184,10 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
             throw StorageError.damaged(path: path, detail: error.message)
         }
         try migrate()
+        if options.maxDatabaseBytes > 0 {
+            let pageSize = Int(try writer.scalar("PRAGMA page_size")?.integer ?? 4096)
+            try writer.execute("PRAGMA max_page_count = \(max(1, options.maxDatabaseBytes / pageSize))")
+        }
     }
 
     private func migrate() throws {
@@ -222,6 +230,8 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
             return try body(writer)
         } catch let error as SQLiteError where error.isBusy {
             throw StorageError.busy(error.message)
+        } catch let error as SQLiteError where error.isFull {
+            throw StorageError.full(error.message)
         }
     }
 
@@ -665,6 +675,31 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
                                     dimension: Int(statement.int64(at: 3)), parameters: statement.floats(at: 4),
                                     createdAt: statement.double(at: 5))
         }
+    }
+
+    /// A consistent copy of the whole database at `destination` (SQLite's online backup, from one read
+    /// transaction), taken while writes go on: it holds every write committed before it started. Written to a
+    /// temporary file beside `destination` and renamed into place, so `destination` is never half a copy.
+    /// Returns the copy's size in bytes.
+    @discardableResult
+    public func backup(to destination: String) throws -> Int {
+        let temporary = destination + ".partial"
+        unlink(temporary)
+        do {
+            let copy = try Database(path: temporary)
+            try read { try $0.copy(into: copy) }
+            // The copy is a stand-alone file: no WAL beside it.
+            try copy.execute("PRAGMA journal_mode = DELETE")
+            guard rename(temporary, destination) == 0 else {
+                throw SQLiteError(code: 10, message: "cannot rename the copy to \(destination): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            unlink(temporary)
+            if let error = error as? SQLiteError, error.isFull { throw StorageError.full(error.message) }
+            throw error
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: destination)
+        return (attributes[.size] as? Int) ?? 0
     }
 
     /// `PRAGMA integrity_check` (the full check; slow on large files).

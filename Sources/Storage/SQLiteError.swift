@@ -23,6 +23,9 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     /// SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock past the busy timeout.
     public var isBusy: Bool { primaryCode == 5 || primaryCode == 6 }
 
+    /// SQLITE_FULL: the disk is full, or the file reached `max_page_count`.
+    public var isFull: Bool { primaryCode == 13 }
+
     /// SQLITE_CONSTRAINT.
     public var isConstraintViolation: Bool { primaryCode == 19 }
 

@@ -20,6 +20,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownCollection(Int64)
     /// Another process holds the database's write lock beyond the busy timeout.
     case busy(String)
+    /// The database cannot grow: the disk is full or the file reached its configured size limit.
+    case full(String)
 
     public var description: String {
         switch self {
@@ -34,6 +36,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .collectionExists(let name): return "a collection named '\(name)' exists"
         case .unknownCollection(let id): return "no collection with id \(id)"
         case .busy(let detail): return "the database is busy: \(detail)"
+        case .full(let detail): return "the database cannot grow: \(detail)"
         }
     }
 }
@@ -46,6 +49,8 @@ extension StorageError: HTTPResponseError {
         case .unknownCollection: .notFound
         // Another process holds the write lock (a backup, the CLI): worth retrying shortly.
         case .busy: .serviceUnavailable
+        // Nothing was written; reads go on, and writes succeed again once there is room.
+        case .full: .insufficientStorage
         case .damaged, .unsupportedSchema: .internalServerError
         }
     }
@@ -55,6 +60,7 @@ extension StorageError: HTTPResponseError {
         switch self {
         case .unknownCollection: "the collection was deleted"
         case .busy: "the database is busy; retry shortly"
+        case .full: "the database is full (disk space or storage.maxDatabaseBytes); nothing was stored"
         case .damaged, .unsupportedSchema: "storage failure"
         default: description
         }

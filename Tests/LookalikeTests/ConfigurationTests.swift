@@ -74,6 +74,15 @@ struct ConfigurationTests {
         (#"{"model": {"gemPower": 0.5}}"#, "model.gemPower"),
         (#"{"logging": 3}"#, "logging"),
         (#"{"server": {"apiKeys": ["short"]}}"#, "server.apiKeys"),
+        (#"{"server": {"apiKeys": ["read:short"]}}"#, "server.apiKeys"),
+        (#"{"server": {"apiKeys": ["write:0123456789abcdef:Bad Name"]}}"#, "server.apiKeys"),
+        (#"{"server": {"apiKeys": ["admin:0123456789abcdef:a:b"]}}"#, "server.apiKeys"),
+        (#"{"server": {"apiKeys": ["0123456789abcdef", "read:0123456789abcdef"]}}"#, "server.apiKeys"),
+        (#"{"server": {"corsOrigins": ["https://shop.example/"]}}"#, "server.corsOrigins"),
+        (#"{"server": {"corsOrigins": ["shop.example"]}}"#, "server.corsOrigins"),
+        (#"{"rateLimits": {"readPerSecond": 5}}"#, "rateLimits.readBurst"),
+        (#"{"rateLimits": {"anonymousPerSecond": -1}}"#, "rateLimits.anonymousPerSecond"),
+        (#"{"storage": {"maxDatabaseBytes": 1000}}"#, "storage.maxDatabaseBytes"),
     ])
     func badValuesNameTheKey(text: String, key: String) throws {
         let path = try Self.write(text)
@@ -82,6 +91,22 @@ struct ConfigurationTests {
         } throws: { error in
             (error as? Configuration.Error)?.key == key
         }
+    }
+
+    /// `SECRET` is an admin key (as keys were before roles); `ROLE:SECRET[:NAME+NAME]` grants a role, optionally
+    /// on some collections only.
+    @Test func apiKeysCarryARoleAndCollections() throws {
+        let configuration = try Configuration.load(file: nil, environment: [
+            "LOOKALIKE_SERVER_API_KEYS": "legacy-0123456789abcdef, read:reader-0123456789abcdef, write:writer-0123456789abcdef:shop+photos-2",
+        ])
+        let keys = configuration.server.keys
+        #expect(keys.map(\.role) == [.admin, .read, .write])
+        #expect(keys.map { String(decoding: $0.secret, as: UTF8.self) }
+                == ["legacy-0123456789abcdef", "reader-0123456789abcdef", "writer-0123456789abcdef"])
+        #expect(keys[0].collections == nil && keys[2].collections == ["shop", "photos-2"])
+        #expect(keys[2].mayTouch("shop") && !keys[2].mayTouch("default") && !keys[2].mayTouch(nil) && keys[1].mayTouch(nil))
+        // A colon that does not follow a role name is part of a legacy secret.
+        #expect(try APIKey(parsing: "reed:0123456789abcdef").role == .admin)
     }
 
     @Test func badEnvironmentValuesNameTheVariable() {
