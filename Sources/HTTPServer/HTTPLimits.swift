@@ -1,7 +1,7 @@
 /// Bounds on what one client may send and how long it may take. Every value is configurable.
 public struct HTTPLimits: Sendable {
     /// Longest request line in bytes (default 8 KiB); longer → 414.
-    public var maxRequestLineBytes = 8 * 1024
+    public var maxRequestLineBytes = 256 * 1024
     /// Total header bytes (default 64 KiB) and header count (default 100); more → 431.
     public var maxHeaderBytes = 64 * 1024
     public var maxHeaderCount = 100

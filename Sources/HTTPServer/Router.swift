@@ -36,9 +36,18 @@ public struct Router: Sendable {
     /// metrics and logs label requests without matching the path again.
     public func route(_ request: HTTPRequest) -> (response: HTTPResponse, pattern: String?) {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        var allowed: [HTTPMethod] = []
+        // Where patterns overlap (`/images/batch` and `/images/{id}`), the one with more literal segments owns
+        // the path, for every method: its Allow lists only its own methods.
+        var matching: [(route: Route, parameters: [String: String]?)] = []
         for route in routes {
             guard let parameters = match(route.segments, parts) else { continue }
+            matching.append((route, parameters))
+        }
+        let specificity = { (route: Route) in route.segments.filter { if case .literal = $0 { true } else { false } }.count }
+        let best = matching.map { specificity($0.route) }.max() ?? 0
+        matching.removeAll { specificity($0.route) < best }
+        var allowed: [HTTPMethod] = []
+        for (route, parameters) in matching {
             allowed.append(route.method)
             if route.method == request.method || (request.method == .head && route.method == .get) {
                 guard let parameters else {

@@ -11,20 +11,22 @@ public struct ImageRegion: Sendable, Equatable {
 
     public var isFractional: Bool { x <= 1 && y <= 1 && width <= 1 && height <= 1 }
 
-    /// Parses `x,y,w,h`; the numbers must be finite and not negative, the sides positive.
+    /// The syntax ``init(parsing:)`` accepts, as a regular expression (the OpenAPI document states it).
+    public static let syntax = #"^[0-9]{1,9}(\.[0-9]{1,9})?(,[0-9]{1,9}(\.[0-9]{1,9})?){3}$"#
+
+    /// Parses `x,y,w,h`: four unsigned decimal numbers (digits, optionally a point and digits). Whether they fit
+    /// an image is ``pixels(imageWidth:imageHeight:)``'s question.
     public init(parsing text: String) throws(ImagingError) {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-        guard text.utf8.count <= 200, parts.count == 4 else {
-            throw .invalidArgument("box must be four numbers x,y,w,h (pixels, or fractions when all are ≤ 1)")
+        func isDigits(_ part: Substring) -> Bool { (1...9).contains(part.utf8.count) && part.utf8.allSatisfy { (48...57).contains($0) } }
+        let wellFormed = parts.count == 4 && parts.allSatisfy { part in
+            let halves = part.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+            return halves.allSatisfy(isDigits)
         }
-        var numbers: [Double] = []
-        for part in parts {
-            guard let number = Double(part.trimmingASCIISpaces), number.isFinite, number >= 0 else {
-                throw .invalidArgument("box must be four numbers x,y,w,h, none negative, got '\(text.prefix(80))'")
-            }
-            numbers.append(number)
+        guard wellFormed else {
+            throw .invalidArgument("box must be four numbers x,y,w,h (pixels, or fractions when all are ≤ 1), got '\(text.prefix(80))'")
         }
-        guard numbers[2] > 0, numbers[3] > 0 else { throw .invalidArgument("box width and height must be positive") }
+        let numbers = parts.map { Double($0)! }
         self.init(x: numbers[0], y: numbers[1], width: numbers[2], height: numbers[3])
     }
 
@@ -35,14 +37,14 @@ public struct ImageRegion: Sendable, Equatable {
         self.height = height
     }
 
-    /// The region in whole pixels of an upright `imageWidth`×`imageHeight` image; a 400-class error when it
-    /// does not lie inside the image or is smaller than ``minimumSide``.
+    /// The region in whole pixels of an upright `imageWidth`×`imageHeight` image; ``ImagingError/regionDoesNotFit(_:)``
+    /// when it does not lie inside the image or is smaller than ``minimumSide``.
     public func pixels(imageWidth: Int, imageHeight: Int) throws(ImagingError) -> (x: Int, y: Int, width: Int, height: Int) {
         let rect: (x: Int, y: Int, width: Int, height: Int)
         if isFractional {
             // A fraction's far edge may overshoot 1 by rounding (0.3 + 0.7): allow a hair, then clamp.
             guard x + width <= 1 + 1e-9, y + height <= 1 + 1e-9 else {
-                throw .invalidArgument("box \(description) (fractions) reaches past the image: x + w and y + h must be ≤ 1")
+                throw .regionDoesNotFit("box \(description) (fractions) reaches past the image: x + w and y + h must be ≤ 1")
             }
             let left = Int((x * Double(imageWidth)).rounded()), top = Int((y * Double(imageHeight)).rounded())
             let right = min(imageWidth, Int(((x + width) * Double(imageWidth)).rounded()))
@@ -50,15 +52,15 @@ public struct ImageRegion: Sendable, Equatable {
             rect = (left, top, right - left, bottom - top)
         } else {
             guard [x, y, width, height].allSatisfy({ $0.rounded() == $0 }) else {
-                throw .invalidArgument("box \(description) in pixels must be whole numbers (fractions need all four ≤ 1)")
+                throw .regionDoesNotFit("box \(description) in pixels must be whole numbers (fractions need all four ≤ 1)")
             }
             guard x + width <= Double(imageWidth), y + height <= Double(imageHeight) else {
-                throw .invalidArgument("box \(description) reaches past the \(imageWidth)×\(imageHeight) image")
+                throw .regionDoesNotFit("box \(description) reaches past the \(imageWidth)×\(imageHeight) image")
             }
             rect = (Int(x), Int(y), Int(width), Int(height))
         }
         guard rect.width >= Self.minimumSide, rect.height >= Self.minimumSide else {
-            throw .invalidArgument(
+            throw .regionDoesNotFit(
                 "box \(description) is \(rect.width)×\(rect.height) pixels of the \(imageWidth)×\(imageHeight) image; each side must be at least \(Self.minimumSide)")
         }
         return rect

@@ -18,6 +18,8 @@ public enum ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
     case encodingFailed(message: String)
     /// A caller asked for an impossible geometry (for example a zero-sized target).
     case invalidArgument(String)
+    /// A well-formed request region that does not fit this image (outside it, or under the minimum side).
+    case regionDoesNotFit(String)
 
     public var description: String {
         switch self {
@@ -37,6 +39,7 @@ public enum ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
             return "corrupt \(format.rawValue.uppercased()) data: \(message)"
         case .encodingFailed(let message):
             return "image encoding failed: \(message)"
+        case .regionDoesNotFit(let message): return message
         case .invalidArgument(let message):
             return message
         }
@@ -49,7 +52,7 @@ extension ImagingError: HTTPResponseError {
         case .empty, .invalidArgument: .badRequest
         case .unsupportedFormat, .unsupportedVariant: .unsupportedMediaType
         case .tooManyPixels: .contentTooLarge
-        case .invalidDimensions, .corrupt: .unprocessableContent
+        case .invalidDimensions, .corrupt, .regionDoesNotFit: .unprocessableContent
         case .encodingFailed: .internalServerError
         }
     }

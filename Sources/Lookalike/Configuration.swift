@@ -16,7 +16,8 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var hosts = ["0.0.0.0", "::"]
         public var port = 8080
         public var maxConnections = 512
-        public var maxRequestLineBytes = 8 * 1024
+        /// Long enough for a URL-encoded filter of the filter's own 64 KiB limit.
+        public var maxRequestLineBytes = 256 * 1024
         public var maxHeaderBytes = 64 * 1024
         public var maxHeaderCount = 100
         public var maxBodyBytes = 32 * 1024 * 1024

@@ -301,7 +301,7 @@ final class ImageCollection: @unchecked Sendable {
         guard let groupBy = options.groupBy else { return try ungroupedSearch(vector: vector, code: code, options: options, excluding: excluding) }
         // Groups: fetch ranked matches, widening the fetch until k + offset groups exist or the collection
         // (under the filter) is exhausted; each group keeps its best `groupSize`, in rank order.
-        let path = groupBy.split(separator: ".").map(String.init)
+        let path = FieldPath.components(groupBy)
         let wantedGroups = options.k + options.offset
         let live = index.count
         var fetch = min(max(4 * wantedGroups * options.groupSize, 64), max(live, 1))
@@ -337,7 +337,10 @@ final class ImageCollection: @unchecked Sendable {
     static let maxGroupFetch = 20_000
 
     private func ungroupedSearch(vector: [Float], code: BinaryCode?, options: SearchOptions, excluding: Set<Int64>) throws -> [Match] {
-        let strategy: SimilarityIndex.Strategy = options.exact ? .exact
+        // search_k tunes the forest; a collection small enough to have none is scanned exactly, which no budget
+        // could improve on, so the hint is moot rather than wrong.
+        let hasNoForest = index.count <= configuration.index.exactThreshold
+        let strategy: SimilarityIndex.Strategy = options.exact || (options.searchK != nil && hasNoForest) ? .exact
             : options.searchK.map { .forest(searchK: $0) } ?? .automatic
         // The query's code lets the index scan codes (mid-size collections) or narrow forest candidates.
         let hits: [SimilarityIndex.Match]

@@ -212,6 +212,9 @@ public final class LookalikeService: @unchecked Sendable {
         try allCollections.map(summary(of:))
     }
 
+    /// Throws ``LookalikeError/collectionNotFound(_:)`` unless a collection named `name` exists.
+    public func requireCollection(_ name: String) throws { _ = try collection(name) }
+
     public func describeCollection(_ name: String) throws -> CollectionSummary {
         try summary(of: collection(name))
     }
@@ -328,7 +331,10 @@ public final class LookalikeService: @unchecked Sendable {
         guard raw.count == model.featureDimension else {
             throw LookalikeError.invalidArgument("vector must have \(model.featureDimension) values, got \(raw.count)")
         }
-        guard raw.allSatisfy({ $0.isFinite }) else { throw LookalikeError.invalidArgument("vector values must be finite numbers") }
+        // The bound keeps the squared norm within Float's range.
+        guard raw.allSatisfy({ $0.isFinite && abs($0) <= 1e15 }) else {
+            throw LookalikeError.invalidArgument("vector values must be numbers of magnitude at most 1e15")
+        }
         // Cosine similarity is undefined for the zero vector: every score would be 0 and the ranking arbitrary.
         guard raw.contains(where: { $0 != 0 }) else { throw LookalikeError.invalidArgument("vector must not be all zeros") }
         let vector = FeatureVector.normalized(raw)

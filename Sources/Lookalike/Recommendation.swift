@@ -52,7 +52,7 @@ public struct Recommendation: Sendable, Equatable {
                     guard raw.count == dimension else {
                         throw LookalikeError.invalidArgument("\(side)[\(index)] must have \(dimension) values, got \(raw.count)")
                     }
-                    guard raw.allSatisfy({ $0.isFinite }), raw.contains(where: { $0 != 0 }) else {
+                    guard raw.allSatisfy({ $0.isFinite && abs($0) <= 1e15 }), raw.contains(where: { $0 != 0 }) else {
                         throw LookalikeError.invalidArgument("\(side)[\(index)] must be finite numbers, not all zero")
                     }
                     vector = FeatureVector.normalized(raw)

@@ -12,7 +12,7 @@ public struct SearchOptions: Sendable {
     public var exact = false
     /// Only images whose metadata matches (applied inside the candidate scan).
     public var filter: Filter? = nil
-    /// Results skipped before the `k` returned, for paging (`k + offset` ≤ 1,000); with `groupBy`, groups skipped.
+    /// Results skipped before the `k` returned, for paging (0...1000); with `groupBy`, groups skipped.
     public var offset = 0
     /// Group results by this metadata key (dotted path): `k` groups of at most `groupSize` matches, each group's
     /// best first, groups ordered by their best match. Images without the key are left out.
@@ -34,16 +34,17 @@ public struct SearchOptions: Sendable {
 
     func validate() throws {
         guard (1...1000).contains(k) else { throw LookalikeError.invalidArgument("k must be 1...1000, got \(k)") }
+        // A grouped search reads at most ImageCollection.maxGroupFetch ranked matches, whatever the sizes.
+        guard (1...100).contains(groupSize) else {
+            throw LookalikeError.invalidArgument("group_size must be 1...100, got \(groupSize)")
+        }
         if groupBy != nil {
-            guard (1...100).contains(groupSize), groupSize * (k + offset) <= 10_000 else {
-                throw LookalikeError.invalidArgument("group_size must be 1...100 with group_size × (k + offset) ≤ 10000")
-            }
-            guard let groupBy, !groupBy.isEmpty, groupBy.utf8.count <= 256, !groupBy.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
+            guard let groupBy, FieldPath.isValid(groupBy), groupBy.unicodeScalars.count <= 256 else {
                 throw LookalikeError.invalidArgument("group_by must be a metadata key (dotted path)")
             }
         }
-        guard offset >= 0, k + offset <= 1000 else {
-            throw LookalikeError.invalidArgument("offset must be 0 or more with k + offset ≤ 1000, got offset \(offset) with k \(k)")
+        guard (0...1000).contains(offset) else {
+            throw LookalikeError.invalidArgument("offset must be 0...1000, got \(offset)")
         }
         if let minScore, !(minScore.isFinite && (-1...1).contains(minScore)) {
             throw LookalikeError.invalidArgument("min_score must be a number in -1...1")

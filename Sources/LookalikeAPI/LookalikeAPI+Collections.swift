@@ -37,7 +37,8 @@ extension LookalikeAPI {
     func duplicates(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let query = request.query
         let text = query["threshold"] ?? "0.92"
-        guard let threshold = Double(text), threshold.isFinite else {
+        // Checked as the decimal sent: 1.0000000000000002 is above 1 even though it rounds to 1 as a Float.
+        guard let threshold = Double(text), threshold.isFinite, (-1...1).contains(threshold) else {
             throw APIError(status: .badRequest, detail: "threshold must be a number in -1...1")
         }
         let page = try service.duplicates(

@@ -30,7 +30,8 @@ public final class LookalikeAPI: Sendable {
         self.rateLimiter = RateLimiter(limits: service.configuration.rateLimits)
         self.cors = CORSPolicy(origins: service.configuration.server.corsOrigins)
         self.openAPIDocument = OpenAPIDocument.json(security: .init(
-            keys: !keys.isEmpty, protectReads: protectReads, rateLimited: rateLimiter.isActive))
+            keys: !keys.isEmpty, protectReads: protectReads, rateLimited: rateLimiter.isActive),
+            dimension: service.model.featureDimension)
         self.multipart = MultipartParser(
             maxParts: service.configuration.server.maxMultipartParts, maxPartBytes: service.configuration.server.maxBodyBytes)
         // Routes reach the API through a weak box filled once `self` exists (the router is built first).
@@ -145,14 +146,26 @@ public final class LookalikeAPI: Sendable {
 
     // MARK: - Handlers
 
-    /// The image bytes, id and metadata of an upload: multipart (`image`, `id`, `metadata` parts) or a raw body
-    /// with `?id=` and `?metadata=`.
-    private func uploadParts(_ request: HTTPRequest) throws -> (bytes: [UInt8], key: String?, metadata: String?) {
+    /// The image bytes, id and metadata of an upload: multipart (`image`, `id`, `metadata` parts, as many as
+    /// `allowedParts` allows, each once) or a raw body with `?id=` and `?metadata=`. A part the route does not
+    /// take is a 400, as an unknown JSON member is: it must not be dropped unnoticed.
+    private func uploadParts(_ request: HTTPRequest, allowedParts: Set<String> = ["image", "id", "metadata"]) throws
+        -> (bytes: [UInt8], key: String?, metadata: String?)
+    {
         if let contentType = request.header("Content-Type"), contentType.lowercased().hasPrefix("multipart/") {
             guard let boundary = MultipartParser.boundary(contentType: contentType) else {
                 throw APIError(status: .badRequest, detail: "multipart Content-Type without a valid boundary")
             }
             let parts = try multipart.parse(request.body, boundary: boundary)
+            var seen: Set<String> = []
+            for part in parts {
+                guard allowedParts.contains(part.name) else {
+                    throw APIError(status: .badRequest, detail: "unknown multipart part '\(part.name.prefix(64))'; expected \(allowedParts.sorted().joined(separator: ", "))")
+                }
+                guard seen.insert(part.name).inserted else {
+                    throw APIError(status: .badRequest, detail: "multipart part '\(part.name)' appears more than once")
+                }
+            }
             guard let image = parts.first(where: { $0.name == "image" }) else {
                 throw APIError(status: .badRequest, detail: "multipart body has no 'image' part")
             }
@@ -171,8 +184,12 @@ public final class LookalikeAPI: Sendable {
     }
 
     func upload(_ request: HTTPRequest, key pathKey: String?, collection: String) throws -> HTTPResponse {
-        let parts = try uploadParts(request)
+        // With the id in the path, a body may not name another.
+        let parts = try uploadParts(request, allowedParts: pathKey == nil ? ["image", "id", "metadata"] : ["image", "metadata"])
         guard !parts.bytes.isEmpty else { throw APIError(status: .badRequest, detail: "the request has no image bytes") }
+        if pathKey != nil, request.query["id"] != nil {
+            throw APIError(status: .badRequest, detail: "the id is in the path; '?id=' is not taken here")
+        }
         let onDuplicate = request.query["on_duplicate"] ?? "allow"
         guard ["allow", "reject"].contains(onDuplicate) else {
             throw APIError(status: .badRequest, detail: "on_duplicate must be allow or reject")
@@ -194,8 +211,16 @@ public final class LookalikeAPI: Sendable {
               let boundary = MultipartParser.boundary(contentType: contentType) else {
             throw APIError(status: .unsupportedMediaType, detail: "a batch upload must be multipart/form-data")
         }
-        let images = try multipart.parse(request.body, boundary: boundary).filter { $0.name == "image" }
+        let images = try multipart.parse(request.body, boundary: boundary)
+        if let other = images.first(where: { $0.name != "image" }) {
+            throw APIError(status: .badRequest, detail: "unknown multipart part '\(other.name.prefix(64))'; a batch holds 'image' parts")
+        }
         guard !images.isEmpty else { throw APIError(status: .badRequest, detail: "the batch has no 'image' parts") }
+        if let empty = images.firstIndex(where: { $0.body.isEmpty }) {
+            throw APIError(status: .badRequest, detail: "image part \(empty + 1) of the batch is empty")
+        }
+        // A missing collection is the batch's answer, not each file's.
+        try service.requireCollection(collection)
         let service = self.service
         let collected = BatchResults(count: images.count)
         // One file per worker thread at a time, so a batch keeps every inference worker busy without
@@ -231,7 +256,12 @@ public final class LookalikeAPI: Sendable {
             return .object(sorting: entry)
         }
         let failed = outcomes.filter { !$0.status.isSuccess }.count
-        return JSONResponse.make(.ok, ["results": .array(results), "stored": .int(outcomes.count - failed), "failed": .int(failed)])
+        // A batch that stored nothing failed: its status is the files' common one (422 when they differ); the
+        // body still lists each file.
+        let statuses = Set(outcomes.map(\.status.code))
+        let status: HTTPStatus = failed < outcomes.count ? .ok
+            : statuses.count == 1 ? outcomes[0].status : .unprocessableContent
+        return JSONResponse.make(status, ["results": .array(results), "stored": .int(outcomes.count - failed), "failed": .int(failed)])
     }
 
     func key(_ request: HTTPRequest) throws -> String {
@@ -270,8 +300,11 @@ public final class LookalikeAPI: Sendable {
         SearchOptions(
             k: try Self.integer(query["k"], name: "k") ?? 10,
             minScore: try query["min_score"].map { text in
-                guard let value = Float(text), value.isFinite else { throw APIError(status: .badRequest, detail: "min_score must be a number") }
-                return value
+                // Checked as the decimal sent, before rounding to a Float.
+                guard let value = Double(text), value.isFinite, (-1...1).contains(value) else {
+                    throw APIError(status: .badRequest, detail: "min_score must be a number in -1...1")
+                }
+                return Float(value)
             },
             searchK: try Self.integer(query["search_k"], name: "search_k"),
             exact: try Self.boolean(query["exact"], name: "exact") ?? false,
@@ -285,6 +318,10 @@ public final class LookalikeAPI: Sendable {
     static func filter(_ text: String?) throws -> Filter? {
         guard let text else { return nil }
         do {
+            // Some clients serialise a JSON-valued query parameter twice: a JSON string holding the object.
+            if case .string(let inner)? = try? FilterValue.parse(Array(text.utf8)), inner.hasPrefix("{") {
+                return try Filter.parse(inner)
+            }
             return try Filter.parse(text)
         } catch {
             throw APIError(status: .badRequest, detail: error.description)
@@ -308,7 +345,7 @@ public final class LookalikeAPI: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         let options = try Self.searchOptions(request.query)
         let region = try request.query["box"].map { text throws(ImagingError) in try ImageRegion(parsing: text) }
-        let bytes = try uploadParts(request).bytes
+        let bytes = try uploadParts(request, allowedParts: ["image"]).bytes
         guard !bytes.isEmpty else { throw APIError(status: .badRequest, detail: "the request has no image bytes") }
         return Self.results(try service.search(bytes: bytes, region: region, options: options, collection: collection), started: started)
     }
@@ -330,9 +367,13 @@ public final class LookalikeAPI: Sendable {
         guard let positive = try body.examples("positive") else {
             throw APIError(status: .badRequest, detail: "'positive' is required: an array of image ids and vectors")
         }
+        let weight = try body.number("negative_weight")
+        if let weight, !(0...2).contains(weight) {  // the decimal sent, before rounding to a Float
+            throw APIError(status: .badRequest, detail: "negative_weight must be a number in 0...2")
+        }
         let recommendation = Recommendation(
             positive: positive, negative: try body.examples("negative") ?? [],
-            negativeWeight: try body.number("negative_weight").map(Float.init) ?? Recommendation.defaultNegativeWeight)
+            negativeWeight: weight.map(Float.init) ?? Recommendation.defaultNegativeWeight)
         let options = try body.options(over: request.query)
         return Self.results(try service.recommend(recommendation, options: options, collection: collection), started: started)
     }

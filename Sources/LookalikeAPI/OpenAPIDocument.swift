@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 
 /// The OpenAPI 3 description served at `/openapi.json`: the shared components below, and `paths` built from
 /// the route table (each route's operation, with the collection parameter of collection routes), with the bearer
@@ -25,13 +26,15 @@ enum OpenAPIDocument {
         }
     }
 
-    static func json(security: Security) -> String {
+    static func json(security: Security, dimension: Int) -> String {
+        let components = components.replacingOccurrences(of: "DIMENSION", with: String(dimension))
         guard var document = (try? JSONSerialization.jsonObject(with: Data(components.utf8))) as? [String: Any] else {
             preconditionFailure("the OpenAPI components are not a JSON object")
         }
         var paths: [String: [String: Any]] = [:]
         for route in LookalikeAPI.routes {
-            guard var operation = (try? JSONSerialization.jsonObject(with: Data(route.operation.utf8))) as? [String: Any] else {
+            let text = route.operation.replacingOccurrences(of: "BOX_SYNTAX", with: ImageRegion.syntax.replacingOccurrences(of: "\\", with: "\\\\"))
+            guard var operation = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
                 preconditionFailure("the OpenAPI operation of \(route.method) \(route.path) is not a JSON object")
             }
             if security.applies(to: route.access) {
@@ -41,6 +44,14 @@ enum OpenAPIDocument {
                 responses["403"] = ["$ref": "#/components/responses/Problem"]
                 operation["responses"] = responses
             }
+            // Any request line can be too long, and any header section too large; a write can find the disk full.
+            var responses = operation["responses"] as? [String: Any] ?? [:]
+            responses["414"] = ["$ref": "#/components/responses/Problem"]
+            responses["431"] = ["$ref": "#/components/responses/Problem"]
+            if route.access == .write || route.access == .admin, responses["507"] == nil {
+                responses["507"] = ["$ref": "#/components/responses/Problem"]
+            }
+            operation["responses"] = responses
             if security.rateLimited && route.access != .open {
                 var responses = operation["responses"] as? [String: Any] ?? [:]
                 responses["429"] = ["$ref": "#/components/responses/Problem"]
@@ -75,25 +86,52 @@ enum OpenAPIDocument {
     "parameters": {
       "collection": {"name": "collection", "in": "path", "required": true,
                      "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}},
-      "id": {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 256}},
+      "id": {"name": "id", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/Key"}},
       "k": {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
       "min_score": {"name": "min_score", "in": "query", "schema": {"type": "number", "minimum": -1, "maximum": 1}},
-      "search_k": {"name": "search_k", "in": "query", "description": "Candidates the forest collects. A collection small enough to be scanned exactly has no forest: search_k is then a 400, and a 503 while a large collection's first forest is built.", "schema": {"type": "integer", "minimum": 1}},
+      "search_k": {"name": "search_k", "in": "query", "description": "Candidates the forest collects. A collection small enough to be scanned exactly has no forest and is scanned exactly; 503 while a large collection's first forest is built.", "schema": {"type": "integer", "minimum": 1, "maximum": 10000000}},
       "exact": {"name": "exact", "in": "query", "schema": {"type": "boolean", "default": false}},
-      "offset": {"name": "offset", "in": "query", "description": "Results skipped before the k returned, for paging; k + offset ≤ 1000.", "schema": {"type": "integer", "minimum": 0, "default": 0}},
-      "group_by": {"name": "group_by", "in": "query", "description": "Group results by this metadata key (dotted path): k groups of at most group_size results, each group's best first, groups ordered by their best result; images without the key are left out. The answer then has 'groups' [{value, results}] instead of 'results'.", "schema": {"type": "string"}},
+      "offset": {"name": "offset", "in": "query", "description": "Results skipped before the k returned, for paging.", "schema": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 0}},
+      "group_by": {"name": "group_by", "in": "query", "description": "Group results by this metadata key (dotted path): k groups of at most group_size results, each group's best first, groups ordered by their best result; images without the key are left out. The answer then has 'groups' [{value, results}] instead of 'results'.", "schema": {"$ref": "#/components/schemas/FieldPath"}},
       "group_size": {"name": "group_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 1}},
       "filter": {"name": "filter", "in": "query", "description": "A metadata filter (URL-encoded JSON, see the Filter schema), applied inside the candidate scan.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Filter"}}}}
     },
     "schemas": {
-      "Filter": {"type": "object", "description": "Metadata filter: {\"category\": \"shoes\", \"price\": {\"$lt\": 100}, \"tags\": {\"$in\": [\"a\", \"b\"]}, \"$or\": [{\"in_stock\": true}, {\"backorder\": {\"$exists\": true}}]}. A bare value means $eq; operators $eq $ne $in $nin $lt $lte $gt $gte $exists $all $not; combinators $and $or $not; keys in one object are and-ed; dotted keys reach nested fields; a stored array matches when any element does ($all: every listed value); numbers compare as numbers, RFC 3339 date-time strings as instants; comparing different types is false (so $ne and $nin are true). At most 64 KiB, 1,024 conditions, 1,024 values per list, 32 levels.", "additionalProperties": true},
+      "Filter": {"type": "object", "description": "Metadata filter: {\"category\": \"shoes\", \"price\": {\"$lt\": 100}, \"tags\": {\"$in\": [\"a\", \"b\"]}, \"$or\": [{\"in_stock\": true}, {\"backorder\": {\"$exists\": true}}]}. A bare value means $eq; operators $eq $ne $in $nin $lt $lte $gt $gte $exists $all $not; combinators $and $or $not; keys in one object are and-ed; dotted keys reach nested fields; a stored array matches when any element does ($all: every listed value); numbers compare as numbers, RFC 3339 date-time strings as instants; comparing different types is false (so $ne and $nin are true). At most 64 KiB, 1,024 conditions, 1,024 values per list, 32 levels.",
+                 "properties": {"$and": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Filter"}},
+                                "$or": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Filter"}},
+                                "$not": {"$ref": "#/components/schemas/Filter"}},
+                 "patternProperties": {"^[^$.][^.]*(\\.[^.]+)*$": {"$ref": "#/components/schemas/Condition"}},
+                 "additionalProperties": false},
+      "Condition": {"description": "A bare value (equality; an object without operator keys too), or operators.",
+                    "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "array"},
+                              {"type": "object", "patternProperties": {"^(?!\\$)": {}}, "additionalProperties": false},
+                              {"$ref": "#/components/schemas/Operators"}], "nullable": true},
+      "Operators": {"type": "object", "minProperties": 1, "additionalProperties": false,
+                    "properties": {"$eq": {}, "$ne": {}, "$in": {"$ref": "#/components/schemas/ValueList"},
+                                   "$nin": {"$ref": "#/components/schemas/ValueList"}, "$all": {"$ref": "#/components/schemas/ValueList"},
+                                   "$exists": {"type": "boolean"}, "$not": {"$ref": "#/components/schemas/Condition"},
+                                   "$lt": {"$ref": "#/components/schemas/Bound"}, "$lte": {"$ref": "#/components/schemas/Bound"},
+                                   "$gt": {"$ref": "#/components/schemas/Bound"}, "$gte": {"$ref": "#/components/schemas/Bound"}},
+                    "not": {"anyOf": [{"required": ["$lt", "$lte"]}, {"required": ["$gt", "$gte"]}]},
+                    "anyOf": [{"properties": {"$lt": {"type": "number"}, "$lte": {"type": "number"}, "$gt": {"type": "number"}, "$gte": {"type": "number"}}},
+                              {"properties": {"$lt": {"type": "string"}, "$lte": {"type": "string"}, "$gt": {"type": "string"}, "$gte": {"type": "string"}}}]},
+      "Bound": {"description": "A number or an RFC 3339 date-time; a condition's bounds are all numbers or all date-times.",
+                "oneOf": [{"type": "number"}, {"type": "string", "format": "date-time"}]},
+      "ValueList": {"type": "array", "maxItems": 1024},
+      "FieldPath": {"type": "string", "description": "A metadata key; dots reach nested fields.", "maxLength": 256,
+                    "pattern": "^[^$.][^.]*(\\.[^.]+)*$"},
+      "Key": {"type": "string", "description": "An image id: 1–256 code points, no control or format characters (the zero-width joiner excepted), no white space at either end.",
+              "pattern": "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u180e\\u200b\\u200c\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb]([^\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u180e\\u200b\\u200c\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb]{0,254}[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u180e\\u200b\\u200c\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb])?$"},
       "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"},
                   "status": {"type": "integer"}, "detail": {"type": "string"}}},
       "Image": {"type": "object", "properties": {"id": {"type": "string"}, "format": {"type": "string", "enum": ["jpeg", "png", "webp", "gif", "heic", "avif", "bmp", "tiff"]},
                 "width": {"type": "integer"}, "height": {"type": "integer"}, "bytes": {"type": "integer"},
                 "sha256": {"type": "string"}, "metadata": {"type": "object"}, "created_at": {"type": "string"},
                 "updated_at": {"type": "string"}}},
-      "Examples": {"type": "array", "maxItems": 32, "description": "Stored image ids of this collection (strings) or 1280-d feature vectors (arrays of numbers).", "items": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "number"}}]}},
+      "Examples": {"type": "array", "maxItems": 32, "description": "Stored image ids of this collection (strings) or feature vectors of the model's dimension (arrays of numbers).", "items": {"oneOf": [{"$ref": "#/components/schemas/Key"}, {"$ref": "#/components/schemas/Vector"}]}},
+      "Vector": {"type": "array", "description": "A feature vector of the model's dimension, not all zeros.", "minItems": DIMENSION, "maxItems": DIMENSION,
+                 "items": {"type": "number", "minimum": -1e15, "maximum": 1e15}, "not": {"items": {"enum": [0]}}},
       "Upload": {"allOf": [{"$ref": "#/components/schemas/Image"}, {"type": "object", "properties": {"duplicates":
                  {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "score": {"type": "number"}}}}}}]},
       "Results": {"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties":
@@ -105,7 +143,8 @@ enum OpenAPIDocument {
                         "code_scheme": {"type": "string", "enum": ["simhash", "itq"]},
                         "code_bits": {"type": "integer", "enum": [64, 128, 256]},
                         "indexes": {"type": "object", "description": "Metadata fields held as typed in-memory columns for fast filters; uploads must give them values of their type.",
-                                    "additionalProperties": {"type": "string", "enum": ["keyword", "number", "bool", "keyword[]", "datetime"]}}}, "additionalProperties": false},
+                                    "maxProperties": 64, "additionalProperties": false,
+                                    "patternProperties": {"^[^$.][^.]*(\\.[^.]+)*$": {"type": "string", "enum": ["keyword", "number", "bool", "keyword[]", "datetime"]}}}}, "additionalProperties": false},
       "Collection": {"type": "object", "properties": {"name": {"type": "string"}, "images": {"type": "integer"},
                      "bytes": {"type": "integer"}, "index_bytes": {"type": "integer"}, "index_state": {"type": "string", "enum": ["loading", "exact", "forest"]},
                      "code_scheme": {"type": "string"}, "code_bits": {"type": "integer"}, "model": {"type": "string"},
@@ -114,24 +153,60 @@ enum OpenAPIDocument {
       "DuplicateGroups": {"type": "object", "properties": {"groups": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
                           "total_groups": {"type": "integer"}, "total_images": {"type": "integer"},
                           "threshold": {"type": "number"}, "next": {"type": "string"}}},
-      "ImageUpload": {"type": "object", "required": ["image"], "properties": {"image": {"type": "string", "format": "binary"},
-                      "id": {"type": "string"}, "metadata": {"type": "string", "description": "a JSON object"}}}
+      "ImageUpload": {"type": "object", "required": ["image"], "properties": {"image": {"type": "string", "format": "binary", "minLength": 1},
+                      "id": {"$ref": "#/components/schemas/Key"}, "metadata": {"type": "object", "description": "the image's metadata (a JSON object)"}}, "additionalProperties": false},
+      "PutImage": {"type": "object", "required": ["image"], "properties": {"image": {"type": "string", "format": "binary", "minLength": 1},
+                   "metadata": {"type": "object", "description": "the image's metadata (a JSON object)"}}, "additionalProperties": false},
+      "BatchResults": {"type": "object", "properties": {"stored": {"type": "integer"}, "failed": {"type": "integer"},
+                       "results": {"type": "array", "items": {"type": "object", "properties": {"file": {"type": "string"}, "id": {"type": "string", "nullable": true},
+                         "status": {"type": "integer"}, "error": {"type": "string"}, "duplicates": {"type": "array"}}}}}},
+      "QueryImage": {"type": "object", "required": ["image"], "properties": {"image": {"type": "string", "format": "binary", "minLength": 1}}, "additionalProperties": false},
+      "ImageBatch": {"type": "object", "required": ["image"], "properties": {"image": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary", "minLength": 1}}}, "additionalProperties": false}
     },
     "requestBodies": {
       "Image": {"required": true, "content": {
-        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/ImageUpload"}},
-        "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-        "image/png": {"schema": {"type": "string", "format": "binary"}},
-        "image/webp": {"schema": {"type": "string", "format": "binary"}},
-        "image/gif": {"schema": {"type": "string", "format": "binary"}},
-        "image/bmp": {"schema": {"type": "string", "format": "binary"}},
-        "image/tiff": {"schema": {"type": "string", "format": "binary"}},
-        "image/heic": {"schema": {"type": "string", "format": "binary"}},
-        "image/avif": {"schema": {"type": "string", "format": "binary"}},
-        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/ImageUpload"},
+                                "encoding": {"image": {"contentType": "image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, image/heic, image/avif"},
+                                             "metadata": {"contentType": "application/json"}}},
+        "image/jpeg": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/png": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/webp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/gif": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/bmp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/tiff": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/heic": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/avif": {"schema": {"type": "string", "format": "binary", "minLength": 1}}}},
+      "QueryImage": {"required": true, "content": {
+        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/QueryImage"},
+                                "encoding": {"image": {"contentType": "image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, image/heic, image/avif"}}},
+        "image/jpeg": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/png": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/webp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/gif": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/bmp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/tiff": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/heic": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/avif": {"schema": {"type": "string", "format": "binary", "minLength": 1}}}},
+      "PutImage": {"required": true, "content": {
+        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/PutImage"},
+                                "encoding": {"image": {"contentType": "image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, image/heic, image/avif"}}},
+        "image/jpeg": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/png": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/webp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/gif": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/bmp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/tiff": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/heic": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "image/avif": {"schema": {"type": "string", "format": "binary", "minLength": 1}}}},
+      "ImageBatch": {"required": true, "content": {
+        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/ImageBatch"},
+                                "encoding": {"image": {"contentType": "image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, image/heic, image/avif"}}}}}
     },
     "responses": {
       "Problem": {"description": "error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+      "BatchFailed": {"description": "no file was stored: the files' common status (422 when they differ), each file's outcome listed; or a problem with the request itself",
+                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchResults"}},
+                                  "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
       "Results": {"description": "matches, best first", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Results"}}}}
     }
   }

@@ -98,8 +98,9 @@ struct QueryBody {
     private static func vector(_ value: FilterValue, name: String) throws -> [Float] {
         guard case .array(let elements) = value else { throw APIError(status: .badRequest, detail: "'\(name)' must be an array of numbers") }
         return try elements.map { element in
-            guard case .number(let number) = element, abs(number) <= Double(Float.greatestFiniteMagnitude) else {
-                throw APIError(status: .badRequest, detail: "'\(name)' must be an array of numbers")
+            // The bound keeps the squared norm within Float's range.
+            guard case .number(let number) = element, abs(number) <= 1e15 else {
+                throw APIError(status: .badRequest, detail: "'\(name)' must be an array of numbers of magnitude at most 1e15")
             }
             return Float(number)
         }

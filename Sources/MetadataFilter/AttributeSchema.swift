@@ -25,8 +25,7 @@ public struct AttributeSchema: Sendable, Equatable {
         guard members.count <= Self.maxFields else { throw .tooLarge("\(members.count) indexed fields, at most \(Self.maxFields)") }
         var fields: [String: Kind] = [:]
         for (path, value) in members {
-            let components = path.split(separator: ".", omittingEmptySubsequences: false)
-            guard !path.isEmpty, !path.hasPrefix("$"), !components.contains(where: \.isEmpty) else {
+            guard FieldPath.isValid(path) else {
                 throw .invalid(path: "indexes.\(path)", reason: "is not a field path")
             }
             guard case .string(let name) = value, let kind = Kind(rawValue: name) else {
@@ -42,7 +41,7 @@ public struct AttributeSchema: Sendable, Equatable {
     /// Checks that `document` gives each declared field a value of its type (or leaves it out; `null` is refused, so a column's "missing" means absent).
     public func validate(_ document: FilterValue) throws(FilterError) {
         for (path, kind) in fields {
-            guard let value = document.value(at: path.split(separator: ".").map(String.init)) else { continue }
+            guard let value = document.value(at: FieldPath.components(path)) else { continue }
             let fits: Bool
             switch (kind, value) {
             case (.keyword, .string), (.number, .number), (.bool, .bool): fits = true

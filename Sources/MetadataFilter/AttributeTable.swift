@@ -11,7 +11,7 @@ public final class AttributeTable {
     public init(schema: AttributeSchema) {
         self.schema = schema
         for (path, kind) in schema.fields {
-            columns[path] = AttributeColumn(kind: kind, path: path.split(separator: ".").map(String.init))
+            columns[path] = AttributeColumn(kind: kind, path: FieldPath.components(path))
         }
     }
 

@@ -22,10 +22,10 @@ struct FilterParser {
             case "$not":
                 parts.append(.not(try filter(member, path: here)))
             default:
-                guard !key.hasPrefix("$") else {
+                guard !FieldPath.isOperator(key) else {
                     throw .invalid(path: here, reason: "is not a combinator (use $and, $or, $not; operators go under a key)")
                 }
-                let components = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                let components = FieldPath.components(key)
                 guard !components.contains(where: \.isEmpty) else { throw .invalid(path: here, reason: "has an empty key component") }
                 parts.append(.condition(path: components, try condition(member, path: here)))
             }
@@ -36,11 +36,11 @@ struct FilterParser {
     private mutating func condition(_ value: FilterValue, path: String) throws(FilterError) -> Filter.Condition {
         conditions += 1
         guard conditions <= Filter.maxConditions else { throw .tooLarge("more than \(Filter.maxConditions) conditions") }
-        guard case .object(let members) = value, members.keys.contains(where: { $0.hasPrefix("$") }) else {
+        guard case .object(let members) = value, members.keys.contains(where: FieldPath.isOperator) else {
             // A bare value (an object without operators too: equality with that object).
             return .equals(try operand(value, path: path))
         }
-        if let plain = members.keys.first(where: { !$0.hasPrefix("$") }) {
+        if let plain = members.keys.first(where: { !FieldPath.isOperator($0) }) {
             throw .invalid(path: "\(path).\(plain)", reason: "mixes a plain key with operators")
         }
         var parts: [Filter.Condition] = []

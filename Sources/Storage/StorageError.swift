@@ -2,7 +2,7 @@ public import HTTPCore
 
 /// Why a store operation was refused before reaching SQLite.
 public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Keys are 1–256 characters with no control characters.
+    /// Keys are 1–256 code points with no control or format characters.
     case invalidKey(String)
     /// Metadata must be a JSON object within the size limit.
     case invalidMetadata(String)

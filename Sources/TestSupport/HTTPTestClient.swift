@@ -96,8 +96,14 @@ public final class HTTPTestClient {
     }
 
     /// Whether the server closed the connection (reads EOF within the receive timeout).
+    /// Whether the server closed the connection: an orderly end of stream, or a reset (a server closing with
+    /// request bytes still unread resets the connection).
     public func isClosedByPeer() -> Bool {
-        (try? fill()) == false
+        do {
+            return try fill() == false
+        } catch {
+            return errno == ECONNRESET
+        }
     }
 
     /// Sends a request and reads its response.

@@ -126,7 +126,8 @@ struct HostileCase: CustomStringConvertible, Sendable {
             .init(name: "id with invalid UTF-8", bytes: request("POST", "/v1/images?id=%FF%FE", body: jpeg), status: 400),
             .init(name: "path id with invalid UTF-8", bytes: request("PUT", "/v1/images/%C3%28", body: jpeg), status: 400),
             .init(name: "id with NUL", bytes: request("POST", "/v1/images?id=a%00b", body: jpeg), status: 400),
-            .init(name: "id of 10 KB in the URL", bytes: request("POST", "/v1/images?id=\(longID)", body: jpeg), status: 414),
+            .init(name: "id of 10 KB in the URL", bytes: request("POST", "/v1/images?id=\(longID)", body: jpeg), status: 400),
+            .init(name: "id of 300 KB in the URL", bytes: request("POST", "/v1/images?id=\(String(repeating: "i", count: 300_000))", body: jpeg), status: 414),
             .init(name: "id of 10 KB in a part", bytes: multipartUpload([image, (name: "id", body: Array(longID.utf8))]), status: 400),
             .init(name: "id that is only spaces", bytes: request("POST", "/v1/images?id=%20%20", body: jpeg), status: 400),
             .init(name: "upload id with a slash", bytes: request("POST", "/v1/images?id=shelf%2Fitem", body: jpeg), status: 201),
@@ -163,7 +164,7 @@ struct HostileCase: CustomStringConvertible, Sendable {
             // Protocol abuse and request smuggling.
             .init(name: "header flood", bytes: Array(("GET /healthz HTTP/1.1\r\nHost: t\r\n" + (0..<150).map { "X-F\($0): y\r\n" }.joined() + "\r\n").utf8), status: 431),
             .init(name: "70 KB header", bytes: Array(("GET /healthz HTTP/1.1\r\nHost: t\r\nX: " + String(repeating: "a", count: 70_000) + "\r\n\r\n").utf8), status: 431),
-            .init(name: "giant request line", bytes: Array(("GET /" + String(repeating: "a", count: 20_000) + " HTTP/1.1\r\nHost: t\r\n\r\n").utf8), status: 414),
+            .init(name: "giant request line", bytes: Array(("GET /" + String(repeating: "a", count: 300_000) + " HTTP/1.1\r\nHost: t\r\n\r\n").utf8), status: 414),
             .init(name: "Content-Length and Transfer-Encoding", bytes: Array("POST /v1/search HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".utf8), status: 400),
             .init(name: "conflicting Content-Lengths", bytes: Array("POST /v1/search HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde".utf8), status: 400),
             .init(name: "negative Content-Length", bytes: Array("POST /v1/search HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n".utf8), status: 400),

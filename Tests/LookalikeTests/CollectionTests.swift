@@ -160,21 +160,21 @@ struct CollectionTests {
         #expect(try follower.statistics().indexed == 1)
         #expect(try follower.statistics().sequence == 4)
         #expect(try follower.search(bytes: Self.jpeg(2), options: .init(k: 5)).map(\.key) == ["first"])
-        // A collection this small has no forest: search_k (which tunes it) is refused, never quietly ignored.
-        #expect {
-            try follower.similar(key: "first", options: .init(k: 5, searchK: 500))
-        } throws: { error in
-            guard case LookalikeError.invalidArgument(let message) = error else { return false }
-            return message.contains("search_k")
-        }
+        // A collection this small has no forest: with search_k (which tunes the forest) it is scanned exactly,
+        // the answer no budget could improve on.
+        _ = try writer.ingest(bytes: Self.jpeg(4), key: "third")
+        #expect(try follower.catchUp() == 1)
+        let budgeted = try follower.similar(key: "first", options: .init(k: 5, searchK: 500))
+        let exact = try follower.similar(key: "first", options: .init(k: 5, exact: true))
+        #expect(budgeted.map(\.key) == ["third"] && budgeted.map(\.key) == exact.map(\.key) && budgeted.map(\.score) == exact.map(\.score))
 
         let store = try ImageStore(path: configuration.storage.databasePath)
         let changes = try store.changes(collection: ImageStore.defaultCollectionID, after: 0, limit: 100)
-        #expect(changes.map(\.sequence) == [3, 4])
-        #expect(changes.map(\.kind) == [.upsert, .delete])
-        #expect(changes.map(\.key) == ["first", "second"])
+        #expect(changes.map(\.sequence) == [3, 4, 5])
+        #expect(changes.map(\.kind) == [.upsert, .delete, .upsert])
+        #expect(changes.map(\.key) == ["first", "second", "third"])
         try store.compactTombstones(collection: ImageStore.defaultCollectionID, through: 4)
-        #expect(try store.changes(collection: ImageStore.defaultCollectionID, after: 0, limit: 100).map(\.sequence) == [3])
+        #expect(try store.changes(collection: ImageStore.defaultCollectionID, after: 0, limit: 100).map(\.sequence) == [3, 5])
     }
 
     /// An image replaced while ITQ codes are being learned must end up with the code of its new vector.
