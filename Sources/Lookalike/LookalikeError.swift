@@ -4,6 +4,9 @@ public import HTTPCore
 public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No image with this id.
     case notFound(String)
+    /// A recommendation names an example by an id no stored image has (the request is well-formed; the
+    /// collection exists: 422 rather than 404).
+    case exampleNotFound(String)
     /// The upload has stored near-duplicates and the caller asked to reject those.
     case duplicate([Match])
     /// A parameter is out of range; the message names it.
@@ -22,6 +25,7 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .notFound(let key): return "no image with id '\(key)'"
+        case .exampleNotFound(let key): return "no image with id '\(key)' to use as an example"
         case .duplicate(let matches): return "near-duplicate of \(matches.map(\.key).joined(separator: ", "))"
         case .invalidArgument(let message): return message
         case .notReady: return "the index is still loading"
@@ -39,6 +43,7 @@ extension LookalikeError: HTTPResponseError {
         case .notFound, .collectionNotFound: .notFound
         case .duplicate, .collectionExists, .tooManyCollections: .conflict
         case .invalidArgument: .badRequest
+        case .exampleNotFound: .unprocessableContent
         case .notReady, .unavailable: .serviceUnavailable
         }
     }

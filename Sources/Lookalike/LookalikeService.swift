@@ -353,7 +353,12 @@ public final class LookalikeService: @unchecked Sendable {
         return try searchGate.withAdmission {
             var excluded: Set<Int64> = []
             let query = try recommendation.query(dimension: model.featureDimension) { key in
-                let entry = try collection.entry(key: key)
+                let entry: (id: Int64, vector: [Float], code: BinaryCode?)
+                do {
+                    entry = try collection.entry(key: key)
+                } catch LookalikeError.notFound(let missing) {
+                    throw LookalikeError.exampleNotFound(missing)
+                }
                 excluded.insert(entry.id)
                 return entry.vector
             }
@@ -451,7 +456,7 @@ public final class LookalikeService: @unchecked Sendable {
     @discardableResult
     public static func backup(configuration: Configuration, to path: String) throws -> Int {
         guard FileManager.default.fileExists(atPath: configuration.storage.databasePath) else {
-            throw LookalikeError.notFound(configuration.storage.databasePath)
+            throw LookalikeError.invalidArgument("no database at \(configuration.storage.databasePath)")
         }
         let store = try ImageStore(path: configuration.storage.databasePath, options: .init(
             busyTimeoutMilliseconds: configuration.storage.busyTimeoutMilliseconds))

@@ -134,7 +134,8 @@ extension LookalikeAPI {
                               "group_by": {"$ref": "#/components/schemas/FieldPath"}, "group_size": {"type": "integer", "minimum": 1, "maximum": 100}},
                "additionalProperties": false}}}},
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
-                           "404": {"$ref": "#/components/responses/Problem"}}}
+                           "404": {"$ref": "#/components/responses/Problem"},
+                           "422": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.recommend(request, collection: collection) },
         APIRoute(.get, "/duplicates", scope: .collection, access: .read, operation: #"""
             {"summary": "Groups of near-duplicate images, paginated by the first id of a group", "operationId": "duplicateGroups",

@@ -27,10 +27,17 @@ enum OpenAPIDocument {
     }
 
     static func json(security: Security, dimension: Int) -> String {
-        let components = components.replacingOccurrences(of: "DIMENSION", with: String(dimension))
-        guard var document = (try? JSONSerialization.jsonObject(with: Data(components.utf8))) as? [String: Any] else {
+        let text = components.replacingOccurrences(of: "DIMENSION", with: String(dimension))
+        guard var document = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
             preconditionFailure("the OpenAPI components are not a JSON object")
         }
+        var shared = document["components"] as? [String: Any] ?? [:]
+        shared["requestBodies"] = [
+            "Image": imageBody(multipart: "ImageUpload", metadata: true), "PutImage": imageBody(multipart: "PutImage", metadata: true),
+            "QueryImage": imageBody(multipart: "QueryImage", metadata: false),
+            "ImageBatch": ["required": true, "content": ["multipart/form-data": multipartImages(schema: "ImageBatch", metadata: false)]],
+        ]
+        document["components"] = shared
         var paths: [String: [String: Any]] = [:]
         for route in LookalikeAPI.routes {
             let text = route.operation.replacingOccurrences(of: "BOX_SYNTAX", with: ImageRegion.syntax.replacingOccurrences(of: "\\", with: "\\\\"))
@@ -74,6 +81,22 @@ enum OpenAPIDocument {
         guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]),
               let text = String(data: data, encoding: .utf8) else { preconditionFailure("the OpenAPI document does not serialise") }
         return text
+    }
+
+    /// The media types an image body may carry (the server recognises the format from the bytes).
+    static let imageTypes = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff", "image/heic", "image/avif"]
+
+    /// A request body holding one image: raw, as any image type, or multipart with `schema`'s parts.
+    static func imageBody(multipart schema: String, metadata: Bool) -> [String: Any] {
+        var content: [String: Any] = ["multipart/form-data": multipartImages(schema: schema, metadata: metadata)]
+        for type in imageTypes { content[type] = ["schema": ["type": "string", "format": "binary", "minLength": 1]] }
+        return ["required": true, "content": content]
+    }
+
+    static func multipartImages(schema: String, metadata: Bool) -> [String: Any] {
+        var encoding: [String: Any] = ["image": ["contentType": imageTypes.joined(separator: ", ")]]
+        if metadata { encoding["metadata"] = ["contentType": "application/json"] }
+        return ["schema": ["$ref": "#/components/schemas/\(schema)"], "encoding": encoding]
     }
 
     static let components = #"""
@@ -163,45 +186,7 @@ enum OpenAPIDocument {
       "QueryImage": {"type": "object", "required": ["image"], "properties": {"image": {"type": "string", "format": "binary", "minLength": 1}}, "additionalProperties": false},
       "ImageBatch": {"type": "object", "required": ["image"], "properties": {"image": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary", "minLength": 1}}}, "additionalProperties": false}
     },
-    "requestBodies": {
-      "Image": {"required": true, "content": {
-        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/ImageUpload"},
-                                "encoding": {"image": {"contentType": "image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, image/heic, image/avif"},
-                                             "metadata": {"contentType": "application/json"}}},
-        "image/jpeg": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/png": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/webp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/gif": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/bmp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/tiff": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/heic": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/avif": {"schema": {"type": "string", "format": "binary", "minLength": 1}}}},
-      "QueryImage": {"required": true, "content": {
-        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/QueryImage"},
-                                "encoding": {"image": {"contentType": "image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, image/heic, image/avif"}}},
-        "image/jpeg": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/png": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/webp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/gif": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/bmp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/tiff": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/heic": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/avif": {"schema": {"type": "string", "format": "binary", "minLength": 1}}}},
-      "PutImage": {"required": true, "content": {
-        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/PutImage"},
-                                "encoding": {"image": {"contentType": "image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, image/heic, image/avif"}}},
-        "image/jpeg": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/png": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/webp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/gif": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/bmp": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/tiff": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/heic": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "image/avif": {"schema": {"type": "string", "format": "binary", "minLength": 1}}}},
-      "ImageBatch": {"required": true, "content": {
-        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/ImageBatch"},
-                                "encoding": {"image": {"contentType": "image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, image/heic, image/avif"}}}}}
-    },
+    "requestBodies": {},
     "responses": {
       "Problem": {"description": "error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
       "BatchFailed": {"description": "no file was stored: the files' common status (422 when they differ), each file's outcome listed; or a problem with the request itself",

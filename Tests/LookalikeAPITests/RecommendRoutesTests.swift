@@ -108,7 +108,7 @@ struct RecommendRoutesTests {
             (try Self.body(["positive": ["i0"], "k": 0]), 400, "k must be 1...1000"),
             (try Self.body(["positive": ["i0"], "k": 2.5]), 400, "'k' must be an integer"),
             (try Self.body(["positive": ["i0"], "filter": ["b": ["$bogus": 1]]]), 400, "$bogus"),
-            (try Self.body(["positive": ["missing"]]), 404, "no image with id 'missing'"),
+            (try Self.body(["positive": ["missing"]]), 422, "no image with id 'missing' to use as an example"),
         ]
         for (body, status, detail) in cases {
             let response = try client.request("POST", "/v1/recommend", body: body)
