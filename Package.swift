@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(
             name: "LookalikeTests", dependencies: ["Lookalike", "Storage", "Inference", "Imaging", "VectorIndex", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "CLITests", dependencies: ["lookalike", "TestSupport", "Imaging", "Inference"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["lookalike", "TestSupport", "Imaging", "Inference", "Storage"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LookalikeAPITests",
             dependencies: ["LookalikeAPI", "Lookalike", "HTTPCore", "HTTPServer", "TestSupport", "Imaging", "Inference", "Storage", "WebPage",

@@ -26,9 +26,24 @@ public struct HTTPRequest: Sendable {
 
     /// The first value of a header, matched case-insensitively.
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        return headers.first { $0.name.lowercased() == lower }?.value
+        headers.first { Self.equalIgnoringASCIICase($0.name, name) }?.value
     }
+
+    /// Field names are ASCII tokens: compared byte by byte, without building lower-cased copies.
+    static func equalIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { a in
+            b.withUTF8 { b in
+                guard a.count == b.count else { return false }
+                for index in 0..<a.count where a[index] | 0x20 != b[index] | 0x20 || (a[index] != b[index] && !Self.isLetter(a[index])) {
+                    return false
+                }
+                return true
+            }
+        }
+    }
+
+    private static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
 
     /// The path without the query, percent-decoding left to the router per segment.
     public var path: String {

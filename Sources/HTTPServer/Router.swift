@@ -10,6 +10,8 @@ public struct Router: Sendable {
         let pattern: String
         let segments: [Segment]
         let handler: HTTPServer.Handler
+        /// Literal segments: where patterns overlap, the most literal one owns the path.
+        let specificity: Int
     }
 
     enum Segment: Sendable, Equatable {
@@ -18,6 +20,8 @@ public struct Router: Sendable {
     }
 
     private var routes: [Route] = []
+    /// Route indices by segment count: a path is matched only against patterns of its length.
+    private var routesByLength: [Int: [Int]] = [:]
 
     public init() {}
 
@@ -26,7 +30,9 @@ public struct Router: Sendable {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part -> Segment in
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
-        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
+        let specificity = segments.filter { if case .literal = $0 { true } else { false } }.count
+        routesByLength[segments.count, default: []].append(routes.count)
+        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler, specificity: specificity))
     }
 
     /// Dispatches `request`.
@@ -38,16 +44,15 @@ public struct Router: Sendable {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         // Where patterns overlap (`/images/batch` and `/images/{id}`), the one with more literal segments owns
         // the path, for every method: its Allow lists only its own methods.
-        var matching: [(route: Route, parameters: [String: String]?)] = []
-        for route in routes {
-            guard let parameters = match(route.segments, parts) else { continue }
-            matching.append((route, parameters))
+        var matching: [(route: Int, parameters: [String: String]?)] = []
+        for index in routesByLength[parts.count] ?? [] {
+            guard let parameters = match(routes[index].segments, parts) else { continue }
+            matching.append((index, parameters))
         }
-        let specificity = { (route: Route) in route.segments.filter { if case .literal = $0 { true } else { false } }.count }
-        let best = matching.map { specificity($0.route) }.max() ?? 0
-        matching.removeAll { specificity($0.route) < best }
+        let best = matching.map { routes[$0.route].specificity }.max() ?? 0
         var allowed: [HTTPMethod] = []
-        for (route, parameters) in matching {
+        for (index, parameters) in matching where routes[index].specificity == best {
+            let route = routes[index]
             allowed.append(route.method)
             if route.method == request.method || (request.method == .head && route.method == .get) {
                 guard let parameters else {

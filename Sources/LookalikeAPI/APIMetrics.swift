@@ -62,7 +62,7 @@ public final class APIMetrics: @unchecked Sendable {
             }
             for (name, help, label, samples) in counters {
                 out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
-                for (value, count) in samples { out += "\(name){\(label)=\"\(value)\"} \(count)\n" }
+                for (value, count) in samples { out += label.isEmpty ? "\(name) \(count)\n" : "\(name){\(label)=\"\(value)\"} \(count)\n" }
             }
             return out
         }

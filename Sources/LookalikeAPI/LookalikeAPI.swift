@@ -22,9 +22,23 @@ public final class LookalikeAPI: Sendable {
     /// `/openapi.json` for this configuration (its security follows the keys in force).
     let openAPIDocument: String
 
-    public init(service: LookalikeService, logger: Logger) {
+    /// Log lines lost because the log's buffer was full (`/metrics`).
+    private let droppedLogLines: @Sendable () -> Int
+
+    /// Where each request's access-log line goes; nil: `logger` at `info`.
+    private let accessLog: (@Sendable (AccessRecord) -> Void)?
+
+    /// - Parameters:
+    ///   - accessLog: writes a request's access-log line without going through swift-log's metadata dictionary
+    ///     (the server's own log sink; a line per request at tens of thousands of requests a second); nil: the
+    ///     line goes to `logger` at `info`.
+    ///   - droppedLogLines: log lines lost to a full log buffer, for `/metrics`.
+    public init(service: LookalikeService, logger: Logger, accessLog: (@Sendable (AccessRecord) -> Void)? = nil,
+                droppedLogLines: @escaping @Sendable () -> Int = { 0 }) {
         self.service = service
         self.logger = logger
+        self.accessLog = accessLog
+        self.droppedLogLines = droppedLogLines
         self.keys = service.configuration.server.keys
         self.protectReads = service.configuration.server.protectReads
         self.rateLimiter = RateLimiter(limits: service.configuration.rateLimits)
@@ -63,11 +77,16 @@ public final class LookalikeAPI: Sendable {
         response.setHeader("X-Request-Id", requestID)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         metrics.record(route: pattern ?? "unmatched", method: request.method, status: response.status, seconds: seconds)
-        logger.info("request", metadata: [
-            "request.id": "\(requestID)", "method": "\(request.method)", "path": "\(request.path)",
-            "status": "\(response.status.code)", "ms": "\(String(format: "%.2f", seconds * 1000))",
-            "bytes.in": "\(request.body.count)", "bytes.out": "\(response.body.count)",
-        ])
+        if let accessLog {
+            accessLog(AccessRecord(requestID: requestID, method: request.method.rawValue, path: request.path, status: response.status.code,
+                                   milliseconds: Self.hundredths(seconds * 1000), bytesIn: request.body.count, bytesOut: response.body.count))
+        } else {
+            logger.info("request", metadata: [
+                "request.id": "\(requestID)", "method": "\(request.method)", "path": "\(request.path)",
+                "status": "\(response.status.code)", "ms": "\(Self.hundredths(seconds * 1000))",
+                "bytes.in": "\(request.body.count)", "bytes.out": "\(response.body.count)",
+            ])
+        }
         return response
     }
 
@@ -91,6 +110,13 @@ public final class LookalikeAPI: Sendable {
             if isServerFault { logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.path)"]) }
             return response
         }
+    }
+
+    /// `12.34`: two decimals without `String(format:)`, which costs more than the rest of a log line.
+    static func hundredths(_ value: Double) -> String {
+        let scaled = Int((max(0, value) * 100).rounded())
+        let fraction = scaled % 100
+        return "\(scaled / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"
     }
 
     private static func requestID(from request: HTTPRequest) -> String {
@@ -436,6 +462,7 @@ public final class LookalikeAPI: Sendable {
             ("lookalike_inference_compute_seconds_total", "Seconds inference workers spent in forward passes.",
              queue.computeSeconds),
         ], counters: [
+            ("lookalike_log_lines_dropped_total", "Log lines dropped because the log's buffer was full.", "", [("", Double(droppedLogLines()))]),
             ("lookalike_rate_limited_total", "Requests refused with 429, by the caller's role.", "role",
              rateLimiter.rejections.map { ($0.role, Double($0.count)) }),
         ])

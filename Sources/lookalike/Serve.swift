@@ -20,6 +20,7 @@ struct Serve: AsyncParsableCommand {
             if !host.isEmpty { configuration.server.hosts = host }
         }
         ServiceOptions.bootstrapLogging(configuration)
+        defer { LogSink.standardError.flush() }
         let logger = Logger(label: "lookalike")
         let modelPath = options.modelPath(configuration)
         let model: ImageModel
@@ -30,7 +31,8 @@ struct Serve: AsyncParsableCommand {
         }
         logger.info("model loaded", metadata: ["model": "\(model.identity)", "path": "\(modelPath)"])
         let service = try LookalikeService(configuration: configuration, model: model)
-        let api = LookalikeAPI(service: service, logger: logger)
+        let api = LookalikeAPI(service: service, logger: logger, accessLog: ServiceOptions.accessLog(configuration),
+                               droppedLogLines: { LogSink.standardError.droppedLines })
 
         var limits = HTTPLimits()
         limits.maxRequestLineBytes = configuration.server.maxRequestLineBytes

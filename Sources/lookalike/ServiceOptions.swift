@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Lookalike
+import LookalikeAPI
 
 /// Flags shared by the commands that open the service: `--config`, `--db`, `--model`, `--log-level`.
 struct ServiceOptions: ParsableArguments {
@@ -39,12 +40,24 @@ struct ServiceOptions: ParsableArguments {
         { ModelLocation.resolve(explicitPath: $0.model.path, environment: ProcessInfo.processInfo.environment) }
     }
 
-    /// Bootstraps logging once for the process.
+    /// The access log: one line per request at `info`, in the configured format, straight to the log sink; nil
+    /// when the level is above `info`.
+    static func accessLog(_ configuration: Configuration) -> (@Sendable (AccessRecord) -> Void)? {
+        guard (Logger.Level(rawValue: configuration.logging.level) ?? .info) <= .info else { return nil }
+        let layout: LogLayout = configuration.logging.format == "json" ? .json : .text
+        return { record in
+            LogSink.standardError.append(layout.line(level: "info", label: "lookalike", source: "LookalikeAPI", message: "request",
+                                                     fields: record.fields))
+        }
+    }
+
+    /// Bootstraps logging once for the process: lines go to standard error through ``LogSink`` (flush it before
+    /// the process ends).
     static func bootstrapLogging(_ configuration: Configuration) {
         let level = Logger.Level(rawValue: configuration.logging.level) ?? .info
         let json = configuration.logging.format == "json"
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            var handler = SinkLogHandler(label: label, layout: json ? .json : .text, sink: .standardError)
             handler.logLevel = level
             return handler
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import Storage
 import Testing
 @testable import lookalike
 import TestSupport
@@ -88,6 +89,24 @@ struct CLIEndToEndTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("img"), withIntermediateDirectories: true)
         return directory
+    }
+
+    /// `lookalike backup` copies a database another process has open; the copy holds its images and passes
+    /// `integrity_check`; a missing database is named as such.
+    @Test func backupCopiesTheDatabase() throws {
+        let directory = try Self.folder()
+        try Data(try JPEGEncoder.encode(TestImages.scene(seed: 5))).write(to: directory.appendingPathComponent("img/five.jpg"))
+        try Data(try JPEGEncoder.encode(TestImages.scene(seed: 6))).write(to: directory.appendingPathComponent("img/six.jpg"))
+        let db = directory.appendingPathComponent("db.sqlite").path
+        #expect(try Self.run(["ingest", directory.appendingPathComponent("img").path, "--db", db]).status == 0)
+        let open = try ImageStore(path: db)  // held open meanwhile, as a server would
+        let copy = directory.appendingPathComponent("copy.sqlite").path
+        let backup = try Self.run(["backup", "--db", db, "--to", copy])
+        #expect(backup.status == 0 && backup.output.contains("backed up"), "\(backup.output)")
+        let restored = try ImageStore(path: copy)
+        #expect(try restored.integrityCheck() == "ok")
+        #expect(try restored.totalCount() == 2 && open.totalCount() == 2)
+        #expect(try Self.run(["backup", "--db", directory.appendingPathComponent("none.sqlite").path, "--to", copy]).status != 0)
     }
 
     @Test func ingestReportsABadFileAndSkipsKnownOnes() throws {
