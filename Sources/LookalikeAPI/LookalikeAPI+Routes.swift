@@ -183,7 +183,7 @@ extension LookalikeAPI {
             """#) { _, request, _ in try webAsset("index.html", request) },
         APIRoute(.get, "/ui/{asset}", scope: .service, access: .open, operation: #"""
             {"summary": "The web page's script, style sheet and icon", "operationId": "webAsset",
-             "parameters": [{"name": "asset", "in": "path", "required": true, "schema": {"type": "string"}}],
+             "parameters": [{"name": "asset", "in": "path", "required": true, "schema": {"type": "string", "enum": WEB_ASSETS}}],
              "responses": {"200": {"description": "the file"}, "304": {"description": "not modified (If-None-Match)"},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { _, request, _ in try webAsset(request.parameters["asset"] ?? "", request) },

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import WebPage
 
 /// The OpenAPI 3 description served at `/openapi.json`: the shared components below, and `paths` built from
 /// the route table (each route's operation, with the collection parameter of collection routes), with the bearer
@@ -40,7 +41,9 @@ enum OpenAPIDocument {
         document["components"] = shared
         var paths: [String: [String: Any]] = [:]
         for route in LookalikeAPI.routes {
-            let text = route.operation.replacingOccurrences(of: "BOX_SYNTAX", with: ImageRegion.syntax.replacingOccurrences(of: "\\", with: "\\\\"))
+            let text = route.operation
+                .replacingOccurrences(of: "BOX_SYNTAX", with: ImageRegion.syntax.replacingOccurrences(of: "\\", with: "\\\\"))
+                .replacingOccurrences(of: "WEB_ASSETS", with: "[" + WebPage.assets.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ") + "]")
             guard var operation = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
                 preconditionFailure("the OpenAPI operation of \(route.method) \(route.path) is not a JSON object")
             }
