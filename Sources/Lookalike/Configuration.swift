@@ -33,6 +33,9 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var protectReads = false
         /// Origins whose browser scripts may call the API (`https://shop.example`; `*`: any); empty: none.
         public var corsOrigins: [String] = []
+        /// Addresses of load balancers whose `X-Forwarded-For` names the client (for per-client rate limits);
+        /// empty: the connection's address is the client.
+        public var trustedProxies: [String] = []
 
         /// The keys, parsed (after ``Configuration/validate()``).
         public var keys: [APIKey] { apiKeys.compactMap { try? APIKey(parsing: $0) } }
@@ -270,6 +273,12 @@ public struct Configuration: Codable, Sendable, Equatable {
         return context.codingPath.map(\.stringValue).joined(separator: ".")
     }
 
+    /// Whether `text` is a numeric IPv4 or IPv6 address.
+    public static func isIPAddress(_ text: String) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        return inet_pton(AF_INET, text, &buffer) == 1 || inet_pton(AF_INET6, text, &buffer) == 1
+    }
+
     /// Checks every range; the error names the first bad key.
     public func validate() throws {
         func check(_ ok: Bool, _ key: String, _ message: String) throws {
@@ -289,6 +298,9 @@ public struct Configuration: Codable, Sendable, Equatable {
         try check(server.shutdownGraceSeconds >= 0, "server.shutdownGraceSeconds", "must be ≥ 0")
         for entry in server.apiKeys { _ = try APIKey(parsing: entry) }
         try check(Set(server.keys.map(\.secret)).count == server.apiKeys.count, "server.apiKeys", "a secret is listed twice")
+        for proxy in server.trustedProxies {
+            try check(Self.isIPAddress(proxy), "server.trustedProxies", "each entry is an IPv4 or IPv6 address, got '\(proxy.prefix(80))'")
+        }
         for origin in server.corsOrigins {
             try check(origin == "*" || ((origin.hasPrefix("http://") || origin.hasPrefix("https://")) && !origin.hasSuffix("/")
                                         && origin.unicodeScalars.allSatisfy { $0.value > 32 && $0.value < 127 }),

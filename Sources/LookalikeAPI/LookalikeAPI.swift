@@ -16,6 +16,7 @@ public final class LookalikeAPI: Sendable {
     private let keys: [APIKey]
     private let protectReads: Bool
     let rateLimiter: RateLimiter
+    private let trustedProxies: Set<String>
     private let cors: CORSPolicy
     let multipart: MultipartParser
     private let router: Router
@@ -42,6 +43,7 @@ public final class LookalikeAPI: Sendable {
         self.keys = service.configuration.server.keys
         self.protectReads = service.configuration.server.protectReads
         self.rateLimiter = RateLimiter(limits: service.configuration.rateLimits)
+        self.trustedProxies = Set(service.configuration.server.trustedProxies)
         self.cors = CORSPolicy(origins: service.configuration.server.corsOrigins)
         self.openAPIDocument = OpenAPIDocument.json(security: .init(
             keys: !keys.isEmpty, protectReads: protectReads, rateLimited: rateLimiter.isActive),
@@ -94,7 +96,7 @@ public final class LookalikeAPI: Sendable {
     private func serve(_ request: HTTPRequest, route: APIRoute, collection: String) -> HTTPResponse {
         if route.access != .open {
             let caller = identify(request)
-            if let wait = rateLimiter.admit(caller: caller.key.map { "key:\(keys.firstIndex(of: $0) ?? -1)" } ?? request.remoteAddress,
+            if let wait = rateLimiter.admit(caller: caller.key.map { "key:\(keys.firstIndex(of: $0) ?? -1)" } ?? clientAddress(request),
                                             role: caller.key?.role) {
                 var response = HTTPResponse.problem(status: .tooManyRequests, detail: "rate limit reached; retry after the time in Retry-After")
                 response.setHeader("Retry-After", String(max(1, Int(wait.rounded(.up)))))
@@ -127,6 +129,16 @@ public final class LookalikeAPI: Sendable {
         // One 64-bit draw (one getrandom call), not one per hex digit.
         let hex = String(UInt64.random(in: .min ... .max), radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// The client's address: the connection's, or, from a trusted proxy, the right-most address in
+    /// `X-Forwarded-For` that is not itself a trusted proxy (addresses further left are the client's own claims).
+    func clientAddress(_ request: HTTPRequest) -> String {
+        guard trustedProxies.contains(request.remoteAddress), let forwarded = request.header("X-Forwarded-For") else {
+            return request.remoteAddress
+        }
+        let hops = forwarded.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return hops.last { !trustedProxies.contains($0) } ?? hops.first ?? request.remoteAddress
     }
 
     /// Who sent a request: the configured key its bearer token matches (compared in constant time with every

@@ -80,6 +80,30 @@ struct AccessControlTests {
         #expect(document.contains(#""429""#))
     }
 
+    /// Behind a trusted load balancer each client has its own bucket, named by the right-most untrusted address
+    /// in `X-Forwarded-For`; from anyone else the header is ignored.
+    @Test func forwardedClientsHaveTheirOwnBucketsOnlyBehindATrustedProxy() throws {
+        func statuses(_ harness: APITestHarness, _ forwarded: String, _ count: Int) throws -> [Int] {
+            let client = try harness.client()
+            return try (0..<count).map { _ in try client.request("GET", "/v1/images", headers: [("X-Forwarded-For", forwarded)]).status }
+        }
+        let trusted = try APITestHarness(configure: {
+            $0.server.trustedProxies = ["127.0.0.1"]
+            $0.rateLimits.anonymousPerSecond = 0.1
+            $0.rateLimits.anonymousBurst = 2
+        })
+        #expect(try statuses(trusted, "10.0.0.1", 3) == [200, 200, 429])
+        #expect(try statuses(trusted, "10.0.0.2", 2) == [200, 200])
+        // A client's own claim further left does not buy a new bucket.
+        #expect(try statuses(trusted, "203.0.113.9, 10.0.0.1", 1) == [429])
+        let untrusted = try APITestHarness(configure: {
+            $0.rateLimits.anonymousPerSecond = 0.1
+            $0.rateLimits.anonymousBurst = 2
+        })
+        #expect(try statuses(untrusted, "10.0.0.1", 2) == [200, 200])
+        #expect(try statuses(untrusted, "10.0.0.2", 1) == [429])
+    }
+
     @Test func corsAnswersPreflightsAndEchoesOnlyListedOrigins() throws {
         let harness = try APITestHarness(configure: {
             $0.server.corsOrigins = ["https://shop.example"]

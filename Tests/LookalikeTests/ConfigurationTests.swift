@@ -83,6 +83,7 @@ struct ConfigurationTests {
         (#"{"rateLimits": {"readPerSecond": 5}}"#, "rateLimits.readBurst"),
         (#"{"rateLimits": {"anonymousPerSecond": -1}}"#, "rateLimits.anonymousPerSecond"),
         (#"{"storage": {"maxDatabaseBytes": 1000}}"#, "storage.maxDatabaseBytes"),
+        (#"{"server": {"trustedProxies": ["10.0.0.1", "lb.internal"]}}"#, "server.trustedProxies"),
     ])
     func badValuesNameTheKey(text: String, key: String) throws {
         let path = try Self.write(text)
