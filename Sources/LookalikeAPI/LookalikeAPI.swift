@@ -79,15 +79,12 @@ public final class LookalikeAPI: Sendable {
         response.setHeader("X-Request-Id", requestID)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         metrics.record(route: pattern ?? "unmatched", method: request.method, status: response.status, seconds: seconds)
+        let record = AccessRecord(requestID: requestID, method: request.method.rawValue, path: request.path, status: response.status.code,
+                                  milliseconds: Self.hundredths(seconds * 1000), bytesIn: request.body.count, bytesOut: response.body.count)
         if let accessLog {
-            accessLog(AccessRecord(requestID: requestID, method: request.method.rawValue, path: request.path, status: response.status.code,
-                                   milliseconds: Self.hundredths(seconds * 1000), bytesIn: request.body.count, bytesOut: response.body.count))
+            accessLog(record)
         } else {
-            logger.info("request", metadata: [
-                "request.id": "\(requestID)", "method": "\(request.method)", "path": "\(request.path)",
-                "status": "\(response.status.code)", "ms": "\(Self.hundredths(seconds * 1000))",
-                "bytes.in": "\(request.body.count)", "bytes.out": "\(response.body.count)",
-            ])
+            logger.info("request", metadata: Logger.Metadata(uniqueKeysWithValues: record.fields.map { ($0.name, .string($0.value)) }))
         }
         return response
     }

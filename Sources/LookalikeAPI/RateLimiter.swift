@@ -15,6 +15,8 @@ final class RateLimiter: @unchecked Sendable {
     struct Bucket {
         var tokens: Double
         var updated: Double
+        /// Whose limits refill it (nil: requests without a valid key).
+        let role: APIKey.Role?
     }
 
     private let limits: Configuration.RateLimits
@@ -38,7 +40,7 @@ final class RateLimiter: @unchecked Sendable {
         let capacity = Double(burst)
         let bucketKey = (role.map(\.description) ?? "anonymous") + "|" + caller
         return lock.withLock {
-            var bucket = buckets[bucketKey] ?? Bucket(tokens: capacity, updated: now)
+            var bucket = buckets[bucketKey] ?? Bucket(tokens: capacity, updated: now, role: role)
             bucket.tokens = min(capacity, bucket.tokens + max(0, now - bucket.updated) * perSecond)
             bucket.updated = now
             defer {
@@ -61,9 +63,8 @@ final class RateLimiter: @unchecked Sendable {
 
     /// Drops buckets that would be full by now; if every bucket is in use, the oldest half.
     private func evictRefilled(now: Double) {
-        buckets = buckets.filter { key, bucket in
-            let role = APIKey.Role.allCases.first { key.hasPrefix($0.description + "|") }
-            let (perSecond, burst) = limits.limit(for: role)
+        buckets = buckets.filter { _, bucket in
+            let (perSecond, burst) = limits.limit(for: bucket.role)
             return bucket.tokens + (now - bucket.updated) * perSecond < Double(burst)
         }
         if buckets.count > maxBuckets {
