@@ -14,6 +14,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries, found through pkg-config. Only their wrapper targets import them.
@@ -45,10 +48,20 @@ let package = Package(
         .executableTarget(name: "EmbedWebAssetsTool", swiftSettings: swiftSettings),
         .plugin(name: "EmbedWebAssets", capability: .buildTool(), dependencies: ["EmbedWebAssetsTool"]),
         .target(name: "Storage", dependencies: ["CSQLite", "HTTPCore"], swiftSettings: swiftSettings),
+        // The same storage seam on a PostgreSQL server, for several nodes sharing one database.
+        .target(
+            name: "PostgresStorage",
+            dependencies: [
+                "Storage", "HTTPCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .target(name: "MetadataFilter", swiftSettings: swiftSettings),
         .target(name: "VectorIndex", dependencies: ["COpenBLAS", "MetadataFilter"], swiftSettings: swiftSettings),
         .target(
-            name: "Lookalike", dependencies: ["HTTPCore", "Imaging", "Inference", "MetadataFilter", "Storage", "VectorIndex"],
+            name: "Lookalike", dependencies: ["HTTPCore", "Imaging", "Inference", "MetadataFilter", "Storage", "PostgresStorage", "VectorIndex"],
             swiftSettings: swiftSettings),
         .target(
             name: "LookalikeAPI",

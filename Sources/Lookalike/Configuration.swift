@@ -2,6 +2,7 @@ import Foundation
 public import Imaging
 public import Inference
 import Storage
+import PostgresStorage
 import VectorIndex
 
 /// Every option of the service, with its default. `Config/lookalike.json` documents the same keys.
@@ -64,6 +65,11 @@ public struct Configuration: Codable, Sendable, Equatable {
     }
 
     public struct Storage: Codable, Sendable, Equatable {
+        /// Where the data lives: empty (``databasePath``), a SQLite file path or `sqlite:PATH`, or
+        /// `postgresql://user:password@host:port/database` (nodes sharing one database; `PG*` variables fill in
+        /// what the URL leaves out). With PostgreSQL, ``databasePath`` only names where this node keeps its
+        /// local files (forest snapshots).
+        public var url = ""
         public var databasePath = "data/lookalike.sqlite"
         public var keepOriginals = ImageStore.Options().keepOriginals
         public var maxMetadataBytes = ImageStore.Options().maxMetadataBytes
@@ -75,6 +81,29 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var maxDatabaseBytes = 0
         /// Where `POST /v1/backups` writes; relative paths are relative to the database's folder.
         public var backupDirectory = "backups"
+        /// PostgreSQL connections a node opens at most.
+        public var maxConnections = 16
+        /// With a shared database (PostgreSQL): how often a node reads the change sequence when no notification
+        /// arrives (notifications wake it at once; this is the fallback).
+        public var followIntervalMilliseconds = 500
+
+        /// The PostgreSQL database ``url`` names, if it names one.
+        public var postgresURL: String? { PostgresLocation.isPostgresURL(url) ? url : nil }
+
+        /// Where the data is, for logs: the file, or the PostgreSQL URL without its password.
+        public var displayLocation: String {
+            guard let url = postgresURL else { return databasePath }
+            return (try? PostgresLocation(url: url).description) ?? "postgresql"
+        }
+
+        /// Moves a SQLite ``url`` (a path or `sqlite:PATH`) into ``databasePath``; a PostgreSQL URL stays.
+        public mutating func resolveURL() {
+            guard !url.isEmpty, postgresURL == nil else { return }
+            let path = url.hasPrefix("sqlite://") ? String(url.dropFirst(9)) : url.hasPrefix("sqlite:") ? String(url.dropFirst(7)) : url
+            guard !path.isEmpty, !path.contains("://") else { return }  // left for validate() to name
+            databasePath = path
+            url = ""
+        }
     }
 
     public struct Model: Codable, Sendable, Equatable {
@@ -197,8 +226,9 @@ public struct Configuration: Codable, Sendable, Equatable {
         }
         try applyEnvironment(environment, to: &tree)
         do {
-            let configuration = try JSONDecoder().decode(
+            var configuration = try JSONDecoder().decode(
                 Configuration.self, from: JSONSerialization.data(withJSONObject: tree))
+            configuration.storage.resolveURL()
             try configuration.validate()
             return configuration
         } catch let error as DecodingError {
@@ -306,6 +336,13 @@ public struct Configuration: Codable, Sendable, Equatable {
                                         && origin.unicodeScalars.allSatisfy { $0.value > 32 && $0.value < 127 }),
                       "server.corsOrigins", "each origin is '*' or scheme://host[:port] without a path, got '\(origin.prefix(80))'")
         }
+        try check(storage.url.isEmpty || storage.postgresURL != nil, "storage.url",
+                  "must be a file path, sqlite:PATH or postgresql://user:password@host:port/database")
+        if let url = storage.postgresURL {
+            do { _ = try PostgresLocation(url: url) } catch { throw Error(key: "storage.url", message: error.description) }
+        }
+        try check((1...1_000).contains(storage.maxConnections), "storage.maxConnections", "must be 1...1000")
+        try check((10...60_000).contains(storage.followIntervalMilliseconds), "storage.followIntervalMilliseconds", "must be 10...60000")
         try check(!storage.databasePath.isEmpty, "storage.databasePath", "must not be empty")
         try check((2...16 << 20).contains(storage.maxMetadataBytes), "storage.maxMetadataBytes", "must be 2...16777216")
         try check((0...600_000).contains(storage.busyTimeoutMilliseconds), "storage.busyTimeoutMilliseconds", "must be 0...600000")

@@ -145,34 +145,42 @@ final class ImageCollection: @unchecked Sendable {
     /// of changes applied.
     @discardableResult
     func catchUp() throws -> Int {
-        try writeLock.withLock {
-            var applied = 0
-            while true {
-                let changes = try store.changes(collection: id, after: index.sequence, limit: 1_000)
-                guard !changes.isEmpty else { return applied }
-                let scheme = codeScheme
-                // The batch's records (for their metadata) in one read rather than one per change.
-                let records = try store.images(ids: changes.filter { $0.kind == .upsert }.map(\.id))
-                for change in changes {
-                    switch change.kind {
-                    case .delete:
+        try writeLock.withLock { try applyStoredChanges() }
+    }
+
+    /// ``catchUp()``'s work, with the write lock held by the caller.
+    @discardableResult
+    private func applyStoredChanges() throws -> Int {
+        var applied = 0
+        while true {
+            let changes = try store.changes(collection: id, after: index.sequence, limit: 1_000)
+            guard !changes.isEmpty else { return applied }
+            let scheme = codeScheme
+            // The batch's records (for their metadata) in one read rather than one per change.
+            let records = try store.images(ids: changes.filter { $0.kind == .upsert }.map(\.id))
+            for change in changes {
+                switch change.kind {
+                case .delete:
+                    index.remove(id: change.id, sequence: change.sequence)
+                case .upsert:
+                    guard let vector = try store.vector(id: change.id), vector.model == modelName,
+                          vector.values.count == dimension else {
                         index.remove(id: change.id, sequence: change.sequence)
-                    case .upsert:
-                        guard let vector = try store.vector(id: change.id), vector.model == modelName,
-                              vector.values.count == dimension else {
-                            index.remove(id: change.id, sequence: change.sequence)
-                            continue
-                        }
-                        let stored = try store.code(id: change.id)
-                        let code = stored?.schemeID == scheme.id ? BinaryCode(words: stored!.words) : scheme.code(for: vector.values)
-                        let metadata = records[change.id].flatMap { Self.document($0.metadata) }
-                        index.add(id: change.id, vector: vector.values, code: code, sequence: change.sequence, metadata: metadata)
+                        continue
                     }
-                    applied += 1
+                    let stored = try store.code(id: change.id)
+                    let code = stored?.schemeID == scheme.id ? BinaryCode(words: stored!.words) : scheme.code(for: vector.values)
+                    let metadata = records[change.id].flatMap { Self.document($0.metadata) }
+                    index.add(id: change.id, vector: vector.values, code: code, sequence: change.sequence, metadata: metadata)
                 }
+                applied += 1
             }
         }
     }
+
+    /// Whether a write this node just stored at `sequence` follows directly on what the index holds; when
+    /// not, another node wrote in between (a shared database) and the index catches up to include both.
+    private func followsIndex(_ sequence: Int64) -> Bool { sequence == index.sequence + 1 }
 
     // MARK: Writes
 
@@ -191,8 +199,12 @@ final class ImageCollection: @unchecked Sendable {
                 vector: embedding.vector, code: StoredCode(schemeID: scheme.id, bits: scheme.bits, words: code.words),
                 thumbnail: embedding.thumbnail, original: original)
             let result = try store.upsert(write, collection: id)
-            index.add(id: result.record.id, vector: embedding.vector, code: code, sequence: result.record.sequence,
-                      metadata: Self.document(metadata))
+            if followsIndex(result.record.sequence) {
+                index.add(id: result.record.id, vector: embedding.vector, code: code, sequence: result.record.sequence,
+                          metadata: Self.document(metadata))
+            } else {
+                try applyStoredChanges()
+            }
             return result
         }
         retrainCodesIfDue()
@@ -228,7 +240,11 @@ final class ImageCollection: @unchecked Sendable {
             guard let record = try store.updateMetadata(key: key, collection: id, metadata: metadata) else {
                 throw LookalikeError.notFound(key)
             }
-            index.updateMetadata(id: record.id, Self.document(record.metadata), sequence: record.sequence)
+            if followsIndex(record.sequence) {
+                index.updateMetadata(id: record.id, Self.document(record.metadata), sequence: record.sequence)
+            } else {
+                try applyStoredChanges()
+            }
             return record
         }
     }
@@ -238,7 +254,11 @@ final class ImageCollection: @unchecked Sendable {
         try writeLock.withLock {
             guard !closed else { throw LookalikeError.collectionNotFound(name) }
             guard let deleted = try store.delete(key: key, collection: id) else { return false }
-            index.remove(id: deleted.id, sequence: deleted.sequence)
+            if followsIndex(deleted.sequence) {
+                index.remove(id: deleted.id, sequence: deleted.sequence)
+            } else {
+                try applyStoredChanges()
+            }
             return true
         }
     }

@@ -21,6 +21,8 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
     case collectionExists(String)
     /// The configured number of collections (`storage.maxCollections`) is reached.
     case tooManyCollections(Int)
+    /// An operation only a SQLite file has (its online backup, its integrity check); PostgreSQL has its own.
+    case unsupportedOnPostgres(String)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
         case .collectionNotFound(let name): return "no collection named '\(name.prefix(80))'"
         case .collectionExists(let name): return "a collection named '\(name)' exists"
         case .tooManyCollections(let limit): return "the limit of \(limit) collections is reached (storage.maxCollections)"
+        case .unsupportedOnPostgres(let operation):
+            return "\(operation) is for a SQLite database; with PostgreSQL use its own tools (pg_dump, pg_basebackup, amcheck)"
         }
     }
 }
@@ -45,6 +49,11 @@ extension LookalikeError: HTTPResponseError {
         case .invalidArgument: .badRequest
         case .exampleNotFound: .unprocessableContent
         case .notReady, .unavailable: .serviceUnavailable
+        case .unsupportedOnPostgres: .notImplemented
         }
+    }
+
+    public var publicDetail: String {
+        status.isServerError && status != .serviceUnavailable && status != .notImplemented ? "internal error" : description
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PostgresStorage
 public import MetadataFilter
 public import Imaging
 public import Inference
@@ -62,7 +63,7 @@ public final class LookalikeService: @unchecked Sendable {
     public static let defaultCollection = ImageStore.defaultCollectionName
 
     public let configuration: Configuration
-    let store: ImageStore
+    let store: any ImageRepository
     let embedder: ImageEmbedder
     /// Guards `collections`; held only to look up, add or remove an entry.
     private let registryLock = NSLock()
@@ -71,17 +72,12 @@ public final class LookalikeService: @unchecked Sendable {
     /// Index searches and their record lookups, one per core at a time, in arrival order (see ``FIFOGate``).
     private let searchGate = FIFOGate(capacity: ProcessInfo.processInfo.activeProcessorCount)
     private var ready = false
+    /// Follows other nodes' writes when the store is shared (``startFollowing()``); under `readyLock`.
+    private var follower: ChangeFollower?
 
     public init(configuration: Configuration, model: ImageModel) throws {
         self.configuration = configuration
-        let databaseURL = URL(fileURLWithPath: configuration.storage.databasePath)
-        try? FileManager.default.createDirectory(at: databaseURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-        store = try ImageStore(
-            path: configuration.storage.databasePath,
-            options: .init(maxMetadataBytes: configuration.storage.maxMetadataBytes,
-                           keepOriginals: configuration.storage.keepOriginals,
-                           busyTimeoutMilliseconds: configuration.storage.busyTimeoutMilliseconds,
-                           maxDatabaseBytes: configuration.storage.maxDatabaseBytes))
+        store = try Self.openStore(configuration)
         let pool = try InferencePool(model: model, configuration: .init(
             workers: configuration.model.workers == 0 ? nil : configuration.model.workers,
             queueCapacity: configuration.model.queueCapacity, maxBatch: configuration.model.maxBatch,
@@ -94,6 +90,31 @@ public final class LookalikeService: @unchecked Sendable {
         for stored in try store.collections() {
             collections[stored.name] = try openCollection(stored)
         }
+    }
+
+    /// The store `configuration` names: PostgreSQL for a `postgresql://` URL, else the SQLite file (its folder
+    /// created when missing).
+    static func openStore(_ configuration: Configuration) throws -> any ImageRepository {
+        let storage = configuration.storage
+        let localFolder = URL(fileURLWithPath: storage.databasePath).deletingLastPathComponent()
+        try? FileManager.default.createDirectory(at: localFolder, withIntermediateDirectories: true)
+        if let url = storage.postgresURL {
+            return try PostgresStore(location: PostgresLocation(url: url), options: .init(
+                maxMetadataBytes: storage.maxMetadataBytes, keepOriginals: storage.keepOriginals,
+                maxConnections: storage.maxConnections))
+        }
+        return try ImageStore(
+            path: storage.databasePath,
+            options: .init(maxMetadataBytes: storage.maxMetadataBytes, keepOriginals: storage.keepOriginals,
+                           busyTimeoutMilliseconds: storage.busyTimeoutMilliseconds, maxDatabaseBytes: storage.maxDatabaseBytes))
+    }
+
+    /// The SQLite store, for what only a file has (integrity check, online backup).
+    private func sqliteStore(_ operation: String) throws -> ImageStore {
+        guard let store = store as? ImageStore else {
+            throw LookalikeError.unsupportedOnPostgres(operation)
+        }
+        return store
     }
 
     private func openCollection(_ stored: StoredCollection) throws -> ImageCollection {
@@ -145,6 +166,57 @@ public final class LookalikeService: @unchecked Sendable {
         var applied = 0
         for collection in allCollections { applied += try collection.catchUp() }
         return applied
+    }
+
+    /// Brings the set of collections in line with the store's (created or deleted by another node), then
+    /// applies every collection's changes. Returns the number of changes applied.
+    @discardableResult
+    public func synchronize() throws -> Int {
+        let stored = try store.collections()
+        let storedByName = Dictionary(stored.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        // Gone, or deleted and created anew under the same name (a new id).
+        let removed = registryLock.withLock { () -> [ImageCollection] in
+            let stale = collections.values.filter { storedByName[$0.name]?.id != $0.id }
+            for collection in stale { collections[collection.name] = nil }
+            return stale
+        }
+        for collection in removed { collection.close(removingSnapshot: true) }
+        let known = registryLock.withLock { Set(collections.keys) }
+        for entry in stored where !known.contains(entry.name) {
+            let collection = try openCollection(entry)
+            if let path = collection.index.configuration.snapshotPath { try? FileManager.default.removeItem(atPath: path) }
+            try collection.load()
+            registryLock.withLock {
+                if collections[entry.name] == nil { collections[entry.name] = collection }
+            }
+        }
+        return try catchUp()
+    }
+
+    /// Starts following other nodes' writes, when the store is shared (PostgreSQL); a no-op otherwise.
+    public func startFollowing() {
+        guard store.isShared else { return }
+        let follower = ChangeFollower(
+            interval: Double(configuration.storage.followIntervalMilliseconds) / 1000,
+            pass: { [unowned self] in try synchronize() },
+            wait: { [store] timeout in store.waitForChanges(timeout: timeout) })
+        let started = readyLock.withLock { () -> Bool in
+            guard self.follower == nil else { return false }
+            self.follower = follower
+            return true
+        }
+        if started { follower.start() }
+    }
+
+    /// Whether this node has caught up with the shared database recently (always true for a store of its own):
+    /// false while the database is unreachable, or before the first pass after start.
+    public var followStatus: (caughtUp: Bool, detail: String?) {
+        guard let follower = readyLock.withLock({ follower }) else { return (true, nil) }
+        let status = follower.status
+        let limit = max(2, 3 * Double(configuration.storage.followIntervalMilliseconds) / 1000)
+        guard let at = status.caughtUpAt else { return (false, status.error ?? "catching up") }
+        if let error = status.error { return (false, error) }
+        return (Date().timeIntervalSince(at) <= limit, nil)
     }
 
     /// The code scheme in force in a collection.
@@ -428,13 +500,13 @@ public final class LookalikeService: @unchecked Sendable {
     public var inferenceStatistics: InferencePool.Statistics { embedder.pool.statistics }
 
     /// `PRAGMA integrity_check` of the database.
-    public func integrityCheck() throws -> String { try store.integrityCheck() }
+    public func integrityCheck() throws -> String { try sqliteStore("integrity check").integrityCheck() }
 
     /// A consistent copy of the database at `path`, taken while uploads and searches go on; its size in bytes.
     /// A server started on the copy restores every image stored before the backup began (its forests are
     /// rebuilt from the vectors).
     @discardableResult
-    public func backup(to path: String) throws -> Int { try store.backup(to: path) }
+    public func backup(to path: String) throws -> Int { try sqliteStore("backup").backup(to: path) }
 
     /// A backup into `storage.backupDirectory`, named by the time it was taken; its path and size.
     public func backupToDirectory() throws -> (path: String, bytes: Int) {
@@ -455,6 +527,7 @@ public final class LookalikeService: @unchecked Sendable {
     /// next to a running server).
     @discardableResult
     public static func backup(configuration: Configuration, to path: String) throws -> Int {
+        guard configuration.storage.postgresURL == nil else { throw LookalikeError.unsupportedOnPostgres("backup") }
         guard FileManager.default.fileExists(atPath: configuration.storage.databasePath) else {
             throw LookalikeError.invalidArgument("no database at \(configuration.storage.databasePath)")
         }
@@ -468,6 +541,7 @@ public final class LookalikeService: @unchecked Sendable {
     /// safe either way).
     @discardableResult
     public func shutdown() -> (any Error)? {
+        readyLock.withLock { follower }?.stop()
         embedder.pool.shutdown()
         var failure: (any Error)?
         for collection in allCollections {

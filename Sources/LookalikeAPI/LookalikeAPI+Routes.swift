@@ -163,11 +163,19 @@ extension LookalikeAPI {
             {"summary": "Liveness", "operationId": "health", "responses": {"200": {"description": "alive"}}}
             """#) { _, _, _ in JSONResponse.make(.ok, ["status": "ok"]) },
         APIRoute(.get, "/readyz", scope: .service, access: .open, operation: #"""
-            {"summary": "Readiness: 503 until the indexes are loaded", "operationId": "ready",
-             "responses": {"200": {"description": "ready"}, "503": {"description": "loading"}}}
+            {"summary": "Readiness: 503 until the indexes are loaded, and (nodes sharing a PostgreSQL database) while not caught up with it",
+             "operationId": "ready",
+             "responses": {"200": {"description": "ready"}, "503": {"description": "loading, or behind the shared database"}}}
             """#) { api, _, _ in
-                api.service.isReady ? JSONResponse.make(.ok, ["status": "ready"])
-                    : JSONResponse.make(.serviceUnavailable, ["status": "loading"], headers: [("Retry-After", "1")])
+                guard api.service.isReady else {
+                    return JSONResponse.make(.serviceUnavailable, ["status": "loading"], headers: [("Retry-After", "1")])
+                }
+                let follow = api.service.followStatus
+                guard follow.caughtUp else {
+                    return JSONResponse.make(.serviceUnavailable, ["status": "behind", "detail": .string(follow.detail ?? "catching up")],
+                                             headers: [("Retry-After", "1")])
+                }
+                return JSONResponse.make(.ok, ["status": "ready"])
             },
         APIRoute(.get, "/metrics", scope: .service, access: .read, operation: #"""
             {"summary": "Prometheus metrics", "operationId": "metrics", "responses": {"200": {"description": "text/plain; version=0.0.4"}}}

@@ -50,7 +50,11 @@ public protocol ImageRepository: AnyObject, Sendable {
     /// A page of a collection's records ordered by key, after `afterKey`.
     func list(collection: Int64, limit: Int, after afterKey: String?) throws -> [StoredImage]
     func count(collection: Int64) throws -> Int
+    /// Records in every collection.
+    func totalCount() throws -> Int
     func thumbnail(key: String, collection: Int64) throws -> [UInt8]?
+    /// The uploaded bytes, when the store keeps originals.
+    func original(key: String, collection: Int64) throws -> [UInt8]?
     func vector(id: Int64) throws -> (model: String, values: [Float])?
     func code(id: Int64) throws -> StoredCode?
     /// Streams a collection's vectors of `model` in id order, with the sequence the stream is consistent with.
@@ -68,6 +72,15 @@ public protocol ImageRepository: AnyObject, Sendable {
     /// Changes after `sequence`, in sequence order, at most `limit`: each id's latest state (an upsert or a
     /// tombstone).
     func changes(collection: Int64, after sequence: Int64, limit: Int) throws -> [StoreChange]
+
+    // MARK: Other writers
+
+    /// Whether other processes write to this store as a matter of course (nodes sharing one server), so that a
+    /// service must follow its change sequence rather than only catch up at start.
+    var isShared: Bool { get }
+    /// Waits until another process may have stored a change, or `timeout` seconds pass; true when woken by
+    /// a change. A doorbell only: the caller reads ``changes(collection:after:limit:)`` either way.
+    func waitForChanges(timeout: Double) -> Bool
 }
 
 /// The outcome of ``ImageRepository/upsert(_:collection:)``.

@@ -702,6 +702,15 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
         return (attributes[.size] as? Int) ?? 0
     }
 
+    /// One file has one writing process as a rule (a second one, such as the CLI, is caught up with at start).
+    public var isShared: Bool { false }
+
+    /// SQLite has no notifications: waits out the timeout.
+    public func waitForChanges(timeout: Double) -> Bool {
+        Thread.sleep(forTimeInterval: max(0, timeout))
+        return false
+    }
+
     /// `PRAGMA integrity_check` (the full check; slow on large files).
     public func integrityCheck() throws -> String {
         try read { try $0.scalar("PRAGMA integrity_check")?.text ?? "no answer" }

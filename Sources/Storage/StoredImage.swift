@@ -19,6 +19,22 @@ public struct StoredImage: Sendable, Equatable {
     public let updatedAt: Double
     /// The change sequence number of its last write, in its collection.
     public let sequence: Int64
+
+    public init(id: Int64, collectionID: Int64, key: String, sha256: [UInt8], format: String, width: Int, height: Int,
+                byteSize: Int, metadata: String, createdAt: Double, updatedAt: Double, sequence: Int64) {
+        self.id = id
+        self.collectionID = collectionID
+        self.key = key
+        self.sha256 = sha256
+        self.format = format
+        self.width = width
+        self.height = height
+        self.byteSize = byteSize
+        self.metadata = metadata
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.sequence = sequence
+    }
 }
 
 /// Everything stored for one image in one atomic write.
@@ -82,4 +98,13 @@ public struct StoredHashScheme: Sendable, Equatable {
     /// Scheme-specific floats (projection matrix, mean, rotation), little-endian float32.
     public let parameters: [Float]
     public let createdAt: Double
+
+    public init(id: Int64, kind: String, bits: Int, dimension: Int, parameters: [Float], createdAt: Double) {
+        self.id = id
+        self.kind = kind
+        self.bits = bits
+        self.dimension = dimension
+        self.parameters = parameters
+        self.createdAt = createdAt
+    }
 }

@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
         try server.start()
         logger.info("listening", metadata: [
             "hosts": "\(configuration.server.hosts.joined(separator: ","))", "port": "\(server.port)",
-            "database": "\(configuration.storage.databasePath)",
+            "database": "\(configuration.storage.displayLocation)",
         ])
 
         let started = Date()
@@ -58,6 +58,8 @@ struct Serve: AsyncParsableCommand {
             "vectors": "\(loaded)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
             "forest": "\(service.indexLoad().map { "\($0)" } ?? "none")",
         ])
+        // Nodes on a shared database follow each other's writes from here on.
+        service.startFollowing()
         let foreign = try service.vectorsFromOtherModels()
         if foreign > 0 {
             logger.warning("images embedded by another model are not searchable; re-ingest them", metadata: ["count": "\(foreign)"])

@@ -4,13 +4,17 @@ import Logging
 import Lookalike
 import LookalikeAPI
 
-/// Flags shared by the commands that open the service: `--config`, `--db`, `--model`, `--log-level`.
+/// Flags shared by the commands that open the service: `--config`, `--db`, `--database-url`, `--model`,
+/// `--log-level`.
 struct ServiceOptions: ParsableArguments {
     @Option(help: "JSON configuration file (default: Config/lookalike.json when present).")
     var config: String?
 
     @Option(help: "SQLite database file (overrides storage.databasePath).")
     var db: String?
+
+    @Option(help: "A SQLite file, sqlite:PATH or postgresql://user:password@host:port/database (overrides storage.url).")
+    var databaseURL: String?
 
     @Option(help: "Model weight file (overrides model.path).")
     var model: String?
@@ -26,6 +30,8 @@ struct ServiceOptions: ParsableArguments {
         do {
             var configuration = try Configuration.load(file: file, environment: environment)
             if let db { configuration.storage.databasePath = db }
+            if let databaseURL { configuration.storage.url = databaseURL }
+            configuration.storage.resolveURL()
             if let model { configuration.model.path = model }
             if let logLevel { configuration.logging.level = logLevel }
             apply(&configuration)
