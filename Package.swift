@@ -85,7 +85,11 @@ let package = Package(
         // Child process for the storage crash-safety test.
         .executableTarget(name: "storage-stress", dependencies: ["Storage"], swiftSettings: swiftSettings),
 
-        .target(name: "TestSupport", dependencies: ["Imaging", "VectorIndex"], swiftSettings: swiftSettings),
+        .target(
+            name: "TestSupport",
+            dependencies: ["Imaging", "VectorIndex", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "InferenceTests",
@@ -98,7 +102,7 @@ let package = Package(
             name: "FuzzTargetTests", dependencies: ["FuzzTargets"], resources: [.copy("Corpus")],
             swiftSettings: swiftSettings),
         .testTarget(name: "WebPageTests", dependencies: ["WebPage", "HTTPCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "PostgresStorage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "MetadataFilter", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "MetadataFilterTests", dependencies: ["MetadataFilter"], swiftSettings: swiftSettings),
         .testTarget(
