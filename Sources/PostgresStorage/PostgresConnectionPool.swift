@@ -26,6 +26,9 @@ final class PostgresConnectionPool: @unchecked Sendable {
     private var nextID = 0
     private var closed = false
 
+    /// How long a connection attempt may take.
+    static let connectSeconds: Int64 = 5
+
     init(location: PostgresLocation, maxConnections: Int, logger: Logger) throws {
         self.location = location
         self.maxConnections = max(1, maxConnections)
@@ -67,7 +70,8 @@ final class PostgresConnectionPool: @unchecked Sendable {
             return nextID
         }
         do {
-            return try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+            return try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger)
+                .wait(seconds: Self.connectSeconds, doing: "connect")
         } catch {
             throw PostgresStorageError.unavailable("\(location): \(Self.describe(error))")
         }
@@ -87,7 +91,7 @@ final class PostgresConnectionPool: @unchecked Sendable {
         condition.unlock()
         // One that closed while idle (the server restarted) is replaced.
         if let existing = connection, existing.isClosed {
-            try? existing.close().wait()
+            existing.closeInBackground()
             connection = nil
         }
         let active: PostgresConnection
@@ -103,8 +107,10 @@ final class PostgresConnectionPool: @unchecked Sendable {
             return result
         } catch {
             if Self.isConnectionLevel(error) || active.isClosed {
-                try? active.close().wait()
+                active.closeInBackground()
                 release(nil)
+                // The server restarted or went away: the idle connections went with it.
+                discardIdle()
             } else {
                 release(active)
             }
@@ -117,7 +123,20 @@ final class PostgresConnectionPool: @unchecked Sendable {
             if let connection, !closed { idle.append(connection) } else { open -= 1 }
             condition.signal()
         }
-        if closed, let connection { try? connection.close().wait() }
+        if closed, let connection { connection.closeInBackground() }
+    }
+
+    /// Closes the idle connections; checkouts open new ones.
+    private func discardIdle() {
+        let connections = condition.withLock { () -> [PostgresConnection] in
+            defer {
+                open -= idle.count
+                idle.removeAll()
+                condition.broadcast()
+            }
+            return idle
+        }
+        for connection in connections { connection.closeInBackground() }
     }
 
     /// Closes every idle connection; later checkouts fail.
@@ -128,7 +147,7 @@ final class PostgresConnectionPool: @unchecked Sendable {
             condition.broadcast()
             return idle
         }
-        for connection in connections { try? connection.close().wait() }
+        for connection in connections { connection.closeInBackground() }
     }
 
     /// Whether `error` says the connection itself is unusable (as opposed to one statement failing).

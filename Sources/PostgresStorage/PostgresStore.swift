@@ -109,6 +109,10 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
 
     public static var schemaVersion: Int { migrations.count }
 
+    /// How long one statement may take before its connection is given up: statements here take milliseconds,
+    /// so this only ends the wait for an answer that will not come (see ``EventLoopFuture/wait(seconds:doing:)``).
+    static let statementSeconds: Int64 = 5
+
     public let location: PostgresLocation
     public let options: Options
     private let pool: PostgresConnectionPool
@@ -145,7 +149,7 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
             changeSignal.broadcast()
             return listener
         }
-        try? listening?.close().wait()
+        listening?.closeInBackground()
         pool.shutdown()
     }
 
@@ -153,7 +157,7 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
 
     private func run(_ query: PostgresQuery, on connection: PostgresConnection) throws -> PostgresQueryResult {
         do {
-            return try connection.query(query, logger: logger).wait()
+            return try connection.query(query, logger: logger).wait(seconds: Self.statementSeconds, doing: query.sql)
         } catch {
             throw Self.translate(error)
         }
@@ -174,7 +178,7 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
                 _ = try run("COMMIT", on: connection)
                 return result
             } catch {
-                _ = try? connection.query("ROLLBACK", logger: logger).wait()
+                _ = try? connection.query("ROLLBACK", logger: logger).wait(seconds: Self.statementSeconds, doing: "ROLLBACK")
                 throw error
             }
         }
@@ -673,8 +677,9 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
                 self.changeSignal.broadcast()
             }
         }
-        guard (try? connection.query("LISTEN \(unescaped: Self.changeChannel)", logger: logger).wait()) != nil else {
-            try? connection.close().wait()
+        guard (try? connection.query("LISTEN \(unescaped: Self.changeChannel)", logger: logger)
+            .wait(seconds: Self.statementSeconds, doing: "LISTEN")) != nil else {
+            connection.closeInBackground()
             return false
         }
         // Whatever was written while no one listened is read by the caller's next catch-up.

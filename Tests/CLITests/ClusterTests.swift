@@ -1,0 +1,258 @@
+import Foundation
+import Imaging
+import Testing
+import TestSupport
+
+/// Several `lookalike serve` processes on one PostgreSQL database (started by `scripts/test`): what one node
+/// stores, deletes or creates, the others serve within a second; nodes killed with SIGKILL during uploads to all
+/// of them come back and converge with nothing acknowledged lost; a PostgreSQL restart costs 503s, not data.
+@Suite(.serialized, .enabled(if: TestPostgres.isAvailable, "needs LOOKALIKE_TEST_POSTGRES_URL"))
+struct ClusterTests {
+    /// A set of nodes on one fresh database, each with a folder of its own for its forest snapshots.
+    final class Cluster {
+        let url: String
+        let directory: URL
+        var nodes: [ServerProcess] = []
+        private var started = 0
+
+        init(nodes count: Int) throws {
+            url = try TestPostgres.freshDatabase()
+            directory = try CLIEndToEndTests.folder()
+            for _ in 0..<count { nodes.append(try launch()) }
+        }
+
+        func launch(environment: [String: String] = [:]) throws -> ServerProcess {
+            started += 1
+            let node = ServerProcess(
+                binary: CLIEndToEndTests.binary,
+                arguments: ["--database-url", url, "--db", directory.appendingPathComponent("node\(started)/local.sqlite").path],
+                logURL: directory.appendingPathComponent("node\(started).log"),
+                environment: ["LOOKALIKE_MODEL": ModelLocator.path(), "LOOKALIKE_STORAGE_FOLLOW_INTERVAL_MILLISECONDS": "200"]
+                    .merging(environment) { $1 })
+            try node.start()
+            return node
+        }
+
+        func client(_ node: Int) throws -> HTTPTestClient { try HTTPTestClient(port: nodes[node].port, timeout: 60) }
+
+        func stop() {
+            for node in nodes where node.process.isRunning { node.stop() }
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    static func image(seed: UInt64) throws -> [UInt8] {
+        try JPEGEncoder.encode(TestImages.scene(seed: seed, width: 160, height: 120), quality: 85)
+    }
+
+    /// Polls `condition` until it holds or `timeout` passes; the seconds it took, nil on timeout.
+    static func waitUntil(timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Double? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < timeout {
+            if try condition() { return Date().timeIntervalSince(start) }
+            usleep(10_000)
+        }
+        return nil
+    }
+
+    @Test func writesAndCollectionsReachEveryNode() throws {
+        let cluster = try Cluster(nodes: 3)
+        defer { cluster.stop() }
+        let clients = try (0..<3).map(cluster.client)
+        // Upload on node 0: found by its bytes on nodes 1 and 2, with its metadata.
+        let bytes = try Self.image(seed: 7)
+        let put = try clients[0].request("PUT", "/v1/images/sku-7", body: bytes)
+        #expect(put.status == 201, "\(put.text)")
+        var lags: [Double] = []
+        for node in 1...2 {
+            let lag = try Self.waitUntil { try clients[node].request("GET", "/v1/images/sku-7/similar?k=1").status == 200 }
+            #expect(lag != nil, "node \(node) never indexed sku-7")
+            lags.append(lag ?? 99)
+            let search = try clients[node].request("POST", "/v1/search?k=1", body: bytes)
+            #expect((search.json["results"] as? [[String: Any]])?.first?["id"] as? String == "sku-7", "\(search.text)")
+        }
+        // Delete on node 1: gone from the index of nodes 0 and 2.
+        #expect(try clients[1].request("DELETE", "/v1/images/sku-7").status == 204)
+        for node in [0, 2] {
+            let gone = try Self.waitUntil { try clients[node].request("GET", "/v1/images/sku-7/similar?k=1").status == 404 }
+            #expect(gone != nil, "node \(node) still serves sku-7")
+            let search = try clients[node].request("POST", "/v1/search?k=1", body: bytes)
+            #expect((search.json["results"] as? [[String: Any]])?.isEmpty == true, "\(search.text)")
+        }
+        // A collection created on node 2 appears on 0 and 1; an upload into it on node 0 is found on node 2.
+        #expect(try clients[2].request("POST", "/v1/collections", headers: [("Content-Type", "application/json")],
+                                        body: Array(#"{"name": "shoes"}"#.utf8)).status == 201)
+        for node in 0...1 {
+            #expect(try Self.waitUntil { try clients[node].request("GET", "/v1/collections/shoes").status == 200 } != nil)
+        }
+        #expect(try clients[0].request("PUT", "/v1/collections/shoes/images/boot", body: try Self.image(seed: 8)).status == 201)
+        #expect(try Self.waitUntil { try clients[2].request("GET", "/v1/collections/shoes/images/boot/similar").status == 200 } != nil)
+        // Deleted on node 1: gone everywhere, and its name free again.
+        #expect(try clients[1].request("DELETE", "/v1/collections/shoes").status == 204)
+        for node in [0, 2] {
+            #expect(try Self.waitUntil { try clients[node].request("GET", "/v1/collections/shoes").status == 404 } != nil)
+        }
+        for client in clients {
+            let ready = try client.request("GET", "/readyz")
+            #expect(ready.status == 200, "\(ready.text)")
+        }
+        print("cluster: upload on one node searchable on the others after \(lags.map { String(format: "%.3f", $0) }) s")
+    }
+
+    /// Uploads to every node while one node at a time is killed with SIGKILL and started again: every
+    /// acknowledged upload ends up stored and indexed on every node, and the nodes agree on the count.
+    @Test func killedNodesConvergeWithNothingAcknowledgedLost() throws {
+        let cluster = try Cluster(nodes: 3)
+        defer { cluster.stop() }
+        let ledger = ServerCrashRecoveryTests.Ledger()
+        var generator = SeededRandom(seed: 21)
+        for round in 0..<5 {
+            let victim = Int(generator.next() % 3)
+            let ports = cluster.nodes.map(\.port)
+            let pid = cluster.nodes[victim].process.processIdentifier
+            let acknowledgedBefore = ledger.acknowledgedCount
+            let killDelay = Double(generator.next() % 1500) / 1000
+            let killer = Thread {
+                let deadline = Date().addingTimeInterval(60)
+                while ledger.acknowledgedCount < acknowledgedBefore + 3 && Date() < deadline { usleep(5_000) }
+                usleep(UInt32(killDelay * 1e6))
+                kill(pid, SIGKILL)
+            }
+            killer.start()
+            // One client per node; the victim's client stops when its node dies, the others after it did.
+            let victimDown = LockedFlagForCluster()
+            _ = ThreadFanOut.run(count: 3) { node in
+                var number = 0
+                while true {
+                    let seed = UInt64(100_000 * round + 1000 * node + number)
+                    let key = "r\(round)-n\(node)-\(number)"
+                    number += 1
+                    if node != victim && victimDown.isSet && number > 2 { return 0 }
+                    guard let bytes = try? Self.image(seed: seed),
+                          let connection = try? HTTPTestClient(port: ports[node], timeout: 10) else {
+                        if node == victim { victimDown.set() }
+                        return 0
+                    }
+                    ledger.attempt(key, seed: seed)
+                    guard let response = try? connection.request("PUT", "/v1/images/\(key)", body: bytes) else {
+                        if node == victim { victimDown.set() }
+                        return 0
+                    }
+                    if (200..<300).contains(response.status) { ledger.acknowledge(key, seed: seed) }
+                }
+            }
+            cluster.nodes[victim].process.waitForExit(timeout: 30)
+            #expect(!cluster.nodes[victim].process.isRunning)
+            cluster.nodes[victim] = try cluster.launch()
+        }
+        let (acknowledged, _) = ledger.snapshot
+        #expect(acknowledged.count >= 15)
+        let clients = try (0..<3).map(cluster.client)
+        // Every node converges on the same count, index = database.
+        let converged = try Self.waitUntil(timeout: 30) {
+            try clients.allSatisfy { client in
+                let stats = try client.request("GET", "/v1/stats").json
+                return stats["images"] as? Int == stats["indexed"] as? Int && stats["indexed"] as? Int ?? -1 >= acknowledged.count
+            }
+        }
+        #expect(converged != nil)
+        let counts = try clients.map { try $0.request("GET", "/v1/stats").json["indexed"] as? Int ?? -1 }
+        #expect(Set(counts).count == 1, "nodes disagree: \(counts)")
+        // Each acknowledged upload is in every node's index (similar answers only for indexed images).
+        for key in acknowledged.keys.sorted() {
+            for (node, client) in clients.enumerated() {
+                let status = try client.request("GET", "/v1/images/\(key)/similar?k=1").status
+                #expect(status == 200, "\(key) on node \(node): \(status)")
+            }
+        }
+        print("cluster kill -9: 5 rounds, \(acknowledged.count) acknowledged, every node holds \(counts)")
+    }
+
+    /// PostgreSQL restarted while every node takes uploads: writes during the outage get 503 with Retry-After
+    /// (never a 500), the nodes reconnect on their own, report ready again, and hold every acknowledged upload.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["LOOKALIKE_TEST_POSTGRES_DIR"] != nil, "needs LOOKALIKE_TEST_POSTGRES_DIR"))
+    func aDatabaseRestartCostsRetriesNotData() throws {
+        let cluster = try Cluster(nodes: 2)
+        defer { cluster.stop() }
+        let ledger = ServerCrashRecoveryTests.Ledger()
+        let statuses = LockedStatuses()
+        let ports = cluster.nodes.map(\.port)
+        let stop = LockedFlagForCluster()
+        let restarter = Thread {
+            while ledger.acknowledgedCount < 4 { usleep(10_000) }
+            let restart = Process()
+            restart.executableURL = URL(fileURLWithPath: "/bin/bash")
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("scripts/postgres").path
+            restart.arguments = [script, "restart", ProcessInfo.processInfo.environment["LOOKALIKE_TEST_POSTGRES_DIR"] ?? ""]
+            try? restart.run()
+            // Done when the server has been down and answers again (the script's own exit is not waited for:
+            // the server it starts outlives it).
+            let deadline = Date().addingTimeInterval(60)
+            var wentDown = false
+            while Date() < deadline {
+                let answers = (try? TestPostgres.execute("SELECT 1", url: TestPostgres.serverURL ?? "")) != nil
+                if !answers { wentDown = true } else if wentDown { break }
+                usleep(50_000)
+            }
+            statuses.restarted(wentDown && Date() < deadline ? 0 : 1)
+            // Uploads go on for a while after the server is back.
+            usleep(3_000_000)
+            stop.set()
+        }
+        restarter.start()
+        _ = ThreadFanOut.run(count: 2) { node in
+            var number = 0
+            while !stop.isSet {
+                let seed = UInt64(500_000 + 1000 * node + number)
+                let key = "pg-n\(node)-\(number)"
+                number += 1
+                guard let bytes = try? Self.image(seed: seed), let connection = try? HTTPTestClient(port: ports[node], timeout: 30),
+                      let response = try? connection.request("PUT", "/v1/images/\(key)", body: bytes) else { continue }
+                ledger.attempt(key, seed: seed)
+                statuses.record(response.status, retryAfter: response.headers["retry-after"])
+                if (200..<300).contains(response.status) { ledger.acknowledge(key, seed: seed) }
+            }
+            return 0
+        }
+        #expect(statuses.restartStatus == 0, "scripts/postgres restart failed")
+        let seen = statuses.all
+        #expect(seen.keys.allSatisfy { [201, 503].contains($0) }, "statuses during the restart: \(seen)")
+        #expect(statuses.missingRetryAfter == 0)
+        let clients = try (0..<2).map(cluster.client)
+        #expect(try Self.waitUntil(timeout: 30) { try clients.allSatisfy { try $0.request("GET", "/readyz").status == 200 } } != nil)
+        let (acknowledged, _) = ledger.snapshot
+        #expect(try Self.waitUntil(timeout: 30) {
+            try clients.allSatisfy { try $0.request("GET", "/v1/stats").json["indexed"] as? Int ?? -1 >= acknowledged.count }
+        } != nil)
+        for key in acknowledged.keys.sorted() {
+            for client in clients { #expect(try client.request("GET", "/v1/images/\(key)/similar?k=1").status == 200, "\(key)") }
+        }
+        print("cluster PostgreSQL restart: statuses \(seen), \(acknowledged.count) acknowledged, all on both nodes")
+    }
+}
+
+final class LockedFlagForCluster: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
+
+/// Response statuses seen by several client threads.
+final class LockedStatuses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [Int: Int] = [:]
+    private var withoutRetryAfter = 0
+    private var restartExit: Int32 = -1
+    func record(_ status: Int, retryAfter: String?) {
+        lock.withLock {
+            counts[status, default: 0] += 1
+            if status == 503 && retryAfter == nil { withoutRetryAfter += 1 }
+        }
+    }
+    func restarted(_ status: Int32) { lock.withLock { restartExit = status } }
+    var all: [Int: Int] { lock.withLock { counts } }
+    var missingRetryAfter: Int { lock.withLock { withoutRetryAfter } }
+    var restartStatus: Int32 { lock.withLock { restartExit } }
+}
