@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "MetadataFilter", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "MetadataFilterTests", dependencies: ["MetadataFilter"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "LookalikeTests", dependencies: ["Lookalike", "Storage", "Inference", "Imaging", "VectorIndex", "TestSupport"],
+            name: "LookalikeTests", dependencies: ["Lookalike", "Storage", "PostgresStorage", "Inference", "Imaging", "VectorIndex", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["lookalike", "TestSupport", "Imaging", "Inference", "Storage"], swiftSettings: swiftSettings),
         .testTarget(

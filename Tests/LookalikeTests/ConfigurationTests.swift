@@ -3,6 +3,7 @@ import Imaging
 import Inference
 import Storage
 import Testing
+import PostgresStorage
 import VectorIndex
 @testable import Lookalike
 
@@ -84,6 +85,11 @@ struct ConfigurationTests {
         (#"{"rateLimits": {"anonymousPerSecond": -1}}"#, "rateLimits.anonymousPerSecond"),
         (#"{"storage": {"maxDatabaseBytes": 1000}}"#, "storage.maxDatabaseBytes"),
         (#"{"server": {"trustedProxies": ["10.0.0.1", "lb.internal"]}}"#, "server.trustedProxies"),
+        (#"{"storage": {"url": "mysql://db/x"}}"#, "storage.url"),
+        (#"{"storage": {"url": "postgresql://u@h:99999/db"}}"#, "storage.url"),
+        (#"{"storage": {"url": "postgresql://u@h/db?sslmode=sometimes"}}"#, "storage.url"),
+        (#"{"storage": {"url": "postgresql://u@h/db?fancy=1"}}"#, "storage.url"),
+        (#"{"storage": {"followIntervalMilliseconds": 1}}"#, "storage.followIntervalMilliseconds"),
     ])
     func badValuesNameTheKey(text: String, key: String) throws {
         let path = try Self.write(text)
@@ -92,6 +98,36 @@ struct ConfigurationTests {
         } throws: { error in
             (error as? Configuration.Error)?.key == key
         }
+    }
+
+    /// `storage.url`: a path or `sqlite:` URL names the SQLite file; a PostgreSQL URL is kept, its password never
+    /// shown in logs.
+    @Test func storageURLNamesSQLiteOrPostgreSQL() throws {
+        let sqlite = try Configuration.load(file: nil, environment: ["LOOKALIKE_STORAGE_URL": "sqlite:/var/lib/lookalike/a.sqlite"])
+        #expect(sqlite.storage.databasePath == "/var/lib/lookalike/a.sqlite" && sqlite.storage.url.isEmpty)
+        #expect(sqlite.storage.postgresURL == nil)
+        let path = try Configuration.load(file: nil, environment: ["LOOKALIKE_STORAGE_URL": "data/b.sqlite"])
+        #expect(path.storage.databasePath == "data/b.sqlite")
+        let postgres = try Configuration.load(file: nil, environment: [
+            "LOOKALIKE_STORAGE_URL": "postgresql://shop:s%40cret@db.internal:6543/images?sslmode=require"])
+        #expect(postgres.storage.postgresURL != nil && postgres.storage.databasePath == Configuration().storage.databasePath)
+        #expect(postgres.storage.displayLocation == "postgresql://shop@db.internal:6543/images?sslmode=require")
+        let location = try PostgresLocation(url: "postgresql://shop:s%40cret@db.internal:6543/images?sslmode=require")
+        #expect(location.user == "shop" && location.password == "s@cret" && location.host == "db.internal"
+                && location.port == 6543 && location.database == "images" && location.tls == .require)
+    }
+
+    /// What the URL leaves out comes from libpq's variables, then libpq's defaults.
+    @Test func postgresLocationFallsBackToPGVariables() throws {
+        let environment = ["PGHOST": "10.1.2.3", "PGPORT": "5433", "PGUSER": "app", "PGPASSWORD": "pw", "PGDATABASE": "lk",
+                           "PGSSLMODE": "disable"]
+        let location = try PostgresLocation(url: "postgresql://", environment: environment)
+        #expect(location == PostgresLocation(host: "10.1.2.3", port: 5433, user: "app", password: "pw", database: "lk", tls: .disable))
+        let defaults = try PostgresLocation(url: "postgres://u@/", environment: [:])
+        #expect(defaults.host == "localhost" && defaults.port == 5432 && defaults.database == "u" && defaults.tls == .prefer)
+        let overridden = try PostgresLocation(url: "postgresql://other@h:7/x?sslmode=verify-full", environment: environment)
+        #expect(overridden.user == "other" && overridden.password == "pw" && overridden.port == 7 && overridden.tls == .verifyFull)
+        #expect(throws: PostgresStorageError.self) { try PostgresLocation(url: "postgresql://h/x", environment: ["PGPORT": "many"]) }
     }
 
     /// `SECRET` is an admin key (as keys were before roles); `ROLE:SECRET[:NAME+NAME]` grants a role, optionally
