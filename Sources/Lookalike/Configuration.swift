@@ -341,7 +341,7 @@ public struct Configuration: Codable, Sendable, Equatable {
         if let url = storage.postgresURL {
             do { _ = try PostgresLocation(url: url) } catch { throw Error(key: "storage.url", message: error.description) }
         }
-        try check((1...1_000).contains(storage.maxConnections), "storage.maxConnections", "must be 1...1000")
+        try check((2...1_000).contains(storage.maxConnections), "storage.maxConnections", "must be 2...1000 (a background claim holds one)")
         try check((10...60_000).contains(storage.followIntervalMilliseconds), "storage.followIntervalMilliseconds", "must be 10...60000")
         try check(!storage.databasePath.isEmpty, "storage.databasePath", "must not be empty")
         try check((2...16 << 20).contains(storage.maxMetadataBytes), "storage.maxMetadataBytes", "must be 2...16777216")

@@ -30,6 +30,7 @@ final class ImageCollection: @unchecked Sendable {
     private let schemeLock = NSLock()
     private let writeLock = NSLock()
     private var retraining = false
+    private var lastRetrainAttempt = Date.distantPast
     private var closed = false
     private let retrainQueue: DispatchQueue
     private let retrainGroup = DispatchGroup()
@@ -453,8 +454,10 @@ final class ImageCollection: @unchecked Sendable {
     func retrainCodesIfDue() {
         let due = writeLock.withLock { () -> Bool in
             guard settings.codeScheme == .itq, scheme.kind != CodeSchemeKind.itq.rawValue, !retraining, !closed,
-                  index.count >= configuration.hashing.itqMinimumImages else { return false }
+                  index.count >= configuration.hashing.itqMinimumImages,
+                  Date().timeIntervalSince(lastRetrainAttempt) >= Self.retrainRetrySeconds else { return false }
             retraining = true
+            lastRetrainAttempt = Date()
             return true
         }
         guard due else { return }
@@ -462,9 +465,46 @@ final class ImageCollection: @unchecked Sendable {
         retrainQueue.async { [self] in
             defer { retrainGroup.leave() }
             do {
-                if let plan = try prepareRetraining() { try commitRetraining(plan) }
+                // Nodes sharing a database learn a collection's scheme once: the node holding the claim does,
+                // the others adopt its result when they follow the change (``adoptCodeScheme(_:)``).
+                _ = try store.whileHolding(claim: "lookalike.itq.\(id)") {
+                    // Another node may have finished just before: take its scheme rather than learn a second.
+                    if let stored = try store.collection(named: name), stored.id == id, let current = stored.codeSchemeID,
+                       current != codeScheme.id {
+                        try adoptCodeScheme(current)
+                        if codeScheme.kind == CodeSchemeKind.itq.rawValue { return }
+                    }
+                    if let plan = try prepareRetraining() { try commitRetraining(plan) }
+                }
             } catch {}
             writeLock.withLock { retraining = false }
+        }
+    }
+
+    /// How long after a retraining attempt (one another node held the claim for, or one that failed) the next
+    /// may start.
+    static let retrainRetrySeconds = 10.0
+
+    /// Switches to the code scheme another node stored for this collection (after it learned ITQ): the codes
+    /// of every indexed image are recomputed from their vectors here. Nothing happens when `schemeID` is the
+    /// scheme in force, or names one this collection cannot use.
+    func adoptCodeScheme(_ schemeID: Int64?) throws {
+        guard let schemeID, schemeID != codeScheme.id, let saved = try store.hashScheme(id: schemeID),
+              saved.bits == settings.codeBits, saved.dimension == dimension else { return }
+        let adopted: CodeScheme
+        if saved.kind == CodeSchemeKind.itq.rawValue, settings.codeScheme == .itq {
+            adopted = CodeScheme(id: schemeID, encoder: .itq(try IterativeQuantization(
+                bits: saved.bits, dimension: dimension, parameters: saved.parameters)))
+        } else if saved.kind == CodeSchemeKind.simhash.rawValue {
+            adopted = CodeScheme(id: schemeID, encoder: .simhash(RandomHyperplaneHasher(
+                bits: saved.bits, dimension: dimension, projection: saved.parameters)))
+        } else {
+            return
+        }
+        writeLock.withLock {
+            guard !closed, scheme.id != schemeID else { return }
+            index.recomputeCodes { adopted.code(for: Array($0)) }
+            schemeLock.withLock { scheme = adopted }
         }
     }
 

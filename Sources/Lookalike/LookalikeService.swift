@@ -181,6 +181,10 @@ public final class LookalikeService: @unchecked Sendable {
             return stale
         }
         for collection in removed { collection.close(removingSnapshot: true) }
+        // A code scheme another node learned and stored.
+        for entry in stored {
+            try registryLock.withLock { collections[entry.name] }?.adoptCodeScheme(entry.codeSchemeID)
+        }
         let known = registryLock.withLock { Set(collections.keys) }
         for entry in stored where !known.contains(entry.name) {
             let collection = try openCollection(entry)

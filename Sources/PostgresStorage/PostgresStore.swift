@@ -691,6 +691,17 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
         return true
     }
 
+    /// A session-level advisory lock on a pool connection held for `body`'s duration; PostgreSQL releases it if
+    /// this process dies.
+    public func whileHolding<T>(claim name: String, _ body: () throws -> T) throws -> T? {
+        try pool.withConnection { connection in
+            let granted = try run("SELECT pg_try_advisory_lock(hashtext(\(name)))", on: connection).first
+            guard try granted?.makeRandomAccess()[0].decode(Bool.self) == true else { return nil }
+            defer { _ = try? run("SELECT pg_advisory_unlock(hashtext(\(name)))", on: connection) }
+            return try body()
+        }
+    }
+
     // MARK: - Encoding
 
     static func buffer(_ bytes: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: bytes) }

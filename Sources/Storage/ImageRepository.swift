@@ -81,6 +81,10 @@ public protocol ImageRepository: AnyObject, Sendable {
     /// Waits until another process may have stored a change, or `timeout` seconds pass; true when woken by
     /// a change. A doorbell only: the caller reads ``changes(collection:after:limit:)`` either way.
     func waitForChanges(timeout: Double) -> Bool
+    /// Runs `body` unless another process holds the claim `name` (work that must happen once for all nodes,
+    /// such as learning a collection's code scheme); nil when another holds it. The claim ends with `body`, or
+    /// with the process.
+    func whileHolding<T>(claim name: String, _ body: () throws -> T) throws -> T?
 }
 
 /// The outcome of ``ImageRepository/upsert(_:collection:)``.

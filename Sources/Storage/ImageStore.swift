@@ -711,6 +711,9 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
         return false
     }
 
+    /// One process owns the file's background work: the claim is always granted.
+    public func whileHolding<T>(claim name: String, _ body: () throws -> T) throws -> T? { try body() }
+
     /// `PRAGMA integrity_check` (the full check; slow on large files).
     public func integrityCheck() throws -> String {
         try read { try $0.scalar("PRAGMA integrity_check")?.text ?? "no answer" }

@@ -39,6 +39,20 @@ public enum TestPostgres {
         _ = try connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).wait()
     }
 
+    /// The first column of the first row of a query that returns an integer, on the database `url` names.
+    public static func integer(_ sql: String, url: String) throws -> Int64? {
+        guard let components = URLComponents(string: url) else { throw TestPostgresError(message: "not a URL: \(url)") }
+        let configuration = PostgresConnection.Configuration(
+            host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
+            password: components.password, database: String(components.path.dropFirst()), tls: .disable)
+        let logger = Logger(label: "lookalike.tests.postgres")
+        let connection = try PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: logger).wait()
+        defer { try? connection.close().wait() }
+        let rows = try connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).wait()
+        return try rows.first?.makeRandomAccess()[0].decode(Int64?.self)
+    }
+
     /// Runs one statement on the database `url` names.
     public static func execute(_ sql: String, url: String) throws {
         guard let components = URLComponents(string: url) else { throw TestPostgresError(message: "not a URL: \(url)") }

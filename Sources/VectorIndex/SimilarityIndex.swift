@@ -279,6 +279,19 @@ public final class SimilarityIndex: @unchecked Sendable {
         }
     }
 
+    /// Recomputes every live entry's binary code from its stored vector with `encode` (a code scheme adopted
+    /// from elsewhere), under the write lock, so a search sees all old codes or all new ones.
+    public func recomputeCodes(_ encode: (UnsafeBufferPointer<Float>) -> BinaryCode) {
+        guard codeWords > 0 else { return }
+        lock.withWriteLock {
+            for (position, id) in slotTable.ids.enumerated() where slotTable.slot(of: id) == Int32(position) {
+                let code = encode(UnsafeBufferPointer(start: storage.row(Int32(position)), count: configuration.dimension))
+                guard code.words.count == codeWords else { continue }
+                for word in 0..<codeWords { codes[position * codeWords + word] = code.words[word] }
+            }
+        }
+    }
+
     /// A copy of the stored vector of `id`.
     public func vector(id: Int64) -> [Float]? {
         lock.withReadLock {

@@ -99,6 +99,33 @@ struct ClusterTests {
         print("cluster: upload on one node searchable on the others after \(lags.map { String(format: "%.3f", $0) }) s")
     }
 
+    /// An ITQ collection filled through two nodes learns its scheme once: one node holds the claim and trains,
+    /// the other adopts the stored result; both then answer a search alike.
+    @Test func oneNodeLearnsTheCodeSchemeAndTheOthersAdoptIt() throws {
+        let cluster = try Cluster(nodes: 0)
+        defer { cluster.stop() }
+        let environment = ["LOOKALIKE_HASHING_BITS": "64", "LOOKALIKE_HASHING_ITQ_MINIMUM_IMAGES": "64"]
+        cluster.nodes = [try cluster.launch(environment: environment), try cluster.launch(environment: environment)]
+        let clients = try (0..<2).map(cluster.client)
+        let create = try clients[0].request("POST", "/v1/collections", headers: [("Content-Type", "application/json")],
+                                            body: Array(#"{"name": "catalog", "code_scheme": "itq", "code_bits": 64}"#.utf8))
+        #expect(create.status == 201, "\(create.text)")
+        #expect(try Self.waitUntil { try clients[1].request("GET", "/v1/collections/catalog").status == 200 } != nil)
+        for index in 0..<80 {
+            let put = try clients[index % 2].request("PUT", "/v1/collections/catalog/images/p\(index)", body: try Self.image(seed: UInt64(900 + index)))
+            #expect(put.status == 201, "\(put.text)")
+        }
+        let adopted = try Self.waitUntil(timeout: 60) {
+            try clients.allSatisfy { try $0.request("GET", "/v1/collections/catalog").json["code_scheme"] as? String == "itq" }
+        }
+        #expect(adopted != nil, "both nodes use ITQ codes")
+        #expect(try TestPostgres.integer("SELECT count(*) FROM hash_schemes WHERE kind = 'itq'", url: cluster.url) == 1)
+        let query = try Self.image(seed: 905)
+        let answers = try clients.map { try $0.request("POST", "/v1/collections/catalog/search?k=5", body: query).text }
+        #expect(answers[0].contains("\"p5\"") && answers[0].replacingOccurrences(of: #""took_ms":[0-9.]+"#, with: "", options: .regularExpression)
+                == answers[1].replacingOccurrences(of: #""took_ms":[0-9.]+"#, with: "", options: .regularExpression))
+    }
+
     /// Uploads to every node while one node at a time is killed with SIGKILL and started again: every
     /// acknowledged upload ends up stored and indexed on every node, and the nodes agree on the count.
     @Test func killedNodesConvergeWithNothingAcknowledgedLost() throws {
