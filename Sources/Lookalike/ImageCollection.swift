@@ -158,21 +158,22 @@ final class ImageCollection: @unchecked Sendable {
             guard !changes.isEmpty else { return applied }
             let scheme = codeScheme
             // The batch's records (for their metadata) in one read rather than one per change.
-            let records = try store.images(ids: changes.filter { $0.kind == .upsert }.map(\.id))
+            let upserted = changes.filter { $0.kind == .upsert }.map(\.id)
+            let records = try store.images(ids: upserted)
+            let entries = try store.indexEntries(ids: upserted)
             for change in changes {
                 switch change.kind {
                 case .delete:
                     index.remove(id: change.id, sequence: change.sequence)
                 case .upsert:
-                    guard let vector = try store.vector(id: change.id), vector.model == modelName,
-                          vector.values.count == dimension else {
+                    guard let entry = entries[change.id], entry.model == modelName, entry.vector.count == dimension else {
                         index.remove(id: change.id, sequence: change.sequence)
                         continue
                     }
-                    let stored = try store.code(id: change.id)
-                    let code = stored?.schemeID == scheme.id ? BinaryCode(words: stored!.words) : scheme.code(for: vector.values)
+                    let code = entry.code.flatMap { $0.schemeID == scheme.id ? BinaryCode(words: $0.words) : nil }
+                        ?? scheme.code(for: entry.vector)
                     let metadata = records[change.id].flatMap { Self.document($0.metadata) }
-                    index.add(id: change.id, vector: vector.values, code: code, sequence: change.sequence, metadata: metadata)
+                    index.add(id: change.id, vector: entry.vector, code: code, sequence: change.sequence, metadata: metadata)
                 }
                 applied += 1
             }

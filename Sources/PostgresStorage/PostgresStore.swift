@@ -554,6 +554,25 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
                           words: Self.words(try row[2].decode(ByteBuffer.self)))
     }
 
+    public func indexEntries(ids: [Int64]) throws -> [Int64: IndexEntry] {
+        var result: [Int64: IndexEntry] = [:]
+        for chunk in stride(from: 0, to: ids.count, by: 1_000) {
+            let part = Array(ids[chunk..<min(chunk + 1_000, ids.count)])
+            for row in try run("""
+                SELECT v.image_id, v.model, v.data, c.scheme_id, c.bits, c.words
+                FROM vectors v LEFT JOIN codes c ON c.image_id = v.image_id WHERE v.image_id = ANY(\(part))
+                """) {
+                let cells = row.makeRandomAccess()
+                let code = try cells[3].decode(Int64?.self).map { scheme in
+                    StoredCode(schemeID: scheme, bits: Int(try cells[4].decode(Int64.self)), words: Self.words(try cells[5].decode(ByteBuffer.self)))
+                }
+                result[try cells[0].decode(Int64.self)] = IndexEntry(
+                    model: try cells[1].decode(String.self), vector: Self.floats(try cells[2].decode(ByteBuffer.self)), code: code)
+            }
+        }
+        return result
+    }
+
     /// Rows per page of a stream: large enough to amortise a round trip, small enough to keep memory flat.
     static let streamPage: Int64 = 2_000
 

@@ -57,6 +57,9 @@ public protocol ImageRepository: AnyObject, Sendable {
     func original(key: String, collection: Int64) throws -> [UInt8]?
     func vector(id: Int64) throws -> (model: String, values: [Float])?
     func code(id: Int64) throws -> StoredCode?
+    /// Vectors and codes of many images in one read (ids without a vector are skipped): what a follower needs
+    /// to apply a batch of changes.
+    func indexEntries(ids: [Int64]) throws -> [Int64: IndexEntry]
     /// Streams a collection's vectors of `model` in id order, with the sequence the stream is consistent with.
     ///
     /// - warning: `body` receives a buffer valid only during the call.
@@ -116,6 +119,19 @@ public struct StorageUsage: Sendable, Equatable {
     public init(images: Int, bytes: Int) {
         self.images = images
         self.bytes = bytes
+    }
+}
+
+/// What the index holds for one image: its vector, the model that made it, and its code (nil when none is
+/// stored).
+public struct IndexEntry: Sendable, Equatable {
+    public let model: String
+    public let vector: [Float]
+    public let code: StoredCode?
+    public init(model: String, vector: [Float], code: StoredCode?) {
+        self.model = model
+        self.vector = vector
+        self.code = code
     }
 }
 

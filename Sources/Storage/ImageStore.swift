@@ -584,6 +584,27 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
         }
     }
 
+    public func indexEntries(ids: [Int64]) throws -> [Int64: IndexEntry] {
+        var result: [Int64: IndexEntry] = [:]
+        try read { db in
+            for chunk in stride(from: 0, to: ids.count, by: 500) {
+                let part = Array(ids[chunk..<min(chunk + 500, ids.count)])
+                let placeholders = Array(repeating: "?", count: part.count).joined(separator: ",")
+                let statement = try db.prepare("""
+                    SELECT v.image_id, v.model, v.data, c.scheme_id, c.bits, c.words
+                    FROM vectors v LEFT JOIN codes c ON c.image_id = v.image_id WHERE v.image_id IN (\(placeholders))
+                    """)
+                try statement.bind(part.map { .integer($0) })
+                while try statement.step() {
+                    let code = statement.isNull(at: 3) ? nil : StoredCode(
+                        schemeID: statement.int64(at: 3), bits: Int(statement.int64(at: 4)), words: Self.words(statement.blob(at: 5)))
+                    result[statement.int64(at: 0)] = IndexEntry(model: statement.text(at: 1), vector: statement.floats(at: 2), code: code)
+                }
+            }
+        }
+        return result
+    }
+
     /// Streams every stored vector of `model` in a collection, in id order, without materialising them all at
     /// once; returns the collection's change sequence the stream is consistent with (one read transaction).
     ///

@@ -99,6 +99,60 @@ struct ClusterTests {
         print("cluster: upload on one node searchable on the others after \(lags.map { String(format: "%.3f", $0) }) s")
     }
 
+    /// 10,000 images stored while one node runs: it catches up with them through the change sequence, and a node
+    /// started afterwards streams them all from PostgreSQL. (The records are written by one SQL transaction,
+    /// with unit vectors of random signs under the nodes' recipe: running the model 10,000 times is not what is
+    /// tested; the store's own writes are, in the storage suite.)
+    @Test func aNodeJoiningTenThousandImagesServesThemAll() throws {
+        let cluster = try Cluster(nodes: 1)
+        defer { cluster.stop() }
+        let described = try cluster.client(0).request("GET", "/v1/collections/default").json
+        let model = try #require(described["model"] as? String)
+        let bits = try #require(described["code_bits"] as? Int)
+        #expect(!model.contains("'"))
+        let count = 10_000
+        let writing = Date()
+        // ±1/√1280 as little-endian float32; the correlated bound makes each row draw its own signs.
+        try TestPostgres.execute("""
+            DO $$
+            DECLARE collection BIGINT; scheme BIGINT;
+            BEGIN
+                SELECT id, code_scheme_id INTO collection, scheme FROM collections WHERE name = 'default' FOR UPDATE;
+                INSERT INTO images (collection_id, key, sha256, format, width, height, byte_size, metadata, created_at,
+                                    updated_at, seq)
+                SELECT collection, 'bulk-' || g, decode(md5(g::text) || md5((-g)::text), 'hex'), 'jpeg', 64, 64, 1000, '{}',
+                       extract(epoch FROM now()), extract(epoch FROM now()), g
+                FROM generate_series(1, \(count)) g;
+                INSERT INTO vectors (image_id, model, dimension, data)
+                SELECT i.id, '\(model)', 1280,
+                       (SELECT string_agg(CASE WHEN random() < 0.5 THEN '\\x2ef9e43c'::bytea ELSE '\\x2ef9e4bc'::bytea END, ''::bytea)
+                        FROM generate_series(1, 1280 + 0 * i.id))
+                FROM images i WHERE i.collection_id = collection;
+                INSERT INTO codes (image_id, scheme_id, bits, words)
+                SELECT id, scheme, \(bits), decode(repeat(md5(id::text), \(bits / 128)), 'hex') FROM images WHERE collection_id = collection;
+                INSERT INTO thumbnails (image_id, jpeg) SELECT id, '\\xffd8ffd9'::bytea FROM images WHERE collection_id = collection;
+                UPDATE collections SET last_seq = \(count) WHERE id = collection;
+                PERFORM pg_notify('lookalike_changes', collection::text);
+            END $$
+            """, url: cluster.url)
+        let written = Date().timeIntervalSince(writing)
+        let followed = try Self.waitUntil(timeout: 120) {
+            try cluster.client(0).request("GET", "/v1/stats").json["indexed"] as? Int == count
+        }
+        #expect(followed != nil, "the running node caught up with \(count) changes")
+        let joining = Date()
+        cluster.nodes.append(try cluster.launch())
+        let startup = Date().timeIntervalSince(joining)
+        let stats = try cluster.client(1).request("GET", "/v1/stats").json
+        #expect(stats["indexed"] as? Int == count && stats["images"] as? Int == count, "\(stats)")
+        for client in [try cluster.client(0), try cluster.client(1)] {
+            let similar = try client.request("GET", "/v1/images/bulk-77/similar?k=3")
+            #expect(similar.status == 200 && (similar.json["results"] as? [[String: Any]])?.count == 3, "\(similar.text.prefix(200))")
+        }
+        print(String(format: "cluster join: %d images written in %.1f s; the running node indexed them %.1f s after the last write; "
+                     + "a new node was ready in %.1f s", count, written, followed ?? -1, startup))
+    }
+
     /// An ITQ collection filled through two nodes learns its scheme once: one node holds the claim and trains,
     /// the other adopts the stored result; both then answer a search alike.
     @Test func oneNodeLearnsTheCodeSchemeAndTheOthersAdoptIt() throws {

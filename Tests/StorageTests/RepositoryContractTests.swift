@@ -57,6 +57,8 @@ struct RepositoryContractTests {
         #expect(saved.parameters == [1, 2, 3] && saved.kind == "simhash" && saved.bits == 256 && saved.dimension == 1280)
         #expect(try store.images(sha256: image.sha256, collection: collection).map(\.key) == [image.key])
         #expect(try store.images(ids: [loaded.id, 999_999]).keys.sorted() == [loaded.id])
+        #expect(try store.indexEntries(ids: [loaded.id, 999_999]) == [
+            loaded.id: IndexEntry(model: "efficientnet-lite0@test", vector: image.vector, code: image.code)])
         #expect(try store.count(collection: collection) == 1)
         #expect(try store.totalCount() == 1)
         let usage = try store.usage(collection: collection)
