@@ -154,9 +154,10 @@ extension LookalikeAPI {
 
         // The service.
         APIRoute(.post, "/v1/backups", scope: .service, access: .admin, operation: #"""
-            {"summary": "A consistent copy of the database in storage.backupDirectory, taken while uploads and searches go on", "operationId": "backup",
+            {"summary": "A consistent copy of the SQLite database in storage.backupDirectory, taken while uploads and searches go on (501 with PostgreSQL: use its own tools)", "operationId": "backup",
              "responses": {"201": {"description": "the copy: its path on the server and its size", "content": {"application/json": {"schema":
                {"type": "object", "required": ["path", "bytes", "took_ms"], "properties": {"path": {"type": "string"}, "bytes": {"type": "integer"}, "took_ms": {"type": "number"}}}}}},
+                           "501": {"$ref": "#/components/responses/Problem"},
                            "507": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, _, _ in try api.backup() },
         APIRoute(.get, "/healthz", scope: .service, access: .open, operation: #"""
