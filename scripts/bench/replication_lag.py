@@ -2,18 +2,10 @@
 steady RATE per second and, for each, polls READER until the image is in its index (`similar` answers 200).
 The lag is from the writer's acknowledgement to the reader's first 200. Prints p50, p99 and max in ms.
 Usage: replication_lag.py WRITER_URL READER_URL COUNT RATE"""
-import struct, sys, time, urllib.error, urllib.request, zlib
+import sys, time, urllib.error, urllib.request
+from tiny_png import png
 
 writer, reader, count, rate = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-
-def png(i):
-    w, h = 64, 64
-    r, g, b = (i * 37) % 251, (i * 11) % 253, (i * 29) % 255
-    row = b"\x00" + bytes([r, g, b, (b + 90) % 256, r, (g + 40) % 256] * (w // 2))
-    raw = row * (h // 2) + (b"\x00" + bytes([g, b, r] * w)) * (h // 2)
-    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 def indexed(key):
     try:
@@ -25,7 +17,7 @@ lags = []
 start = time.monotonic()
 for i in range(count):
     key = f"lag-{int(start)}-{i}"
-    request = urllib.request.Request(f"{writer}/v1/images?id={key}", data=png(i), method="POST",
+    request = urllib.request.Request(f"{writer}/v1/images?id={key}", data=png(i, mix=(37, 11, 29)), method="POST",
                                      headers={"Content-Type": "image/png"})
     urllib.request.urlopen(request).read()
     acknowledged = time.monotonic()
