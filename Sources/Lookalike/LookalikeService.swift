@@ -99,9 +99,13 @@ public final class LookalikeService: @unchecked Sendable {
         let localFolder = URL(fileURLWithPath: storage.databasePath).deletingLastPathComponent()
         try? FileManager.default.createDirectory(at: localFolder, withIntermediateDirectories: true)
         if let url = storage.postgresURL {
+            #if PostgreSQL
             return try PostgresStore(location: PostgresLocation(url: url), options: .init(
                 maxMetadataBytes: storage.maxMetadataBytes, keepOriginals: storage.keepOriginals,
                 maxConnections: storage.maxConnections))
+            #else
+            throw LookalikeError.invalidArgument("storage.url \(storage.displayLocation): this build has no PostgreSQL store (the PostgreSQL trait)")
+            #endif
         }
         return try ImageStore(
             path: storage.databasePath,

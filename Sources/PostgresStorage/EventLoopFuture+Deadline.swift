@@ -1,3 +1,4 @@
+#if PostgreSQL
 import NIOCore
 import PostgresNIO
 
@@ -39,3 +40,4 @@ extension PostgresConnection {
 private final class SettledFlag: @unchecked Sendable {
     var value = false
 }
+#endif

@@ -1,3 +1,4 @@
+#if PostgreSQL
 import Foundation
 import Logging
 import NIOCore
@@ -178,3 +179,4 @@ final class PostgresConnectionPool: @unchecked Sendable {
         return "\(error.code)" + (error.underlying.map { " (\($0))" } ?? "")
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if PostgreSQL
 import Foundation
 import Logging
 import NIOCore
@@ -763,3 +764,4 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
 
 /// Rolls back a write that found nothing to change (the caller answers nil).
 private struct NothingToChange: Error {}
+#endif

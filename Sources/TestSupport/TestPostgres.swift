@@ -1,3 +1,4 @@
+#if PostgreSQL
 public import Foundation
 import Logging
 import NIOPosix
@@ -64,3 +65,4 @@ public struct TestPostgresError: Error, CustomStringConvertible {
     public let message: String
     public var description: String { message }
 }
+#endif

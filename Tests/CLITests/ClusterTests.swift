@@ -1,3 +1,4 @@
+#if PostgreSQL
 import Foundation
 import Imaging
 import Testing
@@ -337,3 +338,4 @@ final class LockedStatuses: @unchecked Sendable {
     var missingRetryAfter: Int { lock.withLock { withoutRetryAfter } }
     var restartStatus: Int32 { lock.withLock { restartExit } }
 }
+#endif

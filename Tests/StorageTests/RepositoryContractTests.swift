@@ -10,7 +10,13 @@ struct RepositoryContractTests {
     enum Backend: String, CustomTestStringConvertible, Sendable {
         case sqlite, postgresql
 
-        static var available: [Backend] { TestPostgres.isAvailable ? [.sqlite, .postgresql] : [.sqlite] }
+        static var available: [Backend] {
+            #if PostgreSQL
+            TestPostgres.isAvailable ? [.sqlite, .postgresql] : [.sqlite]
+            #else
+            [.sqlite]
+            #endif
+        }
 
         var testDescription: String { rawValue }
 
@@ -22,10 +28,14 @@ struct RepositoryContractTests {
                 let options = ImageStore.Options(keepOriginals: keepOriginals)
                 return (try ImageStore(path: path, options: options), { try ImageStore(path: path, options: options) })
             case .postgresql:
+                #if PostgreSQL
                 let url = try TestPostgres.freshDatabase()
                 let options = PostgresStore.Options(keepOriginals: keepOriginals)
                 return (try PostgresStore(location: PostgresLocation(url: url), options: options),
                         { try PostgresStore(location: PostgresLocation(url: url), options: options) })
+                #else
+                preconditionFailure("no PostgreSQL store in this build")
+                #endif
             }
         }
     }
