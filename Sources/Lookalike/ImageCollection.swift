@@ -9,7 +9,7 @@ import VectorIndex
 /// ordering of its writes. Collections share nothing mutable, so a rebuild or a code retraining in one never
 /// blocks writes or searches in another.
 ///
-/// Writes are ordered by `writeLock` around "store, then index" so the index always reflects the store's latest
+/// Writes are ordered by `writeLock` around "store, then directory and index" so the index always reflects the store's latest
 /// write for each id, and applies changes in sequence order; embedding (the slow part) happens before, in the
 /// service.
 ///
@@ -22,6 +22,8 @@ final class ImageCollection: @unchecked Sendable {
     let settings: CollectionSettings
     let createdAt: Double
     let index: SimilarityIndex
+    /// Keys and metadata of what the index holds: search answers never read the store.
+    private let records = RecordDirectory()
     private let store: any ImageRepository
     private let configuration: Configuration
     private let modelName: String
@@ -117,8 +119,13 @@ final class ImageCollection: @unchecked Sendable {
         index.beginLoading()
         var codes: [Int64: StoredCode] = [:]
         try store.forEachCode(collection: id) { imageID, code in codes[imageID] = code }
-        var metadata: [Int64: FilterValue] = [:]
-        try store.forEachMetadata(collection: id) { imageID, text in metadata[imageID] = Self.document(text) }
+        var listed: [Int64: RecordDirectory.Entry] = [:]
+        try store.forEachKeyAndMetadata(collection: id) { imageID, key, metadata in
+            listed[imageID] = RecordDirectory.Entry(key: key, metadata: metadata)
+        }
+        records.removeAll()
+        // Images stored between the two streams have a vector but no listing yet; read after the stream.
+        var unlisted: [Int64] = []
         let scheme = codeScheme
         let sequence = try store.forEachVector(collection: id, model: modelName) { imageID, vector in
             let values = Array(vector)
@@ -128,8 +135,23 @@ final class ImageCollection: @unchecked Sendable {
                 stale.append((imageID, StoredCode(schemeID: scheme.id, bits: scheme.bits, words: fresh.words)))
                 code = fresh
             }
-            index.add(id: imageID, vector: values, code: code, metadata: metadata.removeValue(forKey: imageID))
+            let entry = listed.removeValue(forKey: imageID)
+            if let entry {
+                records.set(id: imageID, key: entry.key, metadata: entry.metadata)
+            } else {
+                unlisted.append(imageID)
+            }
+            index.add(id: imageID, vector: values, code: code, metadata: entry.flatMap { Self.document($0.metadata) })
             loaded += 1
+        }
+        let late = try store.images(ids: unlisted)
+        for imageID in unlisted {
+            guard let record = late[imageID] else {
+                index.remove(id: imageID, sequence: sequence)
+                continue
+            }
+            records.set(id: imageID, key: record.key, metadata: record.metadata)
+            index.updateMetadata(id: imageID, Self.document(record.metadata), sequence: sequence)
         }
         index.advance(toSequence: sequence)
         if !stale.isEmpty { try store.updateCodes(stale) }
@@ -159,21 +181,25 @@ final class ImageCollection: @unchecked Sendable {
             let scheme = codeScheme
             // The batch's records (for their metadata) in one read rather than one per change.
             let upserted = changes.filter { $0.kind == .upsert }.map(\.id)
-            let records = try store.images(ids: upserted)
+            let stored = try store.images(ids: upserted)
             let entries = try store.indexEntries(ids: upserted)
             for change in changes {
                 switch change.kind {
                 case .delete:
                     index.remove(id: change.id, sequence: change.sequence)
+                    records.remove(id: change.id)
                 case .upsert:
-                    guard let entry = entries[change.id], entry.model == modelName, entry.vector.count == dimension else {
+                    guard let entry = entries[change.id], let record = stored[change.id], entry.model == modelName,
+                          entry.vector.count == dimension else {
                         index.remove(id: change.id, sequence: change.sequence)
+                        records.remove(id: change.id)
                         continue
                     }
                     let code = entry.code.flatMap { $0.schemeID == scheme.id ? BinaryCode(words: $0.words) : nil }
                         ?? scheme.code(for: entry.vector)
-                    let metadata = records[change.id].flatMap { Self.document($0.metadata) }
-                    index.add(id: change.id, vector: entry.vector, code: code, sequence: change.sequence, metadata: metadata)
+                    records.set(id: change.id, key: record.key, metadata: record.metadata)
+                    index.add(id: change.id, vector: entry.vector, code: code, sequence: change.sequence,
+                              metadata: Self.document(record.metadata))
                 }
                 applied += 1
             }
@@ -202,6 +228,7 @@ final class ImageCollection: @unchecked Sendable {
                 thumbnail: embedding.thumbnail, original: original)
             let result = try store.upsert(write, collection: id)
             if followsIndex(result.record.sequence) {
+                records.set(id: result.record.id, key: key, metadata: result.record.metadata)
                 index.add(id: result.record.id, vector: embedding.vector, code: code, sequence: result.record.sequence,
                           metadata: Self.document(metadata))
             } else {
@@ -243,6 +270,7 @@ final class ImageCollection: @unchecked Sendable {
                 throw LookalikeError.notFound(key)
             }
             if followsIndex(record.sequence) {
+                records.set(id: record.id, key: record.key, metadata: record.metadata)
                 index.updateMetadata(id: record.id, Self.document(record.metadata), sequence: record.sequence)
             } else {
                 try applyStoredChanges()
@@ -258,6 +286,7 @@ final class ImageCollection: @unchecked Sendable {
             guard let deleted = try store.delete(key: key, collection: id) else { return false }
             if followsIndex(deleted.sequence) {
                 index.remove(id: deleted.id, sequence: deleted.sequence)
+                records.remove(id: deleted.id)
             } else {
                 try applyStoredChanges()
             }
@@ -301,9 +330,9 @@ final class ImageCollection: @unchecked Sendable {
         guard let near = index.nearDuplicates(of: vector, code: code, maxDistance: maxDistance, minScore: minScore, k: 10) else {
             preconditionFailure("the index keeps no codes of the scheme's length")
         }
-        let records = try store.images(ids: near.map(\.id))
+        let known = records.entries(ids: near.map(\.id))
         for hit in near {
-            guard let record = records[hit.id], record.key != excludingKey,
+            guard let record = known[hit.id], record.key != excludingKey,
                   !matches.contains(where: { $0.key == record.key }) else { continue }
             matches.append(Match(key: record.key, score: hit.score, metadata: record.metadata))
         }
@@ -312,10 +341,10 @@ final class ImageCollection: @unchecked Sendable {
 
     /// The stored image `key`'s vector and code.
     func entry(key: String) throws -> (id: Int64, vector: [Float], code: BinaryCode?) {
-        guard let record = try store.image(key: key, collection: id), let entry = index.entry(id: record.id) else {
+        guard let imageID = records.id(key: key), let entry = index.entry(id: imageID) else {
             throw LookalikeError.notFound(key)
         }
-        return (record.id, entry.vector, entry.code)
+        return (imageID, entry.vector, entry.code)
     }
 
     /// `code` is the query's binary code when already known (a stored image's); computed otherwise.
@@ -373,9 +402,9 @@ final class ImageCollection: @unchecked Sendable {
         } catch {
             throw error.isTransient ? LookalikeError.unavailable(error.description) : LookalikeError.invalidArgument(error.description)
         }
-        let records = try store.images(ids: hits.map(\.id))
+        let known = records.entries(ids: hits.map(\.id))
         return hits.compactMap { hit in
-            records[hit.id].map { Match(key: $0.key, score: hit.score, metadata: $0.metadata) }
+            known[hit.id].map { Match(key: $0.key, score: hit.score, metadata: $0.metadata) }
         }
     }
 
@@ -393,14 +422,9 @@ final class ImageCollection: @unchecked Sendable {
 
     private func groupDuplicates(threshold: Float, neighbours: Int, filter: Filter?) throws -> [[String]] {
         var keyOf: [Int64: String] = [:]
-        var cursor: String? = nil
-        repeat {
-            let page = try store.list(collection: id, limit: 1_000, after: cursor)
-            for record in page where filter?.matches(Self.document(record.metadata) ?? .object([:])) ?? true {
-                keyOf[record.id] = record.key
-            }
-            cursor = page.count == 1_000 ? page.last?.key : nil
-        } while cursor != nil
+        for (imageID, entry) in records.all where filter?.matches(Self.document(entry.metadata) ?? .object([:])) ?? true {
+            keyOf[imageID] = entry.key
+        }
         var parent: [Int64: Int64] = [:]
         func root(_ id: Int64) -> Int64 {
             var id = id

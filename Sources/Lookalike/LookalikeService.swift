@@ -173,7 +173,7 @@ public final class LookalikeService: @unchecked Sendable {
     }
 
     /// Brings the set of collections in line with the store's (created or deleted by another node), then
-    /// applies every collection's changes. Returns the number of changes applied.
+    /// applies the changes of every collection that has some. Returns the number of changes applied.
     @discardableResult
     public func synchronize() throws -> Int {
         let stored = try store.collections()
@@ -198,7 +198,15 @@ public final class LookalikeService: @unchecked Sendable {
                 if collections[entry.name] == nil { collections[entry.name] = collection }
             }
         }
-        return try catchUp()
+        // The listing carries each collection's last sequence, so a doorbell rung by this node's own write costs
+        // no further read.
+        var applied = 0
+        for entry in stored {
+            guard let collection = registryLock.withLock({ collections[entry.name] }), collection.id == entry.id,
+                  collection.index.sequence < entry.lastSequence else { continue }
+            applied += try collection.catchUp()
+        }
+        return applied
     }
 
     /// Starts following other nodes' writes, when the store is shared (PostgreSQL); a no-op otherwise.

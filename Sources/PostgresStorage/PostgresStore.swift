@@ -318,63 +318,48 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
         guard image.code.words.count * 64 >= image.code.bits, image.code.bits > 0 else {
             throw StorageError.invalidVector("code has \(image.code.words.count) words for \(image.code.bits) bits")
         }
-        return try transaction { connection in
-            let sequence = try nextSequence(collection: collection, on: connection)
-            let now = Date().timeIntervalSince1970
-            let existing = try run("SELECT id, created_at FROM images WHERE collection_id = \(collection) AND key = \(image.key)",
-                                   on: connection).first?.makeRandomAccess()
-            let sha256 = Self.buffer(image.sha256)
-            let id: Int64
-            let createdAt: Double
-            if let existing {
-                id = try existing[0].decode(Int64.self)
-                createdAt = try existing[1].decode(Double.self)
-                _ = try run("""
-                    UPDATE images SET sha256 = \(sha256), format = \(image.format), width = \(Int64(image.width)),
-                    height = \(Int64(image.height)), byte_size = \(Int64(image.byteSize)), metadata = \(metadata),
-                    updated_at = \(now), seq = \(sequence) WHERE id = \(id)
-                    """, on: connection)
-            } else {
-                createdAt = now
-                let row = try run("""
-                    INSERT INTO images (collection_id, key, sha256, format, width, height, byte_size, metadata, created_at,
-                                        updated_at, seq)
-                    VALUES (\(collection), \(image.key), \(sha256), \(image.format), \(Int64(image.width)), \(Int64(image.height)),
-                            \(Int64(image.byteSize)), \(metadata), \(now), \(now), \(sequence))
-                    RETURNING id
-                    """, on: connection).first
-                guard let row else { throw PostgresStorageError.server("INSERT returned no id") }
-                id = try row.makeRandomAccess()[0].decode(Int64.self)
-            }
-            _ = try run("""
+        // One statement, so one round trip and its own transaction: the sequence row's lock (taken first) orders
+        // writers of a collection; a replaced record keeps its id and creation time; the doorbell rings at commit.
+        let now = Date().timeIntervalSince1970
+        let keepOriginal = options.keepOriginals && image.original != nil
+        let row = try run("""
+            WITH sequence AS (
+                UPDATE collections SET last_seq = last_seq + 1 WHERE id = \(collection) RETURNING last_seq
+            ), image AS (
+                INSERT INTO images (collection_id, key, sha256, format, width, height, byte_size, metadata, created_at,
+                                    updated_at, seq)
+                SELECT \(collection), \(image.key), \(Self.buffer(image.sha256)), \(image.format), \(Int64(image.width)),
+                       \(Int64(image.height)), \(Int64(image.byteSize)), \(metadata), \(now), \(now), last_seq FROM sequence
+                ON CONFLICT (collection_id, key) DO UPDATE SET sha256 = excluded.sha256, format = excluded.format,
+                    width = excluded.width, height = excluded.height, byte_size = excluded.byte_size,
+                    metadata = excluded.metadata, updated_at = excluded.updated_at, seq = excluded.seq
+                RETURNING id, created_at, seq, xmax = 0 AS inserted
+            ), vector AS (
                 INSERT INTO vectors (image_id, model, dimension, data)
-                VALUES (\(id), \(image.model), \(Int64(image.vector.count)), \(Self.buffer(floats: image.vector)))
+                SELECT id, \(image.model), \(Int64(image.vector.count)), \(Self.buffer(floats: image.vector)) FROM image
                 ON CONFLICT (image_id) DO UPDATE SET model = excluded.model, dimension = excluded.dimension, data = excluded.data
-                """, on: connection)
-            _ = try run("""
+            ), code AS (
                 INSERT INTO codes (image_id, scheme_id, bits, words)
-                VALUES (\(id), \(image.code.schemeID), \(Int64(image.code.bits)), \(Self.buffer(words: image.code.words)))
+                SELECT id, \(image.code.schemeID), \(Int64(image.code.bits)), \(Self.buffer(words: image.code.words)) FROM image
                 ON CONFLICT (image_id) DO UPDATE SET scheme_id = excluded.scheme_id, bits = excluded.bits, words = excluded.words
-                """, on: connection)
-            _ = try run("""
-                INSERT INTO thumbnails (image_id, jpeg) VALUES (\(id), \(Self.buffer(image.thumbnail)))
+            ), thumbnail AS (
+                INSERT INTO thumbnails (image_id, jpeg) SELECT id, \(Self.buffer(image.thumbnail)) FROM image
                 ON CONFLICT (image_id) DO UPDATE SET jpeg = excluded.jpeg
-                """, on: connection)
-            if options.keepOriginals, let original = image.original {
-                _ = try run("""
-                    INSERT INTO originals (image_id, bytes) VALUES (\(id), \(Self.buffer(original)))
-                    ON CONFLICT (image_id) DO UPDATE SET bytes = excluded.bytes
-                    """, on: connection)
-            } else if existing != nil {
-                _ = try run("DELETE FROM originals WHERE image_id = \(id)", on: connection)
-            }
-            try notify(collection: collection, on: connection)
-            let record = StoredImage(
-                id: id, collectionID: collection, key: image.key, sha256: image.sha256, format: image.format,
-                width: image.width, height: image.height, byteSize: image.byteSize, metadata: metadata, createdAt: createdAt,
-                updatedAt: now, sequence: sequence)
-            return UpsertOutcome(record: record, replaced: existing != nil)
-        }
+            ), kept AS (
+                INSERT INTO originals (image_id, bytes)
+                SELECT id, \(Self.buffer(keepOriginal ? image.original ?? [] : [])) FROM image WHERE \(keepOriginal)
+                ON CONFLICT (image_id) DO UPDATE SET bytes = excluded.bytes
+            ), dropped AS (
+                DELETE FROM originals WHERE NOT \(keepOriginal) AND image_id IN (SELECT id FROM image)
+            )
+            SELECT id, created_at, seq, inserted, pg_notify(\(Self.changeChannel), \(String(collection))) FROM image
+            """).first
+        guard let cells = row?.makeRandomAccess() else { throw StorageError.unknownCollection(collection) }
+        let record = StoredImage(
+            id: try cells[0].decode(Int64.self), collectionID: collection, key: image.key, sha256: image.sha256,
+            format: image.format, width: image.width, height: image.height, byteSize: image.byteSize, metadata: metadata,
+            createdAt: try cells[1].decode(Double.self), updatedAt: now, sequence: try cells[2].decode(Int64.self))
+        return UpsertOutcome(record: record, replaced: !(try cells[3].decode(Bool.self)))
     }
 
     @discardableResult
@@ -621,18 +606,18 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
         }
     }
 
-    public func forEachMetadata(collection: Int64, _ body: (Int64, String) throws -> Void) throws {
+    public func forEachKeyAndMetadata(collection: Int64, _ body: (Int64, String, String) throws -> Void) throws {
         try transaction(readOnly: true) { connection in
             var after: Int64 = 0
             while true {
                 let rows = try run("""
-                    SELECT id, metadata FROM images WHERE collection_id = \(collection) AND metadata <> '{}' AND id > \(after)
+                    SELECT id, key, metadata FROM images WHERE collection_id = \(collection) AND id > \(after)
                     ORDER BY id LIMIT \(Self.streamPage)
                     """, on: connection)
                 for row in rows {
                     let cells = row.makeRandomAccess()
                     after = try cells[0].decode(Int64.self)
-                    try body(after, try cells[1].decode(String.self))
+                    try body(after, try cells[1].decode(String.self), try cells[2].decode(String.self))
                 }
                 if rows.count < Int(Self.streamPage) { return }
             }

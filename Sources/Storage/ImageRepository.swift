@@ -67,8 +67,8 @@ public protocol ImageRepository: AnyObject, Sendable {
     func forEachVector(collection: Int64, model: String, _ body: (Int64, UnsafeBufferPointer<Float>) throws -> Void) throws -> Int64
     /// Streams a collection's codes in id order.
     func forEachCode(collection: Int64, _ body: (Int64, StoredCode) throws -> Void) throws
-    /// Streams the metadata of a collection's images whose metadata is not `{}`.
-    func forEachMetadata(collection: Int64, _ body: (Int64, String) throws -> Void) throws
+    /// Streams the id, key and metadata of every image of a collection, in id order.
+    func forEachKeyAndMetadata(collection: Int64, _ body: (Int64, String, String) throws -> Void) throws
     /// Replaces an image's metadata (validated like an upload's) as a new change; nil when there is no such image.
     func updateMetadata(key: String, collection: Int64, metadata: String) throws -> StoredImage?
     func hashScheme(id: Int64) throws -> StoredHashScheme?

@@ -648,11 +648,11 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
         }
     }
 
-    public func forEachMetadata(collection: Int64, _ body: (Int64, String) throws -> Void) throws {
+    public func forEachKeyAndMetadata(collection: Int64, _ body: (Int64, String, String) throws -> Void) throws {
         try read { db in
-            let statement = try db.prepare("SELECT id, metadata FROM images WHERE collection_id = ? AND metadata != '{}'")
+            let statement = try db.prepare("SELECT id, key, metadata FROM images WHERE collection_id = ? ORDER BY id")
             try statement.bind([.integer(collection)])
-            while try statement.step() { try body(statement.int64(at: 0), statement.text(at: 1)) }
+            while try statement.step() { try body(statement.int64(at: 0), statement.text(at: 1), statement.text(at: 2)) }
         }
     }
 

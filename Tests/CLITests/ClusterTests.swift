@@ -251,7 +251,8 @@ struct ClusterTests {
     }
 
     /// PostgreSQL restarted while every node takes uploads: writes during the outage get 503 with Retry-After
-    /// (never a 500), the nodes reconnect on their own, report ready again, and hold every acknowledged upload.
+    /// (never a 500), searches for stored images are answered from memory, the nodes reconnect on their own,
+    /// report ready again, and hold every acknowledged upload.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["LOOKALIKE_TEST_POSTGRES_DIR"] != nil, "needs LOOKALIKE_TEST_POSTGRES_DIR"))
     func aDatabaseRestartCostsRetriesNotData() throws {
         let cluster = try Cluster(nodes: 2)
@@ -274,6 +275,11 @@ struct ClusterTests {
             var wentDown = false
             while Date() < deadline {
                 let answers = (try? TestPostgres.execute("SELECT 1", url: TestPostgres.serverURL ?? "")) != nil
+                if !answers && !wentDown, let key = ledger.snapshot.acknowledged.keys.first {
+                    let status = (try? HTTPTestClient(port: ports[0], timeout: 10).request("GET", "/v1/images/\(key)/similar?k=1"))?.status
+                    let stillDown = (try? TestPostgres.execute("SELECT 1", url: TestPostgres.serverURL ?? "")) == nil
+                    statuses.searchedDuringOutage(status ?? 0, databaseStillDown: stillDown)
+                }
                 if !answers { wentDown = true } else if wentDown { break }
                 usleep(50_000)
             }
@@ -301,6 +307,8 @@ struct ClusterTests {
         let seen = statuses.all
         #expect(seen.keys.allSatisfy { [201, 503].contains($0) }, "statuses during the restart: \(seen)")
         #expect(statuses.missingRetryAfter == 0)
+        let search = statuses.outageSearch
+        #expect(search?.status == 200, "a search during the outage: \(String(describing: search))")
         let clients = try (0..<2).map(cluster.client)
         #expect(try Self.waitUntil(timeout: 30) { try clients.allSatisfy { try $0.request("GET", "/readyz").status == 200 } } != nil)
         let (acknowledged, _) = ledger.snapshot
@@ -310,7 +318,8 @@ struct ClusterTests {
         for key in acknowledged.keys.sorted() {
             for client in clients { #expect(try client.request("GET", "/v1/images/\(key)/similar?k=1").status == 200, "\(key)") }
         }
-        print("cluster PostgreSQL restart: statuses \(seen), \(acknowledged.count) acknowledged, all on both nodes")
+        print("cluster PostgreSQL restart: statuses \(seen), \(acknowledged.count) acknowledged, all on both nodes;",
+              "similar during the outage: \(search.map { "\($0.status)\($0.databaseStillDown ? " (database still down after it)" : "")" } ?? "none")")
     }
 }
 
@@ -327,6 +336,7 @@ final class LockedStatuses: @unchecked Sendable {
     private var counts: [Int: Int] = [:]
     private var withoutRetryAfter = 0
     private var restartExit: Int32 = -1
+    private var outage: (status: Int, databaseStillDown: Bool)?
     func record(_ status: Int, retryAfter: String?) {
         lock.withLock {
             counts[status, default: 0] += 1
@@ -337,5 +347,7 @@ final class LockedStatuses: @unchecked Sendable {
     var all: [Int: Int] { lock.withLock { counts } }
     var missingRetryAfter: Int { lock.withLock { withoutRetryAfter } }
     var restartStatus: Int32 { lock.withLock { restartExit } }
+    func searchedDuringOutage(_ status: Int, databaseStillDown: Bool) { lock.withLock { outage = (status, databaseStillDown) } }
+    var outageSearch: (status: Int, databaseStillDown: Bool)? { lock.withLock { outage } }
 }
 #endif

@@ -107,9 +107,10 @@ struct RepositoryContractTests {
         #expect(patched.sequence == 5 && patched.metadata == #"{"x":1}"#)
         #expect(try store.updateMetadata(key: "missing", collection: collection, metadata: "{}") == nil)
         #expect(try store.collection(named: ImageStore.defaultCollectionName)?.lastSequence == 5)
-        var metadata: [Int64: String] = [:]
-        try store.forEachMetadata(collection: collection) { metadata[$0] = $1 }
-        #expect(metadata == [other.id: #"{"x":1}"#])
+        let plain = try store.upsert(ImageStoreTests.write("c"), collection: collection).record
+        var listed: [String] = []
+        try store.forEachKeyAndMetadata(collection: collection) { id, key, metadata in listed.append("\(id) \(key) \(metadata)") }
+        #expect(listed == ["\(other.id) b {\"x\":1}", "\(plain.id) c {}"])
     }
 
     @Test(arguments: Backend.available)

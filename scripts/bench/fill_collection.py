@@ -1,4 +1,5 @@
-"""Fills a server's default collection up to a number of images with small generated PNGs (fast to decode),
+"""Fills a server's default collection up to a number of images with small generated PNGs (fast to decode; keys
+c<n> from the count it holds, so a second call adds rather than replaces),
 then writes every stored id, one per line, for `similar.lua` to cycle through.
 Usage: fill_collection.py BASE_URL IMAGES IDS_FILE"""
 import concurrent.futures, json, sys, urllib.parse, urllib.request
@@ -12,7 +13,7 @@ def put(i):
 
 have = json.load(urllib.request.urlopen(f"{base}/v1/stats"))["images"]
 with concurrent.futures.ThreadPoolExecutor(4) as pool:
-    list(pool.map(put, range(max(0, total - have))))
+    list(pool.map(put, range(have, total)))
 print(f"collection: {total} images stored")
 
 ids, after = [], None
