@@ -86,6 +86,9 @@ public struct Configuration: Codable, Sendable, Equatable {
         /// With a shared database (PostgreSQL): how often a node reads the change sequence when no notification
         /// arrives (notifications wake it at once; this is the fallback).
         public var followIntervalMilliseconds = 500
+        /// Tombstones (deletions as changes) are kept at least this long, then compacted: a node that has been
+        /// away longer finds the deletions it missed by listing the collection's ids instead.
+        public var tombstoneRetentionSeconds = 3_600
 
         /// The PostgreSQL database ``url`` names, if it names one.
         public var postgresURL: String? { PostgresLocation.isPostgresURL(url) ? url : nil }
@@ -343,6 +346,8 @@ public struct Configuration: Codable, Sendable, Equatable {
         }
         try check((2...1_000).contains(storage.maxConnections), "storage.maxConnections", "must be 2...1000 (a background claim holds one)")
         try check((10...60_000).contains(storage.followIntervalMilliseconds), "storage.followIntervalMilliseconds", "must be 10...60000")
+        try check((1...2_592_000).contains(storage.tombstoneRetentionSeconds), "storage.tombstoneRetentionSeconds",
+                  "must be 1...2592000 (30 days)")
         try check(!storage.databasePath.isEmpty, "storage.databasePath", "must not be empty")
         try check((2...16 << 20).contains(storage.maxMetadataBytes), "storage.maxMetadataBytes", "must be 2...16777216")
         try check((0...600_000).contains(storage.busyTimeoutMilliseconds), "storage.busyTimeoutMilliseconds", "must be 0...600000")

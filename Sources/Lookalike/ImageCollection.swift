@@ -14,7 +14,7 @@ import VectorIndex
 /// service.
 ///
 /// `@unchecked Sendable` is safe because `scheme` changes only under both `writeLock` and `schemeLock` and is
-/// read under either; `retraining` and `closed` only under `writeLock`; `loadOutcome` only under `stateLock`;
+/// read under either; `retraining`, `closed`, `sightings` and `compactedThrough` only under `writeLock`; `loadOutcome` only under `stateLock`;
 /// the index and the store are thread-safe.
 final class ImageCollection: @unchecked Sendable {
     let id: Int64
@@ -33,6 +33,10 @@ final class ImageCollection: @unchecked Sendable {
     private let writeLock = NSLock()
     private var retraining = false
     private var lastRetrainAttempt = Date.distantPast
+    /// When this node had applied which sequence (oldest first, a few per retention period): tombstones at or
+    /// below a sighting older than the retention period may be compacted. Under `writeLock`.
+    private var sightings: [(time: Date, sequence: Int64)] = []
+    private var compactedThrough: Int64 = 0
     private var closed = false
     private let retrainQueue: DispatchQueue
     private let retrainGroup = DispatchGroup()
@@ -175,9 +179,20 @@ final class ImageCollection: @unchecked Sendable {
     @discardableResult
     private func applyStoredChanges() throws -> Int {
         var applied = 0
+        var horizon: Int64? = nil
         while true {
-            let changes = try store.changes(collection: id, after: index.sequence, limit: 1_000)
-            guard !changes.isEmpty else { return applied }
+            var changes = try store.changes(collection: id, after: index.sequence, limit: 1_000)
+            if let marker = changes.first, marker.kind == .compacted {
+                horizon = max(horizon ?? 0, marker.sequence)
+                changes.removeFirst()
+            }
+            guard !changes.isEmpty else {
+                // Every upsert is applied; deletions below the horizon are found by listing what is stored.
+                guard let through = horizon else { return applied }
+                applied += try removeUnstored(through: through)
+                horizon = nil
+                continue
+            }
             let scheme = codeScheme
             // The batch's records (for their metadata) in one read rather than one per change.
             let upserted = changes.filter { $0.kind == .upsert }.map(\.id)
@@ -200,10 +215,50 @@ final class ImageCollection: @unchecked Sendable {
                     records.set(id: change.id, key: record.key, metadata: record.metadata)
                     index.add(id: change.id, vector: entry.vector, code: code, sequence: change.sequence,
                               metadata: Self.document(record.metadata))
+                case .compacted:
+                    continue
                 }
                 applied += 1
             }
         }
+    }
+
+    /// Removes what the index holds but the store no longer does (deletions whose tombstones were compacted
+    /// before this node read them), then marks the index current through `horizon`. Returns the number removed.
+    private func removeUnstored(through horizon: Int64) throws -> Int {
+        var stored = Set<Int64>()
+        try store.forEachKeyAndMetadata(collection: id) { imageID, _, _ in stored.insert(imageID) }
+        var removed = 0
+        for imageID in records.all.keys where !stored.contains(imageID) {
+            index.remove(id: imageID)
+            records.remove(id: imageID)
+            removed += 1
+        }
+        index.advance(toSequence: horizon)
+        return removed
+    }
+
+    // MARK: Compacting tombstones
+
+    /// Compacts the tombstones older than `storage.tombstoneRetentionSeconds` (by this node's sightings of the
+    /// change sequence), under the store's claim so one node does it. `now` is for tests.
+    func compactTombstonesIfDue(now: Date = Date()) throws {
+        let retention = Double(configuration.storage.tombstoneRetentionSeconds)
+        let due = writeLock.withLock { () -> Int64? in
+            guard !closed else { return nil }
+            if sightings.last.map({ now.timeIntervalSince($0.time) >= retention / 8 }) ?? true {
+                sightings.append((now, index.sequence))
+            }
+            guard let old = sightings.lastIndex(where: { now.timeIntervalSince($0.time) >= retention }) else { return nil }
+            let through = sightings[old].sequence
+            sightings.removeFirst(old)
+            return through > compactedThrough ? through : nil
+        }
+        guard let due else { return }
+        _ = try store.whileHolding(claim: "lookalike.compact.\(id)") {
+            try store.compactTombstones(collection: id, through: due)
+        }
+        writeLock.withLock { compactedThrough = max(compactedThrough, due) }
     }
 
     /// Whether a write this node just stored at `sequence` follows directly on what the index holds; when
@@ -279,9 +334,11 @@ final class ImageCollection: @unchecked Sendable {
         }
     }
 
-    /// Deletes an image; false when there was none.
+    /// Deletes an image; false when there was none. Compacts old tombstones when due (a failure there is the
+    /// next delete's or the follower's to retry, not this delete's).
     func delete(key: String) throws -> Bool {
-        try writeLock.withLock {
+        defer { try? compactTombstonesIfDue() }
+        return try writeLock.withLock {
             guard !closed else { throw LookalikeError.collectionNotFound(name) }
             guard let deleted = try store.delete(key: key, collection: id) else { return false }
             if followsIndex(deleted.sequence) {

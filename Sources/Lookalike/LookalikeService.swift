@@ -202,9 +202,9 @@ public final class LookalikeService: @unchecked Sendable {
         // no further read.
         var applied = 0
         for entry in stored {
-            guard let collection = registryLock.withLock({ collections[entry.name] }), collection.id == entry.id,
-                  collection.index.sequence < entry.lastSequence else { continue }
-            applied += try collection.catchUp()
+            guard let collection = registryLock.withLock({ collections[entry.name] }), collection.id == entry.id else { continue }
+            if collection.index.sequence < entry.lastSequence { applied += try collection.catchUp() }
+            try collection.compactTombstonesIfDue()
         }
         return applied
     }

@@ -106,6 +106,7 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
             )
             """,
         ]),
+        ("compaction horizon", ["ALTER TABLE collections ADD COLUMN compacted_through BIGINT NOT NULL DEFAULT 0"]),
     ]
 
     public static var schemaVersion: Int { migrations.count }
@@ -231,21 +232,23 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
 
     // MARK: - Collections
 
+    private static let collectionColumns = "id, name, settings, created_at, last_seq, code_scheme_id, compacted_through"
+
     private static func collection(_ row: PostgresRow) throws -> StoredCollection {
         let cells = row.makeRandomAccess()
         return StoredCollection(
             id: try cells[0].decode(Int64.self), name: try cells[1].decode(String.self), settings: try cells[2].decode(String.self),
             createdAt: try cells[3].decode(Double.self), lastSequence: try cells[4].decode(Int64.self),
-            codeSchemeID: try cells[5].decode(Int64?.self))
+            codeSchemeID: try cells[5].decode(Int64?.self), compactedThrough: try cells[6].decode(Int64.self))
     }
 
     public func collections() throws -> [StoredCollection] {
-        try run("SELECT id, name, settings, created_at, last_seq, code_scheme_id FROM collections ORDER BY name")
+        try run("SELECT \(unescaped: Self.collectionColumns) FROM collections ORDER BY name")
             .map(Self.collection)
     }
 
     public func collection(named name: String) throws -> StoredCollection? {
-        try run("SELECT id, name, settings, created_at, last_seq, code_scheme_id FROM collections WHERE name = \(name)")
+        try run("SELECT \(unescaped: Self.collectionColumns) FROM collections WHERE name = \(name)")
             .first.map(Self.collection)
     }
 
@@ -388,7 +391,13 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
     }
 
     public func compactTombstones(collection: Int64, through sequence: Int64) throws {
-        try run("DELETE FROM tombstones WHERE collection_id = \(collection) AND seq <= \(sequence)")
+        try run("""
+            WITH horizon AS (
+                UPDATE collections SET compacted_through = greatest(compacted_through, least(\(sequence), last_seq))
+                WHERE id = \(collection) RETURNING compacted_through
+            )
+            DELETE FROM tombstones WHERE collection_id = \(collection) AND seq <= (SELECT compacted_through FROM horizon)
+            """)
     }
 
     public func saveHashScheme(kind: String, bits: Int, dimension: Int, parameters: [Float]) throws -> Int64 {
@@ -635,14 +644,20 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
 
     public func changes(collection: Int64, after sequence: Int64, limit: Int) throws -> [StoreChange] {
         let limit = Int64(max(0, limit))
+        // One statement, so the horizon and the changes come from one snapshot.
         return try run("""
-            SELECT 0::BIGINT, id, key, seq FROM images WHERE collection_id = \(collection) AND seq > \(sequence)
-            UNION ALL
-            SELECT 1::BIGINT, image_id, key, seq FROM tombstones WHERE collection_id = \(collection) AND seq > \(sequence)
-            ORDER BY 4 LIMIT \(limit)
+            SELECT kind, id, key, seq FROM (
+                SELECT 2::BIGINT AS kind, 0::BIGINT AS id, ''::TEXT COLLATE "C" AS key, compacted_through AS seq
+                FROM collections WHERE id = \(collection) AND compacted_through > \(sequence)
+                UNION ALL
+                SELECT 0::BIGINT, id, key, seq FROM images WHERE collection_id = \(collection) AND seq > \(sequence)
+                UNION ALL
+                SELECT 1::BIGINT, image_id, key, seq FROM tombstones WHERE collection_id = \(collection) AND seq > \(sequence)
+            ) AS changes ORDER BY kind = 2 DESC, seq LIMIT \(limit)
             """).map { row in
             let cells = row.makeRandomAccess()
-            return StoreChange(kind: try cells[0].decode(Int64.self) == 1 ? .delete : .upsert, id: try cells[1].decode(Int64.self),
+            let kind = try cells[0].decode(Int64.self)
+            return StoreChange(kind: kind == 2 ? .compacted : kind == 1 ? .delete : .upsert, id: try cells[1].decode(Int64.self),
                                key: try cells[2].decode(String.self), sequence: try cells[3].decode(Int64.self))
         }
     }

@@ -37,7 +37,8 @@ public protocol ImageRepository: AnyObject, Sendable {
     func setCodeScheme(_ scheme: Int64, collection: Int64) throws
     /// Replaces the codes of these images (ids no longer stored are skipped), in one transaction.
     func updateCodes(_ codes: [(id: Int64, code: StoredCode)]) throws
-    /// Drops tombstones at or below `sequence`.
+    /// Drops tombstones at or below `sequence` (at most the collection's last sequence) and raises the
+    /// collection's ``StoredCollection/compactedThrough`` to it.
     func compactTombstones(collection: Int64, through sequence: Int64) throws
 
     // MARK: Reads
@@ -73,7 +74,8 @@ public protocol ImageRepository: AnyObject, Sendable {
     func updateMetadata(key: String, collection: Int64, metadata: String) throws -> StoredImage?
     func hashScheme(id: Int64) throws -> StoredHashScheme?
     /// Changes after `sequence`, in sequence order, at most `limit`: each id's latest state (an upsert or a
-    /// tombstone).
+    /// tombstone), preceded by a ``StoreChange/Kind/compacted`` marker when `sequence` is below the collection's
+    /// compaction horizon.
     func changes(collection: Int64, after sequence: Int64, limit: Int) throws -> [StoreChange]
 
     // MARK: Other writers
@@ -140,6 +142,9 @@ public struct StoreChange: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case upsert
         case delete
+        /// First in a batch read from below the collection's compaction horizon (its `sequence`): deletions at or
+        /// below it are no longer listed, so the reader must find them itself (ids it holds that are not stored).
+        case compacted
     }
     public let kind: Kind
     public let id: Int64

@@ -150,6 +150,10 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
                 PRIMARY KEY (collection_id, seq)
             );
             """, rebuildsTables: true),
+        // Compaction of tombstones leaves a horizon below which deletions are no longer changes.
+        Migration(name: "compaction horizon", sql: """
+            ALTER TABLE collections ADD COLUMN compacted_through INTEGER NOT NULL DEFAULT 0;
+            """),
     ]
 
     public static var schemaVersion: Int { migrations.count }
@@ -267,11 +271,12 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
 
     // MARK: - Collections
 
-    private static let collectionColumns = "id, name, settings, created_at, last_seq, code_scheme_id"
+    private static let collectionColumns = "id, name, settings, created_at, last_seq, code_scheme_id, compacted_through"
 
     private static func storedCollection(_ row: [SQLiteValue]) -> StoredCollection {
         StoredCollection(id: row[0].integer ?? 0, name: row[1].text ?? "", settings: row[2].text ?? "{}",
-                         createdAt: row[3].real ?? 0, lastSequence: row[4].integer ?? 0, codeSchemeID: row[5].integer)
+                         createdAt: row[3].real ?? 0, lastSequence: row[4].integer ?? 0, codeSchemeID: row[5].integer,
+                         compactedThrough: row[6].integer ?? 0)
     }
 
     public func collections() throws -> [StoredCollection] {
@@ -436,7 +441,14 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
     }
 
     public func compactTombstones(collection: Int64, through sequence: Int64) throws {
-        try write { try $0.run("DELETE FROM tombstones WHERE collection_id = ? AND seq <= ?", [.integer(collection), .integer(sequence)]) }
+        try write { db in
+            try db.transaction {
+                try db.run("UPDATE collections SET compacted_through = max(compacted_through, min(?, last_seq)) WHERE id = ?",
+                           [.integer(sequence), .integer(collection)])
+                try db.run("DELETE FROM tombstones WHERE collection_id = ? AND seq <= (SELECT compacted_through FROM collections WHERE id = ?)",
+                           [.integer(collection), .integer(collection)])
+            }
+        }
     }
 
     /// Registers a hash scheme's parameters; returns its id.
@@ -674,15 +686,20 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
 
     public func changes(collection: Int64, after sequence: Int64, limit: Int) throws -> [StoreChange] {
         try read { db in
+            // One statement, so the horizon and the changes come from one snapshot.
             let rows = try db.rows("""
-                SELECT 0, id, key, seq FROM images WHERE collection_id = ?1 AND seq > ?2
-                UNION ALL
-                SELECT 1, image_id, key, seq FROM tombstones WHERE collection_id = ?1 AND seq > ?2
-                ORDER BY 4 LIMIT ?3
+                SELECT kind, id, key, seq FROM (
+                    SELECT 2 AS kind, 0 AS id, '' AS key, compacted_through AS seq FROM collections
+                    WHERE id = ?1 AND compacted_through > ?2
+                    UNION ALL
+                    SELECT 0, id, key, seq FROM images WHERE collection_id = ?1 AND seq > ?2
+                    UNION ALL
+                    SELECT 1, image_id, key, seq FROM tombstones WHERE collection_id = ?1 AND seq > ?2
+                ) ORDER BY kind = 2 DESC, seq LIMIT ?3
                 """, [.integer(collection), .integer(sequence), .integer(Int64(max(0, limit)))])
             return rows.map { row in
-                StoreChange(kind: row[0].integer == 1 ? .delete : .upsert, id: row[1].integer ?? 0, key: row[2].text ?? "",
-                            sequence: row[3].integer ?? 0)
+                StoreChange(kind: row[0].integer == 2 ? .compacted : row[0].integer == 1 ? .delete : .upsert,
+                            id: row[1].integer ?? 0, key: row[2].text ?? "", sequence: row[3].integer ?? 0)
             }
         }
     }

@@ -11,14 +11,19 @@ public struct StoredCollection: Sendable, Equatable {
     public let lastSequence: Int64
     /// Its code scheme (nil until one is chosen).
     public let codeSchemeID: Int64?
+    /// Tombstones at or below this sequence are gone (``ImageRepository/compactTombstones(collection:through:)``):
+    /// a reader that applied less must look for the deletions it can no longer read as changes.
+    public let compactedThrough: Int64
 
-    public init(id: Int64, name: String, settings: String, createdAt: Double, lastSequence: Int64, codeSchemeID: Int64?) {
+    public init(id: Int64, name: String, settings: String, createdAt: Double, lastSequence: Int64, codeSchemeID: Int64?,
+                compactedThrough: Int64 = 0) {
         self.id = id
         self.name = name
         self.settings = settings
         self.createdAt = createdAt
         self.lastSequence = lastSequence
         self.codeSchemeID = codeSchemeID
+        self.compactedThrough = compactedThrough
     }
 
     /// Whether `name` is a valid collection name: `[a-z0-9][a-z0-9_-]{0,63}`.

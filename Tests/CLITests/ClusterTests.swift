@@ -16,10 +16,10 @@ struct ClusterTests {
         var nodes: [ServerProcess] = []
         private var started = 0
 
-        init(nodes count: Int) throws {
+        init(nodes count: Int, environment: [String: String] = [:]) throws {
             url = try TestPostgres.freshDatabase()
             directory = try CLIEndToEndTests.folder()
-            for _ in 0..<count { nodes.append(try launch()) }
+            for _ in 0..<count { nodes.append(try launch(environment: environment)) }
         }
 
         func launch(environment: [String: String] = [:]) throws -> ServerProcess {
@@ -248,6 +248,38 @@ struct ClusterTests {
             }
         }
         print("cluster kill -9: 5 rounds, \(acknowledged.count) acknowledged, every node holds \(counts)")
+    }
+
+    /// A node paused (SIGSTOP) for longer than the tombstone retention: meanwhile another node deletes an image
+    /// and compacts its tombstone, so the paused node cannot read that deletion as a change; resumed, it finds
+    /// it by listing what is stored, and serves exactly what the database holds.
+    @Test func aNodeAwayPastTheRetentionDropsWhatWasDeletedMeanwhile() throws {
+        let cluster = try Cluster(nodes: 2, environment: ["LOOKALIKE_STORAGE_TOMBSTONE_RETENTION_SECONDS": "1"])
+        defer { cluster.stop() }
+        let clients = try (0..<2).map(cluster.client)
+        for (seed, key) in ["a", "b", "c"].enumerated() {
+            #expect(try clients[0].request("PUT", "/v1/images/\(key)", body: try Self.image(seed: UInt64(900 + seed))).status == 201)
+        }
+        #expect(try Self.waitUntil { try clients[1].request("GET", "/v1/stats").json["indexed"] as? Int == 3 } != nil)
+        let paused = cluster.nodes[1].process.processIdentifier
+        kill(paused, SIGSTOP)
+        #expect(try clients[0].request("DELETE", "/v1/images/b").status == 204)
+        let compacted = try Self.waitUntil(timeout: 20) {
+            try TestPostgres.integer("SELECT compacted_through FROM collections WHERE name = 'default'", url: cluster.url) ?? 0 >= 4
+        }
+        #expect(compacted != nil, "node 0 never compacted the tombstone")
+        #expect(try TestPostgres.integer("SELECT count(*) FROM tombstones", url: cluster.url) == 0)
+        #expect(try clients[0].request("PUT", "/v1/images/d", body: try Self.image(seed: 950)).status == 201)
+        kill(paused, SIGCONT)
+        let converged = try Self.waitUntil(timeout: 20) {
+            try clients[1].request("GET", "/v1/images/d/similar?k=1").status == 200
+                && clients[1].request("GET", "/v1/images/b/similar?k=1").status == 404
+        }
+        #expect(converged != nil, "the resumed node still serves b or lacks d")
+        let search = try clients[1].request("POST", "/v1/search?k=10&exact=true", body: try Self.image(seed: 901))
+        let keys = (search.json["results"] as? [[String: Any]])?.compactMap { $0["id"] as? String }.sorted()
+        #expect(keys == ["a", "c", "d"], "\(search.text.prefix(300))")
+        #expect(try clients[1].request("GET", "/v1/stats").json["indexed"] as? Int == 3)
     }
 
     /// PostgreSQL restarted while every node takes uploads: writes during the outage get 503 with Retry-After

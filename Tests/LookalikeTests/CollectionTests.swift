@@ -174,7 +174,42 @@ struct CollectionTests {
         #expect(changes.map(\.kind) == [.upsert, .delete, .upsert])
         #expect(changes.map(\.key) == ["first", "second", "third"])
         try store.compactTombstones(collection: ImageStore.defaultCollectionID, through: 4)
-        #expect(try store.changes(collection: ImageStore.defaultCollectionID, after: 0, limit: 100).map(\.sequence) == [3, 5])
+        let compacted = try store.changes(collection: ImageStore.defaultCollectionID, after: 0, limit: 100)
+        #expect(compacted.map(\.kind) == [.compacted, .upsert, .upsert] && compacted.map(\.sequence) == [4, 3, 5])
+    }
+
+    /// Tombstones older than the retention period are compacted (one node, under a claim); a follower that
+    /// was away meanwhile cannot read those deletions as changes and finds them by listing what is stored.
+    @Test func aFollowerAwayPastTheRetentionFindsCompactedDeletions() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configuration = Self.configuration(directory) {
+            $0.index.snapshot = false
+            $0.storage.tombstoneRetentionSeconds = 60
+        }
+        let writer = try Self.open(configuration)
+        defer { writer.shutdown() }
+        let follower = try Self.open(configuration)
+        defer { follower.shutdown() }
+        for (seed, key) in ["a", "b", "c"].enumerated() { _ = try writer.ingest(bytes: Self.jpeg(UInt64(seed + 10)), key: key) }
+        #expect(try follower.catchUp() == 3)
+        #expect(try writer.delete(key: "b"))  // sequence 4, seen by the writer now
+
+        let collection = try writer.collection(LookalikeService.defaultCollection)
+        try collection.compactTombstonesIfDue(now: Date().addingTimeInterval(30))
+        let store = try ImageStore(path: configuration.storage.databasePath)
+        #expect(try store.collection(named: ImageStore.defaultCollectionName)?.compactedThrough == 0, "compacted before the retention")
+        try collection.compactTombstonesIfDue(now: Date().addingTimeInterval(61))
+        #expect(try store.collection(named: ImageStore.defaultCollectionName)?.compactedThrough == 4)
+        #expect(try store.changes(collection: ImageStore.defaultCollectionID, after: 3, limit: 10).map(\.kind) == [.compacted])
+
+        _ = try writer.ingest(bytes: Self.jpeg(20), key: "d")
+        #expect(try follower.catchUp() == 2)  // "d" applied, "b" found missing
+        #expect(try follower.statistics().indexed == 3 && follower.statistics().sequence == 5)
+        #expect(throws: LookalikeError.notFound("b")) { try follower.similar(key: "b", options: .init(k: 1)) }
+        let keys = try follower.search(bytes: Self.jpeg(11), options: .init(k: 10, exact: true)).map(\.key)
+        #expect(keys.sorted() == ["a", "c", "d"])
+        #expect(try follower.catchUp() == 0)
     }
 
     /// An image replaced while ITQ codes are being learned must end up with the code of its new vector.

@@ -90,6 +90,7 @@ struct ConfigurationTests {
         (#"{"storage": {"url": "postgresql://u@h/db?sslmode=sometimes"}}"#, "storage.url"),
         (#"{"storage": {"url": "postgresql://u@h/db?fancy=1"}}"#, "storage.url"),
         (#"{"storage": {"followIntervalMilliseconds": 1}}"#, "storage.followIntervalMilliseconds"),
+        (#"{"storage": {"tombstoneRetentionSeconds": 0}}"#, "storage.tombstoneRetentionSeconds"),
     ])
     func badValuesNameTheKey(text: String, key: String) throws {
         let path = try Self.write(text)

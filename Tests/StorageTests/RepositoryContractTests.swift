@@ -101,7 +101,14 @@ struct RepositoryContractTests {
         #expect(try store.changes(collection: collection, after: 3, limit: 10).map(\.sequence) == [4])
         #expect(try store.changes(collection: collection, after: 0, limit: 1).map(\.sequence) == [3])
         try store.compactTombstones(collection: collection, through: 4)
-        #expect(try store.changes(collection: collection, after: 0, limit: 10).map(\.kind) == [.upsert])
+        // Below the horizon, a marker says deletions may be missing; at or above it, none.
+        #expect(try store.changes(collection: collection, after: 0, limit: 10).map(\.kind) == [.compacted, .upsert])
+        #expect(try store.changes(collection: collection, after: 0, limit: 10).first?.sequence == 4)
+        #expect(try store.changes(collection: collection, after: 4, limit: 10).isEmpty)
+        #expect(try store.collection(named: ImageStore.defaultCollectionName)?.compactedThrough == 4)
+        try store.compactTombstones(collection: collection, through: 1)  // never lowered
+        try store.compactTombstones(collection: collection, through: 1_000)  // never past the last sequence
+        #expect(try store.collection(named: ImageStore.defaultCollectionName)?.compactedThrough == 4)
         // A metadata change is a change of its own.
         let patched = try #require(try store.updateMetadata(key: "b", collection: collection, metadata: #"{"x": 1}"#))
         #expect(patched.sequence == 5 && patched.metadata == #"{"x":1}"#)
