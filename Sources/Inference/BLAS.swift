@@ -16,6 +16,10 @@ public enum BLAS {
         openblas_set_num_threads(Int32(max(1, count)))
     }
 
+    /// Whether layers multiply by weights packed once at load (``PackedWeights``) when their kernel variant is not
+    /// `portable`, rather than through `cblas_sgemm`.
+    public static var packsWeightsOnce: Bool { PackedWeights.isAvailable }
+
     /// The current OpenBLAS thread count (`openblas_get_num_threads`).
     public static var threadCount: Int { Int(openblas_get_num_threads()) }
 

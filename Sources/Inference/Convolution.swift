@@ -14,6 +14,8 @@ public struct Convolution: Sendable {
     public let weights: [Float]
     public let bias: [Float]
     public let activation: Activation
+    /// The weights packed once for OpenBLAS's kernel (nil where that is unavailable; see ``PackedWeights``).
+    let packed: PackedWeights?
 
     public init(
         inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: ConvolutionPadding = .same, weights: [Float],
@@ -29,6 +31,7 @@ public struct Convolution: Sendable {
         self.weights = weights
         self.bias = bias
         self.activation = activation
+        packed = PackedWeights.make(weights: weights, inChannels: kernel * kernel * inChannels, outChannels: outChannels)
     }
 
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
@@ -58,9 +61,11 @@ public struct Convolution: Sendable {
         lookalike_im2col(input, &shape, workspace)
         let rows = batch * outHeight * outWidth
         bias.withUnsafeBufferPointer { Activation.fillBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
-        weights.withUnsafeBufferPointer { weights in
-            BLAS.sgemm(m: rows, n: outChannels, k: patch, a: workspace, lda: patch, b: weights.baseAddress!,
-                       ldb: outChannels, beta: 1, c: output, ldc: outChannels)
+        if variant == .portable || !(packed?.accumulate(workspace, rows: rows, into: output) ?? false) {
+            weights.withUnsafeBufferPointer { weights in
+                BLAS.sgemm(m: rows, n: outChannels, k: patch, a: workspace, lda: patch, b: weights.baseAddress!,
+                           ldb: outChannels, beta: 1, c: output, ldc: outChannels)
+            }
         }
         activation.apply(output, count: rows * outChannels, variant: variant)
     }

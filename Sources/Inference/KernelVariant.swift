@@ -3,7 +3,8 @@ import Foundation
 
 /// Which build of the hot C kernels (`CKernels`) runs: AVX-512 (its depthwise convolution; the rest as AVX2) or
 /// AVX2 + FMA where the CPU has them, portable C otherwise. `LOOKALIKE_KERNELS=portable|avx2` caps the choice
-/// (the tests run every variant the CPU supports).
+/// (the tests run every variant the CPU supports). The `portable` variant also multiplies through `cblas_sgemm`
+/// rather than with weights packed once (``PackedWeights``).
 public enum KernelVariant: String, Sendable, CaseIterable {
     case portable
     case avx2

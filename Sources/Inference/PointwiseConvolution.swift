@@ -10,6 +10,8 @@ public struct PointwiseConvolution: Sendable {
     public let weights: [Float]
     public let bias: [Float]
     public let activation: Activation
+    /// The weights packed once for OpenBLAS's kernel (nil where that is unavailable; see ``PackedWeights``).
+    let packed: PackedWeights?
 
     public init(inChannels: Int, outChannels: Int, weights: [Float], bias: [Float], activation: Activation) {
         precondition(weights.count == inChannels * outChannels && bias.count == outChannels,
@@ -19,6 +21,7 @@ public struct PointwiseConvolution: Sendable {
         self.weights = weights
         self.bias = bias
         self.activation = activation
+        packed = PackedWeights.make(weights: weights, inChannels: inChannels, outChannels: outChannels)
     }
 
     /// Applies the layer to `rows` pixels (batch × height × width). With `activate` false the activation is left
@@ -35,9 +38,11 @@ public struct PointwiseConvolution: Sendable {
                 Activation.fillBias(output, rows: rows, columns: outChannels, bias: bias.baseAddress!)
             }
         }
-        weights.withUnsafeBufferPointer { weights in
-            BLAS.sgemm(m: rows, n: outChannels, k: inChannels, a: input, lda: inChannels,
-                       b: weights.baseAddress!, ldb: outChannels, beta: 1, c: output, ldc: outChannels)
+        if variant == .portable || !(packed?.accumulate(input, rows: rows, into: output) ?? false) {
+            weights.withUnsafeBufferPointer { weights in
+                BLAS.sgemm(m: rows, n: outChannels, k: inChannels, a: input, lda: inChannels,
+                           b: weights.baseAddress!, ldb: outChannels, beta: 1, c: output, ldc: outChannels)
+            }
         }
         if activate { activation.apply(output, count: rows * outChannels, variant: variant) }
     }

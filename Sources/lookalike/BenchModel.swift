@@ -34,7 +34,7 @@ struct BenchModel: ParsableCommand {
         let gflops = Self.measureSgemm()
         let flopsPerImage = 2.0 * Double(model.multiplyAddsPerImage)
         if !json {
-            print("model \(model.identity), \(String(format: "%.3f", flopsPerImage / 1e9)) GFLOP per image; kernels \(KernelVariant.best.rawValue)")
+            print("model \(model.identity), \(String(format: "%.3f", flopsPerImage / 1e9)) GFLOP per image; kernels \(KernelVariant.best.rawValue)\(BLAS.packsWeightsOnce && KernelVariant.best != .portable ? ", weights packed once" : "")")
             print("sgemm 1 thread: \(String(format: "%.1f", gflops)) GFLOP/s → bound \(String(format: "%.1f", gflops * 1e9 / flopsPerImage)) images/s per core")
             print("workers batch  images/s  ms/batch(median)")
         }

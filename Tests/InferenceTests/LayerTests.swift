@@ -222,4 +222,33 @@ struct LayerTests {
         }
         #expect(Self.maxDifference(got, zip(plain.values, residual).map { $0 + $1 }) < Self.tolerance)
     }
+
+    /// The weights packed once (OpenBLAS's kernel without its per-call weight copy) against the definition, on
+    /// shapes that cross each block boundary of the packed driver (512 output channels, 256 input channels, 2,048
+    /// rows) and on a one-row product; every 89th output is checked, which meets every row and column.
+    @Test(arguments: [(2_060, 260, 530), (1, 1_280, 1_000), (49, 1_152, 192), (12_544, 16, 96)])
+    func packedWeightsMatchNaive(shape: (Int, Int, Int)) {
+        let (rows, inChannels, outChannels) = shape
+        var random = SeededRandom(seed: UInt64(rows + inChannels + outChannels))
+        let input = random.floats(rows * inChannels)
+        let weights = random.floats(inChannels * outChannels)
+        let bias = random.floats(outChannels)
+        let layer = PointwiseConvolution(inChannels: inChannels, outChannels: outChannels, weights: weights, bias: bias,
+                                         activation: .identity)
+        if KernelVariant.isSupported(.avx2) {
+            #expect(layer.packed != nil, "Debian's OpenBLAS exports its per-core routines on x86-64")
+        }
+        var got = [Float](repeating: .nan, count: rows * outChannels)
+        input.withUnsafeBufferPointer { input in
+            got.withUnsafeMutableBufferPointer { layer.apply(input.baseAddress!, rows: rows, into: $0.baseAddress!, variant: .best) }
+        }
+        var worst: Float = 0
+        for index in stride(from: 0, to: rows * outChannels, by: 89) {
+            let (row, column) = index.quotientAndRemainder(dividingBy: outChannels)
+            var sum = Double(bias[column])
+            for i in 0..<inChannels { sum += Double(input[row * inChannels + i]) * Double(weights[i * outChannels + column]) }
+            worst = max(worst, abs(Float(sum) - got[index]))
+        }
+        #expect(worst < 1e-4 * Float(inChannels).squareRoot(), "largest difference \(worst)")
+    }
 }

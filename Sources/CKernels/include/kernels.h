@@ -52,6 +52,18 @@ void lookalike_fill_bias(float *values, size_t rows, size_t columns, const float
 // (beta = 1) that also adds the block's input, sparing a pass over the output afterwards.
 void lookalike_fill_bias_residual(float *values, size_t rows, size_t columns, const float *bias, const float *residual);
 
+// Matrix products with weights packed once (packed_gemm.c), in OpenBLAS's column-major terms: C (m × n, ldc)
+// += A (m × k) · B (k × n, ldb), where A is the weights. lookalike_packed_gemm_resolve() returns 1 when the running
+// OpenBLAS exports the kernel and copy routines of the core it selected; the other functions need that.
+int lookalike_packed_gemm_resolve(void);
+// Floats needed for A packed by lookalike_pack_weights.
+size_t lookalike_packed_weights_count(long m, long k);
+// Packs column-major A (m × k, lda) into `packed`, which must be 64-byte aligned.
+void lookalike_pack_weights(const float *a, long lda, long m, long k, float *packed);
+// C += A · B with A packed by lookalike_pack_weights. B is packed into a 2 MiB buffer owned by the calling thread
+// (allocated on its first call); returns 0, having done nothing, when that allocation fails.
+int lookalike_packed_gemm(const float *packed, long m, long n, long k, const float *b, long ldb, float *c, long ldc);
+
 #ifdef __cplusplus
 }
 #endif
