@@ -27,6 +27,35 @@ static int resolved = -1;
 // time gives the same layout as packing the whole block.
 enum { BLOCK_M = 512, BLOCK_K = 256, BLOCK_N = 2048, CHUNK_N = 24, ALIGN_FLOATS = 16 };
 
+// C's block of rows [row, row + rows) and columns [column, column + columns) = bias (+ residual): the starting
+// point of the block's first product, written just before the kernel reads it, while it is in cache. The same
+// loop is built twice, for the x86-64 baseline and with AVX2, and picked by the CPU.
+#define START_BLOCK_BODY \
+    for (long j = column; j < column + columns; j++) { \
+        float *out = c + j * ldc + row; \
+        const float *b = bias + row; \
+        if (residual) { \
+            const float *r = residual + j * ldc + row; \
+            for (long i = 0; i < rows; i++) out[i] = b[i] + r[i]; \
+        } else { \
+            for (long i = 0; i < rows; i++) out[i] = b[i]; \
+        } \
+    }
+typedef void (*start_fn)(float *c, long ldc, long row, long rows, long column, long columns, const float *bias,
+                         const float *residual);
+static void start_block_baseline(float *c, long ldc, long row, long rows, long column, long columns, const float *bias,
+                                 const float *residual) {
+    START_BLOCK_BODY
+}
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void start_block_avx2(float *c, long ldc, long row, long rows, long column,
+                                                            long columns, const float *bias, const float *residual) {
+    START_BLOCK_BODY
+}
+#endif
+#undef START_BLOCK_BODY
+static start_fn start_block = start_block_baseline;
+
 int lookalike_packed_gemm_resolve(void) {
     if (resolved >= 0) return resolved;
     resolved = 0;
@@ -46,6 +75,9 @@ int lookalike_packed_gemm_resolve(void) {
     snprintf(name, sizeof name, "sgemm_oncopy_%s", upper);
     copy_fn oncopy = (copy_fn)dlsym(RTLD_DEFAULT, name);
     if (!kernel || !itcopy || !oncopy) return 0;
+#if defined(__x86_64__)
+    if (lookalike_cpu_has_avx2_fma()) start_block = start_block_avx2;
+#endif
     gemm_kernel = kernel;
     copy_a = itcopy;
     copy_b = oncopy;
@@ -103,7 +135,8 @@ static float *thread_workspace(void) {
     return workspace;
 }
 
-int lookalike_packed_gemm(const float *packed, long m, long n, long k, const float *b, long ldb, float *c, long ldc) {
+int lookalike_packed_gemm(const float *packed, long m, long n, long k, const float *b, long ldb, float *c, long ldc,
+                          const float *bias, const float *residual) {
     const long block_k = block_length(k, BLOCK_K), block_m = block_length(m, BLOCK_M);
     float *sb = thread_workspace();
     if (!sb) return 0;
@@ -121,9 +154,11 @@ int lookalike_packed_gemm(const float *packed, long m, long n, long k, const flo
                         // which stays in L1, as OpenBLAS's driver does.
                         float *panel = min_i == m ? sb : sb + min_l * (jjs - js);
                         copy_b(min_l, min_jj, b + ls + jjs * ldb, ldb, panel);
+                        if (bias && ls == 0) start_block(c, ldc, 0, min_i, jjs, min_jj, bias, residual);
                         gemm_kernel(min_i, min_jj, min_l, 1.0f, block, panel, c + jjs * ldc, ldc);
                     }
                 } else {
+                    if (bias && ls == 0) start_block(c, ldc, is, min_i, js, min_j, bias, residual);
                     gemm_kernel(min_i, min_j, min_l, 1.0f, block, sb, c + is + js * ldc, ldc);
                 }
                 block += aligned((size_t)min_l * (size_t)aligned((size_t)min_i));

@@ -60,8 +60,11 @@ public struct Convolution: Sendable {
             out_height: Int32(outHeight), out_width: Int32(outWidth))
         lookalike_im2col(input, &shape, workspace)
         let rows = batch * outHeight * outWidth
-        bias.withUnsafeBufferPointer { Activation.fillBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
-        if variant == .portable || !(packed?.accumulate(workspace, rows: rows, into: output) ?? false) {
+        let packedDone = variant != .portable && bias.withUnsafeBufferPointer { bias in
+            packed?.multiply(workspace, rows: rows, into: output, bias: bias.baseAddress!) ?? false
+        }
+        if !packedDone {
+            bias.withUnsafeBufferPointer { Activation.fillBias(output, rows: rows, columns: outChannels, bias: $0.baseAddress!) }
             weights.withUnsafeBufferPointer { weights in
                 BLAS.sgemm(m: rows, n: outChannels, k: patch, a: workspace, lda: patch, b: weights.baseAddress!,
                            ldb: outChannels, beta: 1, c: output, ldc: outChannels)

@@ -34,22 +34,27 @@ final class PackedWeights: @unchecked Sendable {
 
     deinit { packed.deallocate() }
 
-    /// `output[rows × outChannels] += input[rows × inChannels] · weights`; false, with nothing done, when the
-    /// thread's packing buffer could not be allocated.
-    func accumulate(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) -> Bool {
-        lookalike_packed_gemm(packed, outChannels, rows, inChannels, input, inChannels, output, outChannels) == 1
+    /// `output[rows × outChannels] = bias (+ residual) + input[rows × inChannels] · weights`; false, with nothing
+    /// done, when the thread's packing buffer could not be allocated.
+    func multiply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>,
+                  bias: UnsafePointer<Float>, residual: UnsafePointer<Float>? = nil) -> Bool {
+        lookalike_packed_gemm(packed, outChannels, rows, inChannels, input, inChannels, output, outChannels,
+                                     bias, residual) == 1
     }
 
     private static func agreesWithBLAS() -> Bool {
         // (rows, inChannels, outChannels): tails of every block and of the column runs, and a tiny product.
-        for (rows, inChannels, outChannels) in [(2_100, 300, 600), (7, 3, 5), (49, 1_152, 193), (1, 1_280, 1_000)] {
+        for (rows, inChannels, outChannels) in [(2_100, 300, 600), (2_101, 300, 600), (7, 3, 5), (49, 1_152, 193), (1, 1_280, 1_000)] {
             // Values spread over [-0.5, 0.5) by a multiplicative hash of the index: distinct per position.
             func values(_ count: Int, _ salt: UInt32) -> [Float] {
                 (0..<count).map { Float(((UInt32(truncatingIfNeeded: $0) &+ salt) &* 2_654_435_761) >> 8) / Float(1 << 24) - 0.5 }
             }
             let weights = values(inChannels * outChannels, 1), input = values(rows * inChannels, 2)
-            let start = values(rows * outChannels, 3)
-            var expected = start, actual = start
+            let bias = values(outChannels, 3), residual = values(rows * outChannels, 4)
+            let withResidual = rows % 2 == 0
+            // The reference: C started at bias (+ residual), then cblas_sgemm with beta = 1.
+            var expected = (0..<(rows * outChannels)).map { bias[$0 % outChannels] + (withResidual ? residual[$0] : 0) }
+            var actual = [Float](repeating: .nan, count: rows * outChannels)
             let packed = PackedWeights(weights: weights, inChannels: inChannels, outChannels: outChannels)
             let done = input.withUnsafeBufferPointer { input in
                 weights.withUnsafeBufferPointer { weights in
@@ -58,7 +63,14 @@ final class PackedWeights: @unchecked Sendable {
                                    b: weights.baseAddress!, ldb: outChannels, beta: 1, c: expected.baseAddress!, ldc: outChannels)
                     }
                 }
-                return actual.withUnsafeMutableBufferPointer { packed.accumulate(input.baseAddress!, rows: rows, into: $0.baseAddress!) }
+                return bias.withUnsafeBufferPointer { bias in
+                    residual.withUnsafeBufferPointer { residual in
+                        actual.withUnsafeMutableBufferPointer {
+                            packed.multiply(input.baseAddress!, rows: rows, into: $0.baseAddress!, bias: bias.baseAddress!,
+                                            residual: withResidual ? residual.baseAddress! : nil)
+                        }
+                    }
+                }
             }
             guard done else { return false }
             let scale = Float(inChannels).squareRoot()

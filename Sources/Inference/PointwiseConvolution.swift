@@ -31,14 +31,17 @@ public struct PointwiseConvolution: Sendable {
     ///   into the matrix product's starting point.
     public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, activate: Bool = true,
                       residual: UnsafePointer<Float>? = nil, variant: KernelVariant = .best) {
-        bias.withUnsafeBufferPointer { bias in
-            if let residual {
-                lookalike_fill_bias_residual(output, rows, outChannels, bias.baseAddress!, residual)
-            } else {
-                Activation.fillBias(output, rows: rows, columns: outChannels, bias: bias.baseAddress!)
-            }
+        let packedDone = variant != .portable && bias.withUnsafeBufferPointer { bias in
+            packed?.multiply(input, rows: rows, into: output, bias: bias.baseAddress!, residual: residual) ?? false
         }
-        if variant == .portable || !(packed?.accumulate(input, rows: rows, into: output) ?? false) {
+        if !packedDone {
+            bias.withUnsafeBufferPointer { bias in
+                if let residual {
+                    lookalike_fill_bias_residual(output, rows, outChannels, bias.baseAddress!, residual)
+                } else {
+                    Activation.fillBias(output, rows: rows, columns: outChannels, bias: bias.baseAddress!)
+                }
+            }
             weights.withUnsafeBufferPointer { weights in
                 BLAS.sgemm(m: rows, n: outChannels, k: inChannels, a: input, lda: inChannels,
                            b: weights.baseAddress!, ldb: outChannels, beta: 1, c: output, ldc: outChannels)

@@ -60,9 +60,12 @@ int lookalike_packed_gemm_resolve(void);
 size_t lookalike_packed_weights_count(long m, long k);
 // Packs column-major A (m × k, lda) into `packed`, which must be 64-byte aligned.
 void lookalike_pack_weights(const float *a, long lda, long m, long k, float *packed);
-// C += A · B with A packed by lookalike_pack_weights. B is packed into a 2 MiB buffer owned by the calling thread
-// (allocated on its first call); returns 0, having done nothing, when that allocation fails.
-int lookalike_packed_gemm(const float *packed, long m, long n, long k, const float *b, long ldb, float *c, long ldc);
+// C += A · B with A packed by lookalike_pack_weights; with `bias` (m values), C = bias + A · B, or with `residual`
+// too (laid out as C), C = bias + residual + A · B, each block of C started just before its first product.
+// B is packed into a 2 MiB buffer owned by the calling thread (allocated on its first call); returns 0, having
+// done nothing, when that allocation fails.
+int lookalike_packed_gemm(const float *packed, long m, long n, long k, const float *b, long ldb, float *c, long ldc,
+                          const float *bias, const float *residual);
 
 #ifdef __cplusplus
 }
