@@ -151,14 +151,16 @@ AVX2 static inline __m256 load_input(const float *p, int clamp_input, __m256 zer
 // padding, and past the last output) read as zero, which is what a padded tap contributes.
 AVX2 static inline __attribute__((always_inline)) void depthwise_four(
     const float *corner, size_t channels, size_t row_step, const float *w, const float *bias, const int K, const int S,
-    int ky0, int ky1, int lo, int hi, int count, int clamp_input, int relu6, float *out) {
+    int ky0, int ky1, int lo, int hi, int count, const int interior, const int clamp_input, int relu6, float *out) {
     const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6);
     __m256 a0 = _mm256_loadu_ps(bias), a1 = a0, a2 = a0, a3 = a0;
     for (int ky = ky0; ky < ky1; ky++) {
         const float *row = corner + ky * row_step;
         const float *wrow = w + (size_t)ky * K * channels;
         __m256 in[3 * 2 + 5];
-        for (int i = 0; i < 3 * S + K; i++) in[i] = i >= lo && i < hi ? load_input(row + i * channels, clamp_input, zero, six) : zero;
+        for (int i = 0; i < 3 * S + K; i++) {
+            in[i] = interior || (i >= lo && i < hi) ? load_input(row + i * channels, clamp_input, zero, six) : zero;
+        }
         for (int kx = 0; kx < K; kx++) {
             const __m256 weight = _mm256_loadu_ps(wrow + kx * channels);
             a0 = _mm256_fmadd_ps(weight, in[kx], a0);
@@ -183,15 +185,22 @@ AVX2 static inline __attribute__((always_inline)) void depthwise_four(
 AVX2 static void depthwise_four_blocks(const float *corner, size_t channels, size_t vector_channels, size_t row_step,
                                        const float *w, const float *bias, int K, int S, int ky0, int ky1, int lo,
                                        int hi, int count, int clamp_input, int relu6, float *out) {
-#define LOOKALIKE_FOUR(k, s) \
+    // Interior groups (every input column inside the row) and the clamp are literals too: the common case then has
+    // no per-vector branches.
+    const int interior = lo == 0 && hi >= 3 * S + K;
+#define LOOKALIKE_FOUR_AT(k, s, inside, clamp) \
     for (size_t c = 0; c < vector_channels; c += 8) \
-        depthwise_four(corner + c, channels, row_step, w + c, bias + c, k, s, ky0, ky1, lo, hi, count, clamp_input, \
+        depthwise_four(corner + c, channels, row_step, w + c, bias + c, k, s, ky0, ky1, lo, hi, count, inside, clamp, \
                        relu6, out + c)
+#define LOOKALIKE_FOUR(k, s) \
+    if (interior) { if (clamp_input) { LOOKALIKE_FOUR_AT(k, s, 1, 1); } else { LOOKALIKE_FOUR_AT(k, s, 1, 0); } } \
+    else { if (clamp_input) { LOOKALIKE_FOUR_AT(k, s, 0, 1); } else { LOOKALIKE_FOUR_AT(k, s, 0, 0); } }
     if (K == 3 && S == 1) { LOOKALIKE_FOUR(3, 1); }
     else if (K == 3 && S == 2) { LOOKALIKE_FOUR(3, 2); }
     else if (K == 5 && S == 1) { LOOKALIKE_FOUR(5, 1); }
     else { LOOKALIKE_FOUR(5, 2); }
 #undef LOOKALIKE_FOUR
+#undef LOOKALIKE_FOUR_AT
 }
 
 // One output pixel and one block of 8 channels over the given tap ranges.
@@ -278,51 +287,68 @@ AVX512 static inline __attribute__((always_inline)) __m512 load16(const float *p
     return clamp_input ? _mm512_min_ps(_mm512_max_ps(v, zero), six) : v;
 }
 
-// As depthwise_four, 16 channels at a time (`mask` selects the channels that exist).
-AVX512 static inline __attribute__((always_inline)) void depthwise_four16(
+// As depthwise_four, 16 channels and up to G output pixels at a time (`mask` selects the channels that exist). With
+// 32 vector registers, G accumulators and the (G − 1)·S + K input vectors of a row fit for G up to 8, so each input
+// vector is loaded and clamped once per row for G outputs. The group size per shape is what scripts/bench-kernels
+// measured fastest: at stride 1, 8 (3×3) or 7 (5×5) pixels, or 7 where that divides the row and 8 does not (a
+// short last group costs nearly a full one); at stride 2, whose groups need twice the input vectors, 4.
+static inline int depthwise_group_size(int kernel, int stride, int out_width) {
+    if (stride != 1) return 4;
+    if (kernel == 3 && out_width % 8 == 0) return 8;
+    if (out_width % 7 == 0) return 7;
+    return kernel == 3 ? 8 : 4;
+}
+AVX512 static inline __attribute__((always_inline)) void depthwise_group16(
     const float *corner, size_t channels, size_t row_step, const float *w, const float *bias, const int K, const int S,
-    int ky0, int ky1, int lo, int hi, int count, __mmask16 mask, int clamp_input, int relu6, float *out) {
+    const int G, int ky0, int ky1, int lo, int hi, int count, __mmask16 mask, const int interior, const int clamp_input,
+    int relu6, float *out) {
     const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6);
-    __m512 a0 = _mm512_maskz_loadu_ps(mask, bias), a1 = a0, a2 = a0, a3 = a0;
+    __m512 acc[8];
+    acc[0] = _mm512_maskz_loadu_ps(mask, bias);
+    for (int g = 1; g < G; g++) acc[g] = acc[0];
     for (int ky = ky0; ky < ky1; ky++) {
         const float *row = corner + ky * row_step;
         const float *wrow = w + (size_t)ky * K * channels;
-        __m512 in[3 * 2 + 5];
-        for (int i = 0; i < 3 * S + K; i++) in[i] = i >= lo && i < hi ? load16(row + i * channels, mask, clamp_input, zero, six) : zero;
+        __m512 in[7 * 2 + 5];
+        for (int i = 0; i < (G - 1) * S + K; i++) {
+            in[i] = interior || (i >= lo && i < hi) ? load16(row + i * channels, mask, clamp_input, zero, six) : zero;
+        }
         for (int kx = 0; kx < K; kx++) {
             const __m512 weight = _mm512_maskz_loadu_ps(mask, wrow + kx * channels);
-            a0 = _mm512_fmadd_ps(weight, in[kx], a0);
-            a1 = _mm512_fmadd_ps(weight, in[S + kx], a1);
-            a2 = _mm512_fmadd_ps(weight, in[2 * S + kx], a2);
-            a3 = _mm512_fmadd_ps(weight, in[3 * S + kx], a3);
+            for (int g = 0; g < G; g++) acc[g] = _mm512_fmadd_ps(weight, in[g * S + kx], acc[g]);
         }
     }
-    if (relu6) {
-        a0 = _mm512_min_ps(_mm512_max_ps(a0, zero), six);
-        a1 = _mm512_min_ps(_mm512_max_ps(a1, zero), six);
-        a2 = _mm512_min_ps(_mm512_max_ps(a2, zero), six);
-        a3 = _mm512_min_ps(_mm512_max_ps(a3, zero), six);
+    for (int g = 0; g < G; g++) {
+        if (g > 0 && g >= count) break;
+        __m512 a = relu6 ? _mm512_min_ps(_mm512_max_ps(acc[g], zero), six) : acc[g];
+        _mm512_mask_storeu_ps(out + g * channels, mask, a);
     }
-    _mm512_mask_storeu_ps(out, mask, a0);
-    if (count > 1) _mm512_mask_storeu_ps(out + channels, mask, a1);
-    if (count > 2) _mm512_mask_storeu_ps(out + 2 * channels, mask, a2);
-    if (count > 3) _mm512_mask_storeu_ps(out + 3 * channels, mask, a3);
 }
 
-AVX512 static void depthwise_four16_blocks(const float *corner, size_t channels, size_t row_step, const float *w,
-                                           const float *bias, int K, int S, int ky0, int ky1, int lo, int hi,
-                                           int count, int clamp_input, int relu6, float *out) {
-#define LOOKALIKE_FOUR16(k, s) \
+AVX512 static void depthwise_group16_blocks(const float *corner, size_t channels, size_t row_step, const float *w,
+                                            const float *bias, int K, int S, int G, int ky0, int ky1, int lo, int hi,
+                                            int count, int clamp_input, int relu6, float *out) {
+    const int interior = lo == 0 && hi >= (G - 1) * S + K;
+#define LOOKALIKE_GROUP16_AT(k, s, g, inside, clamp) \
     for (size_t c = 0; c < channels; c += 16) { \
         const __mmask16 mask = channels - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (channels - c)) - 1); \
-        depthwise_four16(corner + c, channels, row_step, w + c, bias + c, k, s, ky0, ky1, lo, hi, count, mask, \
-                         clamp_input, relu6, out + c); \
+        depthwise_group16(corner + c, channels, row_step, w + c, bias + c, k, s, g, ky0, ky1, lo, hi, count, mask, \
+                          inside, clamp, relu6, out + c); \
     }
-    if (K == 3 && S == 1) { LOOKALIKE_FOUR16(3, 1); }
-    else if (K == 3 && S == 2) { LOOKALIKE_FOUR16(3, 2); }
-    else if (K == 5 && S == 1) { LOOKALIKE_FOUR16(5, 1); }
-    else { LOOKALIKE_FOUR16(5, 2); }
-#undef LOOKALIKE_FOUR16
+#define LOOKALIKE_GROUP16(k, s, g) \
+    if (interior) { if (clamp_input) { LOOKALIKE_GROUP16_AT(k, s, g, 1, 1); } else { LOOKALIKE_GROUP16_AT(k, s, g, 1, 0); } } \
+    else { if (clamp_input) { LOOKALIKE_GROUP16_AT(k, s, g, 0, 1); } else { LOOKALIKE_GROUP16_AT(k, s, g, 0, 0); } }
+    if (S == 1 && K == 3) {
+        if (G == 8) { LOOKALIKE_GROUP16(3, 1, 8); } else { LOOKALIKE_GROUP16(3, 1, 7); }
+    } else if (S == 1) {
+        if (G == 7) { LOOKALIKE_GROUP16(5, 1, 7); } else { LOOKALIKE_GROUP16(5, 1, 4); }
+    } else if (K == 3) {
+        LOOKALIKE_GROUP16(3, 2, 4);
+    } else {
+        LOOKALIKE_GROUP16(5, 2, 4);
+    }
+#undef LOOKALIKE_GROUP16
+#undef LOOKALIKE_GROUP16_AT
 }
 
 AVX512 void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_shape *s, const float *weights,
@@ -333,24 +359,24 @@ AVX512 void lookalike_depthwise_avx512(const float *input, const lookalike_depth
         return;
     }
     const size_t row_step = (size_t)s->width * C;
+    const int G = depthwise_group_size(K, S, s->out_width);
     for (int b = 0; b < s->batch; b++) {
         const float *image = input + (size_t)b * s->height * row_step;
         for (int oy = 0; oy < s->out_height; oy++) {
             const int y0 = oy * S - s->pad_top;
             const int ky0 = y0 < 0 ? -y0 : 0, ky1 = s->height - y0 < K ? s->height - y0 : K;
             float *out_row = output + ((size_t)b * s->out_height + oy) * s->out_width * C;
-            for (int ox = 0; ox < s->out_width; ox += 4) {
+            for (int ox = 0; ox < s->out_width; ox += G) {
                 const int x0 = ox * S - s->pad_left;
-                const int count = s->out_width - ox < 4 ? s->out_width - ox : 4;
+                const int count = s->out_width - ox < G ? s->out_width - ox : G;
                 const int lo = x0 < 0 ? -x0 : 0, hi = s->width - x0;
                 const float *corner = image + (ptrdiff_t)y0 * (ptrdiff_t)row_step + (ptrdiff_t)x0 * C;
-                depthwise_four16_blocks(corner, C, row_step, weights, bias, K, S, ky0, ky1, lo, hi, count, clamp_input,
-                                        relu6, out_row + (size_t)ox * C);
+                depthwise_group16_blocks(corner, C, row_step, weights, bias, K, S, G, ky0, ky1, lo, hi, count,
+                                         clamp_input, relu6, out_row + (size_t)ox * C);
             }
         }
     }
 }
-
 AVX2 void lookalike_relu6_avx2(float *values, size_t count) {
     const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6);
     size_t i = 0;

@@ -86,8 +86,9 @@ struct LayerTests {
     }
 
     /// Every kernel build this CPU runs (the portable one always), with and without ReLU6 applied to the input
-    /// as it is read; widths and channel counts reach the four-pixel AVX2 path, its borders and its channel tails.
-    @Test(arguments: [(3, 1), (3, 2), (5, 1), (5, 2)], [(2, 9, 7, 13), (1, 6, 11, 8), (1, 10, 23, 24)])
+    /// as it is read; widths and channel counts reach the four- and eight-pixel paths (interior groups and groups
+    /// at the borders) and the channel tails.
+    @Test(arguments: [(3, 1), (3, 2), (5, 1), (5, 2)], [(2, 9, 7, 13), (1, 6, 11, 8), (1, 10, 23, 24), (1, 5, 28, 16)])
     func depthwiseMatchesNaive(kernelStride: (Int, Int), shape: (Int, Int, Int, Int)) {
         let (kernel, stride) = kernelStride
         let (batch, height, width, channels) = shape
