@@ -65,8 +65,18 @@ void lookalike_im2col(const float *input, const lookalike_depthwise_shape *s, fl
         const float *image = input + (size_t)b * s->height * s->width * C;
         for (int oy = 0; oy < s->out_height; oy++) {
             for (int ox = 0; ox < s->out_width; ox++) {
+                const int x0 = ox * s->stride - s->pad_left;
                 for (int ky = 0; ky < K; ky++) {
                     const int y = oy * s->stride - s->pad_top + ky;
+                    if (y >= 0 && y < s->height && x0 >= 0 && x0 + K <= s->width) {
+                        // The row's K taps are K·C adjacent input values: one copy, of a literal size for the 3×3
+                        // RGB stem so that it compiles to a few vector moves instead of a call per tap.
+                        float *target = row + (size_t)ky * K * C;
+                        const float *source = image + ((size_t)y * s->width + x0) * C;
+                        if (K * C == 9) memcpy(target, source, 9 * sizeof(float));
+                        else memcpy(target, source, (size_t)K * C * sizeof(float));
+                        continue;
+                    }
                     for (int kx = 0; kx < K; kx++) {
                         const int x = ox * s->stride - s->pad_left + kx;
                         float *target = row + (ky * K + kx) * C;
