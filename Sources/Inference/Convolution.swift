@@ -45,10 +45,12 @@ public struct Convolution: Sendable {
         return batch * out.height * out.width * kernel * kernel * inChannels
     }
 
-    /// Applies the layer; `workspace` must hold ``workspaceCount(batch:height:width:)`` floats.
+    /// Applies the layer; `workspace` must hold ``workspaceCount(batch:height:width:)`` floats. With `activate`
+    /// false the activation is left to the caller (a next layer that applies it as it reads).
     public func apply(
         _ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
-        workspace: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, variant: KernelVariant = .best
+        workspace: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, activate: Bool = true,
+        variant: KernelVariant = .best
     ) {
         let rowWindow = padding.window(inputSize: height, kernel: kernel, stride: stride)
         let columnWindow = padding.window(inputSize: width, kernel: kernel, stride: stride)
@@ -70,6 +72,6 @@ public struct Convolution: Sendable {
                            ldb: outChannels, beta: 1, c: output, ldc: outChannels)
             }
         }
-        activation.apply(output, count: rows * outChannels, variant: variant)
+        if activate { activation.apply(output, count: rows * outChannels, variant: variant) }
     }
 }

@@ -29,7 +29,12 @@ final class EfficientNetLiteRunner: NetworkRunner {
     override func featureMap(_ input: UnsafePointer<Float>, batch: Int) -> (values: UnsafePointer<Float>, pixels: Int, channels: Int) {
         let size = network.inputSize
         var current = activations[0], expanded = activations[1], depthwiseOut = activations[2], projected = activations[3]
-        network.stem.apply(input, batch: batch, height: size, width: size, workspace: workspace[0], into: expanded, variant: variant)
+        // The stem's ReLU6 too is left to the first depthwise convolution when that alone reads the stem's output
+        // (no expansion, no skip connection).
+        let first = network.blocks.first
+        var unclampedInput = network.stem.activation == .relu6 && first?.expand == nil && first?.hasResidual == false
+        network.stem.apply(input, batch: batch, height: size, width: size, workspace: workspace[0], into: expanded,
+                           activate: !unclampedInput, variant: variant)
         swap(&current, &expanded)
         var (height, width) = network.stem.outputSize(height: size, width: size)
 
@@ -39,9 +44,11 @@ final class EfficientNetLiteRunner: NetworkRunner {
                 // The expansion's ReLU6 is applied by the depthwise convolution as it reads.
                 expand.apply(current, rows: batch * height * width, into: expanded, activate: false, variant: variant)
                 depthwiseInput = expanded
+                unclampedInput = expand.activation == .relu6
             }
             block.depthwise.apply(depthwiseInput, batch: batch, height: height, width: width, into: depthwiseOut,
-                                  clampInput: block.expand?.activation == .relu6, variant: variant)
+                                  clampInput: unclampedInput, variant: variant)
+            unclampedInput = false
             (height, width) = block.depthwise.outputSize(height: height, width: width)
             let rows = batch * height * width
             block.project.apply(depthwiseOut, rows: rows, into: projected, residual: block.hasResidual ? UnsafePointer(current) : nil,
