@@ -66,9 +66,10 @@ void lookalike_im2col(const float *input, const lookalike_depthwise_shape *s, fl
         for (int oy = 0; oy < s->out_height; oy++) {
             for (int ox = 0; ox < s->out_width; ox++) {
                 const int x0 = ox * s->stride - s->pad_left;
+                const int columns_inside = x0 >= 0 && x0 + K <= s->width;
                 for (int ky = 0; ky < K; ky++) {
                     const int y = oy * s->stride - s->pad_top + ky;
-                    if (y >= 0 && y < s->height && x0 >= 0 && x0 + K <= s->width) {
+                    if (columns_inside && y >= 0 && y < s->height) {
                         // The row's K taps are K·C adjacent input values: one copy, of a literal size for the 3×3
                         // RGB stem so that it compiles to a few vector moves instead of a call per tap.
                         float *target = row + (size_t)ky * K * C;
@@ -150,6 +151,12 @@ void lookalike_fill_bias_residual(float *values, size_t rows, size_t columns, co
 #ifdef LOOKALIKE_X86
 #define AVX2 __attribute__((target("avx2,fma")))
 
+// Expands CALL(..., inside, clamp) with both as literals, chosen by the run-time flags, so that the depthwise
+// kernels' common case (a group wholly inside the row) has no per-vector branches.
+#define LOOKALIKE_WITH_LITERALS(interior, clamp_input, CALL, ...) \
+    if (interior) { if (clamp_input) { CALL(__VA_ARGS__, 1, 1); } else { CALL(__VA_ARGS__, 1, 0); } } \
+    else { if (clamp_input) { CALL(__VA_ARGS__, 0, 1); } else { CALL(__VA_ARGS__, 0, 0); } }
+
 AVX2 static inline __m256 load_input(const float *p, int clamp_input, __m256 zero, __m256 six) {
     __m256 v = _mm256_loadu_ps(p);
     return clamp_input ? _mm256_min_ps(_mm256_max_ps(v, zero), six) : v;
@@ -195,16 +202,12 @@ AVX2 static inline __attribute__((always_inline)) void depthwise_four(
 AVX2 static void depthwise_four_blocks(const float *corner, size_t channels, size_t vector_channels, size_t row_step,
                                        const float *w, const float *bias, int K, int S, int ky0, int ky1, int lo,
                                        int hi, int count, int clamp_input, int relu6, float *out) {
-    // Interior groups (every input column inside the row) and the clamp are literals too: the common case then has
-    // no per-vector branches.
-    const int interior = lo == 0 && hi >= 3 * S + K;
+    const int interior = lo == 0 && hi >= 3 * S + K;  // every input column of the group inside the row
 #define LOOKALIKE_FOUR_AT(k, s, inside, clamp) \
     for (size_t c = 0; c < vector_channels; c += 8) \
         depthwise_four(corner + c, channels, row_step, w + c, bias + c, k, s, ky0, ky1, lo, hi, count, inside, clamp, \
                        relu6, out + c)
-#define LOOKALIKE_FOUR(k, s) \
-    if (interior) { if (clamp_input) { LOOKALIKE_FOUR_AT(k, s, 1, 1); } else { LOOKALIKE_FOUR_AT(k, s, 1, 0); } } \
-    else { if (clamp_input) { LOOKALIKE_FOUR_AT(k, s, 0, 1); } else { LOOKALIKE_FOUR_AT(k, s, 0, 0); } }
+#define LOOKALIKE_FOUR(k, s) LOOKALIKE_WITH_LITERALS(interior, clamp_input, LOOKALIKE_FOUR_AT, k, s)
     if (K == 3 && S == 1) { LOOKALIKE_FOUR(3, 1); }
     else if (K == 3 && S == 2) { LOOKALIKE_FOUR(3, 2); }
     else if (K == 5 && S == 1) { LOOKALIKE_FOUR(5, 1); }
@@ -345,9 +348,7 @@ AVX512 static void depthwise_group16_blocks(const float *corner, size_t channels
         depthwise_group16(corner + c, channels, row_step, w + c, bias + c, k, s, g, ky0, ky1, lo, hi, count, mask, \
                           inside, clamp, relu6, out + c); \
     }
-#define LOOKALIKE_GROUP16(k, s, g) \
-    if (interior) { if (clamp_input) { LOOKALIKE_GROUP16_AT(k, s, g, 1, 1); } else { LOOKALIKE_GROUP16_AT(k, s, g, 1, 0); } } \
-    else { if (clamp_input) { LOOKALIKE_GROUP16_AT(k, s, g, 0, 1); } else { LOOKALIKE_GROUP16_AT(k, s, g, 0, 0); } }
+#define LOOKALIKE_GROUP16(k, s, g) LOOKALIKE_WITH_LITERALS(interior, clamp_input, LOOKALIKE_GROUP16_AT, k, s, g)
     if (S == 1 && K == 3) {
         if (G == 8) { LOOKALIKE_GROUP16(3, 1, 8); } else { LOOKALIKE_GROUP16(3, 1, 7); }
     } else if (S == 1) {
@@ -387,6 +388,7 @@ AVX512 void lookalike_depthwise_avx512(const float *input, const lookalike_depth
         }
     }
 }
+
 AVX2 void lookalike_relu6_avx2(float *values, size_t count) {
     const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6);
     size_t i = 0;
