@@ -116,6 +116,8 @@ final class ColorTransform: @unchecked Sendable {
         let encode: [UInt8]  // linear light in 4,096 steps → sRGB
 
         static let encodeSteps = 4096
+        /// Bound on the decode tables' and the matrix's values: three products of two such values cannot overflow.
+        static let largestTableValue: Float = 1e6
 
         init?(source: cmsHPROFILE, sRGB: cmsHPROFILE) {
             guard cmsIsMatrixShaper(source) != 0, cmsIsMatrixShaper(sRGB) != 0,
@@ -133,6 +135,10 @@ final class ColorTransform: @unchecked Sendable {
             defer { cmsFreeToneCurve(encoding) }
             var matrix = [Float](repeating: 0, count: 9)
             for row in 0..<3 { for column in 0..<3 { matrix[row * 3 + column] = (0..<3).reduce(0) { $0 + inverse[row * 3 + $1] * sourceColorants[$1 * 3 + column] } } }
+            // A damaged profile can give curves or primaries that are not finite, or so large that the products
+            // overflow; those are left to lcms, so that every value the tables produce is a number.
+            let bounded = { (value: Float) in value.isFinite && abs(value) <= Self.largestTableValue }
+            guard matrix.allSatisfy(bounded), decode.allSatisfy({ $0.allSatisfy(bounded) }) else { return nil }
             self.decode = decode
             self.matrix = matrix
             encode = (0..<Self.encodeSteps).map { step in
