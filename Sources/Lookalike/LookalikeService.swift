@@ -65,9 +65,14 @@ public final class LookalikeService: @unchecked Sendable {
     public let configuration: Configuration
     let store: any ImageRepository
     let embedder: ImageEmbedder
-    /// Guards `collections`; held only to look up, add or remove an entry.
+    /// Guards `collections`, `localMembershipChanges` and `deleting`; held only to look up, add or remove an entry.
     private let registryLock = NSLock()
     private var collections: [String: ImageCollection] = [:]
+    /// Counts this node's creations and deletions, so ``synchronize()`` can tell that a listing of the store it
+    /// read may predate one of them (and must not undo it).
+    private var localMembershipChanges = 0
+    /// Collections this node is deleting: out of the registry, not yet out of the store.
+    private var deleting: Set<Int64> = []
     private let readyLock = NSLock()
     /// Index searches and their record lookups, one per core at a time, in arrival order (see ``FIFOGate``).
     private let searchGate = FIFOGate(capacity: ProcessInfo.processInfo.activeProcessorCount)
@@ -176,27 +181,37 @@ public final class LookalikeService: @unchecked Sendable {
     /// applies the changes of every collection that has some. Returns the number of changes applied.
     @discardableResult
     public func synchronize() throws -> Int {
+        let changesBefore = registryLock.withLock { localMembershipChanges }
         let stored = try store.collections()
         let storedByName = Dictionary(stored.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        // Gone, or deleted and created anew under the same name (a new id).
-        let removed = registryLock.withLock { () -> [ImageCollection] in
+        // Gone, or deleted and created anew under the same name (a new id) — unless this node created or deleted
+        // a collection since the listing was read: then the listing may not show it yet, and the next pass decides.
+        let removed = registryLock.withLock { () -> [ImageCollection]? in
+            guard localMembershipChanges == changesBefore else { return nil }
             let stale = collections.values.filter { storedByName[$0.name]?.id != $0.id }
             for collection in stale { collections[collection.name] = nil }
             return stale
         }
-        for collection in removed { collection.close(removingSnapshot: true) }
+        for collection in removed ?? [] { collection.close(removingSnapshot: true) }
         // A code scheme another node learned and stored.
         for entry in stored {
-            try registryLock.withLock { collections[entry.name] }?.adoptCodeScheme(entry.codeSchemeID)
+            guard let collection = registryLock.withLock({ collections[entry.name] }), collection.id == entry.id else { continue }
+            try collection.adoptCodeScheme(entry.codeSchemeID)
         }
         let known = registryLock.withLock { Set(collections.keys) }
-        for entry in stored where !known.contains(entry.name) {
+        for entry in stored where removed != nil && !known.contains(entry.name) {
             let collection = try openCollection(entry)
             if let path = collection.index.configuration.snapshotPath { try? FileManager.default.removeItem(atPath: path) }
             try collection.load()
-            registryLock.withLock {
-                if collections[entry.name] == nil { collections[entry.name] = collection }
+            let added = registryLock.withLock { () -> Bool in
+                // A local deletion meanwhile may be of this very collection; the next pass reads the store again.
+                guard localMembershipChanges == changesBefore, !deleting.contains(entry.id), collections[entry.name] == nil else {
+                    return false
+                }
+                collections[entry.name] = collection
+                return true
             }
+            if !added { collection.close(removingSnapshot: false) }
         }
         // The listing carries each collection's last sequence, so a doorbell rung by this node's own write costs
         // no further read.
@@ -286,6 +301,7 @@ public final class LookalikeService: @unchecked Sendable {
             } catch StorageError.collectionExists {
                 throw LookalikeError.collectionExists(name)
             }
+            localMembershipChanges += 1
             let collection = try openCollection(stored)
             // A snapshot left by an earlier collection of this name describes other images.
             if let path = collection.index.configuration.snapshotPath { try? FileManager.default.removeItem(atPath: path) }
@@ -324,7 +340,16 @@ public final class LookalikeService: @unchecked Sendable {
     public func deleteCollection(_ name: String) throws {
         let removed = try registryLock.withLock { () -> ImageCollection in
             guard let collection = collections.removeValue(forKey: name) else { throw LookalikeError.collectionNotFound(name) }
+            localMembershipChanges += 1
+            deleting.insert(collection.id)
             return collection
+        }
+        // Counted again once the store no longer holds it: a listing read in between still shows it.
+        defer {
+            registryLock.withLock {
+                localMembershipChanges += 1
+                deleting.remove(removed.id)
+            }
         }
         removed.close(removingSnapshot: true)
         try store.deleteCollection(id: removed.id)

@@ -202,7 +202,7 @@ struct ClusterTests {
             }
             killer.start()
             // One client per node; the victim's client stops when its node dies, the others after it did.
-            let victimDown = LockedFlagForCluster()
+            let victimDown = LockedFlag()
             _ = ThreadFanOut.run(count: 3) { node in
                 var number = 0
                 while true {
@@ -292,7 +292,7 @@ struct ClusterTests {
         let ledger = ServerCrashRecoveryTests.Ledger()
         let statuses = LockedStatuses()
         let ports = cluster.nodes.map(\.port)
-        let stop = LockedFlagForCluster()
+        let stop = LockedFlag()
         let restarter = Thread {
             while ledger.acknowledgedCount < 4 { usleep(10_000) }
             let restart = Process()
@@ -353,13 +353,6 @@ struct ClusterTests {
         print("cluster PostgreSQL restart: statuses \(seen), \(acknowledged.count) acknowledged, all on both nodes;",
               "similar during the outage: \(search.map { "\($0.status)\($0.databaseStillDown ? " (database still down after it)" : "")" } ?? "none")")
     }
-}
-
-final class LockedFlagForCluster: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
 }
 
 /// Response statuses seen by several client threads.

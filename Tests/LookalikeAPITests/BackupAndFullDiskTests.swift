@@ -120,11 +120,3 @@ struct BackupAndFullDiskTests {
         #expect(try harness.service.integrityCheck() == "ok")
     }
 }
-
-/// A flag set once by one thread and read by others.
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
-}

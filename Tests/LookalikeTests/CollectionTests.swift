@@ -178,6 +178,40 @@ struct CollectionTests {
         #expect(compacted.map(\.kind) == [.compacted, .upsert, .upsert] && compacted.map(\.sequence) == [4, 3, 5])
     }
 
+    /// A node's follower pass reads the store's list of collections while the same node creates and deletes
+    /// some: a collection created after the listing was read stays usable, and one deleted stays deleted.
+    @Test func followerPassesNeverUndoThisNodesCreationsOrDeletions() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let service = try Self.open(Self.configuration(directory) { $0.index.snapshot = false })
+        defer { service.shutdown() }
+        let stop = LockedFlag()
+        let passes = LockedCounter()
+        let follower = Thread {
+            while !stop.isSet {
+                _ = try? service.synchronize()
+                passes.increment()
+            }
+        }
+        follower.start()
+        defer { stop.set() }
+        var unusable: [String] = []
+        var resurrected: [String] = []
+        for round in 0..<300 {
+            let name = "racing-\(round % 3)"
+            _ = try service.createCollection(name: name)
+            for _ in 0..<3 where (try? service.requireCollection(name)) == nil { unusable.append(name) }
+            try service.deleteCollection(name)
+            for _ in 0..<3 where (try? service.requireCollection(name)) != nil { resurrected.append(name) }
+        }
+        stop.set()
+        while !follower.isFinished { usleep(1_000) }
+        #expect(passes.value > 10, "the follower ran alongside")
+        #expect(unusable.isEmpty, "created collections that were not found: \(unusable.count)")
+        #expect(resurrected.isEmpty, "deleted collections that came back: \(resurrected.count)")
+        #expect(try service.synchronize() >= 0 && (try? service.requireCollection("racing-0")) == nil)
+    }
+
     /// Tombstones older than the retention period are compacted (one node, under a claim); a follower that
     /// was away meanwhile cannot read those deletions as changes and finds them by listing what is stored.
     @Test func aFollowerAwayPastTheRetentionFindsCompactedDeletions() throws {
@@ -244,3 +278,4 @@ struct CollectionTests {
         }
     }
 }
+

@@ -251,14 +251,6 @@ struct RepositoryContractTests {
     }
 }
 
-/// A flag set once, read from another thread.
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
-}
-
 /// A list appended to from several threads.
 final class LockedList<Element: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
