@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Inference
 import MetadataFilter
 import Storage
 import Synchronization
@@ -406,6 +407,12 @@ final class ImageCollection: @unchecked Sendable {
 
     /// `code` is the query's binary code when already known (a stored image's); computed otherwise.
     func search(vector: [Float], code: BinaryCode?, options: SearchOptions, excluding: Set<Int64>) throws -> [Match] {
+        guard options.expansion == 0 else {
+            var expanded = options
+            expanded.expansion = 0
+            return try search(vector: try expandedQuery(vector, code: code, options: options, excluding: excluding),
+                              code: nil, options: expanded, excluding: excluding)
+        }
         guard let groupBy = options.groupBy else { return try ungroupedSearch(vector: vector, code: code, options: options, excluding: excluding) }
         // Groups: fetch ranked matches, widening the fetch until k + offset groups exist or the collection
         // (under the filter) is exhausted; each group keeps its best `groupSize`, in rank order.
@@ -441,24 +448,44 @@ final class ImageCollection: @unchecked Sendable {
         }
     }
 
-    /// The most ranked matches one grouped search reads.
-    static let maxGroupFetch = 20_000
-
-    private func ungroupedSearch(vector: [Float], code: BinaryCode?, options: SearchOptions, excluding: Set<Int64>) throws -> [Match] {
+    /// The index's matches for one page of `options` (ids and scores).
+    private func rankedHits(vector: [Float], code: BinaryCode?, options: SearchOptions, excluding: Set<Int64>) throws -> [SimilarityIndex.Match] {
         // search_k tunes the forest; a collection small enough to have none is scanned exactly, which no budget
         // could improve on, so the hint is moot rather than wrong.
         let hasNoForest = index.count <= configuration.index.exactThreshold
         let strategy: SimilarityIndex.Strategy = options.exact || (options.searchK != nil && hasNoForest) ? .exact
             : options.searchK.map { .forest(searchK: $0) } ?? .automatic
         // The query's code lets the index scan codes (mid-size collections) or narrow forest candidates.
-        let hits: [SimilarityIndex.Match]
         do {
-            hits = Array(try index.search(
+            return Array(try index.search(
                 vector, k: options.k + options.offset, strategy: strategy, minScore: options.minScore, excluding: excluding,
                 code: code ?? codeScheme.code(for: vector), filter: options.filter).dropFirst(options.offset))
         } catch {
             throw error.isTransient ? LookalikeError.unavailable(error.description) : LookalikeError.invalidArgument(error.description)
         }
+    }
+
+    /// The most ranked matches one grouped search reads.
+    static let maxGroupFetch = 20_000
+
+    /// The query plus its `options.expansion` nearest matches (under the same filter and strategy), each weighted
+    /// by its cosine to the query (negative ones not at all), L2-normalised: average query expansion, which pulls
+    /// the query towards what it most surely matches.
+    private func expandedQuery(_ vector: [Float], code: BinaryCode?, options: SearchOptions, excluding: Set<Int64>) throws -> [Float] {
+        var nearest = options
+        nearest.k = options.expansion
+        nearest.offset = 0
+        nearest.minScore = nil
+        var sum = vector
+        for hit in try rankedHits(vector: vector, code: code, options: nearest, excluding: excluding) where hit.score > 0 {
+            guard let neighbour = index.entry(id: hit.id)?.vector else { continue }
+            for i in sum.indices { sum[i] += hit.score * neighbour[i] }
+        }
+        return FeatureVector.normalized(sum)
+    }
+
+    private func ungroupedSearch(vector: [Float], code: BinaryCode?, options: SearchOptions, excluding: Set<Int64>) throws -> [Match] {
+        let hits = try rankedHits(vector: vector, code: code, options: options, excluding: excluding)
         let known = records.entries(ids: hits.map(\.id))
         return hits.compactMap { hit in
             known[hit.id].map { Match(key: $0.key, score: hit.score, metadata: $0.metadata) }

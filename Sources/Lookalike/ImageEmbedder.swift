@@ -44,7 +44,8 @@ public final class ImageEmbedder: Sendable {
         self.trimBorders = trimBorders
         self.mirrorAverage = mirrorAverage
         self.recipe = ModelIdentity(
-            name: model.identity.name + (trimBorders ? "+trim" : "") + (mirrorAverage ? "+mirror" : ""),
+            name: model.identity.name + (trimBorders ? "+trim" : "") + (mirrorAverage ? "+mirror" : "")
+                + Self.recipeSuffix(of: cropPolicy),
             weightsHash: model.identity.weightsHash)
         self.decoder = ImageDecoder(limits: limits)
         self.preprocessor = ModelInputPreprocessor(
@@ -105,6 +106,20 @@ public final class ImageEmbedder: Sendable {
 }
 
 extension ImageEmbedder {
+    /// The crop's mark in the recipe; the centred square, the first recipe, has none, so vectors made before
+    /// the crop was a choice keep their recipe.
+    static func recipeSuffix(of crop: ModelInputPreprocessor.CropPolicy) -> String {
+        switch crop {
+        case .centerSquare: ""
+        case .squash: "+squash"
+        }
+    }
+
+    /// The crop a stored vector's recipe name records.
+    static func cropPolicy(ofRecipe name: String) -> ModelInputPreprocessor.CropPolicy {
+        name.contains(recipeSuffix(of: .squash)) ? .squash : .centerSquare
+    }
+
     /// A square HWC tensor flipped left to right.
     static func mirrored(interleaved tensor: [Float], size: Int) -> [Float] {
         var out = tensor

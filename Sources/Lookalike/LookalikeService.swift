@@ -90,11 +90,22 @@ public final class LookalikeService: @unchecked Sendable {
         embedder = ImageEmbedder(
             model: model, pool: pool, limits: DecodingLimits(maxPixels: configuration.model.maxImagePixels),
             thumbnailer: Thumbnailer(maxSide: configuration.model.thumbnailSize),
-            cropPolicy: configuration.model.cropPolicy, trimBorders: configuration.model.trimBorders,
+            cropPolicy: try configuration.model.explicitCropPolicy ?? Self.storedCropPolicy(store) ?? .squash, trimBorders: configuration.model.trimBorders,
             mirrorAverage: configuration.model.mirrorAverage)
         for stored in try store.collections() {
             collections[stored.name] = try openCollection(stored)
         }
+    }
+
+    /// The crop the stored vectors were made with (read from the recipe of one collection's first image), so an
+    /// existing database keeps its recipe when the default changes; nil when nothing is stored.
+    static func storedCropPolicy(_ store: any ImageRepository) throws -> ModelInputPreprocessor.CropPolicy? {
+        for collection in try store.collections() {
+            guard let first = try store.list(collection: collection.id, limit: 1, after: nil).first,
+                  let model = try store.vector(id: first.id)?.model else { continue }
+            return ImageEmbedder.cropPolicy(ofRecipe: model)
+        }
+        return nil
     }
 
     /// The store `configuration` names: PostgreSQL for a `postgresql://` URL, else the SQLite file (its folder

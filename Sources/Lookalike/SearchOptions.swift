@@ -19,9 +19,16 @@ public struct SearchOptions: Sendable {
     public var groupBy: String? = nil
     /// Matches per group, 1...100.
     public var groupSize = 1
+    /// Query expansion: the query is added to its `expansion` nearest matches, each weighted by its cosine, and
+    /// the sum (L2-normalised) is searched instead; scores are then cosines to that expanded query. 0 (off)...10.
+    public var expansion = 0
+
+    /// The most matches a query expansion adds.
+    public static let maxExpansion = 10
 
     public init(k: Int = 10, minScore: Float? = nil, searchK: Int? = nil, exact: Bool = false, filter: Filter? = nil,
-                offset: Int = 0, groupBy: String? = nil, groupSize: Int = 1) {
+                offset: Int = 0, groupBy: String? = nil, groupSize: Int = 1, expansion: Int = 0) {
+        self.expansion = expansion
         self.filter = filter
         self.offset = offset
         self.groupBy = groupBy
@@ -42,6 +49,9 @@ public struct SearchOptions: Sendable {
             guard let groupBy, FieldPath.isValid(groupBy), groupBy.unicodeScalars.count <= 256 else {
                 throw LookalikeError.invalidArgument("group_by must be a metadata key (dotted path)")
             }
+        }
+        guard (0...Self.maxExpansion).contains(expansion) else {
+            throw LookalikeError.invalidArgument("expand must be 0...\(Self.maxExpansion), got \(expansion)")
         }
         guard (0...1000).contains(offset) else {
             throw LookalikeError.invalidArgument("offset must be 0...1000, got \(offset)")

@@ -346,7 +346,8 @@ public final class LookalikeAPI: Sendable {
             filter: try Self.filter(query["filter"]),
             offset: try Self.integer(query["offset"], name: "offset") ?? 0,
             groupBy: query["group_by"],
-            groupSize: try Self.integer(query["group_size"], name: "group_size") ?? 1)
+            groupSize: try Self.integer(query["group_size"], name: "group_size") ?? 1,
+            expansion: try Self.integer(query["expand"], name: "expand") ?? 0)
     }
 
     /// A `filter=` parameter (URL-encoded JSON); a malformed one is a 400 naming the byte or the key.

@@ -7,7 +7,7 @@ import MetadataFilter
 /// everything).
 struct QueryBody {
     /// The search options a body may carry, as in the query string.
-    static let optionMembers: Set<String> = ["k", "min_score", "search_k", "exact", "filter", "offset", "group_by", "group_size"]
+    static let optionMembers: Set<String> = ["k", "min_score", "search_k", "exact", "filter", "offset", "group_by", "group_size", "expand"]
 
     private let members: [String: FilterValue]
 
@@ -31,7 +31,7 @@ struct QueryBody {
     /// The search options in the body, over those in the query string.
     func options(over query: [String: String]) throws -> SearchOptions {
         var query = query
-        for name in ["k", "search_k", "offset", "group_size"] {
+        for name in ["k", "search_k", "offset", "group_size", "expand"] {
             if let value = try integer(name) { query[name] = String(value) }
         }
         if let minScore = try number("min_score") { query["min_score"] = String(minScore) }

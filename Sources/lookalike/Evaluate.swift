@@ -22,6 +22,7 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Flag(help: "Also print precision and recall of \"score ≥ t means the same group\" at each cosine threshold t (exact search).")
     var thresholds = false
+    @Option(help: "Query expansion for every query (0–10; 0: off).") var expand = 0
 
     struct Row {
         let path: String
@@ -105,7 +106,7 @@ struct Evaluate: ParsableCommand {
             var ranked: [(query: String, ranked: [String])] = []
             let start = DispatchTime.now().uptimeNanoseconds
             for row in queries {
-                let matches = (try? service.similar(key: row.path, options: SearchOptions(k: 10, exact: exact))) ?? []
+                let matches = (try? service.similar(key: row.path, options: SearchOptions(k: 10, exact: exact, expansion: expand))) ?? []
                 ranked.append((row.path, matches.map(\.key)))
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

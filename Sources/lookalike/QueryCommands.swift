@@ -14,18 +14,19 @@ func parseFilter(_ text: String?) throws -> Filter? {
     }
 }
 
-/// `--k`, `--min-score`, `--exact` and `--json` for the search commands.
+/// `--k`, `--min-score`, `--exact`, `--filter`, `--expand` and `--json` for the search commands.
 struct SearchFlags: ParsableArguments {
     @Option(help: "Number of results (1–1000).") var k = 10
     @Option(help: "Drop results below this cosine similarity.") var minScore: Float?
     @Flag(help: "Brute-force search instead of the forest.") var exact = false
     @Option(help: "Only images whose metadata matches this JSON filter (see the README's Filters).") var filter: String?
+    @Option(help: "Query expansion: search with the query plus its N nearest results (0–10; 0: off).") var expand = 0
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws { _ = try parseFilter(filter) }
 
     var searchOptions: SearchOptions {
-        get throws { SearchOptions(k: k, minScore: minScore, exact: exact, filter: try parseFilter(filter)) }
+        get throws { SearchOptions(k: k, minScore: minScore, exact: exact, filter: try parseFilter(filter), expansion: expand) }
     }
 
     func print(_ matches: [Match]) {

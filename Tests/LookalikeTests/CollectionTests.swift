@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import MetadataFilter
 import Inference
 @testable import Lookalike
 import Storage
@@ -178,6 +179,51 @@ struct CollectionTests {
         #expect(compacted.map(\.kind) == [.compacted, .upsert, .upsert] && compacted.map(\.sequence) == [4, 3, 5])
     }
 
+    /// Query expansion against a brute-force reference over the stored vectors: the query plus its n nearest
+    /// (each weighted by its cosine), normalised, then every image ranked by cosine to it — with and without a
+    /// filter, which the expansion's neighbours obey too. Scores agree to 1e-5.
+    @Test func queryExpansionMatchesItsBruteForceReference() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let service = try Self.open(Self.configuration(directory))
+        defer { service.shutdown() }
+        let keys = (0..<16).map { "img-\($0)" }
+        for (index, key) in keys.enumerated() {
+            // Pairs of related scenes, so the nearest neighbours mean something.
+            _ = try service.ingest(bytes: Self.jpeg(UInt64(300 + index / 2 * 7 + index % 2)), key: key, metadata: #"{"half": \#(index % 2)}"#)
+        }
+        let collection = try #require(service.collectionForTesting(LookalikeService.defaultCollection))
+        let vectors = try Dictionary(uniqueKeysWithValues: keys.map { ($0, try collection.entry(key: $0).vector) })
+        func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
+        var changedARanking = false
+        for (query, half) in [("img-3", nil), ("img-4", 0), ("img-9", 1)] as [(String, Int?)] {
+            let candidates = keys.filter { $0 != query && (half == nil || Int($0.dropFirst(4))! % 2 == half!) }
+            let byCosine = candidates.sorted { dot(vectors[query]!, vectors[$0]!) > dot(vectors[query]!, vectors[$1]!) }
+            for n in [1, 3] {
+                var expanded = vectors[query]!.map(Double.init)
+                for key in byCosine.prefix(n) {
+                    let weight = max(dot(vectors[query]!, vectors[key]!), 0)
+                    for i in expanded.indices { expanded[i] += weight * Double(vectors[key]![i]) }
+                }
+                let norm = expanded.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                let reference = candidates.map { key in (key, zip(expanded, vectors[key]!).reduce(0) { $0 + $1.0 * Double($1.1) } / norm) }
+                    .sorted { $0.1 > $1.1 }.prefix(5)
+                let filter = try half.map { try Filter.parse(#"{"half": \#($0)}"#) }
+                let found = try service.similar(key: query, options: SearchOptions(k: 5, filter: filter, expansion: n))
+                #expect(found.map(\.key) == reference.map(\.0), "\(query) n=\(n)")
+                for (match, expected) in zip(found, reference) {
+                    #expect(abs(Double(match.score) - expected.1) < 1e-5, "\(query) n=\(n) \(match.key)")
+                }
+                let plain = try service.similar(key: query, options: SearchOptions(k: 5, filter: filter))
+                if plain.map(\.key) != found.map(\.key) || zip(plain, found).contains(where: { abs($0.score - $1.score) > 1e-4 }) {
+                    changedARanking = true
+                }
+            }
+        }
+        #expect(changedARanking, "the expansion changes the scores")
+        #expect(throws: LookalikeError.self) { try service.similar(key: "img-1", options: SearchOptions(expansion: 11)) }
+    }
+
     /// A node's follower pass reads the store's list of collections while the same node creates and deletes
     /// some: a collection created after the listing was read stays usable, and one deleted stays deleted.
     @Test func followerPassesNeverUndoThisNodesCreationsOrDeletions() throws {
@@ -269,7 +315,7 @@ struct CollectionTests {
         let store = try ImageStore(path: configuration.storage.databasePath)
         let collectionID = try #require(try store.collection(named: "itq")).id
         var vectors: [(Int64, [Float])] = []
-        try store.forEachVector(collection: collectionID, model: Self.model.identity.description) { vectors.append(($0, Array($1))) }
+        try store.forEachVector(collection: collectionID, model: service.embedder.recipe.description) { vectors.append(($0, Array($1))) }
         #expect(vectors.count == 67)
         for (id, vector) in vectors {
             let expected = plan.quantizer.code(for: vector)

@@ -15,8 +15,8 @@ struct EmbeddingRecipeTests {
         } catch { fatalError("cannot start the inference pool: \(error)") }
     }()
 
-    static func embedder(trim: Bool = false, mirror: Bool = false) -> ImageEmbedder {
-        ImageEmbedder(model: CollectionTests.model, pool: pool, trimBorders: trim, mirrorAverage: mirror)
+    static func embedder(trim: Bool = false, mirror: Bool = false, crop: ModelInputPreprocessor.CropPolicy = .centerSquare) -> ImageEmbedder {
+        ImageEmbedder(model: CollectionTests.model, pool: pool, cropPolicy: crop, trimBorders: trim, mirrorAverage: mirror)
     }
 
     static func png(_ image: RGBImage) -> [UInt8] {
@@ -38,6 +38,46 @@ struct EmbeddingRecipeTests {
         #expect(Self.embedder().recipe == CollectionTests.model.identity)
         #expect(Self.embedder(trim: true).recipe.name == name + "+trim")
         #expect(Self.embedder(trim: true, mirror: true).recipe.name == name + "+trim+mirror")
+        #expect(Self.embedder(crop: .squash).recipe.name == name + "+squash")
+        #expect(ImageEmbedder.cropPolicy(ofRecipe: Self.embedder(trim: true, crop: .squash).recipe.description) == .squash)
+        #expect(ImageEmbedder.cropPolicy(ofRecipe: Self.embedder(trim: true).recipe.description) == .centerSquare)
+    }
+
+    /// The crop left to `auto`: a new database squashes, a database of centred-square vectors keeps the centred
+    /// square (its images stay searchable), and an explicit crop that differs leaves them for `reembed`.
+    @Test func anExistingDatabaseKeepsTheCropItWasBuiltWith() throws {
+        let directory = try CollectionTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let wide = Self.png(TestImages.scene(seed: 23, width: 480, height: 160))
+        let fresh = try CollectionTests.open(CollectionTests.configuration(directory))
+        #expect(fresh.embedder.recipe.name.hasSuffix("+squash"))
+        fresh.shutdown()
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("db.sqlite"))
+
+        let centred = try CollectionTests.open(CollectionTests.configuration(directory) { $0.model.cropPolicy = "centerSquare" })
+        _ = try centred.ingest(bytes: wide, key: "wide")
+        centred.shutdown()
+        let automatic = try CollectionTests.open(CollectionTests.configuration(directory))
+        #expect(automatic.embedder.recipe == Self.embedder().recipe)
+        #expect(try automatic.vectorsFromOtherModels() == 0)
+        let found = try automatic.search(bytes: wide, region: nil, options: SearchOptions(k: 1))
+        #expect(found.first?.key == "wide" && (found.first?.score ?? 0) > 0.9999)
+        automatic.shutdown()
+
+        let squashing = try CollectionTests.open(CollectionTests.configuration(directory) {
+            $0.model.cropPolicy = "squash"
+            $0.storage.keepOriginals = true
+        })
+        defer { squashing.shutdown() }
+        #expect(try squashing.vectorsFromOtherModels() == 1)
+        let moved = try squashing.reembed(source: { _, _ in wide }, progress: { _ in })
+        #expect(moved.recomputed == 1)
+        let squashed = try squashing.search(bytes: wide, region: nil, options: SearchOptions(k: 1))
+        #expect(squashed.first?.key == "wide" && (squashed.first?.score ?? 0) > 0.9999)
+        // The two crops of a 3:1 image are different inputs.
+        let cosine = FeatureVector.cosine(try Self.embedder().embedBlocking(wide).vector,
+                                          try Self.embedder(crop: .squash).embedBlocking(wide).vector)
+        #expect(cosine < 0.99, "centred square against squashed: \(cosine)")
     }
 
     /// With the mirror average, an image and its mirror image embed alike (the crop and the resampling are
