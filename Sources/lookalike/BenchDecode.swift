@@ -12,22 +12,24 @@ struct BenchDecode: ParsableCommand {
     @Option(help: "Repetitions.") var repeats = 50
     @Option(help: "Model input size.") var size = 224
     @Option(help: "How the square input is cut: squash (the default for new databases) or centerSquare.")
-    var crop = ModelInputPreprocessor.CropPolicy.squash
+    var crop = "squash"
 
     func validate() throws {
         guard (1...100_000).contains(repeats) else { throw ValidationError("--repeats must be 1...100000") }
+        guard ModelInputPreprocessor.CropPolicy(rawValue: crop) != nil else { throw ValidationError("--crop must be squash or centerSquare") }
     }
 
     func run() throws {
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: input)))
         let decoder = ImageDecoder()
-        let preprocessor = ModelInputPreprocessor(size: size, mean: (127, 127, 127), std: (128, 128, 128), cropPolicy: crop)
+        let preprocessor = ModelInputPreprocessor(size: size, mean: (127, 127, 127), std: (128, 128, 128),
+                                                  cropPolicy: ModelInputPreprocessor.CropPolicy(rawValue: crop) ?? .squash)
         var tensor: [Float] = []
         let times = try Self.sortedMilliseconds(repeats: repeats) {
             // The interleaved (HWC) tensor is what uploads hand to the model.
             tensor = preprocessor.interleavedTensor(from: try decoder.decode(bytes, minimumShortSide: size).image)
         }
-        print(String(format: "{\"engine\":\"lookalike\",\"crop\":\"\(crop.rawValue)\",\"median_ms\":%.3f,\"min_ms\":%.3f,\"repeats\":%d,\"checksum\":%.3f}",
+        print(String(format: "{\"engine\":\"lookalike\",\"crop\":\"\(crop)\",\"median_ms\":%.3f,\"min_ms\":%.3f,\"repeats\":%d,\"checksum\":%.3f}",
                      times[times.count / 2], times[0], repeats, tensor.reduce(0, +)))
 
         // The thumbnail every upload also makes (resize to 256 on the long side, JPEG quality 85).
@@ -51,5 +53,3 @@ struct BenchDecode: ParsableCommand {
         return Array(times.dropFirst(2)).sorted()
     }
 }
-
-extension ModelInputPreprocessor.CropPolicy: ExpressibleByArgument {}
