@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "kernels.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 // OpenBLAS packs both operands of every sgemm call into its own layout before its kernel runs. For a network's
 // weights that work is the same on every call, so here the weights are packed once, by OpenBLAS's own copy routine
@@ -56,6 +59,14 @@ __attribute__((target("avx2"))) static void start_block_avx2(float *c, long ldc,
 #undef START_BLOCK_BODY
 static start_fn start_block = start_block_baseline;
 
+static int patches_layout_checked;
+static int oncopy_groups_columns_by_four(void);
+typedef long (*interleave_fn)(const float *const from[4], long count, float *out);
+static interleave_fn interleave4;
+#if defined(__x86_64__)
+static long interleave4_avx2(const float *const from[4], long count, float *out);
+#endif
+
 int lookalike_packed_gemm_resolve(void) {
     if (resolved >= 0) return resolved;
     resolved = 0;
@@ -76,12 +87,16 @@ int lookalike_packed_gemm_resolve(void) {
     copy_fn oncopy = (copy_fn)dlsym(RTLD_DEFAULT, name);
     if (!kernel || !itcopy || !oncopy) return 0;
 #if defined(__x86_64__)
-    if (lookalike_cpu_has_avx2_fma()) start_block = start_block_avx2;
+    if (lookalike_cpu_has_avx2_fma()) {
+        start_block = start_block_avx2;
+        interleave4 = interleave4_avx2;
+    }
 #endif
     gemm_kernel = kernel;
     copy_a = itcopy;
     copy_b = oncopy;
     resolved = 1;
+    patches_layout_checked = oncopy_groups_columns_by_four();
     return 1;
 }
 
@@ -135,7 +150,24 @@ static float *thread_workspace(void) {
     return workspace;
 }
 
-int lookalike_packed_gemm(const float *packed, long m, long n, long k, const float *b, long ldb, float *c, long ldc,
+// How the driver gets B's panels: columns [column, column + columns) of rows [row, row + rows), packed as
+// sgemm_oncopy would pack them.
+typedef struct {
+    void (*pack)(const void *source, long row, long rows, long column, long columns, float *panel);
+    const void *source;
+} panel_source;
+
+typedef struct {
+    const float *b;
+    long ldb;
+} matrix_source;
+
+static void pack_matrix(const void *source, long row, long rows, long column, long columns, float *panel) {
+    const matrix_source *m = source;
+    copy_b(rows, columns, m->b + row + column * m->ldb, m->ldb, panel);
+}
+
+static int packed_product(const float *packed, long m, long n, long k, panel_source source, float *c, long ldc,
                           const float *bias, const float *residual) {
     const long block_k = block_length(k, BLOCK_K), block_m = block_length(m, BLOCK_M);
     float *sb = thread_workspace();
@@ -153,7 +185,7 @@ int lookalike_packed_gemm(const float *packed, long m, long n, long k, const flo
                         // With one A block, no later block reads B again: each run reuses the start of the buffer,
                         // which stays in L1, as OpenBLAS's driver does.
                         float *panel = min_i == m ? sb : sb + min_l * (jjs - js);
-                        copy_b(min_l, min_jj, b + ls + jjs * ldb, ldb, panel);
+                        source.pack(source.source, ls, min_l, jjs, min_jj, panel);
                         if (bias && ls == 0) start_block(c, ldc, 0, min_i, jjs, min_jj, bias, residual);
                         gemm_kernel(min_i, min_jj, min_l, 1.0f, block, panel, c + jjs * ldc, ldc);
                     }
@@ -164,6 +196,165 @@ int lookalike_packed_gemm(const float *packed, long m, long n, long k, const flo
                 block += aligned((size_t)min_l * (size_t)aligned((size_t)min_i));
             }
         }
+    }
+    return 1;
+}
+
+int lookalike_packed_gemm(const float *packed, long m, long n, long k, const float *b, long ldb, float *c, long ldc,
+                          const float *bias, const float *residual) {
+    const matrix_source matrix = {b, ldb};
+    return packed_product(packed, m, n, k, (panel_source){pack_matrix, &matrix}, c, ldc, bias, residual);
+}
+
+// --- Convolutions without an im2col matrix ---------------------------------------------------------------------
+// B of a k×k convolution is the im2col matrix: column j is output pixel j's patch, (ky, kx, channel) in order.
+// Instead of writing it whole and packing it again, each panel is gathered from the NHWC input straight into the
+// packed layout: groups of 4 columns with their 4 values of a row side by side, then a group of 2, then 1 —
+// the layout of OpenBLAS's 4-column oncopy, which lookalike_packed_gemm_resolve checks before this is used.
+
+typedef struct {
+    const float *input;
+    const lookalike_depthwise_shape *shape;
+} patch_source;
+
+// Output pixel `column`'s position: its image and the input row and column its window starts at.
+typedef struct {
+    const float *image;
+    int y0, x0;
+} window;
+
+static inline window window_of(const lookalike_depthwise_shape *s, const float *input, long column) {
+    const long pixels = (long)s->out_height * s->out_width;
+    const long b = column / pixels, rest = column % pixels;
+    return (window){input + (size_t)b * s->height * s->width * s->channels,
+                    (int)(rest / s->out_width) * s->stride - s->pad_top, (int)(rest % s->out_width) * s->stride - s->pad_left};
+}
+
+// Where the values of rows [l, l + run) of a window's patch start in the input, NULL where they are padding; `run`
+// comes in as the most wanted and goes out as the length of the contiguous stretch starting at l (a whole row of
+// taps when the window's row lies inside the image, else one tap's channels).
+static inline const float *stretch(const lookalike_depthwise_shape *s, window w, long l, long *run) {
+    const int C = s->channels, K = s->kernel;
+    const int ky = (int)(l / ((long)K * C)), within = (int)(l % ((long)K * C));
+    const int y = w.y0 + ky;
+    if (w.x0 >= 0 && w.x0 + K <= s->width) {
+        if (*run > (long)K * C - within) *run = (long)K * C - within;
+        if (y < 0 || y >= s->height) return NULL;
+        return w.image + ((size_t)y * s->width + w.x0) * C + within;
+    }
+    const int kx = within / C, c = within % C;
+    if (*run > C - c) *run = C - c;
+    const int x = w.x0 + kx;
+    if (y < 0 || y >= s->height || x < 0 || x >= s->width) return NULL;
+    return w.image + ((size_t)y * s->width + x) * C + c;
+}
+
+// out[r·4 + g] = from[g][r] for r < count: four pixels' stretches interleaved (the panel's rows of a 4-group);
+// returns how many rows it did (the rest, under a vector's width, are the caller's).
+static long interleave4_baseline(const float *const from[4], long count, float *out) {
+    long r = 0;
+#if defined(__x86_64__)
+    for (; r + 4 <= count; r += 4) {
+        __m128 r0 = _mm_loadu_ps(from[0] + r), r1 = _mm_loadu_ps(from[1] + r);
+        __m128 r2 = _mm_loadu_ps(from[2] + r), r3 = _mm_loadu_ps(from[3] + r);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(out + r * 4, r0);
+        _mm_storeu_ps(out + r * 4 + 4, r1);
+        _mm_storeu_ps(out + r * 4 + 8, r2);
+        _mm_storeu_ps(out + r * 4 + 12, r3);
+    }
+#endif
+    return r;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static long interleave4_avx2(const float *const from[4], long count, float *out) {
+    long r = 0;
+    for (; r + 8 <= count; r += 8) {
+        const __m256 a = _mm256_loadu_ps(from[0] + r), b = _mm256_loadu_ps(from[1] + r);
+        const __m256 c = _mm256_loadu_ps(from[2] + r), d = _mm256_loadu_ps(from[3] + r);
+        const __m256 ab_low = _mm256_unpacklo_ps(a, b), ab_high = _mm256_unpackhi_ps(a, b);
+        const __m256 cd_low = _mm256_unpacklo_ps(c, d), cd_high = _mm256_unpackhi_ps(c, d);
+        // Rows r, r+1 | r+4, r+5 and r+2, r+3 | r+6, r+7 of the four pixels.
+        const __m256 row0 = _mm256_shuffle_ps(ab_low, cd_low, 0x44), row1 = _mm256_shuffle_ps(ab_low, cd_low, 0xEE);
+        const __m256 row2 = _mm256_shuffle_ps(ab_high, cd_high, 0x44), row3 = _mm256_shuffle_ps(ab_high, cd_high, 0xEE);
+        _mm256_storeu_ps(out + r * 4, _mm256_permute2f128_ps(row0, row1, 0x20));
+        _mm256_storeu_ps(out + r * 4 + 8, _mm256_permute2f128_ps(row2, row3, 0x20));
+        _mm256_storeu_ps(out + r * 4 + 16, _mm256_permute2f128_ps(row0, row1, 0x31));
+        _mm256_storeu_ps(out + r * 4 + 24, _mm256_permute2f128_ps(row2, row3, 0x31));
+    }
+    const float *const rest[4] = {from[0] + r, from[1] + r, from[2] + r, from[3] + r};
+    return r + interleave4_baseline(rest, count - r, out + r * 4);
+}
+#endif
+
+static interleave_fn interleave4 = interleave4_baseline;
+
+enum { ZERO_STRETCH = 1024 };
+static const float zero_stretch[ZERO_STRETCH];
+
+static void pack_patches(const void *source, long row, long rows, long column, long columns, float *panel) {
+    const patch_source *p = source;
+    const lookalike_depthwise_shape *s = p->shape;
+    for (long j = column; j < column + columns;) {
+        const long left = column + columns - j;
+        const int group = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+        window windows[4];
+        for (int g = 0; g < group; g++) windows[g] = window_of(s, p->input, j + g);
+        for (long l = row; l < row + rows;) {
+            // The longest stretch contiguous in every pixel of the group.
+            long run = row + rows - l;
+            const float *from[4];
+            for (int g = 0; g < group; g++) from[g] = stretch(s, windows[g], l, &run);
+            float *out = panel + (l - row) * group;
+            long done = 0;
+            if (group == 4) {
+                // Padding reads as a stretch of zeros (the window's edge pixels interleave as fast as the rest).
+                if (!(from[0] && from[1] && from[2] && from[3]) && run > ZERO_STRETCH) run = ZERO_STRETCH;
+                const float *const starts[4] = {from[0] ? from[0] : zero_stretch, from[1] ? from[1] : zero_stretch,
+                                                from[2] ? from[2] : zero_stretch, from[3] ? from[3] : zero_stretch};
+                done = interleave4(starts, run, out);
+            }
+            for (long r = done; r < run; r++) {
+                for (int g = 0; g < group; g++) out[r * group + g] = from[g] ? from[g][r] : 0.0f;
+            }
+            l += run;
+        }
+        panel += rows * group;
+        j += group;
+    }
+}
+
+int lookalike_packed_convolution_available(void) { return patches_layout_checked == 1; }
+
+int lookalike_packed_convolution(const float *packed, long m, const float *input, const lookalike_depthwise_shape *shape,
+                                 float *c, const float *bias) {
+    if (patches_layout_checked != 1) return 0;
+    const patch_source patches = {input, shape};
+    const long n = (long)shape->batch * shape->out_height * shape->out_width;
+    const long k = (long)shape->kernel * shape->kernel * shape->channels;
+    return packed_product(packed, m, n, k, (panel_source){pack_patches, &patches}, c, m, bias, NULL);
+}
+
+// Whether OpenBLAS's oncopy packs as pack_patches does: a 1×1 "convolution" of a small image is a plain matrix.
+static int oncopy_groups_columns_by_four(void) {
+    enum { ROWS = 5, MOST = 11 };
+    float matrix[ROWS * MOST], expected[ROWS * MOST + 16], actual[ROWS * MOST + 16];
+    for (int i = 0; i < ROWS * MOST; i++) matrix[i] = (float)(i + 1);
+    for (int columns = 1; columns <= MOST; columns++) {
+        const lookalike_depthwise_shape shape = {1, 1, columns, ROWS, 1, 1, 0, 0, 1, columns};
+        const patch_source patches = {matrix, &shape};
+        memset(expected, 0, sizeof expected);
+        memset(actual, 0, sizeof actual);
+        copy_b(ROWS, columns, matrix, ROWS, expected);
+        pack_patches(&patches, 0, ROWS, 0, columns, actual);
+        if (memcmp(expected, actual, sizeof expected) != 0) return 0;
+        // A run of rows that starts inside the matrix, as the driver's later K blocks do.
+        memset(expected, 0, sizeof expected);
+        memset(actual, 0, sizeof actual);
+        copy_b(ROWS - 2, columns, matrix + 2, ROWS, expected);
+        pack_patches(&patches, 2, ROWS - 2, 0, columns, actual);
+        if (memcmp(expected, actual, sizeof expected) != 0) return 0;
     }
     return 1;
 }

@@ -34,6 +34,9 @@ public struct Convolution: Sendable {
         packed = PackedWeights.make(weights: weights, inChannels: kernel * kernel * inChannels, outChannels: outChannels)
     }
 
+    /// Whether layers with packed weights gather their patches straight into the packed layout (no im2col pass).
+    static var gathersPatches: Bool { PackedWeights.isAvailable && lookalike_packed_convolution_available() == 1 }
+
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
         (padding.window(inputSize: height, kernel: kernel, stride: stride).outputSize,
          padding.window(inputSize: width, kernel: kernel, stride: stride).outputSize)
@@ -60,9 +63,13 @@ public struct Convolution: Sendable {
             batch: Int32(batch), height: Int32(height), width: Int32(width), channels: Int32(inChannels), kernel: Int32(kernel),
             stride: Int32(stride), pad_top: Int32(rowWindow.before), pad_left: Int32(columnWindow.before),
             out_height: Int32(outHeight), out_width: Int32(outWidth))
-        lookalike_im2col(input, &shape, workspace)
         let rows = batch * outHeight * outWidth
-        let packedDone = variant != .portable && bias.withUnsafeBufferPointer { bias in
+        // The patches gathered straight into OpenBLAS's packed layout where it allows; else im2col, then the product.
+        let gathered = variant != .portable && bias.withUnsafeBufferPointer { bias in
+            packed?.convolve(input, shape: &shape, into: output, bias: bias.baseAddress!) ?? false
+        }
+        if !gathered { lookalike_im2col(input, &shape, workspace) }
+        let packedDone = gathered || variant != .portable && bias.withUnsafeBufferPointer { bias in
             packed?.multiply(workspace, rows: rows, into: output, bias: bias.baseAddress!) ?? false
         }
         if !packedDone {

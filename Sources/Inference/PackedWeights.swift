@@ -42,6 +42,14 @@ final class PackedWeights: @unchecked Sendable {
                                      bias, residual) == 1
     }
 
+    /// `output` (NHWC, outChannels) = bias + the k×k convolution of `input` whose im2col rows these weights
+    /// multiply, the patches gathered straight into OpenBLAS's packed layout; false, with nothing done, when
+    /// OpenBLAS packs another way or the packing buffer could not be allocated (callers then run im2col).
+    func convolve(_ input: UnsafePointer<Float>, shape: inout lookalike_depthwise_shape, into output: UnsafeMutablePointer<Float>,
+                  bias: UnsafePointer<Float>) -> Bool {
+        lookalike_packed_convolution(packed, outChannels, input, &shape, output, bias) == 1
+    }
+
     private static func agreesWithBLAS() -> Bool {
         // (rows, inChannels, outChannels): tails of every block and of the column runs, and a tiny product.
         for (rows, inChannels, outChannels) in [(2_100, 300, 600), (2_101, 300, 600), (7, 3, 5), (49, 1_152, 193), (1, 1_280, 1_000)] {

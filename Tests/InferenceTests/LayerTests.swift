@@ -252,4 +252,30 @@ struct LayerTests {
         }
         #expect(worst < 1e-4 * Float(inChannels).squareRoot(), "largest difference \(worst)")
     }
+
+    /// Convolutions whose patches are gathered straight into OpenBLAS's packed layout, on shapes that cross the
+    /// driver's K blocks inside a tap's channels, its second A block, and column runs ending in groups of 2 and 1;
+    /// against the naive sum, every kernel build (the portable one runs im2col).
+    @Test(arguments: [(3, 1, 67, 600), (3, 2, 40, 24), (7, 2, 3, 64), (1, 2, 300, 33)])
+    func gatheredPatchesMatchNaive(parameters: (Int, Int, Int, Int)) {
+        let (kernel, stride, inChannels, outChannels) = parameters
+        let (batch, height, width) = (2, 9, 11)
+        var random = SeededRandom(seed: UInt64(kernel * 1000 + inChannels + outChannels))
+        let input = random.floats(batch * height * width * inChannels, in: -2...2)
+        let weights = random.floats(kernel * kernel * inChannels * outChannels)
+        let bias = random.floats(outChannels)
+        let layer = Convolution(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
+                                padding: .symmetric(kernel / 2), weights: weights, bias: bias, activation: .identity)
+        if KernelVariant.isSupported(.avx2) {
+            #expect(Convolution.gathersPatches, "Debian's OpenBLAS packs B in groups of 4 columns on x86-64")
+        }
+        let want = Self.naiveConvolution(input, batch: batch, height: height, width: width, inChannels: inChannels,
+                                         outChannels: outChannels, kernel: kernel, stride: stride, weights: weights,
+                                         bias: bias, depthwise: false, relu6: false, symmetricPadding: kernel / 2, relu: false)
+        for variant in KernelVariant.supported {
+            let got = Self.apply(layer, input, batch: batch, height: height, width: width, variant: variant)
+            #expect(Self.maxDifference(got, want.values) < 1e-4 * Float(kernel * kernel * inChannels).squareRoot(),
+                    "\(variant) \(parameters)")
+        }
+    }
 }

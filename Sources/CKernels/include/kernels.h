@@ -66,6 +66,12 @@ void lookalike_pack_weights(const float *a, long lda, long m, long k, float *pac
 // done nothing, when that allocation fails.
 int lookalike_packed_gemm(const float *packed, long m, long n, long k, const float *b, long ldb, float *c, long ldc,
                           const float *bias, const float *residual);
+// The same product for a k×k convolution, its im2col matrix gathered from the NHWC input straight into the packed
+// layout (no im2col buffer): c (NHWC output, m channels) = bias + conv(input). Returns 0, with nothing done, when
+// OpenBLAS packs in another layout than the one gathered here (callers then run im2col + lookalike_packed_gemm).
+int lookalike_packed_convolution_available(void);
+int lookalike_packed_convolution(const float *packed, long m, const float *input, const lookalike_depthwise_shape *shape,
+                                 float *c, const float *bias);
 
 #ifdef __cplusplus
 }
