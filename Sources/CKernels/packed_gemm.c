@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include "kernels.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -23,6 +24,7 @@ static kernel_fn gemm_kernel;
 static copy_fn copy_a;  // sgemm_itcopy: column-major A, the operand that stays in L2
 static copy_fn copy_b;  // sgemm_oncopy: column-major B, streamed through L1 in column panels
 static int resolved = -1;
+static char kernel_core[48];  // the core whose kernel and copies were resolved
 
 // Block sizes: an A block (weights) of BLOCK_M × BLOCK_K floats is 512 KiB and stays in L2 while the kernel runs
 // over up to BLOCK_N columns; B columns are packed in CHUNK_N-wide runs just before the first A block uses them.
@@ -67,17 +69,42 @@ static interleave_fn interleave4;
 static long interleave4_avx2(const float *const from[4], long count, float *out);
 #endif
 
+// OpenBLAS names the core it detected at start-up; a release that predates the CPU falls back to an older core's
+// kernels (0.3.21 reports a Zen 5 as Haswell, and runs its 8-wide kernel on a CPU with 16-wide FMA). Where the CPU
+// has what OpenBLAS's SkylakeX kernels need (AVX-512 F, DQ, BW, VL, with the OS saving their state) and the
+// reported core is one without AVX-512, those kernels are taken instead; the check against cblas_sgemm at start-up
+// covers them as it covers the reported core's.
+static const char *widest_core(const char *core) {
+    if (!core) return core;
+    static const char *const without_avx512[] = {"Haswell", "Zen", "Sandybridge", "Excavator", "Steamroller",
+                                                 "Piledriver", "Bulldozer", "Nehalem", "Prescott", "Core2",
+                                                 "Penryn", "Dunnington", "Atom", "Nano", "Barcelona", "Bobcat",
+                                                 "Opteron", "Opteron(SSE3)", "Unknown"};
+    if ((getenv("LOOKALIKE_OPENBLAS_CORE") && strcmp(getenv("LOOKALIKE_OPENBLAS_CORE"), "reported") == 0)) return core;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    const int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    if (!avx512) return core;
+    for (size_t i = 0; i < sizeof without_avx512 / sizeof *without_avx512; i++) {
+        if (strcasecmp(core, without_avx512[i]) == 0) return "SkylakeX";
+    }
+#endif
+    return core;
+}
+
 int lookalike_packed_gemm_resolve(void) {
     if (resolved >= 0) return resolved;
     resolved = 0;
     char *(*corename)(void) = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_corename");
     if (!corename) return 0;
-    const char *core = corename();
+    const char *core = widest_core(corename());
     if (!core || !*core || strlen(core) > 40 || strcmp(core, "Unknown") == 0) return 0;
     char upper[48];
     size_t i = 0;
     for (; core[i]; i++) upper[i] = (char)toupper((unsigned char)core[i]);
     upper[i] = 0;
+    memcpy(kernel_core, core, i + 1);
     char name[96];
     snprintf(name, sizeof name, "sgemm_kernel_%s", upper);
     kernel_fn kernel = (kernel_fn)dlsym(RTLD_DEFAULT, name);
@@ -99,6 +126,8 @@ int lookalike_packed_gemm_resolve(void) {
     patches_layout_checked = oncopy_groups_columns_by_four();
     return 1;
 }
+
+const char *lookalike_packed_gemm_core(void) { return resolved == 1 ? kernel_core : ""; }
 
 // Splits `total` into blocks of at most `limit`, as evenly as the unroll (16) allows.
 static long block_length(long total, long limit) {

@@ -1,4 +1,5 @@
 internal import COpenBLAS
+internal import CKernels
 
 /// The few OpenBLAS entry points the engine uses, with Swift types and checked sizes.
 public enum BLAS {
@@ -19,6 +20,13 @@ public enum BLAS {
     /// Whether layers multiply by weights packed once at load (``PackedWeights``) when their kernel variant is not
     /// `portable`, rather than through `cblas_sgemm`.
     public static var packsWeightsOnce: Bool { PackedWeights.isAvailable }
+
+    /// The OpenBLAS core whose kernel multiplies by packed weights (nil when weights are not packed): the core
+    /// OpenBLAS detected, or SkylakeX where the CPU has AVX-512 and OpenBLAS, older than the CPU, reports a core
+    /// without it. `LOOKALIKE_OPENBLAS_CORE=reported` keeps the detected core.
+    public static var packedKernelCore: String? {
+        PackedWeights.isAvailable ? String(cString: lookalike_packed_gemm_core()) : nil
+    }
 
     /// The current OpenBLAS thread count (`openblas_get_num_threads`).
     public static var threadCount: Int { Int(openblas_get_num_threads()) }

@@ -34,8 +34,12 @@ struct BenchModel: ParsableCommand {
         let gflops = Self.measureSgemm()
         let flopsPerImage = 2.0 * Double(model.multiplyAddsPerImage)
         if !json {
-            print("model \(model.identity), \(String(format: "%.3f", flopsPerImage / 1e9)) GFLOP per image; kernels \(KernelVariant.best.rawValue)\(BLAS.packsWeightsOnce && KernelVariant.best != .portable ? ", weights packed once" : "")")
+            print("model \(model.identity), \(String(format: "%.3f", flopsPerImage / 1e9)) GFLOP per image; kernels \(KernelVariant.best.rawValue)\(KernelVariant.best != .portable ? BLAS.packedKernelCore.map { ", weights packed once for OpenBLAS's \($0) kernel" } ?? "" : "")")
             print("sgemm 1 thread: \(String(format: "%.1f", gflops)) GFLOP/s → bound \(String(format: "%.1f", gflops * 1e9 / flopsPerImage)) images/s per core")
+            if KernelVariant.best != .portable, BLAS.packedKernelCore != nil {
+                let packed = Self.measurePackedProduct()
+                print("packed product 1 thread: \(String(format: "%.1f", packed)) GFLOP/s → bound \(String(format: "%.1f", packed * 1e9 / flopsPerImage)) images/s per core")
+            }
             print("workers batch  images/s  ms/batch(median)")
         }
         var random = SystemRandomNumberGenerator()
@@ -93,6 +97,25 @@ struct BenchModel: ParsableCommand {
                                    c: c.baseAddress!, ldc: n)
                     }
                 }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9)
+        }
+        return 2 * Double(n * n * n) / best / 1e9
+    }
+
+    /// Single-thread GFLOP/s of the product with weights packed once (what every 1×1 convolution runs), on a
+    /// 1024³ product, best of 5.
+    static func measurePackedProduct() -> Double {
+        let n = 1024
+        let layer = PointwiseConvolution(inChannels: n, outChannels: n, weights: [Float](repeating: 0.5, count: n * n),
+                                         bias: [Float](repeating: 0, count: n), activation: .identity)
+        let input = [Float](repeating: 0.25, count: n * n)
+        var output = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let begin = DispatchTime.now().uptimeNanoseconds
+            input.withUnsafeBufferPointer { input in
+                output.withUnsafeMutableBufferPointer { layer.apply(input.baseAddress!, rows: n, into: $0.baseAddress!) }
             }
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9)
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Inference
 import TestSupport
@@ -251,6 +252,16 @@ struct LayerTests {
             worst = max(worst, abs(Float(sum) - got[index]))
         }
         #expect(worst < 1e-4 * Float(inChannels).squareRoot(), "largest difference \(worst)")
+    }
+
+    /// On an AVX-512 CPU the packed products run one of OpenBLAS's AVX-512 kernels, even where the OpenBLAS release
+    /// predates the CPU and reports an older core (0.3.21 reports a Zen 5 as Haswell); the products themselves are
+    /// checked by `packedWeightsMatchNaive`, which runs on whichever kernel this picks.
+    @Test func packedProductsUseAnAVX512KernelWhereTheCPUHasOne() {
+        guard KernelVariant.isSupported(.avx512),
+              ProcessInfo.processInfo.environment["LOOKALIKE_OPENBLAS_CORE"] != "reported" else { return }
+        let core = BLAS.packedKernelCore?.lowercased()
+        #expect(["skylakex", "cooperlake", "sapphirerapids"].contains(core ?? ""), "packed kernel core \(core ?? "none")")
     }
 
     /// Convolutions whose patches are gathered straight into OpenBLAS's packed layout, on shapes that cross the

@@ -56,6 +56,9 @@ void lookalike_fill_bias_residual(float *values, size_t rows, size_t columns, co
 // += A (m × k) · B (k × n, ldb), where A is the weights. lookalike_packed_gemm_resolve() returns 1 when the running
 // OpenBLAS exports the kernel and copy routines of the core it selected; the other functions need that.
 int lookalike_packed_gemm_resolve(void);
+// The OpenBLAS core whose kernel the packed products run ("" before a successful resolve): the one OpenBLAS reports,
+// or SkylakeX on an AVX-512 CPU that OpenBLAS reports as an older core, unless LOOKALIKE_OPENBLAS_CORE=reported.
+const char *lookalike_packed_gemm_core(void);
 // Floats needed for A packed by lookalike_pack_weights.
 size_t lookalike_packed_weights_count(long m, long k);
 // Packs column-major A (m × k, lda) into `packed`, which must be 64-byte aligned.
