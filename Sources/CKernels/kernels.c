@@ -28,34 +28,48 @@ static inline float clamp6(float value) { return value < 0 ? 0 : (value > 6 ? 6 
 
 // ---- portable ----
 
-void lookalike_depthwise_portable(const float *input, const lookalike_depthwise_shape *s, const float *weights,
-                                  const float *bias, int clamp_input, int relu6, float *output) {
+void lookalike_depthwise_rows_portable(const float *rows, const lookalike_depthwise_shape *s, lookalike_row_window window,
+                                       const float *weights, const float *bias, int clamp_input, int relu6, float *output) {
     const int C = s->channels, K = s->kernel;
-    for (int b = 0; b < s->batch; b++) {
-        const float *image = input + (size_t)b * s->height * s->width * C;
-        for (int oy = 0; oy < s->out_height; oy++) {
-            const int y0 = oy * s->stride - s->pad_top;
-            const int ky0 = y0 < 0 ? -y0 : 0, ky1 = s->height - y0 < K ? s->height - y0 : K;
-            for (int ox = 0; ox < s->out_width; ox++) {
-                const int x0 = ox * s->stride - s->pad_left;
-                const int kx0 = x0 < 0 ? -x0 : 0, kx1 = s->width - x0 < K ? s->width - x0 : K;
-                float *out = output + (((size_t)b * s->out_height + oy) * s->out_width + ox) * C;
-                for (int c = 0; c < C; c++) out[c] = bias[c];
-                for (int ky = ky0; ky < ky1; ky++) {
-                    for (int kx = kx0; kx < kx1; kx++) {
-                        const float *in = image + ((size_t)(y0 + ky) * s->width + (x0 + kx)) * C;
-                        const float *w = weights + (size_t)(ky * K + kx) * C;
-                        if (clamp_input) {
-                            for (int c = 0; c < C; c++) out[c] += w[c] * clamp6(in[c]);
-                        } else {
-                            for (int c = 0; c < C; c++) out[c] += w[c] * in[c];
-                        }
+    for (int oy = window.out_row_begin; oy < window.out_row_end; oy++) {
+        const int y0 = oy * s->stride - s->pad_top;
+        const int ky0 = y0 < 0 ? -y0 : 0, ky1 = s->height - y0 < K ? s->height - y0 : K;
+        for (int ox = 0; ox < s->out_width; ox++) {
+            const int x0 = ox * s->stride - s->pad_left;
+            const int kx0 = x0 < 0 ? -x0 : 0, kx1 = s->width - x0 < K ? s->width - x0 : K;
+            float *out = output + ((size_t)(oy - window.out_row_begin) * s->out_width + ox) * C;
+            for (int c = 0; c < C; c++) out[c] = bias[c];
+            for (int ky = ky0; ky < ky1; ky++) {
+                for (int kx = kx0; kx < kx1; kx++) {
+                    const float *in = rows + ((size_t)(y0 + ky - window.first_input_row) * s->width + (x0 + kx)) * C;
+                    const float *w = weights + (size_t)(ky * K + kx) * C;
+                    if (clamp_input) {
+                        for (int c = 0; c < C; c++) out[c] += w[c] * clamp6(in[c]);
+                    } else {
+                        for (int c = 0; c < C; c++) out[c] += w[c] * in[c];
                     }
                 }
-                if (relu6) for (int c = 0; c < C; c++) out[c] = clamp6(out[c]);
             }
+            if (relu6) for (int c = 0; c < C; c++) out[c] = clamp6(out[c]);
         }
     }
+}
+
+// Every image of the batch, all its rows, through a row-window kernel.
+typedef void (*depthwise_rows_fn)(const float *, const lookalike_depthwise_shape *, lookalike_row_window, const float *,
+                                  const float *, int, int, float *);
+static void depthwise_images(depthwise_rows_fn rows, const float *input, const lookalike_depthwise_shape *s,
+                             const float *weights, const float *bias, int clamp_input, int relu6, float *output) {
+    const lookalike_row_window whole = {0, 0, s->out_height};
+    for (int b = 0; b < s->batch; b++) {
+        rows(input + (size_t)b * s->height * s->width * s->channels, s, whole, weights, bias, clamp_input, relu6,
+             output + (size_t)b * s->out_height * s->out_width * s->channels);
+    }
+}
+
+void lookalike_depthwise_portable(const float *input, const lookalike_depthwise_shape *s, const float *weights,
+                                  const float *bias, int clamp_input, int relu6, float *output) {
+    depthwise_images(lookalike_depthwise_rows_portable, input, s, weights, bias, clamp_input, relu6, output);
 }
 
 void lookalike_im2col(const float *input, const lookalike_depthwise_shape *s, float *rows) {
@@ -232,62 +246,66 @@ AVX2 static inline void depthwise_one(const float *corner, size_t row_step, size
     _mm256_storeu_ps(out, a);
 }
 
-AVX2 void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise_shape *s, const float *weights,
-                                   const float *bias, int clamp_input, int relu6, float *output) {
+AVX2 void lookalike_depthwise_rows_avx2(const float *rows, const lookalike_depthwise_shape *s, lookalike_row_window window,
+                                        const float *weights, const float *bias, int clamp_input, int relu6,
+                                        float *output) {
     const int C = s->channels, K = s->kernel, S = s->stride;
     const int vector_channels = C & ~7;
     const size_t row_step = (size_t)s->width * C, pixel_step = (size_t)S * C;
-    for (int b = 0; b < s->batch; b++) {
-        const float *image = input + (size_t)b * s->height * row_step;
-        for (int oy = 0; oy < s->out_height; oy++) {
-            const int y0 = oy * S - s->pad_top;
-            const int ky0 = y0 < 0 ? -y0 : 0, ky1 = s->height - y0 < K ? s->height - y0 : K;
-            float *out_row = output + ((size_t)b * s->out_height + oy) * s->out_width * C;
-            int ox = 0;
-            while (ox < s->out_width) {
-                const int x0 = ox * S - s->pad_left;
-                float *out = out_row + (size_t)ox * C;
-                // The image row's pointer arithmetic may point before the row for padded taps; those are skipped.
-                const float *corner = image + (ptrdiff_t)y0 * (ptrdiff_t)row_step + (ptrdiff_t)x0 * C;
-                if (K == 3 || K == 5) {
-                    const int count = s->out_width - ox < 4 ? s->out_width - ox : 4;
-                    const int lo = x0 < 0 ? -x0 : 0, hi = s->width - x0;
-                    depthwise_four_blocks(corner, C, vector_channels, row_step, weights, bias, K, S, ky0, ky1, lo, hi,
-                                          count, clamp_input, relu6, out);
-                    for (int lane = 0; lane < count && vector_channels < C; lane++) {
-                        for (int c = vector_channels; c < C; c++) {
-                            float sum = bias[c];
-                            for (int ky = ky0; ky < ky1; ky++)
-                                for (int kx = 0; kx < K; kx++) {
-                                    const int column = lane * S + kx;
-                                    if (column < lo || column >= hi) continue;
-                                    float v = corner[lane * pixel_step + ky * row_step + kx * C + c];
-                                    sum += weights[((size_t)ky * K + kx) * C + c] * (clamp_input ? clamp6(v) : v);
-                                }
-                            out[lane * C + c] = relu6 ? clamp6(sum) : sum;
-                        }
-                    }
-                    ox += count;
-                } else {
-                    const int kx0 = x0 < 0 ? -x0 : 0, kx1 = s->width - x0 < K ? s->width - x0 : K;
-                    for (int c = 0; c < vector_channels; c += 8) {
-                        depthwise_one(corner + c, row_step, C, weights + c, bias + c, K, ky0, ky1, kx0, kx1,
-                                      clamp_input, relu6, out + c);
-                    }
+    for (int oy = window.out_row_begin; oy < window.out_row_end; oy++) {
+        const int y0 = oy * S - s->pad_top;
+        const int ky0 = y0 < 0 ? -y0 : 0, ky1 = s->height - y0 < K ? s->height - y0 : K;
+        float *out_row = output + (size_t)(oy - window.out_row_begin) * s->out_width * C;
+        int ox = 0;
+        while (ox < s->out_width) {
+            const int x0 = ox * S - s->pad_left;
+            float *out = out_row + (size_t)ox * C;
+            // The image row's pointer arithmetic may point before the row for padded taps; those are skipped.
+            const float *corner =
+                rows + (ptrdiff_t)(y0 - window.first_input_row) * (ptrdiff_t)row_step + (ptrdiff_t)x0 * C;
+            if (K == 3 || K == 5) {
+                const int count = s->out_width - ox < 4 ? s->out_width - ox : 4;
+                const int lo = x0 < 0 ? -x0 : 0, hi = s->width - x0;
+                depthwise_four_blocks(corner, C, vector_channels, row_step, weights, bias, K, S, ky0, ky1, lo, hi,
+                                      count, clamp_input, relu6, out);
+                for (int lane = 0; lane < count && vector_channels < C; lane++) {
                     for (int c = vector_channels; c < C; c++) {
                         float sum = bias[c];
                         for (int ky = ky0; ky < ky1; ky++)
-                            for (int kx = kx0; kx < kx1; kx++) {
-                                float v = corner[ky * row_step + kx * C + c];
+                            for (int kx = 0; kx < K; kx++) {
+                                const int column = lane * S + kx;
+                                if (column < lo || column >= hi) continue;
+                                float v = corner[lane * pixel_step + ky * row_step + kx * C + c];
                                 sum += weights[((size_t)ky * K + kx) * C + c] * (clamp_input ? clamp6(v) : v);
                             }
-                        out[c] = relu6 ? clamp6(sum) : sum;
+                        out[lane * C + c] = relu6 ? clamp6(sum) : sum;
                     }
-                    ox += 1;
                 }
+                ox += count;
+            } else {
+                const int kx0 = x0 < 0 ? -x0 : 0, kx1 = s->width - x0 < K ? s->width - x0 : K;
+                for (int c = 0; c < vector_channels; c += 8) {
+                    depthwise_one(corner + c, row_step, C, weights + c, bias + c, K, ky0, ky1, kx0, kx1,
+                                  clamp_input, relu6, out + c);
+                }
+                for (int c = vector_channels; c < C; c++) {
+                    float sum = bias[c];
+                    for (int ky = ky0; ky < ky1; ky++)
+                        for (int kx = kx0; kx < kx1; kx++) {
+                            float v = corner[ky * row_step + kx * C + c];
+                            sum += weights[((size_t)ky * K + kx) * C + c] * (clamp_input ? clamp6(v) : v);
+                        }
+                    out[c] = relu6 ? clamp6(sum) : sum;
+                }
+                ox += 1;
             }
         }
     }
+}
+
+AVX2 void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise_shape *s, const float *weights,
+                                   const float *bias, int clamp_input, int relu6, float *output) {
+    depthwise_images(lookalike_depthwise_rows_avx2, input, s, weights, bias, clamp_input, relu6, output);
 }
 
 // ---- AVX-512 F: 16 channels per vector, the channel tail through a mask ----
@@ -362,31 +380,35 @@ AVX512 static void depthwise_group16_blocks(const float *corner, size_t channels
 #undef LOOKALIKE_GROUP16_AT
 }
 
-AVX512 void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_shape *s, const float *weights,
-                                       const float *bias, int clamp_input, int relu6, float *output) {
+AVX512 void lookalike_depthwise_rows_avx512(const float *rows, const lookalike_depthwise_shape *s,
+                                            lookalike_row_window window, const float *weights, const float *bias,
+                                            int clamp_input, int relu6, float *output) {
     const int C = s->channels, K = s->kernel, S = s->stride;
     if (K != 3 && K != 5) {  // other kernel sizes: the AVX2 code's general path
-        lookalike_depthwise_avx2(input, s, weights, bias, clamp_input, relu6, output);
+        lookalike_depthwise_rows_avx2(rows, s, window, weights, bias, clamp_input, relu6, output);
         return;
     }
     const size_t row_step = (size_t)s->width * C;
     const int G = depthwise_group_size(K, S, s->out_width);
-    for (int b = 0; b < s->batch; b++) {
-        const float *image = input + (size_t)b * s->height * row_step;
-        for (int oy = 0; oy < s->out_height; oy++) {
-            const int y0 = oy * S - s->pad_top;
-            const int ky0 = y0 < 0 ? -y0 : 0, ky1 = s->height - y0 < K ? s->height - y0 : K;
-            float *out_row = output + ((size_t)b * s->out_height + oy) * s->out_width * C;
-            for (int ox = 0; ox < s->out_width; ox += G) {
-                const int x0 = ox * S - s->pad_left;
-                const int count = s->out_width - ox < G ? s->out_width - ox : G;
-                const int lo = x0 < 0 ? -x0 : 0, hi = s->width - x0;
-                const float *corner = image + (ptrdiff_t)y0 * (ptrdiff_t)row_step + (ptrdiff_t)x0 * C;
-                depthwise_group16_blocks(corner, C, row_step, weights, bias, K, S, G, ky0, ky1, lo, hi, count,
-                                         clamp_input, relu6, out_row + (size_t)ox * C);
-            }
+    for (int oy = window.out_row_begin; oy < window.out_row_end; oy++) {
+        const int y0 = oy * S - s->pad_top;
+        const int ky0 = y0 < 0 ? -y0 : 0, ky1 = s->height - y0 < K ? s->height - y0 : K;
+        float *out_row = output + (size_t)(oy - window.out_row_begin) * s->out_width * C;
+        for (int ox = 0; ox < s->out_width; ox += G) {
+            const int x0 = ox * S - s->pad_left;
+            const int count = s->out_width - ox < G ? s->out_width - ox : G;
+            const int lo = x0 < 0 ? -x0 : 0, hi = s->width - x0;
+            const float *corner =
+                rows + (ptrdiff_t)(y0 - window.first_input_row) * (ptrdiff_t)row_step + (ptrdiff_t)x0 * C;
+            depthwise_group16_blocks(corner, C, row_step, weights, bias, K, S, G, ky0, ky1, lo, hi, count,
+                                     clamp_input, relu6, out_row + (size_t)ox * C);
         }
     }
+}
+
+AVX512 void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_shape *s, const float *weights,
+                                       const float *bias, int clamp_input, int relu6, float *output) {
+    depthwise_images(lookalike_depthwise_rows_avx512, input, s, weights, bias, clamp_input, relu6, output);
 }
 
 AVX2 void lookalike_relu6_avx2(float *values, size_t count) {
@@ -417,5 +439,13 @@ void lookalike_relu_avx2(float *values, size_t count) { lookalike_relu_portable(
 void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_shape *s, const float *weights,
                                 const float *bias, int clamp_input, int relu6, float *output) {
     lookalike_depthwise_portable(input, s, weights, bias, clamp_input, relu6, output);
+}
+void lookalike_depthwise_rows_avx2(const float *rows, const lookalike_depthwise_shape *s, lookalike_row_window window,
+                                   const float *weights, const float *bias, int clamp_input, int relu6, float *output) {
+    lookalike_depthwise_rows_portable(rows, s, window, weights, bias, clamp_input, relu6, output);
+}
+void lookalike_depthwise_rows_avx512(const float *rows, const lookalike_depthwise_shape *s, lookalike_row_window window,
+                                     const float *weights, const float *bias, int clamp_input, int relu6, float *output) {
+    lookalike_depthwise_rows_portable(rows, s, window, weights, bias, clamp_input, relu6, output);
 }
 #endif

@@ -97,6 +97,30 @@ struct EfficientNetLiteTests {
         }
     }
 
+    /// Blocks computed a band of rows at a time against the same blocks over the whole image, for band sizes down
+    /// to one output row per band (every kept-row path), two images per batch, every kernel build.
+    @Test(arguments: KernelVariant.supported)
+    func bandedBlocksMatchWholeImages(variant: KernelVariant) throws {
+        let network = try #require(Self.model.network as? EfficientNetLite)
+        var random = SeededRandom(seed: 11)
+        let input = random.floats(2 * 3 * 224 * 224, in: -1...1)
+        func features(bandBytes: Int) -> (values: [Float], banded: Int) {
+            let runner = EfficientNetLiteRunner(network: network, variant: variant, bandBytes: bandBytes)
+            runner.reserve(batch: 2)
+            let map = input.withUnsafeBufferPointer { runner.featureMap($0.baseAddress!, batch: 2) }
+            return (Array(UnsafeBufferPointer(start: map.values, count: 2 * map.pixels * map.channels)),
+                    runner.bandedBlockCount)
+        }
+        let whole = features(bandBytes: 0)
+        #expect(whole.banded == 0)
+        for bandBytes in [1, 100_000, EfficientNetLiteRunner.defaultBandBytes] {
+            let banded = features(bandBytes: bandBytes)
+            #expect(banded.banded > 0, "band of \(bandBytes) bytes")
+            let difference = zip(whole.values, banded.values).map { abs($0 - $1) }.max()!
+            #expect(difference < 1e-4, "band of \(bandBytes) bytes: max difference \(difference)")
+        }
+    }
+
     @Test func identityChangesWithTheWeights() throws {
         let path = ModelLocator.path()
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))

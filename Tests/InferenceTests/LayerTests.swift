@@ -120,6 +120,44 @@ struct LayerTests {
         }
     }
 
+    /// Output rows computed a band at a time from a buffer holding only the input rows the band reads (as a network
+    /// computing bands does) against the naive convolution of the whole image: every kernel build, bands of 1, 2
+    /// and 3 output rows, with the input clamped on read.
+    @Test(arguments: [(3, 1), (3, 2), (5, 1), (5, 2)], [1, 2, 3])
+    func depthwiseRowBandsMatchNaive(kernelStride: (Int, Int), band: Int) {
+        let (kernel, stride) = kernelStride
+        let (height, width, channels) = (11, 13, 21)
+        var random = SeededRandom(seed: UInt64(kernel * 10 + stride + band * 100))
+        let input = random.floats(height * width * channels, in: -3...9)
+        let weights = random.floats(kernel * kernel * channels)
+        let bias = random.floats(channels)
+        let layer = DepthwiseConvolution(channels: channels, kernel: kernel, stride: stride, weights: weights,
+                                         bias: bias, activation: .relu6)
+        let want = Self.naiveConvolution(input.map { min(max($0, 0), 6) }, batch: 1, height: height, width: width,
+                                         inChannels: channels, outChannels: channels, kernel: kernel, stride: stride,
+                                         weights: weights, bias: bias, depthwise: true, relu6: true)
+        let rowFloats = width * channels, outputRowFloats = want.width * channels
+        for variant in KernelVariant.supported {
+            var got = [Float](repeating: .nan, count: want.values.count)
+            for first in Swift.stride(from: 0, to: want.height, by: band) {
+                let outputRows = first..<min(want.height, first + band)
+                let rows = layer.inputRows(forOutputRows: outputRows, height: height)
+                #expect(rows.count <= (band - 1) * stride + kernel)
+                // Only the rows the band reads, in a buffer of their own.
+                let held = Array(input[(rows.lowerBound * rowFloats)..<(rows.upperBound * rowFloats)])
+                var out = [Float](repeating: .nan, count: outputRows.count * outputRowFloats)
+                held.withUnsafeBufferPointer { held in
+                    out.withUnsafeMutableBufferPointer {
+                        layer.apply(rows: held.baseAddress!, firstInputRow: rows.lowerBound, height: height, width: width,
+                                    outputRows: outputRows, into: $0.baseAddress!, clampInput: true, variant: variant)
+                    }
+                }
+                got.replaceSubrange((first * outputRowFloats)..<(outputRows.upperBound * outputRowFloats), with: out)
+            }
+            #expect(Self.maxDifference(got, want.values) < Self.tolerance, "\(variant), bands of \(band)")
+        }
+    }
+
     @Test(arguments: [(3, 2, 3, 32), (3, 1, 5, 12), (5, 2, 4, 9)])
     func im2colConvolutionMatchesNaive(parameters: (Int, Int, Int, Int)) {
         let (kernel, stride, inChannels, outChannels) = parameters

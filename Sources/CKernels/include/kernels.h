@@ -32,6 +32,19 @@ void lookalike_depthwise_avx2(const float *input, const lookalike_depthwise_shap
 void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_shape *shape, const float *weights,
                                 const float *bias, int clamp_input, int relu6, float *output);
 
+// Output rows [out_row_begin, out_row_end) of one image (shape->batch is ignored), for a caller that holds only some
+// of the input rows: `rows` starts at input row first_input_row and holds every row those outputs read; `output`
+// starts at output row out_row_begin. The loop of a network computed a band of rows at a time.
+typedef struct {
+    int first_input_row, out_row_begin, out_row_end;
+} lookalike_row_window;
+void lookalike_depthwise_rows_portable(const float *rows, const lookalike_depthwise_shape *shape, lookalike_row_window window,
+                                       const float *weights, const float *bias, int clamp_input, int relu6, float *output);
+void lookalike_depthwise_rows_avx2(const float *rows, const lookalike_depthwise_shape *shape, lookalike_row_window window,
+                                   const float *weights, const float *bias, int clamp_input, int relu6, float *output);
+void lookalike_depthwise_rows_avx512(const float *rows, const lookalike_depthwise_shape *shape, lookalike_row_window window,
+                                     const float *weights, const float *bias, int clamp_input, int relu6, float *output);
+
 // im2col for a dense k×k convolution with "SAME" padding: for every output pixel, the kernel × kernel × channels
 // input values it sees (zeros in the padding) as one row of `rows`.
 void lookalike_im2col(const float *input, const lookalike_depthwise_shape *shape, float *rows);
