@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 #include "kernels.h"
 
@@ -411,6 +412,101 @@ AVX512 void lookalike_depthwise_avx512(const float *input, const lookalike_depth
     depthwise_images(lookalike_depthwise_rows_avx512, input, s, weights, bias, clamp_input, relu6, output);
 }
 
+// A dense k×k convolution computed directly, for layers with few input channels (a network's stem): for a group of
+// P output pixels of a row and CB vectors of output channels, every tap's weights are loaded once and multiplied by
+// each pixel's input value, broadcast — P·CB accumulators in registers, no patch matrix. K·K·Cin (the patch) is
+// small, so the kernel is bound by its multiply-adds rather than by memory.
+enum { DIRECT_PIXELS = 8 };
+
+AVX512 static inline __attribute__((always_inline)) __m512 activate16(__m512 v, int activation) {
+    if (activation == 0) return v;
+    v = _mm512_max_ps(v, _mm512_setzero_ps());
+    return activation == 1 ? _mm512_min_ps(v, _mm512_set1_ps(6)) : v;
+}
+
+// P pixels whose every tap is inside the row (columns), output channels [co, co + 16·CB).
+AVX512 static inline __attribute__((always_inline)) void direct_group(
+    const float *image, const lookalike_depthwise_shape *s, const float *weights, const float *bias, int cout,
+    int oy, int ox, int co, const int CB, int activation, float *out_row) {
+    const int K = s->kernel, S = s->stride, C = s->channels;
+    __m512 acc[2][DIRECT_PIXELS];
+    for (int b = 0; b < CB; b++) {
+        const __m512 start = _mm512_loadu_ps(bias + co + 16 * b);
+        for (int p = 0; p < DIRECT_PIXELS; p++) acc[b][p] = start;
+    }
+    const int y0 = oy * S - s->pad_top, x0 = ox * S - s->pad_left;
+    for (int ky = 0; ky < K; ky++) {
+        const int y = y0 + ky;
+        if (y < 0 || y >= s->height) continue;
+        const float *row = image + ((size_t)y * s->width + x0) * C;
+        for (int kx = 0; kx < K; kx++) {
+            for (int ci = 0; ci < C; ci++) {
+                const float *w = weights + ((size_t)(ky * K + kx) * C + ci) * cout + co;
+                const __m512 w0 = _mm512_loadu_ps(w), w1 = CB > 1 ? _mm512_loadu_ps(w + 16) : w0;
+                for (int p = 0; p < DIRECT_PIXELS; p++) {
+                    const __m512 v = _mm512_set1_ps(row[((size_t)p * S + kx) * C + ci]);
+                    acc[0][p] = _mm512_fmadd_ps(w0, v, acc[0][p]);
+                    if (CB > 1) acc[1][p] = _mm512_fmadd_ps(w1, v, acc[1][p]);
+                }
+            }
+        }
+    }
+    for (int p = 0; p < DIRECT_PIXELS; p++) {
+        for (int b = 0; b < CB; b++) {
+            _mm512_storeu_ps(out_row + (size_t)(ox + p) * cout + co + 16 * b, activate16(acc[b][p], activation));
+        }
+    }
+}
+
+// One pixel, any position (taps outside the image skipped), output channels [co, co + 16).
+AVX512 static void direct_one(const float *image, const lookalike_depthwise_shape *s, const float *weights,
+                              const float *bias, int cout, int oy, int ox, int co, int activation, float *out_row) {
+    const int K = s->kernel, S = s->stride, C = s->channels;
+    __m512 acc = _mm512_loadu_ps(bias + co);
+    const int y0 = oy * S - s->pad_top, x0 = ox * S - s->pad_left;
+    for (int ky = 0; ky < K; ky++) {
+        const int y = y0 + ky;
+        if (y < 0 || y >= s->height) continue;
+        for (int kx = 0; kx < K; kx++) {
+            const int x = x0 + kx;
+            if (x < 0 || x >= s->width) continue;
+            const float *in = image + ((size_t)y * s->width + x) * C;
+            for (int ci = 0; ci < C; ci++) {
+                acc = _mm512_fmadd_ps(_mm512_loadu_ps(weights + ((size_t)(ky * K + kx) * C + ci) * cout + co),
+                                      _mm512_set1_ps(in[ci]), acc);
+            }
+        }
+    }
+    _mm512_storeu_ps(out_row + (size_t)ox * cout + co, activate16(acc, activation));
+}
+
+AVX512 void lookalike_direct_convolution_avx512(const float *input, const lookalike_depthwise_shape *s,
+                                                const float *weights, const float *bias, int out_channels,
+                                                int activation, float *output) {
+    const int K = s->kernel, S = s->stride;
+    // Output columns whose taps all lie inside the row: ox·S − pad_left ≥ 0 and ox·S − pad_left + K ≤ width.
+    const int inside_first = (s->pad_left + S - 1) / S;
+    const int inside_end = s->width - K + s->pad_left >= 0 ? (s->width - K + s->pad_left) / S + 1 : 0;
+    for (int b = 0; b < s->batch; b++) {
+        const float *image = input + (size_t)b * s->height * s->width * s->channels;
+        for (int oy = 0; oy < s->out_height; oy++) {
+            float *out_row = output + ((size_t)b * s->out_height + oy) * s->out_width * out_channels;
+            int ox = 0;
+            while (ox < s->out_width) {
+                if (ox >= inside_first && ox + DIRECT_PIXELS <= inside_end) {
+                    int co = 0;
+                    for (; co + 32 <= out_channels; co += 32) direct_group(image, s, weights, bias, out_channels, oy, ox, co, 2, activation, out_row);
+                    for (; co < out_channels; co += 16) direct_group(image, s, weights, bias, out_channels, oy, ox, co, 1, activation, out_row);
+                    ox += DIRECT_PIXELS;
+                } else {
+                    for (int co = 0; co < out_channels; co += 16) direct_one(image, s, weights, bias, out_channels, oy, ox, co, activation, out_row);
+                    ox += 1;
+                }
+            }
+        }
+    }
+}
+
 AVX2 void lookalike_relu6_avx2(float *values, size_t count) {
     const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6);
     size_t i = 0;
@@ -443,6 +539,11 @@ void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_sh
 void lookalike_depthwise_rows_avx2(const float *rows, const lookalike_depthwise_shape *s, lookalike_row_window window,
                                    const float *weights, const float *bias, int clamp_input, int relu6, float *output) {
     lookalike_depthwise_rows_portable(rows, s, window, weights, bias, clamp_input, relu6, output);
+}
+void lookalike_direct_convolution_avx512(const float *input, const lookalike_depthwise_shape *s, const float *weights,
+                                         const float *bias, int out_channels, int activation, float *output) {
+    (void)input; (void)s; (void)weights; (void)bias; (void)out_channels; (void)activation; (void)output;
+    abort();  // never called: no CPU here runs the avx512 variant
 }
 void lookalike_depthwise_rows_avx512(const float *rows, const lookalike_depthwise_shape *s, lookalike_row_window window,
                                      const float *weights, const float *bias, int clamp_input, int relu6, float *output) {

@@ -15,6 +15,15 @@ public enum Activation: Sendable {
         lookalike_fill_bias(values, rows, columns, bias)
     }
 
+    /// The C kernels' code for an activation applied as outputs are stored: 0 none, 1 ReLU6, 2 ReLU.
+    var code: Int32 {
+        switch self {
+        case .identity: 0
+        case .relu6: 1
+        case .relu: 2
+        }
+    }
+
     /// Applies the activation in place to `count` values.
     func apply(_ values: UnsafeMutablePointer<Float>, count: Int, variant: KernelVariant = .best) {
         switch (self, variant) {

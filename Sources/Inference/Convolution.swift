@@ -1,7 +1,7 @@
 internal import CKernels
 
 /// A dense k×k convolution over NHWC activations through im2col + `sgemm` (EfficientNet's stem, ResNet's 7×7,
-/// 3×3 and strided 1×1 layers).
+/// 3×3 and strided 1×1 layers), or computed directly where the patch is short (a 3×3 stem, with AVX-512).
 ///
 /// im2col writes, for every output pixel, the `kernel × kernel × inChannels` input values it sees (zeros in the
 /// padding) as one row; one `sgemm` with weights `[(ky, kx, cin)][cout]` then computes all outputs.
@@ -34,6 +34,11 @@ public struct Convolution: Sendable {
         packed = PackedWeights.make(weights: weights, inChannels: kernel * kernel * inChannels, outChannels: outChannels)
     }
 
+    /// Whether the AVX-512 build computes this layer directly (`lookalike_direct_convolution_avx512`) rather than as
+    /// a matrix product: a stem-like layer, whose patch is too short (K·K·Cin ≤ 32) for OpenBLAS's kernel to reach
+    /// its speed, with output channels in whole vectors.
+    var computesDirectly: Bool { outChannels % 16 == 0 && kernel * kernel * inChannels <= 32 }
+
     /// Whether layers with packed weights gather their patches straight into the packed layout (no im2col pass).
     static var gathersPatches: Bool { PackedWeights.isAvailable && lookalike_packed_convolution_available() == 1 }
 
@@ -64,6 +69,15 @@ public struct Convolution: Sendable {
             stride: Int32(stride), pad_top: Int32(rowWindow.before), pad_left: Int32(columnWindow.before),
             out_height: Int32(outHeight), out_width: Int32(outWidth))
         let rows = batch * outHeight * outWidth
+        if variant == .avx512 && computesDirectly {
+            weights.withUnsafeBufferPointer { weights in
+                bias.withUnsafeBufferPointer { bias in
+                    lookalike_direct_convolution_avx512(input, &shape, weights.baseAddress!, bias.baseAddress!, Int32(outChannels),
+                                                        activate ? activation.code : 0, output)
+                }
+            }
+            return
+        }
         // The patches gathered straight into OpenBLAS's packed layout where it allows; else im2col, then the product.
         let gathered = variant != .portable && bias.withUnsafeBufferPointer { bias in
             packed?.convolve(input, shape: &shape, into: output, bias: bias.baseAddress!) ?? false

@@ -175,6 +175,29 @@ struct LayerTests {
         #expect(Self.maxDifference(got, want.values) < Self.tolerance)
     }
 
+    /// Stem-like layers (short patch, output channels in whole vectors), which the AVX-512 build computes directly:
+    /// rows wide enough for groups of eight interior pixels and the single pixels at the borders, 16, 32 and 48
+    /// output channels (one and two vectors at a time), with each activation; every kernel build.
+    @Test(arguments: [(3, 2, 3, 32, Activation.relu6), (3, 1, 3, 48, .identity), (3, 2, 2, 16, .relu), (2, 1, 5, 32, .relu6)])
+    func directConvolutionMatchesNaive(parameters: (Int, Int, Int, Int, Activation)) {
+        let (kernel, stride, inChannels, outChannels, activation) = parameters
+        let (batch, height, width) = (2, 9, 41)
+        var random = SeededRandom(seed: UInt64(kernel * 1000 + stride * 100 + outChannels))
+        let input = random.floats(batch * height * width * inChannels, in: -2...2)
+        let weights = random.floats(kernel * kernel * inChannels * outChannels)
+        let bias = random.floats(outChannels)
+        let layer = Convolution(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
+                                weights: weights, bias: bias, activation: activation)
+        #expect(layer.computesDirectly)
+        let want = Self.naiveConvolution(input, batch: batch, height: height, width: width, inChannels: inChannels,
+                                         outChannels: outChannels, kernel: kernel, stride: stride, weights: weights,
+                                         bias: bias, depthwise: false, relu6: activation == .relu6, relu: activation == .relu)
+        for variant in KernelVariant.supported {
+            let got = Self.apply(layer, input, batch: batch, height: height, width: width, variant: variant)
+            #expect(Self.maxDifference(got, want.values) < Self.tolerance, "\(variant)")
+        }
+    }
+
     /// ResNet's convolutions: PyTorch's symmetric padding, ReLU; every kernel build.
     @Test(arguments: [(7, 2, 3, 3, 16), (3, 2, 1, 8, 12), (3, 1, 1, 5, 7), (1, 2, 0, 6, 10)])
     func symmetricPaddingConvolutionMatchesNaive(parameters: (Int, Int, Int, Int, Int)) {

@@ -45,6 +45,13 @@ void lookalike_depthwise_rows_avx2(const float *rows, const lookalike_depthwise_
 void lookalike_depthwise_rows_avx512(const float *rows, const lookalike_depthwise_shape *shape, lookalike_row_window window,
                                      const float *weights, const float *bias, int clamp_input, int relu6, float *output);
 
+// A dense k×k convolution over NHWC input, computed directly (no patch matrix): output[b, oy, ox, co] = bias[co] +
+// Σ weights[(ky·K + kx)·Cin + ci][co] · input[…], taps outside the image skipped, then the activation (0 none,
+// 1 ReLU6, 2 ReLU). For layers with a small patch (K·K·Cin) such as a stem; out_channels a multiple of 16. AVX-512
+// only: callers check lookalike_cpu_has_avx512f (elsewhere this does nothing).
+void lookalike_direct_convolution_avx512(const float *input, const lookalike_depthwise_shape *shape, const float *weights,
+                                         const float *bias, int out_channels, int activation, float *output);
+
 // im2col for a dense k×k convolution with "SAME" padding: for every output pixel, the kernel × kernel × channels
 // input values it sees (zeros in the padding) as one row of `rows`.
 void lookalike_im2col(const float *input, const lookalike_depthwise_shape *shape, float *rows);
