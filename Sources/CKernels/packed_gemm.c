@@ -196,11 +196,56 @@ static void pack_matrix(const void *source, long row, long rows, long column, lo
     copy_b(rows, columns, m->b + row + column * m->ldb, m->ldb, panel);
 }
 
+// A product with few columns (a 7×7 or 14×14 layer's pixels) does little work per weight, and its weights, which no
+// other layer of the pass shares, come from L3 or memory: run like the large products below, the kernel waits for
+// them (a 49-column product ran at 0.63 of its speed with the weights already in L2). Here every column of B is
+// packed first, then the kernel runs over strips of STRIP_M weight rows (a multiple of every row unroll OpenBLAS
+// uses on x86-64, so a strip starts a packed panel), each strip prefetched PREFETCH_STRIPS strips before the kernel
+// reads it (with prefetcht2, which measured best: the strip is used once, from L2). docs/benchmarks.md has figures.
+enum { SMALL_N = 256, STRIP_M = 16, PREFETCH_STRIPS = 6 };
+
+static void prefetch_into_l2(const float *from, const float *to) {
+    for (const float *p = from; p < to; p += 16) __builtin_prefetch(p, 0, 1);
+}
+
+static void few_columns_product(const float *packed, long m, long n, long k, panel_source source, float *c, long ldc,
+                                const float *bias, const float *residual, float *sb) {
+    const long block_k = block_length(k, BLOCK_K), block_m = block_length(m, BLOCK_M);
+    const float *const packed_end = packed + lookalike_packed_weights_count(m, k);
+    const float *block = packed;
+    const float *prefetched = packed;
+    for (long ls = 0; ls < k; ls += block_k) {
+        const long min_l = k - ls < block_k ? k - ls : block_k;
+        for (long jjs = 0; jjs < n; jjs += CHUNK_N) {
+            source.pack(source.source, ls, min_l, jjs, n - jjs < CHUNK_N ? n - jjs : CHUNK_N, sb + min_l * jjs);
+        }
+        for (long is = 0; is < m; is += block_m) {
+            const long min_i = m - is < block_m ? m - is : block_m;
+            if (bias && ls == 0) start_block(c, ldc, is, min_i, 0, n, bias, residual);
+            for (long r = 0; r < min_i; r += STRIP_M) {
+                const float *strip = block + r * min_l;
+                const float *ahead = strip + (long)PREFETCH_STRIPS * STRIP_M * min_l;
+                if (ahead > packed_end) ahead = packed_end;
+                if (prefetched < ahead) {
+                    prefetch_into_l2(prefetched > strip ? prefetched : strip, ahead);
+                    prefetched = ahead;
+                }
+                gemm_kernel(min_i - r < STRIP_M ? min_i - r : STRIP_M, n, min_l, 1.0f, strip, sb, c + is + r, ldc);
+            }
+            block += aligned((size_t)min_l * (size_t)aligned((size_t)min_i));
+        }
+    }
+}
+
 static int packed_product(const float *packed, long m, long n, long k, panel_source source, float *c, long ldc,
                           const float *bias, const float *residual) {
     const long block_k = block_length(k, BLOCK_K), block_m = block_length(m, BLOCK_M);
     float *sb = thread_workspace();
     if (!sb) return 0;
+    if (n <= SMALL_N) {
+        few_columns_product(packed, m, n, k, source, c, ldc, bias, residual, sb);
+        return 1;
+    }
     for (long js = 0; js < n; js += BLOCK_N) {
         const long min_j = n - js < BLOCK_N ? n - js : BLOCK_N;
         const float *block = packed;

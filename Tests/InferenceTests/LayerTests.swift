@@ -288,8 +288,9 @@ struct LayerTests {
 
     /// The weights packed once (OpenBLAS's kernel without its per-call weight copy) against the definition, on
     /// shapes that cross each block boundary of the packed driver (512 output channels, 256 input channels, 2,048
-    /// rows) and on a one-row product; every 89th output is checked, which meets every row and column.
-    @Test(arguments: [(2_060, 260, 530), (1, 1_280, 1_000), (49, 1_152, 192), (12_544, 16, 96)])
+    /// rows), on products of at most 256 columns (run in strips of weight rows, one ending in a part-panel) and on
+    /// a one-row product; every 89th output is checked, which meets every row and column.
+    @Test(arguments: [(2_060, 260, 530), (1, 1_280, 1_000), (49, 1_152, 192), (12_544, 16, 96), (196, 700, 1_000)])
     func packedWeightsMatchNaive(shape: (Int, Int, Int)) {
         let (rows, inChannels, outChannels) = shape
         var random = SeededRandom(seed: UInt64(rows + inChannels + outChannels))
