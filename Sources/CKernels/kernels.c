@@ -480,30 +480,37 @@ AVX512 static void direct_one(const float *image, const lookalike_depthwise_shap
     _mm512_storeu_ps(out_row + (size_t)ox * cout + co, activate16(acc, activation));
 }
 
-AVX512 void lookalike_direct_convolution_avx512(const float *input, const lookalike_depthwise_shape *s,
-                                                const float *weights, const float *bias, int out_channels,
-                                                int activation, float *output) {
+AVX512 void lookalike_direct_convolution_rows_avx512(const float *image, const lookalike_depthwise_shape *s,
+                                                     const float *weights, const float *bias, int out_channels,
+                                                     int activation, int out_row_begin, int out_row_end, float *output) {
     const int K = s->kernel, S = s->stride;
     // Output columns whose taps all lie inside the row: ox·S − pad_left ≥ 0 and ox·S − pad_left + K ≤ width.
     const int inside_first = (s->pad_left + S - 1) / S;
     const int inside_end = s->width - K + s->pad_left >= 0 ? (s->width - K + s->pad_left) / S + 1 : 0;
-    for (int b = 0; b < s->batch; b++) {
-        const float *image = input + (size_t)b * s->height * s->width * s->channels;
-        for (int oy = 0; oy < s->out_height; oy++) {
-            float *out_row = output + ((size_t)b * s->out_height + oy) * s->out_width * out_channels;
-            int ox = 0;
-            while (ox < s->out_width) {
-                if (ox >= inside_first && ox + DIRECT_PIXELS <= inside_end) {
-                    int co = 0;
-                    for (; co + 32 <= out_channels; co += 32) direct_group(image, s, weights, bias, out_channels, oy, ox, co, 2, activation, out_row);
-                    for (; co < out_channels; co += 16) direct_group(image, s, weights, bias, out_channels, oy, ox, co, 1, activation, out_row);
-                    ox += DIRECT_PIXELS;
-                } else {
-                    for (int co = 0; co < out_channels; co += 16) direct_one(image, s, weights, bias, out_channels, oy, ox, co, activation, out_row);
-                    ox += 1;
-                }
+    for (int oy = out_row_begin; oy < out_row_end; oy++) {
+        float *out_row = output + (size_t)(oy - out_row_begin) * s->out_width * out_channels;
+        int ox = 0;
+        while (ox < s->out_width) {
+            if (ox >= inside_first && ox + DIRECT_PIXELS <= inside_end) {
+                int co = 0;
+                for (; co + 32 <= out_channels; co += 32) direct_group(image, s, weights, bias, out_channels, oy, ox, co, 2, activation, out_row);
+                for (; co < out_channels; co += 16) direct_group(image, s, weights, bias, out_channels, oy, ox, co, 1, activation, out_row);
+                ox += DIRECT_PIXELS;
+            } else {
+                for (int co = 0; co < out_channels; co += 16) direct_one(image, s, weights, bias, out_channels, oy, ox, co, activation, out_row);
+                ox += 1;
             }
         }
+    }
+}
+
+AVX512 void lookalike_direct_convolution_avx512(const float *input, const lookalike_depthwise_shape *s,
+                                                const float *weights, const float *bias, int out_channels,
+                                                int activation, float *output) {
+    for (int b = 0; b < s->batch; b++) {
+        lookalike_direct_convolution_rows_avx512(input + (size_t)b * s->height * s->width * s->channels, s, weights,
+                                                 bias, out_channels, activation, 0, s->out_height,
+                                                 output + (size_t)b * s->out_height * s->out_width * out_channels);
     }
 }
 
@@ -543,6 +550,13 @@ void lookalike_depthwise_rows_avx2(const float *rows, const lookalike_depthwise_
 void lookalike_direct_convolution_avx512(const float *input, const lookalike_depthwise_shape *s, const float *weights,
                                          const float *bias, int out_channels, int activation, float *output) {
     (void)input; (void)s; (void)weights; (void)bias; (void)out_channels; (void)activation; (void)output;
+    abort();  // never called: no CPU here runs the avx512 variant
+}
+void lookalike_direct_convolution_rows_avx512(const float *image, const lookalike_depthwise_shape *s,
+                                              const float *weights, const float *bias, int out_channels, int activation,
+                                              int out_row_begin, int out_row_end, float *output) {
+    (void)image; (void)s; (void)weights; (void)bias; (void)out_channels; (void)activation; (void)out_row_begin;
+    (void)out_row_end; (void)output;
     abort();  // never called: no CPU here runs the avx512 variant
 }
 void lookalike_depthwise_rows_avx512(const float *rows, const lookalike_depthwise_shape *s, lookalike_row_window window,

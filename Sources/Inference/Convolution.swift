@@ -39,6 +39,31 @@ public struct Convolution: Sendable {
     /// its speed, with output channels in whole vectors.
     var computesDirectly: Bool { outChannels % 16 == 0 && kernel * kernel * inChannels <= 32 }
 
+    /// Output rows `outputRows` of one image, computed directly (the AVX-512 build, where ``computesDirectly``):
+    /// the loop of a network computing a band of rows at a time. `output` receives rows from `outputRows.lowerBound`.
+    public func apply(image input: UnsafePointer<Float>, height: Int, width: Int, outputRows: Range<Int>,
+                      into output: UnsafeMutablePointer<Float>, activate: Bool = true) {
+        precondition(computesDirectly && KernelVariant.isSupported(.avx512), "only a directly computed layer runs by rows")
+        var shape = self.shape(batch: 1, height: height, width: width)
+        precondition(outputRows.lowerBound >= 0 && outputRows.upperBound <= Int(shape.out_height), "output rows out of range")
+        weights.withUnsafeBufferPointer { weights in
+            bias.withUnsafeBufferPointer { bias in
+                lookalike_direct_convolution_rows_avx512(input, &shape, weights.baseAddress!, bias.baseAddress!, Int32(outChannels),
+                                                         activate ? activation.code : 0, Int32(outputRows.lowerBound),
+                                                         Int32(outputRows.upperBound), output)
+            }
+        }
+    }
+
+    private func shape(batch: Int, height: Int, width: Int) -> lookalike_depthwise_shape {
+        let rowWindow = padding.window(inputSize: height, kernel: kernel, stride: stride)
+        let columnWindow = padding.window(inputSize: width, kernel: kernel, stride: stride)
+        return lookalike_depthwise_shape(
+            batch: Int32(batch), height: Int32(height), width: Int32(width), channels: Int32(inChannels), kernel: Int32(kernel),
+            stride: Int32(stride), pad_top: Int32(rowWindow.before), pad_left: Int32(columnWindow.before),
+            out_height: Int32(rowWindow.outputSize), out_width: Int32(columnWindow.outputSize))
+    }
+
     /// Whether layers with packed weights gather their patches straight into the packed layout (no im2col pass).
     static var gathersPatches: Bool { PackedWeights.isAvailable && lookalike_packed_convolution_available() == 1 }
 
@@ -60,14 +85,9 @@ public struct Convolution: Sendable {
         workspace: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, activate: Bool = true,
         variant: KernelVariant = .best
     ) {
-        let rowWindow = padding.window(inputSize: height, kernel: kernel, stride: stride)
-        let columnWindow = padding.window(inputSize: width, kernel: kernel, stride: stride)
-        let (outHeight, outWidth) = (rowWindow.outputSize, columnWindow.outputSize)
+        var shape = self.shape(batch: batch, height: height, width: width)
+        let (outHeight, outWidth) = (Int(shape.out_height), Int(shape.out_width))
         let patch = kernel * kernel * inChannels
-        var shape = lookalike_depthwise_shape(
-            batch: Int32(batch), height: Int32(height), width: Int32(width), channels: Int32(inChannels), kernel: Int32(kernel),
-            stride: Int32(stride), pad_top: Int32(rowWindow.before), pad_left: Int32(columnWindow.before),
-            out_height: Int32(outHeight), out_width: Int32(outWidth))
         let rows = batch * outHeight * outWidth
         if variant == .avx512 && computesDirectly {
             weights.withUnsafeBufferPointer { weights in

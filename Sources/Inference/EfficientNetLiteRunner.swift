@@ -5,7 +5,9 @@ import Foundation
 /// A block whose expanded activations (six times its input's channels) would not stay in the core's L2 runs a band
 /// of output rows at a time: the expansion of the input rows the band's depthwise convolution reads (rows shared
 /// with the previous band are kept, not recomputed), the depthwise convolution, and the projection of the band's
-/// rows. The wide tensor then lives in two band-sized buffers instead of going out to memory and back.
+/// rows. The wide tensor then lives in two band-sized buffers instead of going out to memory and back. Where the
+/// stem is computed directly (AVX-512) and the first block has no expansion, the stem feeds that block's bands the
+/// same way.
 final class EfficientNetLiteRunner: NetworkRunner {
     let network: EfficientNetLite
     /// The band buffers: expanded input rows, and the depthwise convolution's output rows.
@@ -27,24 +29,31 @@ final class EfficientNetLiteRunner: NetworkRunner {
     var bandedBlockCount: Int {
         var (height, width) = network.stem.outputSize(height: network.inputSize, width: network.inputSize)
         var count = 0
-        for block in network.blocks {
-            if banding(block, height: height, width: width) != nil { count += 1 }
+        for (index, block) in network.blocks.enumerated() {
+            if banding(block, index: index, height: height, width: width) != nil { count += 1 }
             (height, width) = block.depthwise.outputSize(height: height, width: width)
         }
         return count
     }
 
-    /// The geometry of one block's bands at an input of `height × width`, nil when the block runs unbanded.
-    private func banding(_ block: EfficientNetLite.Block, height: Int, width: Int)
-        -> (outputRowsPerBand: Int, expandedFloats: Int, depthwiseFloats: Int)? {
-        guard let expand = block.expand else { return nil }
-        let rowFloats = width * expand.outChannels
+    /// Whether the stem computes the first block's input a band at a time: it must be able to compute rows, and
+    /// the block must read the stem's output through its depthwise convolution alone.
+    private var stemFeedsBands: Bool {
+        guard variant == .avx512, network.stem.computesDirectly, let first = network.blocks.first else { return false }
+        return first.expand == nil && !first.hasResidual
+    }
+
+    /// The geometry of the bands of block `index` at an input of `height × width`, nil when it runs unbanded.
+    private func banding(_ block: EfficientNetLite.Block, index: Int, height: Int, width: Int)
+        -> (outputRowsPerBand: Int, inputFloats: Int, depthwiseFloats: Int)? {
+        guard block.expand != nil || index == 0 && stemFeedsBands else { return nil }
+        let channels = block.depthwise.channels, rowFloats = width * channels
         guard bandBytes > 0, height * rowFloats * MemoryLayout<Float>.size > bandBytes else { return nil }
         let stride = block.depthwise.stride, kernel = block.depthwise.kernel
         let inputRows = max(kernel, bandBytes / MemoryLayout<Float>.size / rowFloats)
         let outputRows = max(1, (inputRows - kernel) / stride + 1)
         let outputWidth = block.depthwise.outputSize(height: height, width: width).width
-        return (outputRows, ((outputRows - 1) * stride + kernel) * rowFloats, outputRows * outputWidth * expand.outChannels)
+        return (outputRows, ((outputRows - 1) * stride + kernel) * rowFloats, outputRows * outputWidth * channels)
     }
 
     override var classifier: PointwiseConvolution? { network.classifier }
@@ -66,9 +75,9 @@ final class EfficientNetLiteRunner: NetworkRunner {
         workspace.reserve(network.stem.workspaceCount(batch: batch, height: network.inputSize, width: network.inputSize))
         var (height, width) = network.stem.outputSize(height: network.inputSize, width: network.inputSize)
         var largestBand = 0
-        for block in network.blocks {
-            if let band = banding(block, height: height, width: width) {
-                largestBand = max(largestBand, band.expandedFloats, band.depthwiseFloats)
+        for (index, block) in network.blocks.enumerated() {
+            if let band = banding(block, index: index, height: height, width: width) {
+                largestBand = max(largestBand, band.inputFloats, band.depthwiseFloats)
             }
             (height, width) = block.depthwise.outputSize(height: height, width: width)
         }
@@ -80,20 +89,46 @@ final class EfficientNetLiteRunner: NetworkRunner {
         var current = activations[0], expanded = activations[1], depthwiseOut = activations[2], projected = activations[3]
         // The stem's ReLU6 too is left to the first depthwise convolution when that alone reads the stem's output
         // (no expansion, no skip connection).
-        let first = network.blocks.first
-        var unclampedInput = network.stem.activation == .relu6 && first?.expand == nil && first?.hasResidual == false
-        network.stem.apply(input, batch: batch, height: size, width: size, workspace: workspace[0], into: expanded,
-                           activate: !unclampedInput, variant: variant)
-        swap(&current, &expanded)
         var (height, width) = network.stem.outputSize(height: size, width: size)
-
-        for block in network.blocks {
-            if let band = banding(block, height: height, width: width) {
-                for image in 0..<batch {
-                    runBanded(block, band: band.outputRowsPerBand, image: image, height: height, width: width,
-                              input: current, into: projected)
+        var firstBlock = 0
+        let first = network.blocks.first
+        var unclampedInput = false
+        if let first, let band = banding(first, index: 0, height: height, width: width), stemFeedsBands {
+            let (outputHeight, outputWidth) = first.depthwise.outputSize(height: height, width: width)
+            for image in 0..<batch {
+                let imageInput = input + image * size * size * network.stem.inChannels
+                runBanded(first.depthwise, first.project, band: band.outputRowsPerBand, height: height, width: width,
+                          clampInput: false, residual: nil,
+                          into: projected + image * outputHeight * outputWidth * first.project.outChannels) { rows, into in
+                    network.stem.apply(image: imageInput, height: size, width: size, outputRows: rows, into: into)
                 }
-                (height, width) = block.depthwise.outputSize(height: height, width: width)
+            }
+            (height, width) = (outputHeight, outputWidth)
+            swap(&current, &projected)
+            firstBlock = 1
+        } else {
+            // The stem's ReLU6 too is left to the first depthwise convolution when that alone reads the stem's
+            // output (no expansion, no skip connection).
+            unclampedInput = network.stem.activation == .relu6 && first?.expand == nil && first?.hasResidual == false
+            network.stem.apply(input, batch: batch, height: size, width: size, workspace: workspace[0], into: expanded,
+                               activate: !unclampedInput, variant: variant)
+            swap(&current, &expanded)
+        }
+
+        for (index, block) in network.blocks.enumerated() where index >= firstBlock {
+            if let band = banding(block, index: index, height: height, width: width), let expand = block.expand {
+                let (outputHeight, outputWidth) = block.depthwise.outputSize(height: height, width: width)
+                for image in 0..<batch {
+                    let imageInput = current + image * height * width * expand.inChannels
+                    runBanded(block.depthwise, block.project, band: band.outputRowsPerBand, height: height, width: width,
+                              clampInput: expand.activation == .relu6,
+                              residual: block.hasResidual ? UnsafePointer(imageInput) : nil,
+                              into: projected + image * outputHeight * outputWidth * block.project.outChannels) { rows, into in
+                        expand.apply(imageInput + rows.lowerBound * width * expand.inChannels, rows: rows.count * width,
+                                     into: into, activate: false, variant: variant)
+                    }
+                }
+                (height, width) = (outputHeight, outputWidth)
                 swap(&current, &projected)
                 continue
             }
@@ -117,17 +152,17 @@ final class EfficientNetLiteRunner: NetworkRunner {
         return (UnsafePointer(expanded), height * width, network.head.outChannels)
     }
 
-    /// One image of a block with an expansion, `outputRowsPerBand` output rows at a time (see the type's comment).
-    private func runBanded(_ block: EfficientNetLite.Block, band outputRowsPerBand: Int, image: Int, height: Int,
-                           width: Int, input: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>) {
-        guard let expand = block.expand else { preconditionFailure("only blocks with an expansion run in bands") }
-        let depthwise = block.depthwise, project = block.project
+    /// One image of a block, `outputRowsPerBand` output rows at a time (see the type's comment): `produce(rows, into)`
+    /// writes the depthwise convolution's input rows `rows` (the expansion's or the stem's output); `residual`, the
+    /// block's input when it has a skip connection, and `output` are the image's.
+    private func runBanded(_ depthwise: DepthwiseConvolution, _ project: PointwiseConvolution, band outputRowsPerBand: Int,
+                           height: Int, width: Int, clampInput: Bool, residual: UnsafePointer<Float>?,
+                           into output: UnsafeMutablePointer<Float>,
+                           produce: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
         let (outputHeight, outputWidth) = depthwise.outputSize(height: height, width: width)
-        let imageInput = input + image * height * width * expand.inChannels
-        let imageOutput = output + image * outputHeight * outputWidth * project.outChannels
-        let expandedRowFloats = width * expand.outChannels
-        let expanded = bands[0], depthwiseOut = bands[1]
-        var held = 0..<0  // the expanded rows in `expanded`, from its start
+        let rowFloats = width * depthwise.channels
+        let produced = bands[0], depthwiseOut = bands[1]
+        var held = 0..<0  // the rows in `produced`, from its start
         for first in stride(from: 0, to: outputHeight, by: outputRowsPerBand) {
             let outputRows = first..<min(outputHeight, first + outputRowsPerBand)
             let needed = depthwise.inputRows(forOutputRows: outputRows, height: height)
@@ -136,23 +171,20 @@ final class EfficientNetLiteRunner: NetworkRunner {
                 // Rows this band shares with the previous one move to the front instead of being recomputed.
                 let kept = needed.lowerBound..<held.upperBound
                 if kept.lowerBound > held.lowerBound {
-                    memmove(expanded, expanded + (kept.lowerBound - held.lowerBound) * expandedRowFloats,
-                            kept.count * expandedRowFloats * MemoryLayout<Float>.size)
+                    memmove(produced, produced + (kept.lowerBound - held.lowerBound) * rowFloats,
+                            kept.count * rowFloats * MemoryLayout<Float>.size)
                 }
                 start = kept.upperBound
             }
             if start < needed.upperBound {
-                expand.apply(imageInput + start * width * expand.inChannels, rows: (needed.upperBound - start) * width,
-                             into: expanded + (start - needed.lowerBound) * expandedRowFloats, activate: false,
-                             variant: variant)
+                produce(start..<needed.upperBound, produced + (start - needed.lowerBound) * rowFloats)
             }
             held = needed
-            depthwise.apply(rows: expanded, firstInputRow: needed.lowerBound, height: height, width: width,
-                            outputRows: outputRows, into: depthwiseOut, clampInput: expand.activation == .relu6,
-                            variant: variant)
+            depthwise.apply(rows: produced, firstInputRow: needed.lowerBound, height: height, width: width,
+                            outputRows: outputRows, into: depthwiseOut, clampInput: clampInput, variant: variant)
             let offset = outputRows.lowerBound * outputWidth * project.outChannels
-            project.apply(depthwiseOut, rows: outputRows.count * outputWidth, into: imageOutput + offset,
-                          residual: block.hasResidual ? UnsafePointer(imageInput + offset) : nil, variant: variant)
+            project.apply(depthwiseOut, rows: outputRows.count * outputWidth, into: output + offset,
+                          residual: residual.map { $0 + offset }, variant: variant)
         }
     }
 }

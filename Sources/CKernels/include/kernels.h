@@ -51,6 +51,10 @@ void lookalike_depthwise_rows_avx512(const float *rows, const lookalike_depthwis
 // only: callers check lookalike_cpu_has_avx512f (elsewhere this does nothing).
 void lookalike_direct_convolution_avx512(const float *input, const lookalike_depthwise_shape *shape, const float *weights,
                                          const float *bias, int out_channels, int activation, float *output);
+// Output rows [out_row_begin, out_row_end) of one image (shape->batch ignored); `output` starts at out_row_begin.
+void lookalike_direct_convolution_rows_avx512(const float *image, const lookalike_depthwise_shape *shape,
+                                              const float *weights, const float *bias, int out_channels, int activation,
+                                              int out_row_begin, int out_row_end, float *output);
 
 // im2col for a dense k×k convolution with "SAME" padding: for every output pixel, the kernel × kernel × channels
 // input values it sees (zeros in the padding) as one row of `rows`.
