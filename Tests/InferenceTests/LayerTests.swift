@@ -181,42 +181,47 @@ struct LayerTests {
     @Test(arguments: [(3, 2, 3, 32, Activation.relu6), (3, 1, 3, 48, .identity), (3, 2, 2, 16, .relu), (2, 1, 5, 32, .relu6)])
     func directConvolutionMatchesNaive(parameters: (Int, Int, Int, Int, Activation)) {
         let (kernel, stride, inChannels, outChannels, activation) = parameters
-        let (batch, height, width) = (2, 9, 41)
-        var random = SeededRandom(seed: UInt64(kernel * 1000 + stride * 100 + outChannels))
-        let input = random.floats(batch * height * width * inChannels, in: -2...2)
-        let weights = random.floats(kernel * kernel * inChannels * outChannels)
-        let bias = random.floats(outChannels)
-        let layer = Convolution(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
-                                weights: weights, bias: bias, activation: activation)
+        let layer = Self.checkConvolutionAgainstNaive(
+            kernel: kernel, stride: stride, padding: .same, inChannels: inChannels, outChannels: outChannels,
+            activation: activation, size: (2, 9, 41), seed: UInt64(kernel * 1000 + stride * 100 + outChannels))
         #expect(layer.computesDirectly)
-        let want = Self.naiveConvolution(input, batch: batch, height: height, width: width, inChannels: inChannels,
-                                         outChannels: outChannels, kernel: kernel, stride: stride, weights: weights,
-                                         bias: bias, depthwise: false, relu6: activation == .relu6, relu: activation == .relu)
-        for variant in KernelVariant.supported {
-            let got = Self.apply(layer, input, batch: batch, height: height, width: width, variant: variant)
-            #expect(Self.maxDifference(got, want.values) < Self.tolerance, "\(variant)")
-        }
     }
 
     /// ResNet's convolutions: PyTorch's symmetric padding, ReLU; every kernel build.
     @Test(arguments: [(7, 2, 3, 3, 16), (3, 2, 1, 8, 12), (3, 1, 1, 5, 7), (1, 2, 0, 6, 10)])
     func symmetricPaddingConvolutionMatchesNaive(parameters: (Int, Int, Int, Int, Int)) {
         let (kernel, stride, padding, inChannels, outChannels) = parameters
-        let (batch, height, width) = (2, 13, 10)
-        var random = SeededRandom(seed: UInt64(kernel * 100 + stride * 10 + padding))
+        Self.checkConvolutionAgainstNaive(
+            kernel: kernel, stride: stride, padding: .symmetric(padding), inChannels: inChannels, outChannels: outChannels,
+            activation: .relu, size: (2, 13, 10), seed: UInt64(kernel * 100 + stride * 10 + padding))
+    }
+
+    /// A convolution of random weights over a random batch of `size` (batch, height, width), every kernel build
+    /// against the naive sum; returns the layer.
+    @discardableResult
+    static func checkConvolutionAgainstNaive(
+        kernel: Int, stride: Int, padding: ConvolutionPadding, inChannels: Int, outChannels: Int, activation: Activation,
+        size: (batch: Int, height: Int, width: Int), seed: UInt64
+    ) -> Convolution {
+        let (batch, height, width) = size
+        var random = SeededRandom(seed: seed)
         let input = random.floats(batch * height * width * inChannels, in: -2...2)
         let weights = random.floats(kernel * kernel * inChannels * outChannels)
         let bias = random.floats(outChannels)
         let layer = Convolution(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
-                                padding: .symmetric(padding), weights: weights, bias: bias, activation: .relu)
-        let want = Self.naiveConvolution(input, batch: batch, height: height, width: width, inChannels: inChannels,
-                                         outChannels: outChannels, kernel: kernel, stride: stride, weights: weights,
-                                         bias: bias, depthwise: false, relu6: false, symmetricPadding: padding, relu: true)
+                                padding: padding, weights: weights, bias: bias, activation: activation)
+        var symmetricPadding: Int?
+        if case .symmetric(let amount) = padding { symmetricPadding = amount }
+        let want = naiveConvolution(input, batch: batch, height: height, width: width, inChannels: inChannels,
+                                    outChannels: outChannels, kernel: kernel, stride: stride, weights: weights, bias: bias,
+                                    depthwise: false, relu6: activation == .relu6, symmetricPadding: symmetricPadding,
+                                    relu: activation == .relu)
         #expect(layer.outputSize(height: height, width: width) == (want.height, want.width))
         for variant in KernelVariant.supported {
-            let got = Self.apply(layer, input, batch: batch, height: height, width: width, variant: variant)
-            #expect(Self.maxDifference(got, want.values) < Self.tolerance, "\(variant) \(parameters)")
+            let got = apply(layer, input, batch: batch, height: height, width: width, variant: variant)
+            #expect(maxDifference(got, want.values) < tolerance, "\(variant), kernel \(kernel), stride \(stride)")
         }
+        return layer
     }
 
     /// ResNet's 3×3 stride-2 max pooling with one pixel of padding that never wins, on odd and even sizes.
