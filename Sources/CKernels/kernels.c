@@ -504,16 +504,6 @@ AVX512 void lookalike_direct_convolution_rows_avx512(const float *image, const l
     }
 }
 
-AVX512 void lookalike_direct_convolution_avx512(const float *input, const lookalike_depthwise_shape *s,
-                                                const float *weights, const float *bias, int out_channels,
-                                                int activation, float *output) {
-    for (int b = 0; b < s->batch; b++) {
-        lookalike_direct_convolution_rows_avx512(input + (size_t)b * s->height * s->width * s->channels, s, weights,
-                                                 bias, out_channels, activation, 0, s->out_height,
-                                                 output + (size_t)b * s->out_height * s->out_width * out_channels);
-    }
-}
-
 AVX2 void lookalike_relu6_avx2(float *values, size_t count) {
     const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6);
     size_t i = 0;
@@ -546,11 +536,6 @@ void lookalike_depthwise_avx512(const float *input, const lookalike_depthwise_sh
 void lookalike_depthwise_rows_avx2(const float *rows, const lookalike_depthwise_shape *s, lookalike_row_window window,
                                    const float *weights, const float *bias, int clamp_input, int relu6, float *output) {
     lookalike_depthwise_rows_portable(rows, s, window, weights, bias, clamp_input, relu6, output);
-}
-void lookalike_direct_convolution_avx512(const float *input, const lookalike_depthwise_shape *s, const float *weights,
-                                         const float *bias, int out_channels, int activation, float *output) {
-    (void)input; (void)s; (void)weights; (void)bias; (void)out_channels; (void)activation; (void)output;
-    abort();  // never called: no CPU here runs the avx512 variant
 }
 void lookalike_direct_convolution_rows_avx512(const float *image, const lookalike_depthwise_shape *s,
                                               const float *weights, const float *bias, int out_channels, int activation,

@@ -80,7 +80,8 @@ static const char *widest_core(const char *core) {
                                                  "Piledriver", "Bulldozer", "Nehalem", "Prescott", "Core2",
                                                  "Penryn", "Dunnington", "Atom", "Nano", "Barcelona", "Bobcat",
                                                  "Opteron", "Opteron(SSE3)", "Unknown"};
-    if ((getenv("LOOKALIKE_OPENBLAS_CORE") && strcmp(getenv("LOOKALIKE_OPENBLAS_CORE"), "reported") == 0)) return core;
+    const char *choice = getenv("LOOKALIKE_OPENBLAS_CORE");
+    if (choice && strcmp(choice, "reported") == 0) return core;
 #if defined(__x86_64__)
     __builtin_cpu_init();
     const int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&

@@ -34,7 +34,7 @@ public struct Convolution: Sendable {
         packed = PackedWeights.make(weights: weights, inChannels: kernel * kernel * inChannels, outChannels: outChannels)
     }
 
-    /// Whether the AVX-512 build computes this layer directly (`lookalike_direct_convolution_avx512`) rather than as
+    /// Whether the AVX-512 build computes this layer directly (`lookalike_direct_convolution_rows_avx512`) rather than as
     /// a matrix product: a stem-like layer, whose patch is too short (K·K·Cin ≤ 32) for OpenBLAS's kernel to reach
     /// its speed, with output channels in whole vectors.
     var computesDirectly: Bool { outChannels % 16 == 0 && kernel * kernel * inChannels <= 32 }
@@ -90,11 +90,9 @@ public struct Convolution: Sendable {
         let patch = kernel * kernel * inChannels
         let rows = batch * outHeight * outWidth
         if variant == .avx512 && computesDirectly {
-            weights.withUnsafeBufferPointer { weights in
-                bias.withUnsafeBufferPointer { bias in
-                    lookalike_direct_convolution_avx512(input, &shape, weights.baseAddress!, bias.baseAddress!, Int32(outChannels),
-                                                        activate ? activation.code : 0, output)
-                }
+            for image in 0..<batch {
+                apply(image: input + image * height * width * inChannels, height: height, width: width,
+                      outputRows: 0..<outHeight, into: output + image * outHeight * outWidth * outChannels, activate: activate)
             }
             return
         }

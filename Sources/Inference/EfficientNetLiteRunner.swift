@@ -19,41 +19,55 @@ final class EfficientNetLiteRunner: NetworkRunner {
     static let defaultBandBytes =
         (ProcessInfo.processInfo.environment["LOOKALIKE_BAND_KIB"].flatMap(Int.init) ?? 512) * 1024
 
+    /// A block's bands: output rows per band, and the floats its two band buffers need.
+    struct Banding {
+        let outputRowsPerBand: Int
+        let inputFloats: Int
+        let depthwiseFloats: Int
+    }
+    /// Each block's bands at the model's input size, nil for a block that runs over whole images.
+    private let bandings: [Banding?]
+
     init(network: EfficientNetLite, variant: KernelVariant, bandBytes: Int = defaultBandBytes) {
         self.network = network
         self.bandBytes = max(0, bandBytes)
+        bandings = Self.bandings(of: network, variant: variant, bandBytes: max(0, bandBytes))
         super.init(variant: variant, buffers: 4)
     }
 
     /// How many blocks run in bands at the model's input size.
-    var bandedBlockCount: Int {
-        var (height, width) = network.stem.outputSize(height: network.inputSize, width: network.inputSize)
-        var count = 0
-        for (index, block) in network.blocks.enumerated() {
-            if banding(block, index: index, height: height, width: width) != nil { count += 1 }
-            (height, width) = block.depthwise.outputSize(height: height, width: width)
-        }
-        return count
-    }
+    var bandedBlockCount: Int { bandings.filter { $0 != nil }.count }
 
     /// Whether the stem computes the first block's input a band at a time: it must be able to compute rows, and
     /// the block must read the stem's output through its depthwise convolution alone.
-    private var stemFeedsBands: Bool {
+    private static func stemFeedsBands(_ network: EfficientNetLite, variant: KernelVariant) -> Bool {
         guard variant == .avx512, network.stem.computesDirectly, let first = network.blocks.first else { return false }
         return first.expand == nil && !first.hasResidual
     }
 
-    /// The geometry of the bands of block `index` at an input of `height × width`, nil when it runs unbanded.
-    private func banding(_ block: EfficientNetLite.Block, index: Int, height: Int, width: Int)
-        -> (outputRowsPerBand: Int, inputFloats: Int, depthwiseFloats: Int)? {
-        guard block.expand != nil || index == 0 && stemFeedsBands else { return nil }
-        let channels = block.depthwise.channels, rowFloats = width * channels
-        guard bandBytes > 0, height * rowFloats * MemoryLayout<Float>.size > bandBytes else { return nil }
-        let stride = block.depthwise.stride, kernel = block.depthwise.kernel
-        let inputRows = max(kernel, bandBytes / MemoryLayout<Float>.size / rowFloats)
-        let outputRows = max(1, (inputRows - kernel) / stride + 1)
-        let outputWidth = block.depthwise.outputSize(height: height, width: width).width
-        return (outputRows, ((outputRows - 1) * stride + kernel) * rowFloats, outputRows * outputWidth * channels)
+    /// Every block's bands: a block with an expansion (or the first, fed by the stem) whose depthwise input image
+    /// exceeds `bandBytes` runs in bands of at most that many bytes of input rows.
+    private static func bandings(of network: EfficientNetLite, variant: KernelVariant, bandBytes: Int) -> [Banding?] {
+        let stemFeedsBands = stemFeedsBands(network, variant: variant)
+        var (height, width) = network.stem.outputSize(height: network.inputSize, width: network.inputSize)
+        var bandings: [Banding?] = []
+        for (index, block) in network.blocks.enumerated() {
+            let depthwise = block.depthwise
+            let (outputHeight, outputWidth) = depthwise.outputSize(height: height, width: width)
+            defer { (height, width) = (outputHeight, outputWidth) }
+            let rowFloats = width * depthwise.channels
+            guard block.expand != nil || index == 0 && stemFeedsBands,
+                  bandBytes > 0, height * rowFloats * MemoryLayout<Float>.size > bandBytes else {
+                bandings.append(nil)
+                continue
+            }
+            let inputRows = max(depthwise.kernel, bandBytes / MemoryLayout<Float>.size / rowFloats)
+            let outputRows = max(1, (inputRows - depthwise.kernel) / depthwise.stride + 1)
+            bandings.append(Banding(outputRowsPerBand: outputRows,
+                                    inputFloats: ((outputRows - 1) * depthwise.stride + depthwise.kernel) * rowFloats,
+                                    depthwiseFloats: outputRows * outputWidth * depthwise.channels))
+        }
+        return bandings
     }
 
     override var classifier: PointwiseConvolution? { network.classifier }
@@ -73,14 +87,7 @@ final class EfficientNetLiteRunner: NetworkRunner {
     override func reserve(batch: Int) {
         activations.reserve(largestActivationPerImage * batch)
         workspace.reserve(network.stem.workspaceCount(batch: batch, height: network.inputSize, width: network.inputSize))
-        var (height, width) = network.stem.outputSize(height: network.inputSize, width: network.inputSize)
-        var largestBand = 0
-        for (index, block) in network.blocks.enumerated() {
-            if let band = banding(block, index: index, height: height, width: width) {
-                largestBand = max(largestBand, band.inputFloats, band.depthwiseFloats)
-            }
-            (height, width) = block.depthwise.outputSize(height: height, width: width)
-        }
+        let largestBand = bandings.compactMap { $0.map { max($0.inputFloats, $0.depthwiseFloats) } }.max() ?? 0
         bands.reserve(largestBand)
     }
 
@@ -93,7 +100,7 @@ final class EfficientNetLiteRunner: NetworkRunner {
         var firstBlock = 0
         let first = network.blocks.first
         var unclampedInput = false
-        if let first, let band = banding(first, index: 0, height: height, width: width), stemFeedsBands {
+        if let first, let band = bandings.first ?? nil, first.expand == nil {
             let (outputHeight, outputWidth) = first.depthwise.outputSize(height: height, width: width)
             for image in 0..<batch {
                 let imageInput = input + image * size * size * network.stem.inChannels
@@ -116,7 +123,7 @@ final class EfficientNetLiteRunner: NetworkRunner {
         }
 
         for (index, block) in network.blocks.enumerated() where index >= firstBlock {
-            if let band = banding(block, index: index, height: height, width: width), let expand = block.expand {
+            if let band = bandings[index], let expand = block.expand {
                 let (outputHeight, outputWidth) = block.depthwise.outputSize(height: height, width: width)
                 for image in 0..<batch {
                     let imageInput = current + image * height * width * expand.inChannels

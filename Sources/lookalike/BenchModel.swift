@@ -87,9 +87,7 @@ struct BenchModel: ParsableCommand {
         let n = 1024
         let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
         var c = [Float](repeating: 0, count: n * n)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let begin = DispatchTime.now().uptimeNanoseconds
+        return gflopsBestOfFive(multiplyAdds: n * n * n) {
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
                     c.withUnsafeMutableBufferPointer { c in
@@ -98,9 +96,18 @@ struct BenchModel: ParsableCommand {
                     }
                 }
             }
+        }
+    }
+
+    /// GFLOP/s of the fastest of five runs of `body`, which does `multiplyAdds` multiply-adds.
+    private static func gflopsBestOfFive(multiplyAdds: Int, _ body: () -> Void) -> Double {
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let begin = DispatchTime.now().uptimeNanoseconds
+            body()
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9)
         }
-        return 2 * Double(n * n * n) / best / 1e9
+        return 2 * Double(multiplyAdds) / best / 1e9
     }
 
     /// Single-thread GFLOP/s of the product with weights packed once (what every 1×1 convolution runs), on a
@@ -111,15 +118,11 @@ struct BenchModel: ParsableCommand {
                                          bias: [Float](repeating: 0, count: n), activation: .identity)
         let input = [Float](repeating: 0.25, count: n * n)
         var output = [Float](repeating: 0, count: n * n)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let begin = DispatchTime.now().uptimeNanoseconds
+        return gflopsBestOfFive(multiplyAdds: n * n * n) {
             input.withUnsafeBufferPointer { input in
                 output.withUnsafeMutableBufferPointer { layer.apply(input.baseAddress!, rows: n, into: $0.baseAddress!) }
             }
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9)
         }
-        return 2 * Double(n * n * n) / best / 1e9
     }
 
     /// Per-worker timings, written once per worker from `concurrentPerform`.

@@ -45,13 +45,11 @@ void lookalike_depthwise_rows_avx2(const float *rows, const lookalike_depthwise_
 void lookalike_depthwise_rows_avx512(const float *rows, const lookalike_depthwise_shape *shape, lookalike_row_window window,
                                      const float *weights, const float *bias, int clamp_input, int relu6, float *output);
 
-// A dense k×k convolution over NHWC input, computed directly (no patch matrix): output[b, oy, ox, co] = bias[co] +
-// Σ weights[(ky·K + kx)·Cin + ci][co] · input[…], taps outside the image skipped, then the activation (0 none,
-// 1 ReLU6, 2 ReLU). For layers with a small patch (K·K·Cin) such as a stem; out_channels a multiple of 16. AVX-512
-// only: callers check lookalike_cpu_has_avx512f (elsewhere this does nothing).
-void lookalike_direct_convolution_avx512(const float *input, const lookalike_depthwise_shape *shape, const float *weights,
-                                         const float *bias, int out_channels, int activation, float *output);
-// Output rows [out_row_begin, out_row_end) of one image (shape->batch ignored); `output` starts at out_row_begin.
+// Output rows [out_row_begin, out_row_end) of one image (shape->batch ignored) of a dense k×k convolution over NHWC
+// input, computed directly (no patch matrix): output[oy, ox, co] = bias[co] + Σ weights[(ky·K + kx)·Cin + ci][co] ·
+// input[…], taps outside the image skipped, then the activation (0 none, 1 ReLU6, 2 ReLU); `output` starts at
+// out_row_begin. For layers with a small patch (K·K·Cin) such as a stem; out_channels a multiple of 16. AVX-512
+// only: callers check lookalike_cpu_has_avx512f (elsewhere this aborts).
 void lookalike_direct_convolution_rows_avx512(const float *image, const lookalike_depthwise_shape *shape,
                                               const float *weights, const float *bias, int out_channels, int activation,
                                               int out_row_begin, int out_row_end, float *output);
