@@ -13,6 +13,17 @@ public struct ModelInputPreprocessor: Sendable {
         case centerSquare
         /// The whole image, squashed to a square (aspect ratio not kept).
         case squash
+        /// The whole image, aspect ratio kept, centred in the square on the model's mean colour (zero input).
+        case pad
+    }
+
+    /// Where the crop's source rectangle lands in the square input: all of it, except with ``CropPolicy/pad``.
+    public struct Placement: Sendable, Equatable {
+        public var source: Resampler.Region
+        public var x: Int, y: Int, width: Int, height: Int
+
+        /// Whether the placed image leaves part of the square empty.
+        func leavesMargins(size: Int) -> Bool { width != size || height != size }
     }
 
     /// Side of the square model input in pixels.
@@ -45,9 +56,23 @@ public struct ModelInputPreprocessor: Sendable {
         case .centerSquare:
             let side = min(width, height)
             return Resampler.Region(x: (width - side) / 2, y: (height - side) / 2, width: side, height: side)
-        case .squash:
+        case .squash, .pad:
             return Resampler.Region(x: 0, y: 0, width: width, height: height)
         }
+    }
+
+    /// The crop's source rectangle and where it lands in the square.
+    public func placement(width: Int, height: Int) -> Placement {
+        let source = cropRegion(width: width, height: height)
+        guard cropPolicy == .pad, width != height else {
+            return Placement(source: source, x: 0, y: 0, width: size, height: size)
+        }
+        // The longer side fills the square; the shorter is scaled alike (at least one pixel) and centred.
+        let longer = max(width, height)
+        func scaled(_ side: Int) -> Int { max(1, min(size, Int((Double(side * size) / Double(longer)).rounded()))) }
+        let (placedWidth, placedHeight) = (scaled(width), scaled(height))
+        return Placement(source: source, x: (size - placedWidth) / 2, y: (size - placedHeight) / 2,
+                         width: placedWidth, height: placedHeight)
     }
 
     /// Returns a new CHW tensor for `image`.
@@ -72,12 +97,16 @@ public struct ModelInputPreprocessor: Sendable {
         }
         let (mean0, mean1, mean2) = (period(means, 0), period(means, 1), period(means, 2))
         let (scale0, scale1, scale2) = (period(scales, 0), period(scales, 1), period(scales, 2))
+        let placement = placement(width: image.width, height: image.height)
         return [Float](unsafeUninitializedCapacity: elementCount) { buffer, count in
             let base = buffer.baseAddress!
-            resampler.resample(image, region: cropRegion(width: image.width, height: image.height), width: size,
-                height: size) { y, row in
+            // Margins hold the mean colour, which normalises to zero.
+            if placement.leavesMargins(size: size) { base.initialize(repeating: 0, count: elementCount) }
+            resampler.resample(image, region: placement.source, width: placement.width,
+                height: placement.height) { y, row in
                 let source = UnsafeRawPointer(row.baseAddress!)
-                let destination = UnsafeMutableRawPointer(base + y * size * 3)
+                let start = ((placement.y + y) * size + placement.x) * 3
+                let destination = UnsafeMutableRawPointer(base + start)
                 let vector = MemoryLayout<SIMD4<Float>>.stride
                 var index = 0
                 while index + 12 <= row.count {
@@ -91,7 +120,7 @@ public struct ModelInputPreprocessor: Sendable {
                     index += 12
                 }
                 while index < row.count {
-                    base[y * size * 3 + index] = (row[index] - means[index % 3]) * scales[index % 3]
+                    base[start + index] = (row[index] - means[index % 3]) * scales[index % 3]
                     index += 1
                 }
             }
@@ -107,10 +136,12 @@ public struct ModelInputPreprocessor: Sendable {
         let (meanR, meanG, meanB) = mean
         let (scaleR, scaleG, scaleB) = (1 / std.0, 1 / std.1, 1 / std.2)
         let base = destination.baseAddress!
-        resampler.resample(image, region: cropRegion(width: image.width, height: image.height), width: size,
-            height: size) { y, row in
-            let red = base + y * size, green = red + plane, blue = green + plane
-            for x in 0..<size {
+        let placement = placement(width: image.width, height: image.height)
+        if placement.leavesMargins(size: size) { base.update(repeating: 0, count: elementCount) }
+        resampler.resample(image, region: placement.source, width: placement.width,
+            height: placement.height) { y, row in
+            let red = base + (placement.y + y) * size + placement.x, green = red + plane, blue = green + plane
+            for x in 0..<placement.width {
                 red[x] = (row[x * 3] - meanR) * scaleR
                 green[x] = (row[x * 3 + 1] - meanG) * scaleG
                 blue[x] = (row[x * 3 + 2] - meanB) * scaleB

@@ -123,9 +123,10 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var maxBatchWaitMilliseconds = InferencePool.Configuration().maxBatchWaitMilliseconds
         public var maxImagePixels = DecodingLimits().maxPixels
         public var thumbnailSize = Thumbnailer().maxSide
-        /// How the square model input is cut: `squash` (the whole image, aspect not kept), `centerSquare` (the
-        /// largest centred square), or `auto`: whatever the database's stored vectors were made with, `squash`
-        /// for a database without vectors. Part of the recipe.
+        /// How the square model input is cut: `pad` (the whole image, aspect kept, centred on the model's mean
+        /// colour), `squash` (the whole image, aspect not kept), `centerSquare` (the largest centred square), or
+        /// `auto`: whatever the database's stored vectors were made with, `pad` for a database without vectors.
+        /// Part of the recipe.
         public var cropPolicy = "auto"
         /// `average` (what the model was trained with), `gem` (generalized mean with `gemPower`) or `rmac`
         /// (regional maxima). Part of the
@@ -136,11 +137,20 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var trimBorders = false
         /// Embed the image and its mirror image and average the two (twice the inference). Part of the recipe.
         public var mirrorAverage = false
+        /// Each feature x becomes sign(x)·|x|^featurePower before normalisation: 1 leaves the features as they
+        /// are; 0 means `auto`: whatever the database's stored vectors were made with,
+        /// ``newDatabaseFeaturePower`` for a database without vectors. Part of the recipe.
+        public var featurePower = 0.0
+        /// The feature power of a new database under `auto`.
+        public static let newDatabaseFeaturePower: Float = 0.8
 
         /// The crop these settings name, nil for `auto` (after ``Configuration/validate()``).
         public var explicitCropPolicy: ModelInputPreprocessor.CropPolicy? {
             ModelInputPreprocessor.CropPolicy(rawValue: cropPolicy)
         }
+
+        /// The feature power these settings name, nil for `auto`.
+        public var explicitFeaturePower: Float? { featurePower == 0 ? nil : Float(featurePower) }
 
         /// The pooling these settings name (after ``Configuration/validate()``).
         public var featurePooling: FeaturePooling {
@@ -373,7 +383,9 @@ public struct Configuration: Codable, Sendable, Equatable {
         try check(model.maxBatchWaitMilliseconds >= 0 && model.maxBatchWaitMilliseconds <= 10_000, "model.maxBatchWaitMilliseconds", "must be 0...10000")
         try check((1...1_000_000_000).contains(model.maxImagePixels), "model.maxImagePixels", "must be 1...1000000000")
         try check((16...4096).contains(model.thumbnailSize), "model.thumbnailSize", "must be 16...4096")
-        try check(model.cropPolicy == "auto" || model.explicitCropPolicy != nil, "model.cropPolicy", "must be auto, squash or centerSquare")
+        try check(model.cropPolicy == "auto" || model.explicitCropPolicy != nil, "model.cropPolicy", "must be auto, pad, squash or centerSquare")
+        try check(model.featurePower >= 0.1 && model.featurePower <= 1 || model.featurePower == 0, "model.featurePower",
+                  "must be 0 (auto) or 0.1...1")
         try check(["average", "gem", "rmac"].contains(model.pooling), "model.pooling", "must be average, gem or rmac")
         try check(model.gemPower >= 1 && model.gemPower <= 16, "model.gemPower", "must be 1...16")
         try check((1...256).contains(index.trees), "index.trees", "must be 1...256")

@@ -1,3 +1,4 @@
+import Foundation
 public import Imaging
 public import Inference
 
@@ -30,6 +31,9 @@ public final class ImageEmbedder: Sendable {
     public let trimBorders: Bool
     /// The vector is the mean of the image's and its mirror image's (two forward passes).
     public let mirrorAverage: Bool
+    /// Each feature x becomes sign(x)·|x|^power before the vector is normalised (1: unchanged). Powers below 1
+    /// damp the few strongest channels, so more of the vector's channels count in a cosine.
+    public let featurePower: Float
     /// The model, its weights and how images become vectors: recorded with every vector, so vectors of another
     /// recipe never meet in one search.
     public let recipe: ModelIdentity
@@ -37,15 +41,17 @@ public final class ImageEmbedder: Sendable {
     public init(
         model: ImageModel, pool: InferencePool, limits: DecodingLimits = DecodingLimits(),
         thumbnailer: Thumbnailer = Thumbnailer(), cropPolicy: ModelInputPreprocessor.CropPolicy = .centerSquare,
-        trimBorders: Bool = false, mirrorAverage: Bool = false
+        trimBorders: Bool = false, mirrorAverage: Bool = false, featurePower: Float = 1
     ) {
+        precondition(featurePower > 0 && featurePower <= 1, "the feature power must be in (0, 1]")
         self.model = model
         self.pool = pool
         self.trimBorders = trimBorders
         self.mirrorAverage = mirrorAverage
+        self.featurePower = featurePower
         self.recipe = ModelIdentity(
             name: model.identity.name + (trimBorders ? "+trim" : "") + (mirrorAverage ? "+mirror" : "")
-                + Self.recipeSuffix(of: cropPolicy),
+                + Self.recipeSuffix(of: cropPolicy) + Self.recipeSuffix(ofFeaturePower: featurePower),
             weightsHash: model.identity.weightsHash)
         self.decoder = ImageDecoder(limits: limits)
         self.preprocessor = ModelInputPreprocessor(
@@ -98,6 +104,10 @@ public final class ImageEmbedder: Sendable {
             }
             vector = FeatureVector.normalized(zip(vector, mirrored).map { $0 + $1 })
         }
+        if featurePower != 1 {
+            let power = featurePower
+            vector = FeatureVector.normalized(vector.map { pow(abs($0), power) * ($0 < 0 ? -1 : 1) })
+        }
         return Embedding(
             vector: vector, model: recipe, format: prepared.decoded.format,
             width: prepared.decoded.originalWidth, height: prepared.decoded.originalHeight,
@@ -112,12 +122,29 @@ extension ImageEmbedder {
         switch crop {
         case .centerSquare: ""
         case .squash: "+squash"
+        case .pad: "+pad"
         }
     }
 
     /// The crop a stored vector's recipe name records.
     static func cropPolicy(ofRecipe name: String) -> ModelInputPreprocessor.CropPolicy {
-        name.contains(recipeSuffix(of: .squash)) ? .squash : .centerSquare
+        if name.contains(recipeSuffix(of: .squash)) { return .squash }
+        if name.contains(recipeSuffix(of: .pad)) { return .pad }
+        return .centerSquare
+    }
+
+    /// The feature power's mark in the recipe: none for 1, so earlier vectors keep their recipe.
+    static func recipeSuffix(ofFeaturePower power: Float) -> String {
+        power == 1 ? "" : "+pow\(power)"
+    }
+
+    /// The feature power a stored vector's recipe name records (1 when it has none).
+    static func featurePower(ofRecipe name: String) -> Float {
+        // The recipe name ends before the weights' hash ("name@hash").
+        let recipe = name.split(separator: "@").first.map(String.init) ?? name
+        guard let mark = recipe.range(of: "+pow") else { return 1 }
+        let digits = recipe[mark.upperBound...].prefix { $0.isNumber || $0 == "." }
+        return Float(digits).flatMap { $0 > 0 && $0 <= 1 ? $0 : nil } ?? 1
     }
 
     /// A square HWC tensor flipped left to right.

@@ -87,23 +87,28 @@ public final class LookalikeService: @unchecked Sendable {
             workers: configuration.model.workers == 0 ? nil : configuration.model.workers,
             queueCapacity: configuration.model.queueCapacity, maxBatch: configuration.model.maxBatch,
             maxBatchWaitMilliseconds: configuration.model.maxBatchWaitMilliseconds))
+        // Settings left to `auto` follow the stored vectors' recipe, so an existing database stays searchable
+        // when a default changes; a new one gets today's defaults.
+        let storedRecipe = try Self.storedRecipe(store)
         embedder = ImageEmbedder(
             model: model, pool: pool, limits: DecodingLimits(maxPixels: configuration.model.maxImagePixels),
             thumbnailer: Thumbnailer(maxSide: configuration.model.thumbnailSize),
-            cropPolicy: try configuration.model.explicitCropPolicy ?? Self.storedCropPolicy(store) ?? .squash, trimBorders: configuration.model.trimBorders,
-            mirrorAverage: configuration.model.mirrorAverage)
+            cropPolicy: configuration.model.explicitCropPolicy ?? storedRecipe.map(ImageEmbedder.cropPolicy(ofRecipe:)) ?? .pad,
+            trimBorders: configuration.model.trimBorders, mirrorAverage: configuration.model.mirrorAverage,
+            featurePower: configuration.model.explicitFeaturePower ?? storedRecipe.map(ImageEmbedder.featurePower(ofRecipe:))
+                ?? Configuration.Model.newDatabaseFeaturePower)
         for stored in try store.collections() {
             collections[stored.name] = try openCollection(stored)
         }
     }
 
-    /// The crop the stored vectors were made with (read from the recipe of one collection's first image), so an
-    /// existing database keeps its recipe when the default changes; nil when nothing is stored.
-    static func storedCropPolicy(_ store: any ImageRepository) throws -> ModelInputPreprocessor.CropPolicy? {
+    /// The recipe the stored vectors were made with (that of one collection's first image); nil when nothing is
+    /// stored.
+    static func storedRecipe(_ store: any ImageRepository) throws -> String? {
         for collection in try store.collections() {
             guard let first = try store.list(collection: collection.id, limit: 1, after: nil).first,
                   let model = try store.vector(id: first.id)?.model else { continue }
-            return ImageEmbedder.cropPolicy(ofRecipe: model)
+            return model
         }
         return nil
     }

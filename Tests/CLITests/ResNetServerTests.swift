@@ -55,7 +55,7 @@ import TestSupport
 
         let stats = try client.request("GET", "/v1/stats").json
         let model = stats["model"] as? String ?? ""
-        #expect(model.hasPrefix("resnet50+squash@"), "\(stats)")
+        #expect(model.hasPrefix("resnet50+pad+pow0.8@"), "\(stats)")
         #expect(stats["images"] as? Int == 2 && stats["indexed"] as? Int == 1, "\(stats)")
 
         let uniform = (0..<2048).map { _ in "0.01" }.joined(separator: ",")

@@ -85,6 +85,31 @@ struct ResamplerTests {
         }
     }
 
+    /// Padding places the whole image, aspect kept, centred; the margins are zero (the mean colour) and the
+    /// placed pixels are the image resampled to the placed size, in both tensor layouts.
+    @Test func paddingCentresTheWholeImageOnZero() {
+        let preprocessor = ModelInputPreprocessor(size: 10, mean: (127, 127, 127), std: (128, 128, 128), cropPolicy: .pad)
+        #expect(preprocessor.placement(width: 300, height: 100) ==
+                .init(source: .init(x: 0, y: 0, width: 300, height: 100), x: 0, y: 3, width: 10, height: 3))
+        #expect(preprocessor.placement(width: 50, height: 1000).width == 1, "at least one column")
+        #expect(preprocessor.placement(width: 64, height: 64).width == 10)
+        let image = RGBImage(width: 300, height: 100, pixels: TestImages.randomBytes(count: 300 * 100 * 3, seed: 5))
+        var placed = [Float](repeating: 0, count: 10 * 3 * 3)
+        Resampler().resample(image, region: .init(x: 0, y: 0, width: 300, height: 100), width: 10, height: 3) { y, row in
+            for (index, value) in row.enumerated() { placed[y * 30 + index] = (value - 127) / 128 }
+        }
+        let interleaved = preprocessor.interleavedTensor(from: image), planar = preprocessor.tensor(from: image)
+        for y in 0..<10 {
+            for x in 0..<10 {
+                for c in 0..<3 {
+                    let want: Float = (3..<6).contains(y) ? placed[(y - 3) * 30 + x * 3 + c] : 0
+                    #expect(abs(interleaved[(y * 10 + x) * 3 + c] - want) < 1e-6, "interleaved y \(y) x \(x)")
+                    #expect(abs(planar[c * 100 + y * 10 + x] - want) < 1e-6, "planar y \(y) x \(x)")
+                }
+            }
+        }
+    }
+
     /// The interleaved tensor holds exactly the planar tensor's values, pixel by pixel (sizes whose rows are and
     /// are not whole 12-float vector periods; means and scales that differ per channel).
     @Test(arguments: [224, 10, 3])

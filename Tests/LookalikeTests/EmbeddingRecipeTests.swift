@@ -15,8 +15,10 @@ struct EmbeddingRecipeTests {
         } catch { fatalError("cannot start the inference pool: \(error)") }
     }()
 
-    static func embedder(trim: Bool = false, mirror: Bool = false, crop: ModelInputPreprocessor.CropPolicy = .centerSquare) -> ImageEmbedder {
-        ImageEmbedder(model: CollectionTests.model, pool: pool, cropPolicy: crop, trimBorders: trim, mirrorAverage: mirror)
+    static func embedder(trim: Bool = false, mirror: Bool = false, crop: ModelInputPreprocessor.CropPolicy = .centerSquare,
+                         power: Float = 1) -> ImageEmbedder {
+        ImageEmbedder(model: CollectionTests.model, pool: pool, cropPolicy: crop, trimBorders: trim, mirrorAverage: mirror,
+                      featurePower: power)
     }
 
     static func png(_ image: RGBImage) -> [UInt8] {
@@ -41,20 +43,58 @@ struct EmbeddingRecipeTests {
         #expect(Self.embedder(crop: .squash).recipe.name == name + "+squash")
         #expect(ImageEmbedder.cropPolicy(ofRecipe: Self.embedder(trim: true, crop: .squash).recipe.description) == .squash)
         #expect(ImageEmbedder.cropPolicy(ofRecipe: Self.embedder(trim: true).recipe.description) == .centerSquare)
+        let padded = Self.embedder(crop: .pad, power: 0.8).recipe
+        #expect(padded.name == name + "+pad+pow0.8")
+        #expect(ImageEmbedder.cropPolicy(ofRecipe: padded.description) == .pad)
+        #expect(ImageEmbedder.featurePower(ofRecipe: padded.description) == 0.8)
+        #expect(ImageEmbedder.featurePower(ofRecipe: Self.embedder(crop: .squash).recipe.description) == 1)
     }
 
-    /// The crop left to `auto`: a new database squashes, a database of centred-square vectors keeps the centred
-    /// square (its images stay searchable), and an explicit crop that differs leaves them for `reembed`.
+    /// The feature power maps each feature of the plain vector to sign(x)·|x|^p and normalises again (checked
+    /// against that arithmetic in Double, 1e-5 per component).
+    @Test func theFeaturePowerIsAppliedToThePlainVector() throws {
+        let bytes = Self.png(TestImages.scene(seed: 24, width: 320, height: 240))
+        let plain = try Self.embedder(crop: .pad).embedBlocking(bytes).vector
+        let powered = try Self.embedder(crop: .pad, power: 0.5).embedBlocking(bytes).vector
+        let mapped = plain.map { Double($0).magnitude.squareRoot() * ($0 < 0 ? -1 : 1) }
+        let norm = mapped.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let worst = zip(powered, mapped).map { abs(Double($0) - $1 / norm) }.max() ?? 1
+        #expect(worst < 1e-5, "largest difference \(worst)")
+        #expect(FeatureVector.cosine(plain, powered) < 0.99, "the power changes the vector")
+    }
+
+    /// Padding keeps the aspect ratio: a wide image embeds like the same image letterboxed by hand with bars of
+    /// the model's mean colour (squashing that square changes nothing), unlike the squashed wide image.
+    @Test func aPaddedImageEmbedsLikeItsLetterboxedCopy() throws {
+        let scene = TestImages.scene(seed: 25, width: 448, height: 224)
+        let mean = CollectionTests.model.inputMean
+        let bar = (UInt8(mean.0.rounded()), UInt8(mean.1.rounded()), UInt8(mean.2.rounded()))
+        let letterboxed = TestImages.framed(scene, colour: bar, top: 112, bottom: 112, left: 0, right: 0)
+        let padded = try Self.embedder(crop: .pad).embedBlocking(Self.png(scene)).vector
+        let byHand = try Self.embedder(crop: .squash).embedBlocking(Self.png(letterboxed)).vector
+        let squashed = try Self.embedder(crop: .squash).embedBlocking(Self.png(scene)).vector
+        let (toLetterboxed, toSquashed) = (FeatureVector.cosine(padded, byHand), FeatureVector.cosine(padded, squashed))
+        // Only the rows at the bars' edges differ: there the letterboxed square's filter mixes in the bars.
+        #expect(toLetterboxed > 0.98, "padded against letterboxed: \(toLetterboxed)")
+        #expect(toSquashed < toLetterboxed - 0.05, "padded against squashed: \(toSquashed), letterboxed \(toLetterboxed)")
+    }
+
+    /// The crop and feature power left to `auto`: a new database pads with power 0.8, a database of
+    /// centred-square vectors keeps the centred square and plain features (its images stay searchable), and an
+    /// explicit crop that differs leaves them for `reembed`.
     @Test func anExistingDatabaseKeepsTheCropItWasBuiltWith() throws {
         let directory = try CollectionTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let wide = Self.png(TestImages.scene(seed: 23, width: 480, height: 160))
         let fresh = try CollectionTests.open(CollectionTests.configuration(directory))
-        #expect(fresh.embedder.recipe.name.hasSuffix("+squash"))
+        #expect(fresh.embedder.recipe.name.hasSuffix("+pad+pow0.8"))
         fresh.shutdown()
         try FileManager.default.removeItem(at: directory.appendingPathComponent("db.sqlite"))
 
-        let centred = try CollectionTests.open(CollectionTests.configuration(directory) { $0.model.cropPolicy = "centerSquare" })
+        let centred = try CollectionTests.open(CollectionTests.configuration(directory) {
+            $0.model.cropPolicy = "centerSquare"
+            $0.model.featurePower = 1
+        })
         _ = try centred.ingest(bytes: wide, key: "wide")
         centred.shutdown()
         let automatic = try CollectionTests.open(CollectionTests.configuration(directory))
@@ -66,6 +106,7 @@ struct EmbeddingRecipeTests {
 
         let squashing = try CollectionTests.open(CollectionTests.configuration(directory) {
             $0.model.cropPolicy = "squash"
+            $0.model.featurePower = 1
             $0.storage.keepOriginals = true
         })
         defer { squashing.shutdown() }
