@@ -8,6 +8,12 @@ public enum FeatureVector {
         return norm > 0 ? values.map { $0 / norm } : Array(values)
     }
 
+    /// Each value x mapped to sign(x)·|x|^power, then scaled to unit L2 norm (power normalisation: powers below 1
+    /// damp the few strongest channels, so more channels count in a cosine).
+    public static func powered(_ values: some Collection<Float>, power: Float) -> [Float] {
+        normalized(values.map { Foundation.pow(abs($0), power) * ($0 < 0 ? -1 : 1) })
+    }
+
     /// Softmax probabilities of `logits`, computed stably.
     public static func softmax(_ logits: some Collection<Float>) -> [Float] {
         let largest = logits.max() ?? 0

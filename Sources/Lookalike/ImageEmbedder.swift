@@ -1,4 +1,3 @@
-import Foundation
 public import Imaging
 public import Inference
 
@@ -105,8 +104,7 @@ public final class ImageEmbedder: Sendable {
             vector = FeatureVector.normalized(zip(vector, mirrored).map { $0 + $1 })
         }
         if featurePower != 1 {
-            let power = featurePower
-            vector = FeatureVector.normalized(vector.map { pow(abs($0), power) * ($0 < 0 ? -1 : 1) })
+            vector = FeatureVector.powered(vector, power: featurePower)
         }
         return Embedding(
             vector: vector, model: recipe, format: prepared.decoded.format,

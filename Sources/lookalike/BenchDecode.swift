@@ -11,19 +11,19 @@ struct BenchDecode: ParsableCommand {
     @Argument(help: "Image file.") var input: String
     @Option(help: "Repetitions.") var repeats = 50
     @Option(help: "Model input size.") var size = 224
-    @Option(help: "How the square input is cut: squash (the default for new databases) or centerSquare.")
-    var crop = "squash"
+    @Option(help: "How the square input is cut: pad (the default for new databases), squash or centerSquare.")
+    var crop = "pad"
 
     func validate() throws {
         guard (1...100_000).contains(repeats) else { throw ValidationError("--repeats must be 1...100000") }
-        guard ModelInputPreprocessor.CropPolicy(rawValue: crop) != nil else { throw ValidationError("--crop must be squash or centerSquare") }
+        guard ModelInputPreprocessor.CropPolicy(rawValue: crop) != nil else { throw ValidationError("--crop must be pad, squash or centerSquare") }
     }
 
     func run() throws {
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: input)))
         let decoder = ImageDecoder()
         let preprocessor = ModelInputPreprocessor(size: size, mean: (127, 127, 127), std: (128, 128, 128),
-                                                  cropPolicy: ModelInputPreprocessor.CropPolicy(rawValue: crop) ?? .squash)
+                                                  cropPolicy: ModelInputPreprocessor.CropPolicy(rawValue: crop) ?? .pad)
         var tensor: [Float] = []
         let times = try Self.sortedMilliseconds(repeats: repeats) {
             // The interleaved (HWC) tensor is what uploads hand to the model.

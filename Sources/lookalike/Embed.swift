@@ -1,20 +1,34 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import Inference
 
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print an image's L2-normalised feature vector as JSON.",
-        discussion: "INPUT is a JPEG or PNG file, or a .npy float32 tensor of shape (3, S, S) or (1, 3, S, S) already preprocessed.")
+        discussion: """
+            INPUT is an image file, or a .npy float32 tensor of shape (3, S, S) or (1, 3, S, S) already \
+            preprocessed. The defaults are a new database's recipe (padded input, features to the power 0.8), so \
+            the vector can be sent to search/vector.
+            """)
 
     @OptionGroup var modelOptions: ModelOptions
     @Argument(help: "Image or .npy tensor.") var input: String
+    @Option(help: "How the square input is cut: pad, squash or centerSquare.") var crop = "pad"
+    @Option(help: "Each feature x becomes sign(x)·|x|^p before normalising (0.1–1; 1: plain).") var featurePower: Float = 0.8
+
+    func validate() throws {
+        guard ModelInputPreprocessor.CropPolicy(rawValue: crop) != nil else {
+            throw ValidationError("--crop must be pad, squash or centerSquare")
+        }
+        guard featurePower >= 0.1 && featurePower <= 1 else { throw ValidationError("--feature-power must be 0.1...1") }
+    }
 
     func run() throws {
         let model = try modelOptions.load()
-        let tensor = try ModelInput.tensor(path: input, model: model)
+        let tensor = try ModelInput.tensor(path: input, model: model, crop: ModelInputPreprocessor.CropPolicy(rawValue: crop) ?? .pad)
         let features = InferenceSession(model: model).run(tensor).features
-        let vector = FeatureVector.normalized(features)
+        let vector = FeatureVector.powered(features, power: featurePower)
         let values = vector.map { String(format: "%.7g", $0) }.joined(separator: ",")
         print("{\"model\":\"\(model.identity)\",\"dimension\":\(vector.count),\"vector\":[\(values)]}")
     }

@@ -8,7 +8,9 @@ enum ModelInput {
     /// Largest file read from the command line (the decoder's own limit applies after).
     static let maxFileBytes = 256 << 20
 
-    static func tensor(path: String, model: ImageModel) throws -> [Float] {
+    static func tensor(
+        path: String, model: ImageModel, crop: ModelInputPreprocessor.CropPolicy = .centerSquare
+    ) throws -> [Float] {
         let url = URL(fileURLWithPath: path)
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         guard let size = attributes?[.size] as? Int else { throw ValidationError("cannot read '\(path)'") }
@@ -24,7 +26,7 @@ enum ModelInput {
         }
         do {
             let image = try ImageDecoder().decode(bytes, minimumShortSide: side).image
-            let preprocessor = ModelInputPreprocessor(size: side, mean: model.inputMean, std: model.inputStd)
+            let preprocessor = ModelInputPreprocessor(size: side, mean: model.inputMean, std: model.inputStd, cropPolicy: crop)
             return preprocessor.tensor(from: image)
         } catch {
             throw ValidationError("'\(path)': \(error)")

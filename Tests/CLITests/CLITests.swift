@@ -109,6 +109,30 @@ struct CLIEndToEndTests {
         #expect(try Self.run(["backup", "--db", directory.appendingPathComponent("none.sqlite").path, "--to", copy]).status != 0)
     }
 
+    /// `embed` prints the vector a new database stores for the same file (both use a new database's recipe), so
+    /// it can be sent to search/vector.
+    @Test func embedPrintsTheVectorANewDatabaseStores() throws {
+        let directory = try Self.folder()
+        let file = directory.appendingPathComponent("img/wide.jpg")
+        try Data(try JPEGEncoder.encode(TestImages.scene(seed: 7, width: 400, height: 240))).write(to: file)
+        let db = directory.appendingPathComponent("db.sqlite").path
+        #expect(try Self.run(["ingest", file.path, "--db", db]).status == 0)
+        let store = try ImageStore(path: db)
+        let collection = try #require(try store.collections().first)
+        let first = try #require(try store.list(collection: collection.id, limit: 1, after: nil).first)
+        let stored = try #require(try store.vector(id: first.id))
+        let embedded = try Self.run(["embed", file.path])
+        let body = try JSONSerialization.jsonObject(with: Data(embedded.output.utf8)) as? [String: Any] ?? [:]
+        let vector = (body["vector"] as? [Double] ?? []).map { Float($0) }
+        #expect(vector.count == stored.values.count, "\(embedded.output.prefix(200))")
+        let cosine = zip(vector, stored.values).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        #expect(cosine > 0.99999, "embed against the stored \(stored.model): \(cosine)")
+        let plain = try Self.run(["embed", "--feature-power", "1", "--crop", "squash", file.path])
+        let plainBody = try JSONSerialization.jsonObject(with: Data(plain.output.utf8)) as? [String: Any] ?? [:]
+        let plainVector = (plainBody["vector"] as? [Double] ?? []).map { Float($0) }
+        #expect(zip(plainVector, stored.values).reduce(Float(0)) { $0 + $1.0 * $1.1 } < 0.999, "another recipe differs")
+    }
+
     @Test func ingestReportsABadFileAndSkipsKnownOnes() throws {
         let directory = try Self.folder()
         try Data(try JPEGEncoder.encode(TestImages.scene(seed: 1))).write(to: directory.appendingPathComponent("img/one.jpg"))

@@ -71,7 +71,8 @@ import TestSupport
         let verify = try CLIEndToEndTests.run(["model", "verify", "--model", weights])
         #expect(verify.output.contains("ResNet v1.5, bottleneck stages of 3, 4, 6, 3 blocks") && verify.output.contains("2048"),
                 "\(verify.output)")
-        let embedded = try CLIEndToEndTests.run(["embed", "--model", weights, directory.appendingPathComponent("input.npy").path])
+        let embedded = try CLIEndToEndTests.run(["embed", "--model", weights, "--feature-power", "1",
+                                                       directory.appendingPathComponent("input.npy").path])
         let body = try JSONSerialization.jsonObject(with: Data(embedded.output.utf8)) as? [String: Any] ?? [:]
         let vector = (body["vector"] as? [Double] ?? []).map { Float($0) }
         #expect(body["dimension"] as? Int == 2048 && vector.count == 2048, "\(embedded.output.prefix(200))")
