@@ -520,6 +520,94 @@ AVX2 void lookalike_relu_avx2(float *values, size_t count) {
     for (; i < count; i++) values[i] = values[i] > 0 ? values[i] : 0;
 }
 
+// The AVX2 build of the direct convolution above: 16 ymm registers hold DIRECT2_PIXELS pixels × two vectors of 8
+// output channels (12 accumulators), the tap's two weight vectors and the broadcast input value.
+enum { DIRECT2_PIXELS = 6 };
+
+AVX2 static inline __attribute__((always_inline)) __m256 activate8(__m256 v, int activation) {
+    if (activation == 0) return v;
+    v = _mm256_max_ps(v, _mm256_setzero_ps());
+    return activation == 1 ? _mm256_min_ps(v, _mm256_set1_ps(6)) : v;
+}
+
+// DIRECT2_PIXELS pixels whose every tap is inside the row (columns), output channels [co, co + 16).
+AVX2 static inline __attribute__((always_inline)) void direct_group_avx2(
+    const float *image, const lookalike_depthwise_shape *s, const float *weights, const float *bias, int cout,
+    int oy, int ox, int co, int activation, float *out_row) {
+    const int K = s->kernel, S = s->stride, C = s->channels;
+    __m256 acc0[DIRECT2_PIXELS], acc1[DIRECT2_PIXELS];
+    const __m256 start0 = _mm256_loadu_ps(bias + co), start1 = _mm256_loadu_ps(bias + co + 8);
+    for (int p = 0; p < DIRECT2_PIXELS; p++) { acc0[p] = start0; acc1[p] = start1; }
+    const int y0 = oy * S - s->pad_top, x0 = ox * S - s->pad_left;
+    for (int ky = 0; ky < K; ky++) {
+        const int y = y0 + ky;
+        if (y < 0 || y >= s->height) continue;
+        const float *row = image + ((size_t)y * s->width + x0) * C;
+        for (int kx = 0; kx < K; kx++) {
+            for (int ci = 0; ci < C; ci++) {
+                const float *w = weights + ((size_t)(ky * K + kx) * C + ci) * cout + co;
+                const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+                for (int p = 0; p < DIRECT2_PIXELS; p++) {
+                    const __m256 v = _mm256_broadcast_ss(row + ((size_t)p * S + kx) * C + ci);
+                    acc0[p] = _mm256_fmadd_ps(w0, v, acc0[p]);
+                    acc1[p] = _mm256_fmadd_ps(w1, v, acc1[p]);
+                }
+            }
+        }
+    }
+    for (int p = 0; p < DIRECT2_PIXELS; p++) {
+        float *out = out_row + (size_t)(ox + p) * cout + co;
+        _mm256_storeu_ps(out, activate8(acc0[p], activation));
+        _mm256_storeu_ps(out + 8, activate8(acc1[p], activation));
+    }
+}
+
+// One pixel, any position (taps outside the image skipped), output channels [co, co + 16).
+AVX2 static void direct_one_avx2(const float *image, const lookalike_depthwise_shape *s, const float *weights,
+                                 const float *bias, int cout, int oy, int ox, int co, int activation, float *out_row) {
+    const int K = s->kernel, S = s->stride, C = s->channels;
+    __m256 acc0 = _mm256_loadu_ps(bias + co), acc1 = _mm256_loadu_ps(bias + co + 8);
+    const int y0 = oy * S - s->pad_top, x0 = ox * S - s->pad_left;
+    for (int ky = 0; ky < K; ky++) {
+        const int y = y0 + ky;
+        if (y < 0 || y >= s->height) continue;
+        for (int kx = 0; kx < K; kx++) {
+            const int x = x0 + kx;
+            if (x < 0 || x >= s->width) continue;
+            const float *in = image + ((size_t)y * s->width + x) * C;
+            for (int ci = 0; ci < C; ci++) {
+                const float *w = weights + ((size_t)(ky * K + kx) * C + ci) * cout + co;
+                const __m256 v = _mm256_set1_ps(in[ci]);
+                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w), v, acc0);
+                acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + 8), v, acc1);
+            }
+        }
+    }
+    _mm256_storeu_ps(out_row + (size_t)ox * cout + co, activate8(acc0, activation));
+    _mm256_storeu_ps(out_row + (size_t)ox * cout + co + 8, activate8(acc1, activation));
+}
+
+AVX2 void lookalike_direct_convolution_rows_avx2(const float *image, const lookalike_depthwise_shape *s,
+                                                 const float *weights, const float *bias, int out_channels,
+                                                 int activation, int out_row_begin, int out_row_end, float *output) {
+    const int K = s->kernel, S = s->stride;
+    const int inside_first = (s->pad_left + S - 1) / S;
+    const int inside_end = s->width - K + s->pad_left >= 0 ? (s->width - K + s->pad_left) / S + 1 : 0;
+    for (int oy = out_row_begin; oy < out_row_end; oy++) {
+        float *out_row = output + (size_t)(oy - out_row_begin) * s->out_width * out_channels;
+        int ox = 0;
+        while (ox < s->out_width) {
+            if (ox >= inside_first && ox + DIRECT2_PIXELS <= inside_end) {
+                for (int co = 0; co < out_channels; co += 16) direct_group_avx2(image, s, weights, bias, out_channels, oy, ox, co, activation, out_row);
+                ox += DIRECT2_PIXELS;
+            } else {
+                for (int co = 0; co < out_channels; co += 16) direct_one_avx2(image, s, weights, bias, out_channels, oy, ox, co, activation, out_row);
+                ox += 1;
+            }
+        }
+    }
+}
+
 
 #else
 // Not x86: the "AVX2" entry points are the portable ones (callers check lookalike_cpu_has_avx2_fma first).
@@ -547,5 +635,12 @@ void lookalike_direct_convolution_rows_avx512(const float *image, const lookalik
 void lookalike_depthwise_rows_avx512(const float *rows, const lookalike_depthwise_shape *s, lookalike_row_window window,
                                      const float *weights, const float *bias, int clamp_input, int relu6, float *output) {
     lookalike_depthwise_rows_portable(rows, s, window, weights, bias, clamp_input, relu6, output);
+}
+void lookalike_direct_convolution_rows_avx2(const float *image, const lookalike_depthwise_shape *s,
+                                            const float *weights, const float *bias, int out_channels, int activation,
+                                            int out_row_begin, int out_row_end, float *output) {
+    (void)image; (void)s; (void)weights; (void)bias; (void)out_channels; (void)activation; (void)out_row_begin;
+    (void)out_row_end; (void)output;
+    abort();  // never called: no CPU here runs the avx2 variant
 }
 #endif

@@ -1,7 +1,7 @@
 internal import CKernels
 
 /// A dense k×k convolution over NHWC activations through im2col + `sgemm` (EfficientNet's stem, ResNet's 7×7,
-/// 3×3 and strided 1×1 layers), or computed directly where the patch is short (a 3×3 stem, with AVX-512).
+/// 3×3 and strided 1×1 layers), or computed directly where the patch is short (a 3×3 stem, with AVX2 or AVX-512).
 ///
 /// im2col writes, for every output pixel, the `kernel × kernel × inChannels` input values it sees (zeros in the
 /// padding) as one row; one `sgemm` with weights `[(ky, kx, cin)][cout]` then computes all outputs.
@@ -34,23 +34,26 @@ public struct Convolution: Sendable {
         packed = PackedWeights.make(weights: weights, inChannels: kernel * kernel * inChannels, outChannels: outChannels)
     }
 
-    /// Whether the AVX-512 build computes this layer directly (`lookalike_direct_convolution_rows_avx512`) rather than as
-    /// a matrix product: a stem-like layer, whose patch is too short (K·K·Cin ≤ 32) for OpenBLAS's kernel to reach
-    /// its speed, with output channels in whole vectors.
+    /// Whether the AVX2 and AVX-512 builds compute this layer directly (`lookalike_direct_convolution_rows_*`) rather
+    /// than as a matrix product: a stem-like layer, whose patch is too short (K·K·Cin ≤ 32) for OpenBLAS's kernel to
+    /// reach its speed, with output channels in whole vectors.
     var computesDirectly: Bool { outChannels % 16 == 0 && kernel * kernel * inChannels <= 32 }
 
-    /// Output rows `outputRows` of one image, computed directly (the AVX-512 build, where ``computesDirectly``):
-    /// the loop of a network computing a band of rows at a time. `output` receives rows from `outputRows.lowerBound`.
+    /// Whether `variant` computes this layer directly (see ``computesDirectly``); the portable build never does.
+    func computesDirectly(with variant: KernelVariant) -> Bool { variant != .portable && computesDirectly }
+
+    /// Output rows `outputRows` of one image, computed directly (where ``computesDirectly(with:)``): the loop of a
+    /// network computing a band of rows at a time. `output` receives rows from `outputRows.lowerBound`.
     public func apply(image input: UnsafePointer<Float>, height: Int, width: Int, outputRows: Range<Int>,
-                      into output: UnsafeMutablePointer<Float>, activate: Bool = true) {
-        precondition(computesDirectly && KernelVariant.isSupported(.avx512), "only a directly computed layer runs by rows")
+                      into output: UnsafeMutablePointer<Float>, activate: Bool = true, variant: KernelVariant = .best) {
+        precondition(computesDirectly(with: variant) && KernelVariant.isSupported(variant), "only a directly computed layer runs by rows")
         var shape = self.shape(batch: 1, height: height, width: width)
         precondition(outputRows.lowerBound >= 0 && outputRows.upperBound <= Int(shape.out_height), "output rows out of range")
+        let direct = variant == .avx512 ? lookalike_direct_convolution_rows_avx512 : lookalike_direct_convolution_rows_avx2
         weights.withUnsafeBufferPointer { weights in
             bias.withUnsafeBufferPointer { bias in
-                lookalike_direct_convolution_rows_avx512(input, &shape, weights.baseAddress!, bias.baseAddress!, Int32(outChannels),
-                                                         activate ? activation.code : 0, Int32(outputRows.lowerBound),
-                                                         Int32(outputRows.upperBound), output)
+                direct(input, &shape, weights.baseAddress!, bias.baseAddress!, Int32(outChannels), activate ? activation.code : 0,
+                       Int32(outputRows.lowerBound), Int32(outputRows.upperBound), output)
             }
         }
     }
@@ -89,10 +92,11 @@ public struct Convolution: Sendable {
         let (outHeight, outWidth) = (Int(shape.out_height), Int(shape.out_width))
         let patch = kernel * kernel * inChannels
         let rows = batch * outHeight * outWidth
-        if variant == .avx512 && computesDirectly {
+        if computesDirectly(with: variant) {
             for image in 0..<batch {
                 apply(image: input + image * height * width * inChannels, height: height, width: width,
-                      outputRows: 0..<outHeight, into: output + image * outHeight * outWidth * outChannels, activate: activate)
+                      outputRows: 0..<outHeight, into: output + image * outHeight * outWidth * outChannels, activate: activate,
+                      variant: variant)
             }
             return
         }

@@ -41,7 +41,7 @@ final class EfficientNetLiteRunner: NetworkRunner {
     /// Whether the stem computes the first block's input a band at a time: it must be able to compute rows, and
     /// the block must read the stem's output through its depthwise convolution alone.
     private static func stemFeedsBands(_ network: EfficientNetLite, variant: KernelVariant) -> Bool {
-        guard variant == .avx512, network.stem.computesDirectly, let first = network.blocks.first else { return false }
+        guard network.stem.computesDirectly(with: variant), let first = network.blocks.first else { return false }
         return first.expand == nil && !first.hasResidual
     }
 
@@ -86,7 +86,9 @@ final class EfficientNetLiteRunner: NetworkRunner {
 
     override func reserve(batch: Int) {
         activations.reserve(largestActivationPerImage * batch)
-        workspace.reserve(network.stem.workspaceCount(batch: batch, height: network.inputSize, width: network.inputSize))
+        // A stem computed directly needs no patch matrix (one float keeps the buffer addressable).
+        workspace.reserve(network.stem.computesDirectly(with: variant)
+            ? 1 : network.stem.workspaceCount(batch: batch, height: network.inputSize, width: network.inputSize))
         let largestBand = bandings.compactMap { $0.map { max($0.inputFloats, $0.depthwiseFloats) } }.max() ?? 0
         bands.reserve(largestBand)
     }
@@ -107,7 +109,8 @@ final class EfficientNetLiteRunner: NetworkRunner {
                 runBanded(first.depthwise, first.project, band: band.outputRowsPerBand, height: height, width: width,
                           clampInput: false, residual: nil,
                           into: projected + image * outputHeight * outputWidth * first.project.outChannels) { rows, into in
-                    network.stem.apply(image: imageInput, height: size, width: size, outputRows: rows, into: into)
+                    network.stem.apply(image: imageInput, height: size, width: size, outputRows: rows, into: into,
+                                      variant: variant)
                 }
             }
             (height, width) = (outputHeight, outputWidth)

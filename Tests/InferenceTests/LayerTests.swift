@@ -175,9 +175,10 @@ struct LayerTests {
         #expect(Self.maxDifference(got, want.values) < Self.tolerance)
     }
 
-    /// Stem-like layers (short patch, output channels in whole vectors), which the AVX-512 build computes directly:
-    /// rows wide enough for groups of eight interior pixels and the single pixels at the borders, 16, 32 and 48
-    /// output channels (one and two vectors at a time), with each activation; every kernel build.
+    /// Stem-like layers (short patch, output channels in whole vectors), which the AVX2 and AVX-512 builds compute
+    /// directly: rows wide enough for groups of six (AVX2) and eight (AVX-512) interior pixels and the single pixels
+    /// at the borders, 16, 32 and 48 output channels (one and two vectors at a time), with each activation; every
+    /// kernel build.
     @Test(arguments: [(3, 2, 3, 32, Activation.relu6), (3, 1, 3, 48, .identity), (3, 2, 2, 16, .relu), (2, 1, 5, 32, .relu6)])
     func directConvolutionMatchesNaive(parameters: (Int, Int, Int, Int, Activation)) {
         let (kernel, stride, inChannels, outChannels, activation) = parameters

@@ -48,11 +48,14 @@ void lookalike_depthwise_rows_avx512(const float *rows, const lookalike_depthwis
 // Output rows [out_row_begin, out_row_end) of one image (shape->batch ignored) of a dense k×k convolution over NHWC
 // input, computed directly (no patch matrix): output[oy, ox, co] = bias[co] + Σ weights[(ky·K + kx)·Cin + ci][co] ·
 // input[…], taps outside the image skipped, then the activation (0 none, 1 ReLU6, 2 ReLU); `output` starts at
-// out_row_begin. For layers with a small patch (K·K·Cin) such as a stem; out_channels a multiple of 16. AVX-512
-// only: callers check lookalike_cpu_has_avx512f (elsewhere this aborts).
+// out_row_begin. For layers with a small patch (K·K·Cin) such as a stem; out_channels a multiple of 16. x86 only:
+// callers check lookalike_cpu_has_avx512f, or lookalike_cpu_has_avx2_fma for the AVX2 build (elsewhere these abort).
 void lookalike_direct_convolution_rows_avx512(const float *image, const lookalike_depthwise_shape *shape,
                                               const float *weights, const float *bias, int out_channels, int activation,
                                               int out_row_begin, int out_row_end, float *output);
+void lookalike_direct_convolution_rows_avx2(const float *image, const lookalike_depthwise_shape *shape,
+                                            const float *weights, const float *bias, int out_channels, int activation,
+                                            int out_row_begin, int out_row_end, float *output);
 
 // im2col for a dense k×k convolution with "SAME" padding: for every output pixel, the kernel × kernel × channels
 // input values it sees (zeros in the padding) as one row of `rows`.
