@@ -416,6 +416,31 @@ AVX512 void lookalike_depthwise_avx512(const float *input, const lookalike_depth
 // P output pixels of a row and CB vectors of output channels, every tap's weights are loaded once and multiplied by
 // each pixel's input value, broadcast — P·CB accumulators in registers, no patch matrix. K·K·Cin (the patch) is
 // small, so the kernel is bound by its multiply-adds rather than by memory.
+
+// Every output channel of a group of interior pixels (or of one pixel at any position) starting at column ox.
+typedef void (*direct_pixels_fn)(const float *image, const lookalike_depthwise_shape *s, const float *weights,
+                                 const float *bias, int cout, int oy, int ox, int activation, float *out_row);
+
+// The rows loop of every ISA build: groups of `pixels` columns whose taps all lie inside the row through `group`,
+// the columns at the borders one by one through `one`.
+static void direct_rows(const float *image, const lookalike_depthwise_shape *s, const float *weights,
+                        const float *bias, int out_channels, int activation, int out_row_begin, int out_row_end,
+                        float *output, int pixels, direct_pixels_fn group, direct_pixels_fn one) {
+    const int K = s->kernel, S = s->stride;
+    // Output columns whose taps all lie inside the row: ox·S − pad_left ≥ 0 and ox·S − pad_left + K ≤ width.
+    const int inside_first = (s->pad_left + S - 1) / S;
+    const int inside_end = s->width - K + s->pad_left >= 0 ? (s->width - K + s->pad_left) / S + 1 : 0;
+    for (int oy = out_row_begin; oy < out_row_end; oy++) {
+        float *out_row = output + (size_t)(oy - out_row_begin) * s->out_width * out_channels;
+        int ox = 0;
+        while (ox < s->out_width) {
+            const int grouped = ox >= inside_first && ox + pixels <= inside_end;
+            (grouped ? group : one)(image, s, weights, bias, out_channels, oy, ox, activation, out_row);
+            ox += grouped ? pixels : 1;
+        }
+    }
+}
+
 enum { DIRECT_PIXELS = 8 };
 
 AVX512 static inline __attribute__((always_inline)) __m512 activate16(__m512 v, int activation) {
@@ -480,28 +505,23 @@ AVX512 static void direct_one(const float *image, const lookalike_depthwise_shap
     _mm512_storeu_ps(out_row + (size_t)ox * cout + co, activate16(acc, activation));
 }
 
-AVX512 void lookalike_direct_convolution_rows_avx512(const float *image, const lookalike_depthwise_shape *s,
-                                                     const float *weights, const float *bias, int out_channels,
-                                                     int activation, int out_row_begin, int out_row_end, float *output) {
-    const int K = s->kernel, S = s->stride;
-    // Output columns whose taps all lie inside the row: ox·S − pad_left ≥ 0 and ox·S − pad_left + K ≤ width.
-    const int inside_first = (s->pad_left + S - 1) / S;
-    const int inside_end = s->width - K + s->pad_left >= 0 ? (s->width - K + s->pad_left) / S + 1 : 0;
-    for (int oy = out_row_begin; oy < out_row_end; oy++) {
-        float *out_row = output + (size_t)(oy - out_row_begin) * s->out_width * out_channels;
-        int ox = 0;
-        while (ox < s->out_width) {
-            if (ox >= inside_first && ox + DIRECT_PIXELS <= inside_end) {
-                int co = 0;
-                for (; co + 32 <= out_channels; co += 32) direct_group(image, s, weights, bias, out_channels, oy, ox, co, 2, activation, out_row);
-                for (; co < out_channels; co += 16) direct_group(image, s, weights, bias, out_channels, oy, ox, co, 1, activation, out_row);
-                ox += DIRECT_PIXELS;
-            } else {
-                for (int co = 0; co < out_channels; co += 16) direct_one(image, s, weights, bias, out_channels, oy, ox, co, activation, out_row);
-                ox += 1;
-            }
-        }
-    }
+AVX512 static void direct_group_channels(const float *image, const lookalike_depthwise_shape *s, const float *weights,
+                                         const float *bias, int cout, int oy, int ox, int activation, float *out_row) {
+    int co = 0;
+    for (; co + 32 <= cout; co += 32) direct_group(image, s, weights, bias, cout, oy, ox, co, 2, activation, out_row);
+    for (; co < cout; co += 16) direct_group(image, s, weights, bias, cout, oy, ox, co, 1, activation, out_row);
+}
+
+AVX512 static void direct_one_channels(const float *image, const lookalike_depthwise_shape *s, const float *weights,
+                                       const float *bias, int cout, int oy, int ox, int activation, float *out_row) {
+    for (int co = 0; co < cout; co += 16) direct_one(image, s, weights, bias, cout, oy, ox, co, activation, out_row);
+}
+
+void lookalike_direct_convolution_rows_avx512(const float *image, const lookalike_depthwise_shape *s,
+                                              const float *weights, const float *bias, int out_channels, int activation,
+                                              int out_row_begin, int out_row_end, float *output) {
+    direct_rows(image, s, weights, bias, out_channels, activation, out_row_begin, out_row_end, output, DIRECT_PIXELS,
+                direct_group_channels, direct_one_channels);
 }
 
 AVX2 void lookalike_relu6_avx2(float *values, size_t count) {
@@ -587,25 +607,21 @@ AVX2 static void direct_one_avx2(const float *image, const lookalike_depthwise_s
     _mm256_storeu_ps(out_row + (size_t)ox * cout + co + 8, activate8(acc1, activation));
 }
 
-AVX2 void lookalike_direct_convolution_rows_avx2(const float *image, const lookalike_depthwise_shape *s,
-                                                 const float *weights, const float *bias, int out_channels,
-                                                 int activation, int out_row_begin, int out_row_end, float *output) {
-    const int K = s->kernel, S = s->stride;
-    const int inside_first = (s->pad_left + S - 1) / S;
-    const int inside_end = s->width - K + s->pad_left >= 0 ? (s->width - K + s->pad_left) / S + 1 : 0;
-    for (int oy = out_row_begin; oy < out_row_end; oy++) {
-        float *out_row = output + (size_t)(oy - out_row_begin) * s->out_width * out_channels;
-        int ox = 0;
-        while (ox < s->out_width) {
-            if (ox >= inside_first && ox + DIRECT2_PIXELS <= inside_end) {
-                for (int co = 0; co < out_channels; co += 16) direct_group_avx2(image, s, weights, bias, out_channels, oy, ox, co, activation, out_row);
-                ox += DIRECT2_PIXELS;
-            } else {
-                for (int co = 0; co < out_channels; co += 16) direct_one_avx2(image, s, weights, bias, out_channels, oy, ox, co, activation, out_row);
-                ox += 1;
-            }
-        }
-    }
+AVX2 static void direct_group_channels_avx2(const float *image, const lookalike_depthwise_shape *s, const float *weights,
+                                            const float *bias, int cout, int oy, int ox, int activation, float *out_row) {
+    for (int co = 0; co < cout; co += 16) direct_group_avx2(image, s, weights, bias, cout, oy, ox, co, activation, out_row);
+}
+
+AVX2 static void direct_one_channels_avx2(const float *image, const lookalike_depthwise_shape *s, const float *weights,
+                                          const float *bias, int cout, int oy, int ox, int activation, float *out_row) {
+    for (int co = 0; co < cout; co += 16) direct_one_avx2(image, s, weights, bias, cout, oy, ox, co, activation, out_row);
+}
+
+void lookalike_direct_convolution_rows_avx2(const float *image, const lookalike_depthwise_shape *s,
+                                            const float *weights, const float *bias, int out_channels, int activation,
+                                            int out_row_begin, int out_row_end, float *output) {
+    direct_rows(image, s, weights, bias, out_channels, activation, out_row_begin, out_row_end, output, DIRECT2_PIXELS,
+                direct_group_channels_avx2, direct_one_channels_avx2);
 }
 
 
