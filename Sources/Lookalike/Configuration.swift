@@ -125,9 +125,11 @@ public struct Configuration: Codable, Sendable, Equatable {
         public var thumbnailSize = Thumbnailer().maxSide
         /// How the square model input is cut: `pad` (the whole image, aspect kept, centred on the model's mean
         /// colour), `squash` (the whole image, aspect not kept), `centerSquare` (the largest centred square), or
-        /// `auto`: whatever the database's stored vectors were made with, `pad` for a database without vectors.
-        /// Part of the recipe.
+        /// `auto`: whatever the database's stored vectors were made with, ``newDatabaseCropPolicy`` for a
+        /// database without vectors. Part of the recipe.
         public var cropPolicy = "auto"
+        /// The crop of a new database under `auto`.
+        public static let newDatabaseCropPolicy: ModelInputPreprocessor.CropPolicy = .pad
         /// `average` (what the model was trained with), `gem` (generalized mean with `gemPower`) or `rmac`
         /// (regional maxima). Part of the
         /// vectors' recipe: a change leaves the vectors pooled the other way out of search until re-ingested.

@@ -93,7 +93,8 @@ public final class LookalikeService: @unchecked Sendable {
         embedder = ImageEmbedder(
             model: model, pool: pool, limits: DecodingLimits(maxPixels: configuration.model.maxImagePixels),
             thumbnailer: Thumbnailer(maxSide: configuration.model.thumbnailSize),
-            cropPolicy: configuration.model.explicitCropPolicy ?? storedRecipe.map(ImageEmbedder.cropPolicy(ofRecipe:)) ?? .pad,
+            cropPolicy: configuration.model.explicitCropPolicy ?? storedRecipe.map(ImageEmbedder.cropPolicy(ofRecipe:))
+                ?? Configuration.Model.newDatabaseCropPolicy,
             trimBorders: configuration.model.trimBorders, mirrorAverage: configuration.model.mirrorAverage,
             featurePower: configuration.model.explicitFeaturePower ?? storedRecipe.map(ImageEmbedder.featurePower(ofRecipe:))
                 ?? Configuration.Model.newDatabaseFeaturePower)

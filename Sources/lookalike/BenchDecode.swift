@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Imaging
+import Lookalike
 
 struct BenchDecode: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +13,7 @@ struct BenchDecode: ParsableCommand {
     @Option(help: "Repetitions.") var repeats = 50
     @Option(help: "Model input size.") var size = 224
     @Option(help: "How the square input is cut: pad (the default for new databases), squash or centerSquare.")
-    var crop = "pad"
+    var crop = Configuration.Model.newDatabaseCropPolicy.rawValue
 
     func validate() throws {
         guard (1...100_000).contains(repeats) else { throw ValidationError("--repeats must be 1...100000") }
@@ -23,7 +24,8 @@ struct BenchDecode: ParsableCommand {
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: input)))
         let decoder = ImageDecoder()
         let preprocessor = ModelInputPreprocessor(size: size, mean: (127, 127, 127), std: (128, 128, 128),
-                                                  cropPolicy: ModelInputPreprocessor.CropPolicy(rawValue: crop) ?? .pad)
+                                                  cropPolicy: ModelInputPreprocessor.CropPolicy(rawValue: crop)
+                                                      ?? Configuration.Model.newDatabaseCropPolicy)
         var tensor: [Float] = []
         let times = try Self.sortedMilliseconds(repeats: repeats) {
             // The interleaved (HWC) tensor is what uploads hand to the model.

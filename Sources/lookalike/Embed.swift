@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Imaging
 import Inference
+import Lookalike
 
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,8 +15,10 @@ struct Embed: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @Argument(help: "Image or .npy tensor.") var input: String
-    @Option(help: "How the square input is cut: pad, squash or centerSquare.") var crop = "pad"
-    @Option(help: "Each feature x becomes sign(x)·|x|^p before normalising (0.1–1; 1: plain).") var featurePower: Float = 0.8
+    @Option(help: "How the square input is cut: pad, squash or centerSquare.")
+    var crop = Configuration.Model.newDatabaseCropPolicy.rawValue
+    @Option(help: "Each feature x becomes sign(x)·|x|^p before normalising (0.1–1; 1: plain).")
+    var featurePower = Configuration.Model.newDatabaseFeaturePower
 
     func validate() throws {
         guard ModelInputPreprocessor.CropPolicy(rawValue: crop) != nil else {
@@ -26,7 +29,8 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         let model = try modelOptions.load()
-        let tensor = try ModelInput.tensor(path: input, model: model, crop: ModelInputPreprocessor.CropPolicy(rawValue: crop) ?? .pad)
+        let tensor = try ModelInput.tensor(path: input, model: model, crop: ModelInputPreprocessor.CropPolicy(rawValue: crop)
+                                           ?? Configuration.Model.newDatabaseCropPolicy)
         let features = InferenceSession(model: model).run(tensor).features
         let vector = FeatureVector.powered(features, power: featurePower)
         let values = vector.map { String(format: "%.7g", $0) }.joined(separator: ",")
