@@ -1,4 +1,5 @@
 public import VectorIndex
+import Storage
 
 /// The binary-code scheme in force: random hyperplanes (from the first image) or ITQ (learned once the
 /// collection is large enough). `id` is the stored scheme's row, so codes of different schemes are never compared.
@@ -29,6 +30,24 @@ public struct CodeScheme: Sendable {
         switch encoder {
         case .simhash(let hasher): return hasher.code(for: vector)
         case .itq(let quantizer): return quantizer.code(for: vector)
+        }
+    }
+}
+
+extension CodeScheme {
+    /// The scheme a collection can use from stored parameters: nil when they are of another length or
+    /// dimension, or ITQ for a collection that did not ask for it.
+    init?(id: Int64, stored: StoredHashScheme, settings: CollectionSettings, dimension: Int) throws {
+        guard stored.bits == settings.codeBits, stored.dimension == dimension else { return nil }
+        switch CodeSchemeKind(rawValue: stored.kind) {
+        case .simhash:
+            self.init(id: id, encoder: .simhash(RandomHyperplaneHasher(
+                bits: stored.bits, dimension: dimension, projection: stored.parameters)))
+        case .itq where settings.codeScheme == .itq:
+            self.init(id: id, encoder: .itq(try IterativeQuantization(
+                bits: stored.bits, dimension: dimension, parameters: stored.parameters)))
+        default:
+            return nil
         }
     }
 }

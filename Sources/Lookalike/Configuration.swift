@@ -71,8 +71,8 @@ public struct Configuration: Codable, Sendable, Equatable {
         /// local files (forest snapshots).
         public var url = ""
         public var databasePath = "data/lookalike.sqlite"
-        public var keepOriginals = ImageStore.Options().keepOriginals
-        public var maxMetadataBytes = ImageStore.Options().maxMetadataBytes
+        public var keepOriginals = StoreDefaults.keepOriginals
+        public var maxMetadataBytes = StoreDefaults.maxMetadataBytes
         /// How long a write waits for another process's lock on the database before the request gets 503.
         public var busyTimeoutMilliseconds = ImageStore.Options().busyTimeoutMilliseconds
         /// Collections at most (the default collection counts).
@@ -82,7 +82,7 @@ public struct Configuration: Codable, Sendable, Equatable {
         /// Where `POST /v1/backups` writes; relative paths are relative to the database's folder.
         public var backupDirectory = "backups"
         /// PostgreSQL connections a node opens at most.
-        public var maxConnections = 16
+        public var maxConnections = StoreDefaults.maxConnections
         /// With a shared database (PostgreSQL): how often a node reads the change sequence when no notification
         /// arrives (notifications wake it at once; this is the fallback).
         public var followIntervalMilliseconds = 500

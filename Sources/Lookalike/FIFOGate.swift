@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Lets at most `capacity` callers run a section at once and admits the others strictly in arrival order.
 ///
@@ -7,22 +8,23 @@ import Foundation
 /// clients the slowest 1 % took ten times the median. Queued in order instead, a search waits for those ahead
 /// of it and then runs without competing, so latency tracks queue position.
 ///
-/// `@unchecked Sendable` is safe because `available` and `waiters` are only touched under `lock`.
-final class FIFOGate: @unchecked Sendable {
+final class FIFOGate: Sendable {
     let capacity: Int
-    private let lock = NSLock()
-    private var available: Int
-    /// One semaphore per waiting caller, oldest first; leaving hands the slot to the oldest.
-    private var waiters: [DispatchSemaphore] = []
+    private struct State {
+        var available: Int
+        /// One semaphore per waiting caller, oldest first; leaving hands the slot to the oldest.
+        var waiters: [DispatchSemaphore] = []
+    }
+    private let state: Mutex<State>
 
     init(capacity: Int) {
         precondition(capacity > 0, "a gate needs at least one slot")
         self.capacity = capacity
-        available = capacity
+        state = Mutex(State(available: capacity))
     }
 
     /// Callers waiting for a slot.
-    var waiting: Int { lock.withLock { waiters.count } }
+    var waiting: Int { state.withLock { $0.waiters.count } }
 
     func withAdmission<T>(_ body: () throws -> T) rethrows -> T {
         enter()
@@ -31,27 +33,26 @@ final class FIFOGate: @unchecked Sendable {
     }
 
     private func enter() {
-        lock.lock()
-        if available > 0 {
-            available -= 1
-            lock.unlock()
-            return
+        let turn = state.withLock { state -> DispatchSemaphore? in
+            if state.available > 0 {
+                state.available -= 1
+                return nil
+            }
+            let turn = DispatchSemaphore(value: 0)
+            state.waiters.append(turn)
+            return turn
         }
-        let turn = DispatchSemaphore(value: 0)
-        waiters.append(turn)
-        lock.unlock()
-        turn.wait()
+        turn?.wait()
     }
 
     private func leave() {
-        lock.lock()
-        if waiters.isEmpty {
-            available += 1
-            lock.unlock()
-        } else {
-            let next = waiters.removeFirst()
-            lock.unlock()
-            next.signal()
+        let next = state.withLock { state -> DispatchSemaphore? in
+            if state.waiters.isEmpty {
+                state.available += 1
+                return nil
+            }
+            return state.waiters.removeFirst()
         }
+        next?.signal()
     }
 }

@@ -2,7 +2,6 @@ import Foundation
 import HTTPCore
 import HTTPServer
 import Lookalike
-import Storage
 
 /// JSON bodies of the API.
 enum JSONResponse {
@@ -19,7 +18,7 @@ enum JSONResponse {
     static func score(_ value: Float) -> JSONValue { .number((Double(value) * 1_000_000).rounded() / 1_000_000) }
 
     /// A record's fields; `extra` members (such as `duplicates`) are merged in.
-    static func record(_ record: StoredImage, extra: [String: JSONValue] = [:]) -> JSONValue {
+    static func record(_ record: ImageRecord, extra: [String: JSONValue] = [:]) -> JSONValue {
         let fields: [String: JSONValue] = [
             "id": .string(record.key), "format": .string(record.format), "width": .int(record.width),
             "height": .int(record.height), "bytes": .int(record.byteSize), "sha256": .string(SHA256.hex(record.sha256)),

@@ -20,11 +20,12 @@ public import Storage
 /// `listener` state changes only under `changeSignal`.
 public final class PostgresStore: ImageRepository, @unchecked Sendable {
     public struct Options: Sendable {
-        public var maxMetadataBytes = 16 * 1024
-        public var keepOriginals = false
-        /// Connections open at most (default 8).
-        public var maxConnections = 8
-        public init(maxMetadataBytes: Int = 16 * 1024, keepOriginals: Bool = false, maxConnections: Int = 8) {
+        public var maxMetadataBytes = StoreDefaults.maxMetadataBytes
+        public var keepOriginals = StoreDefaults.keepOriginals
+        /// Connections open at most.
+        public var maxConnections = StoreDefaults.maxConnections
+        public init(maxMetadataBytes: Int = StoreDefaults.maxMetadataBytes, keepOriginals: Bool = StoreDefaults.keepOriginals,
+                    maxConnections: Int = StoreDefaults.maxConnections) {
             self.maxMetadataBytes = maxMetadataBytes
             self.keepOriginals = keepOriginals
             self.maxConnections = maxConnections
@@ -222,7 +223,7 @@ public final class PostgresStore: ImageRepository, @unchecked Sendable {
                 _ = try run("UPDATE lookalike_schema SET version = \(Int64(step + 1))", on: connection)
             }
             // Created on first start, and again after being deleted.
-            let name = ImageStore.defaultCollectionName
+            let name = StoreDefaults.defaultCollectionName
             _ = try run("""
                 INSERT INTO collections (name, settings, created_at) VALUES (\(name), '{}', \(Date().timeIntervalSince1970))
                 ON CONFLICT (name) DO NOTHING

@@ -14,14 +14,14 @@ import Foundation
 ///
 /// `@unchecked Sendable` is safe because the writer connection is only touched while holding `writerLock`, and
 /// each reader connection is owned by exactly one caller between checkout and check-in under `readers`.
-public final class ImageStore: ImageRepository, @unchecked Sendable {
+public final class ImageStore: BackupCapableStore, @unchecked Sendable {
     /// Store settings.
     public struct Options: Sendable {
-        /// Largest metadata JSON in bytes (default 16 KiB).
-        public var maxMetadataBytes = 16 * 1024
-        /// Keep the original upload bytes (default off).
-        public var keepOriginals = false
-        /// Reader connections open at most (default 8).
+        /// Largest metadata JSON in bytes.
+        public var maxMetadataBytes = StoreDefaults.maxMetadataBytes
+        /// Keep the original upload bytes.
+        public var keepOriginals = StoreDefaults.keepOriginals
+        /// Reader connections open at most.
         public var readerPoolSize = 8
         /// How long a write waits for another process's write lock before failing with
         /// ``StorageError/busy(_:)`` (default 5 s).
@@ -29,7 +29,8 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
         /// The file grows to at most this many bytes (`max_page_count`); 0: no limit. Writes beyond fail with
         /// ``StorageError/full(_:)``, as they do when the disk is full.
         public var maxDatabaseBytes = 0
-        public init(maxMetadataBytes: Int = 16 * 1024, keepOriginals: Bool = false, readerPoolSize: Int = 8,
+        public init(maxMetadataBytes: Int = StoreDefaults.maxMetadataBytes, keepOriginals: Bool = StoreDefaults.keepOriginals,
+                    readerPoolSize: Int = 8,
                     busyTimeoutMilliseconds: Int = 5_000, maxDatabaseBytes: Int = 0) {
             self.maxMetadataBytes = maxMetadataBytes
             self.keepOriginals = keepOriginals
@@ -50,7 +51,7 @@ public final class ImageStore: ImageRepository, @unchecked Sendable {
     /// The collection every database has: today's routes without a collection name use it, and a file written
     /// before collections existed holds its images in it.
     public static let defaultCollectionID: Int64 = 1
-    public static let defaultCollectionName = "default"
+    public static let defaultCollectionName = StoreDefaults.defaultCollectionName
 
     /// Forward migrations, in order.
     static let migrations: [Migration] = [

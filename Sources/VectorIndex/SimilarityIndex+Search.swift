@@ -14,7 +14,7 @@ extension SimilarityIndex {
     /// approximate search), and only those are scored exactly; if more than `candidateLimit` are inside it, the
     /// closest `candidateLimit` by Hamming distance are. `nil` when the index keeps no codes of `code`'s length.
     public func nearDuplicates(
-        of query: [Float], code: BinaryCode, maxDistance: Int, minScore: Float, k: Int, candidateLimit: Int = 256
+        of query: [Float], code: BinaryCode, maxDistance: Int, minScore: Float, k: Int, candidateLimit: Int
     ) -> [Match]? {
         precondition(query.count == configuration.dimension, "query dimension \(query.count) ≠ \(configuration.dimension)")
         guard codeWords > 0, code.words.count == codeWords else { return nil }

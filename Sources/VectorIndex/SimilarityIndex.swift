@@ -13,7 +13,7 @@ public import MetadataFilter
 ///
 /// `@unchecked Sendable` is safe because all mutable state is read under the read lock and written under the
 /// write lock; the background build only reads rows through a ``RowSource`` (immutable rows).
-public final class SimilarityIndex: @unchecked Sendable {
+public final class SimilarityIndex: ImageIndex, @unchecked Sendable {
     public struct Configuration: Sendable {
         public var dimension: Int
         /// Trees in the forest (default 10).
@@ -83,24 +83,9 @@ public final class SimilarityIndex: @unchecked Sendable {
         }
     }
 
-    /// How to search.
-    public enum Strategy: Sendable, Equatable {
-        /// Exact up to ``Configuration/exactThreshold``; above it, with a query code, a Hamming scan up to
-        /// ``Configuration/hammingScanLimit``; otherwise the forest (exact before the first forest exists).
-        case automatic
-        /// The forest with this `search_k` (nil: the default for `k`).
-        case forest(searchK: Int?)
-        /// Brute force over every vector.
-        case exact
-        /// Hamming scan of the binary codes keeping the best `candidates`, then exact re-ranking.
-        case hamming(candidates: Int)
-    }
-
-    public struct Match: Sendable, Equatable {
-        public let id: Int64
-        /// Cosine similarity (the vectors are unit length).
-        public let score: Float
-    }
+    public typealias Strategy = SearchStrategy
+    public typealias Match = IndexMatch
+    public typealias LoadOutcome = IndexLoadOutcome
 
     public struct Statistics: Sendable {
         public let count: Int
@@ -119,16 +104,6 @@ public final class SimilarityIndex: @unchecked Sendable {
         /// The change sequence number of the snapshot last saved or restored (0: none, or a file from before
         /// snapshots carried one).
         public let snapshotSequence: Int64
-    }
-
-    /// How ``finishLoading()`` made the index searchable.
-    public enum LoadOutcome: Sendable, Equatable {
-        /// Small enough to be searched exactly; no forest.
-        case exact
-        /// The snapshot was reused: `kept` items as saved, `inserted` added since, `dropped` deleted or changed.
-        case restored(kept: Int, inserted: Int, dropped: Int)
-        /// A new forest was built, for this reason (no snapshot, a mismatched one, or too many changes).
-        case rebuilt(reason: String)
     }
 
     public let configuration: Configuration

@@ -1,0 +1,141 @@
+import Dispatch
+import Foundation
+import PostgresStorage
+import Synchronization
+public import MetadataFilter
+public import Imaging
+public import Inference
+public import Storage
+public import VectorIndex
+
+/// The service's domain: collections of images, and in each one ingest (decode, embed, hash, store, index),
+/// search, similar images, near-duplicate groups and deletion.
+///
+/// The service owns the store, the model's worker pool and a ``CollectionRegistry`` of ``ImageCollection``s (each
+/// with its own index, code scheme, snapshot and write ordering); callers see operations only. Its operations are
+/// grouped by path, one file each: collections (`+Collections`), writes (`+Writes`), reads (`+Reads`), following
+/// a shared store (`+Following`), statistics and backups (`+Administration`), re-embedding (`+Reembed`). Every
+/// image operation names its collection (`default` when omitted). On startup ``loadIndex()`` streams each
+/// collection's stored vectors into its index; until then ``isReady`` is false.
+public final class LookalikeService: Sendable {
+    /// The name of the collection today's routes and commands use.
+    public static let defaultCollection = StoreDefaults.defaultCollectionName
+
+    public let configuration: Configuration
+    let store: any ImageRepository
+    let embedder: ImageEmbedder
+    let registry: CollectionRegistry
+    /// Index searches and their record lookups, one per core at a time, in arrival order (see ``FIFOGate``).
+    let searchGate = FIFOGate(capacity: ProcessInfo.processInfo.activeProcessorCount)
+    /// Whether the indexes are loaded, and the follower of a shared store once started.
+    let lifecycle = Mutex<(ready: Bool, follower: ChangeFollower?)>((false, nil))
+
+    public init(configuration: Configuration, model: ImageModel) throws {
+        self.configuration = configuration
+        store = try Self.openStore(configuration)
+        registry = CollectionRegistry(capacity: configuration.storage.maxCollections)
+        let pool = try InferencePool(model: model, configuration: .init(
+            workers: configuration.model.workers == 0 ? nil : configuration.model.workers,
+            queueCapacity: configuration.model.queueCapacity, maxBatch: configuration.model.maxBatch,
+            maxBatchWaitMilliseconds: configuration.model.maxBatchWaitMilliseconds))
+        // Settings left to `auto` follow the stored vectors' recipe, so an existing database stays searchable
+        // when a default changes; a new one gets today's defaults.
+        let storedRecipe = try Self.storedRecipe(store)
+        embedder = ImageEmbedder(
+            model: model, pool: pool, limits: DecodingLimits(maxPixels: configuration.model.maxImagePixels),
+            thumbnailer: Thumbnailer(maxSide: configuration.model.thumbnailSize),
+            cropPolicy: configuration.model.explicitCropPolicy ?? storedRecipe.map(ImageEmbedder.cropPolicy(ofRecipe:))
+                ?? Configuration.Model.newDatabaseCropPolicy,
+            trimBorders: configuration.model.trimBorders, mirrorAverage: configuration.model.mirrorAverage,
+            featurePower: configuration.model.explicitFeaturePower ?? storedRecipe.map(ImageEmbedder.featurePower(ofRecipe:))
+                ?? Configuration.Model.newDatabaseFeaturePower)
+        for stored in try store.collections() {
+            registry.insert(try openCollection(stored))
+        }
+    }
+
+    /// The recipe the stored vectors were made with (that of one collection's first image); nil when nothing is
+    /// stored.
+    static func storedRecipe(_ store: any ImageRepository) throws -> String? {
+        for collection in try store.collections() {
+            guard let first = try store.list(collection: collection.id, limit: 1, after: nil).first,
+                  let model = try store.vector(id: first.id)?.model else { continue }
+            return model
+        }
+        return nil
+    }
+
+    /// The store `configuration` names: PostgreSQL for a `postgresql://` URL, else the SQLite file (its folder
+    /// created when missing).
+    static func openStore(_ configuration: Configuration) throws -> any ImageRepository {
+        let storage = configuration.storage
+        let localFolder = URL(fileURLWithPath: storage.databasePath).deletingLastPathComponent()
+        try? FileManager.default.createDirectory(at: localFolder, withIntermediateDirectories: true)
+        if let url = storage.postgresURL {
+            #if PostgreSQL
+            return try PostgresStore(location: PostgresLocation(url: url), options: .init(
+                maxMetadataBytes: storage.maxMetadataBytes, keepOriginals: storage.keepOriginals,
+                maxConnections: storage.maxConnections))
+            #else
+            throw LookalikeError.invalidArgument("storage.url \(storage.displayLocation): this build has no PostgreSQL store (the PostgreSQL trait)")
+            #endif
+        }
+        return try ImageStore(
+            path: storage.databasePath,
+            options: .init(maxMetadataBytes: storage.maxMetadataBytes, keepOriginals: storage.keepOriginals,
+                           busyTimeoutMilliseconds: storage.busyTimeoutMilliseconds, maxDatabaseBytes: storage.maxDatabaseBytes))
+    }
+
+    func openCollection(_ stored: StoredCollection) throws -> ImageCollection {
+        try ImageCollection(stored: stored, store: store, configuration: configuration,
+                            modelName: embedder.recipe.description, dimension: embedder.model.featureDimension)
+    }
+
+    public var model: ImageModel { embedder.model }
+
+    /// Inference workers (callers that fan out uploads use one lane per worker).
+    public var inferenceWorkers: Int { embedder.pool.configuration.workers }
+
+    public var isReady: Bool { lifecycle.withLock { $0.ready } }
+
+    /// The collection named `name`, or ``LookalikeError/collectionNotFound(_:)``.
+    func collection(_ name: String) throws -> ImageCollection {
+        guard let collection = registry[name] else { throw LookalikeError.collectionNotFound(name) }
+        return collection
+    }
+
+    /// The live state of a collection, for tests that drive its phases directly.
+    func collectionForTesting(_ name: String) -> ImageCollection? { registry[name] }
+
+    /// How the last ``loadIndex()`` made a collection's index searchable (restored from its snapshot or
+    /// rebuilt, and why).
+    public func indexLoad(collection: String = LookalikeService.defaultCollection) -> IndexLoadOutcome? {
+        registry[collection]?.indexLoad
+    }
+
+    /// Streams every collection's stored vectors of the current model into its index (recomputing codes made
+    /// under another scheme), restores or builds each forest, and marks the service ready. Returns the number
+    /// of vectors loaded.
+    @discardableResult
+    public func loadIndex() throws -> Int {
+        var loaded = 0
+        for collection in registry.all { loaded += try collection.load() }
+        lifecycle.withLock { $0.ready = true }
+        return loaded
+    }
+
+    /// Stops the inference workers (waiting requests fail), waits for index rebuilds and code retraining in
+    /// progress, and saves each collection's forest snapshot (returning the first failure, if any: the data is
+    /// safe either way).
+    @discardableResult
+    public func shutdown() -> (any Error)? {
+        lifecycle.withLock { $0.follower }?.stop()
+        embedder.pool.shutdown()
+        var failure: (any Error)?
+        for collection in registry.all {
+            if let error = collection.shutdown(), failure == nil { failure = error }
+        }
+        return failure
+    }
+}
+
