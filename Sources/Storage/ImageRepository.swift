@@ -157,3 +157,18 @@ public struct StoreChange: Sendable, Equatable {
         self.sequence = sequence
     }
 }
+
+extension StoreChange.Kind {
+    /// The number a store's change query gives each kind (the compaction marker sorts first).
+    public var code: Int64 {
+        switch self {
+        case .upsert: return 0
+        case .delete: return 1
+        case .compacted: return 2
+        }
+    }
+
+    public init(code: Int64) {
+        self = code == 2 ? .compacted : code == 1 ? .delete : .upsert
+    }
+}

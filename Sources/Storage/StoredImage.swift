@@ -108,3 +108,17 @@ public struct StoredHashScheme: Sendable, Equatable {
         self.createdAt = createdAt
     }
 }
+
+extension ImageWrite {
+    /// Checks what every store checks before writing (key, metadata, a finite vector, a code long enough for
+    /// its bits) and returns the metadata re-serialised compactly, as stored.
+    public func validated(maxMetadataBytes: Int) throws(StorageError) -> String {
+        try RecordValidation.validateKey(key)
+        let metadata = try RecordValidation.validateMetadata(self.metadata, maxBytes: maxMetadataBytes)
+        guard !vector.isEmpty, vector.allSatisfy({ $0.isFinite }) else { throw .invalidVector("empty or not finite") }
+        guard code.words.count * 64 >= code.bits, code.bits > 0 else {
+            throw .invalidVector("code has \(code.words.count) words for \(code.bits) bits")
+        }
+        return metadata
+    }
+}
