@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -133,42 +134,43 @@ public final class HTTPServer: Sendable {
 
 /// Shared server state: listening sockets, the connection count, and the draining flag.
 ///
-/// `@unchecked Sendable` is safe because every property is guarded by `lock`.
-final class ServerState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var listeners: [Int32] = []
-    private var boundPort = 0
-    private var connections = 0
-    private var draining = false
+final class ServerState: Sendable {
+    private struct State {
+        var listeners: [Int32] = []
+        var port = 0
+        var connections = 0
+        var draining = false
+    }
+    private let state = Mutex(State())
 
-    var port: Int { lock.withLock { boundPort } }
-    var openConnections: Int { lock.withLock { connections } }
-    var isDraining: Bool { lock.withLock { draining } }
+    var port: Int { state.withLock { $0.port } }
+    var openConnections: Int { state.withLock { $0.connections } }
+    var isDraining: Bool { state.withLock { $0.draining } }
 
     func setListening(_ descriptors: [Int32], port: Int) {
-        lock.withLock {
-            listeners = descriptors
-            boundPort = port
+        state.withLock {
+            $0.listeners = descriptors
+            $0.port = port
         }
     }
 
     func tryOpenConnection(limit: Int) -> Bool {
-        lock.withLock {
-            guard connections < limit else { return false }
-            connections += 1
+        state.withLock {
+            guard $0.connections < limit else { return false }
+            $0.connections += 1
             return true
         }
     }
 
     func closeConnection() {
-        lock.withLock { connections -= 1 }
+        state.withLock { $0.connections -= 1 }
     }
 
     func beginDraining() {
-        let descriptors = lock.withLock { () -> [Int32] in
-            draining = true
-            defer { listeners = [] }
-            return listeners
+        let descriptors = state.withLock { state -> [Int32] in
+            state.draining = true
+            defer { state.listeners = [] }
+            return state.listeners
         }
         for descriptor in descriptors {
             shutdown(descriptor, Int32(SHUT_RDWR))

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import Lookalike
 
 /// Token buckets, one per caller (a key, or a client address for requests without a valid key), with the rate
@@ -10,8 +11,7 @@ import Lookalike
 /// keeping, so when more than `maxBuckets` exist those are dropped first (a flood of new addresses cannot grow
 /// the table without bound).
 ///
-/// `@unchecked Sendable` is safe because every access to `buckets` and `rejected` holds `lock`.
-final class RateLimiter: @unchecked Sendable {
+final class RateLimiter: Sendable {
     struct Bucket {
         var tokens: Double
         var updated: Double
@@ -21,9 +21,11 @@ final class RateLimiter: @unchecked Sendable {
 
     private let limits: Configuration.RateLimits
     private let maxBuckets: Int
-    private let lock = NSLock()
-    private var buckets: [String: Bucket] = [:]
-    private var rejected: [String: Int] = [:]
+    private struct State {
+        var buckets: [String: Bucket] = [:]
+        var rejected: [String: Int] = [:]
+    }
+    private let state = Mutex(State())
 
     init(limits: Configuration.RateLimits, maxBuckets: Int = 100_000) {
         self.limits = limits
@@ -39,30 +41,30 @@ final class RateLimiter: @unchecked Sendable {
         guard perSecond > 0 else { return nil }
         let capacity = Double(burst)
         let bucketKey = (role.map(\.description) ?? "anonymous") + "|" + caller
-        return lock.withLock {
-            var bucket = buckets[bucketKey] ?? Bucket(tokens: capacity, updated: now, role: role)
+        return state.withLock { state in
+            var bucket = state.buckets[bucketKey] ?? Bucket(tokens: capacity, updated: now, role: role)
             bucket.tokens = min(capacity, bucket.tokens + max(0, now - bucket.updated) * perSecond)
             bucket.updated = now
             defer {
-                buckets[bucketKey] = bucket
-                if buckets.count > maxBuckets { evictRefilled(now: now) }
+                state.buckets[bucketKey] = bucket
+                if state.buckets.count > maxBuckets { evictRefilled(&state.buckets, now: now) }
             }
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
                 return nil
             }
-            rejected[role.map(\.description) ?? "anonymous", default: 0] += 1
+            state.rejected[role.map(\.description) ?? "anonymous", default: 0] += 1
             return (1 - bucket.tokens) / perSecond
         }
     }
 
     /// Requests refused so far, by role (`anonymous` for requests without a valid key).
     var rejections: [(role: String, count: Int)] {
-        lock.withLock { rejected.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+        state.withLock { $0.rejected.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
     }
 
     /// Drops buckets that would be full by now; if every bucket is in use, the oldest half.
-    private func evictRefilled(now: Double) {
+    private func evictRefilled(_ buckets: inout [String: Bucket], now: Double) {
         buckets = buckets.filter { _, bucket in
             let (perSecond, burst) = limits.limit(for: bucket.role)
             return bucket.tokens + (now - bucket.updated) * perSecond < Double(burst)

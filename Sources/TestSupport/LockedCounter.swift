@@ -1,10 +1,9 @@
-import Foundation
+import Synchronization
 
-/// A count bumped by one thread and read by others.
-public final class LockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
+/// A counter incremented from any thread.
+public final class LockedCounter: Sendable {
+    private let count = Mutex(0)
     public init() {}
-    public func increment() { lock.withLock { count += 1 } }
-    public var value: Int { lock.withLock { count } }
+    public func increment() { count.withLock { $0 += 1 } }
+    public var value: Int { count.withLock { $0 } }
 }

@@ -1,10 +1,9 @@
-import Foundation
+import Synchronization
 
 /// A flag set once by one thread and read by others.
-public final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+public final class LockedFlag: Sendable {
+    private let value = Mutex(false)
     public init() {}
-    public func set() { lock.withLock { value = true } }
-    public var isSet: Bool { lock.withLock { value } }
+    public func set() { value.withLock { $0 = true } }
+    public var isSet: Bool { value.withLock { $0 } }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Synchronization
 import HTTPServer
 import Inference
 import Logging
@@ -101,8 +102,7 @@ enum SignalSources {
 }
 
 /// True exactly once.
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var claimed = false
-    func claim() -> Bool { lock.withLock { defer { claimed = true }; return !claimed } }
+final class OnceFlag: Sendable {
+    private let claimed = Mutex(false)
+    func claim() -> Bool { claimed.withLock { claimed in defer { claimed = true }; return !claimed } }
 }
