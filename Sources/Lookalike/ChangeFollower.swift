@@ -1,13 +1,12 @@
 import Foundation
 import Storage
+import Synchronization
 
 /// Keeps a service current with what other nodes store in a shared database: woken by the store's change
 /// notifications (or its polling interval when none arrive), it reconciles the list of collections and applies
 /// every collection's changes after the sequence its index holds. Errors (the database restarting) are
 /// retried with backoff; the index keeps serving what it holds meanwhile.
-///
-/// `@unchecked Sendable` is safe because `stopped`, `lastSuccess` and `lastError` change only under `lock`.
-final class ChangeFollower: @unchecked Sendable {
+final class ChangeFollower: Sendable {
     /// How far behind a node may be before it reports that it is not caught up.
     struct Status: Sendable, Equatable {
         /// When the last pass finished without error (nil: none yet).
@@ -18,20 +17,23 @@ final class ChangeFollower: @unchecked Sendable {
         let applied: Int
     }
 
+    private struct State {
+        var started = false
+        var stopped = false
+        var lastSuccess: Date?
+        var lastError: String?
+        var applied = 0
+    }
+
     private let interval: Double
-    private let pass: () throws -> Int
-    private let wait: (Double) -> Bool
-    private let lock = NSLock()
-    private var stopped = false
-    private var lastSuccess: Date?
-    private var lastError: String?
-    private var applied = 0
+    private let pass: @Sendable () throws -> Int
+    private let wait: @Sendable (Double) -> Bool
+    private let state = Mutex(State())
     private let finished = DispatchSemaphore(value: 0)
-    private var thread: Thread?
 
     /// `pass` reconciles and applies (returning the changes applied); `wait` blocks until a change may have
     /// been stored or the timeout passes.
-    init(interval: Double, pass: @escaping () throws -> Int, wait: @escaping (Double) -> Bool) {
+    init(interval: Double, pass: @escaping @Sendable () throws -> Int, wait: @escaping @Sendable (Double) -> Bool) {
         self.interval = interval
         self.pass = pass
         self.wait = wait
@@ -40,22 +42,22 @@ final class ChangeFollower: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in run() }
         thread.name = "lookalike.follower"
-        lock.withLock { self.thread = thread }
+        state.withLock { $0.started = true }
         thread.start()
     }
 
     /// Stops after the pass in progress (at most one polling interval later).
     func stop() {
-        let running = lock.withLock { () -> Bool in
-            defer { stopped = true }
-            return thread != nil && !stopped
+        let running = state.withLock { state -> Bool in
+            defer { state.stopped = true }
+            return state.started && !state.stopped
         }
         if running { finished.wait() }
     }
 
-    var status: Status { lock.withLock { Status(caughtUpAt: lastSuccess, error: lastError, applied: applied) } }
+    var status: Status { state.withLock { Status(caughtUpAt: $0.lastSuccess, error: $0.lastError, applied: $0.applied) } }
 
-    private var isStopped: Bool { lock.withLock { stopped } }
+    private var isStopped: Bool { state.withLock { $0.stopped } }
 
     private func run() {
         defer { finished.signal() }
@@ -63,16 +65,16 @@ final class ChangeFollower: @unchecked Sendable {
         while !isStopped {
             do {
                 let count = try pass()
-                lock.withLock {
-                    lastSuccess = Date()
-                    lastError = nil
-                    applied += count
+                state.withLock {
+                    $0.lastSuccess = Date()
+                    $0.lastError = nil
+                    $0.applied += count
                 }
                 backoff = interval
                 // A doorbell rung during the pass is kept by the store, so this returns at once for it.
                 _ = wait(interval)
             } catch {
-                lock.withLock { lastError = "\(error)" }
+                state.withLock { $0.lastError = "\(error)" }
                 Thread.sleep(forTimeInterval: backoff)
                 backoff = min(backoff * 2, 5)
             }

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// Runs `count` blocking bodies at once, each on its own thread, and returns their results in order.
@@ -20,12 +21,11 @@ public enum ThreadFanOut {
         return results.values
     }
 
-    /// Collected results; `@unchecked Sendable` because every access holds `lock`.
-    final class Results<T>: @unchecked Sendable {
-        private let lock = NSLock()
-        private var storage: [T?]
-        init(count: Int) { storage = Array(repeating: nil, count: count) }
-        func set(_ index: Int, _ value: T) { lock.withLock { storage[index] = value } }
-        var values: [T] { lock.withLock { storage.map { $0! } } }
+    /// Collected results.
+    final class Results<T: Sendable>: Sendable {
+        private let storage: Mutex<[T?]>
+        init(count: Int) { storage = Mutex(Array(repeating: nil, count: count)) }
+        func set(_ index: Int, _ value: T) { storage.withLock { $0[index] = value } }
+        var values: [T] { storage.withLock { $0.map { $0! } } }
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -126,11 +127,10 @@ struct BenchModel: ParsableCommand {
     }
 
     /// Per-worker timings, written once per worker from `concurrentPerform`.
-    final class Results: @unchecked Sendable {
-        private let lock = NSLock()
-        private var storage: [[Double]]
-        init(count: Int) { storage = Array(repeating: [], count: count) }
-        func set(_ index: Int, _ values: [Double]) { lock.lock(); storage[index] = values; lock.unlock() }
-        var all: [[Double]] { lock.lock(); defer { lock.unlock() }; return storage }
+    final class Results: Sendable {
+        private let storage: Mutex<[[Double]]>
+        init(count: Int) { storage = Mutex(Array(repeating: [], count: count)) }
+        func set(_ index: Int, _ values: [Double]) { storage.withLock { $0[index] = values } }
+        var all: [[Double]] { storage.withLock { $0 } }
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -155,22 +156,27 @@ final class ResponseBox: @unchecked Sendable {
 }
 
 /// Counts and failures of an ingest run, written from several threads under a lock.
-final class IngestSummary: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var storedCount = 0
-    private(set) var skippedCount = 0
-    private var failures: [(String, String)] = []
-    var failedCount: Int { lock.withLock { failures.count } }
+final class IngestSummary: Sendable {
+    private struct Counts {
+        var stored = 0
+        var skipped = 0
+        var failures: [(String, String)] = []
+    }
+    private let counts = Mutex(Counts())
+    var storedCount: Int { counts.withLock { $0.stored } }
+    var skippedCount: Int { counts.withLock { $0.skipped } }
+    var failedCount: Int { counts.withLock { $0.failures.count } }
 
-    func store() { lock.withLock { storedCount += 1 } }
-    func skip() { lock.withLock { skippedCount += 1 } }
+    func store() { counts.withLock { $0.stored += 1 } }
+    func skip() { counts.withLock { $0.skipped += 1 } }
     func fail(_ file: String, _ reason: String) {
-        lock.withLock { failures.append((file, reason)) }
+        counts.withLock { $0.failures.append((file, reason)) }
         FileHandle.standardError.write(Data("error: \(file): \(reason)\n".utf8))
     }
 
     func print(json: Bool) {
-        lock.withLock {
+        let (storedCount, skippedCount, failures) = counts.withLock { ($0.stored, $0.skipped, $0.failures) }
+        do {
             if json {
                 let failed = failures.map { "{\"file\":\(jsonQuote($0.0)),\"error\":\(jsonQuote($0.1))}" }
                 Swift.print("{\"stored\":\(storedCount),\"skipped\":\(skippedCount),\"failed\":[\(failed.joined(separator: ","))]}")
