@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries, found through pkg-config. Only their wrapper targets import them.
@@ -69,11 +72,15 @@ let package = Package(
         .target(name: "MetadataFilter", swiftSettings: swiftSettings),
         .target(name: "VectorIndex", dependencies: ["COpenBLAS", "MetadataFilter"], swiftSettings: swiftSettings),
         .target(
-            name: "Lookalike", dependencies: ["HTTPCore", "Imaging", "Inference", "MetadataFilter", "Storage", "PostgresStorage", "VectorIndex"],
+            name: "Lookalike",
+            dependencies: ["HTTPCore", "Imaging", "Inference", "MetadataFilter", "Storage", "PostgresStorage", "VectorIndex",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings),
         .target(
             name: "LookalikeAPI",
-            dependencies: ["Lookalike", "HTTPCore", "HTTPServer", "Imaging", "MetadataFilter", "WebPage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Lookalike", "HTTPCore", "HTTPServer", "Imaging", "MetadataFilter", "WebPage", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lookalike",

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The service's open collections by name, and the bookkeeping that keeps a follower pass from undoing this
 /// node's own creations and deletions. The lock is held only to look up, reserve, add or remove an entry: never
@@ -15,7 +15,8 @@ final class CollectionRegistry: Sendable {
         var deleting: Set<Int64> = []
     }
 
-    private let state = Mutex(State())
+    /// Read by every request: a pthread lock (see ``FIFOGate``).
+    private let state = NIOLockedValueBox(State())
     private let capacity: Int
 
     /// `capacity`: the most collections there may be.
@@ -23,24 +24,24 @@ final class CollectionRegistry: Sendable {
         self.capacity = capacity
     }
 
-    subscript(name: String) -> ImageCollection? { state.withLock { $0.collections[name] } }
+    subscript(name: String) -> ImageCollection? { state.withLockedValue { $0.collections[name] } }
 
     /// Every open collection, by name.
-    var all: [ImageCollection] { state.withLock { $0.collections.values.sorted { $0.name < $1.name } } }
+    var all: [ImageCollection] { state.withLockedValue { $0.collections.values.sorted { $0.name < $1.name } } }
 
-    var names: Set<String> { state.withLock { Set($0.collections.keys) } }
+    var names: Set<String> { state.withLockedValue { Set($0.collections.keys) } }
 
-    var membershipChanges: Int { state.withLock { $0.membershipChanges } }
+    var membershipChanges: Int { state.withLockedValue { $0.membershipChanges } }
 
     /// Adds a collection opened at start.
     func insert(_ collection: ImageCollection) {
-        state.withLock { $0.collections[collection.name] = collection }
+        state.withLockedValue { $0.collections[collection.name] = collection }
     }
 
     /// Reserves `name` for a creation, checking that it is free and the cap not reached; ``publish(_:)`` or
     /// ``release(_:)`` ends the reservation.
     func reserve(_ name: String) throws {
-        try state.withLock { state in
+        try state.withLockedValue { state in
             guard state.collections[name] == nil, !state.reserved.contains(name) else {
                 throw LookalikeError.collectionExists(name)
             }
@@ -53,7 +54,7 @@ final class CollectionRegistry: Sendable {
 
     /// Makes a reserved name's collection visible.
     func publish(_ collection: ImageCollection) {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.reserved.remove(collection.name)
             state.membershipChanges += 1
             state.collections[collection.name] = collection
@@ -62,12 +63,12 @@ final class CollectionRegistry: Sendable {
 
     /// Gives up a reservation (the creation failed).
     func release(_ name: String) {
-        _ = state.withLock { $0.reserved.remove(name) }
+        _ = state.withLockedValue { $0.reserved.remove(name) }
     }
 
     /// Takes `name` out for deletion; ``finishDeleting(_:)`` ends it once the store no longer holds it.
     func beginDeleting(_ name: String) throws -> ImageCollection {
-        try state.withLock { state in
+        try state.withLockedValue { state in
             guard let collection = state.collections.removeValue(forKey: name) else {
                 throw LookalikeError.collectionNotFound(name)
             }
@@ -79,7 +80,7 @@ final class CollectionRegistry: Sendable {
 
     /// Counted again once the store no longer holds it: a listing read in between still shows it.
     func finishDeleting(_ collection: ImageCollection) {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.membershipChanges += 1
             state.deleting.remove(collection.id)
         }
@@ -88,7 +89,7 @@ final class CollectionRegistry: Sendable {
     /// Drops the collections `isStale` picks, unless this node changed membership since `changesBefore` (its
     /// listing may then not show the change yet); nil in that case.
     func removeStale(since changesBefore: Int, where isStale: (ImageCollection) -> Bool) -> [ImageCollection]? {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard state.membershipChanges == changesBefore else { return nil }
             let stale = state.collections.values.filter(isStale)
             for collection in stale { state.collections[collection.name] = nil }
@@ -99,7 +100,7 @@ final class CollectionRegistry: Sendable {
     /// Adds a collection another node created, unless this node changed membership since `changesBefore`, is
     /// deleting it, or has one of that name already; false when not added.
     func adopt(_ collection: ImageCollection, since changesBefore: Int) -> Bool {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard state.membershipChanges == changesBefore, !state.deleting.contains(collection.id),
                   state.collections[collection.name] == nil, !state.reserved.contains(collection.name) else { return false }
             state.collections[collection.name] = collection

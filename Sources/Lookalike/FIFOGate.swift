@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Lets at most `capacity` callers run a section at once and admits the others strictly in arrival order.
 ///
@@ -15,16 +15,18 @@ final class FIFOGate: Sendable {
         /// One semaphore per waiting caller, oldest first; leaving hands the slot to the oldest.
         var waiters: [DispatchSemaphore] = []
     }
-    private let state: Mutex<State>
+    /// A pthread lock rather than `Synchronization.Mutex`: every search passes here under contention, where
+    /// the latter (a priority-inheritance futex on Linux) hands over far more slowly.
+    private let state: NIOLockedValueBox<State>
 
     init(capacity: Int) {
         precondition(capacity > 0, "a gate needs at least one slot")
         self.capacity = capacity
-        state = Mutex(State(available: capacity))
+        state = NIOLockedValueBox(State(available: capacity))
     }
 
     /// Callers waiting for a slot.
-    var waiting: Int { state.withLock { $0.waiters.count } }
+    var waiting: Int { state.withLockedValue { $0.waiters.count } }
 
     func withAdmission<T>(_ body: () throws -> T) rethrows -> T {
         enter()
@@ -33,7 +35,7 @@ final class FIFOGate: Sendable {
     }
 
     private func enter() {
-        let turn = state.withLock { state -> DispatchSemaphore? in
+        let turn = state.withLockedValue { state -> DispatchSemaphore? in
             if state.available > 0 {
                 state.available -= 1
                 return nil
@@ -46,7 +48,7 @@ final class FIFOGate: Sendable {
     }
 
     private func leave() {
-        let next = state.withLock { state -> DispatchSemaphore? in
+        let next = state.withLockedValue { state -> DispatchSemaphore? in
             if state.waiters.isEmpty {
                 state.available += 1
                 return nil

@@ -25,6 +25,13 @@ public struct SearchOptions: Sendable {
 
     /// The most matches a query expansion adds.
     public static let maxExpansion = 10
+    /// The bounds of each option (what ``validate()`` checks; the API's declarations and document use them).
+    public static let kRange = 1...1000
+    public static let offsetRange = 0...1000
+    public static let groupSizeRange = 1...100
+    public static let expansionRange = 0...maxExpansion
+    public static let searchKRange = 1...10_000_000
+    public static let minScoreRange = -1.0...1.0
 
     public init(k: Int = 10, minScore: Float? = nil, searchK: Int? = nil, exact: Bool = false, filter: Filter? = nil,
                 offset: Int = 0, groupBy: String? = nil, groupSize: Int = 1, expansion: Int = 0) {
@@ -40,9 +47,9 @@ public struct SearchOptions: Sendable {
     }
 
     func validate() throws {
-        guard (1...1000).contains(k) else { throw LookalikeError.invalidArgument("k must be 1...1000, got \(k)") }
+        guard Self.kRange.contains(k) else { throw LookalikeError.invalidArgument("k must be 1...1000, got \(k)") }
         // A grouped search reads at most ImageCollection.maxGroupFetch ranked matches, whatever the sizes.
-        guard (1...100).contains(groupSize) else {
+        guard Self.groupSizeRange.contains(groupSize) else {
             throw LookalikeError.invalidArgument("group_size must be 1...100, got \(groupSize)")
         }
         if groupBy != nil {
@@ -50,16 +57,16 @@ public struct SearchOptions: Sendable {
                 throw LookalikeError.invalidArgument("group_by must be a metadata key (dotted path)")
             }
         }
-        guard (0...Self.maxExpansion).contains(expansion) else {
+        guard Self.expansionRange.contains(expansion) else {
             throw LookalikeError.invalidArgument("expand must be 0...\(Self.maxExpansion), got \(expansion)")
         }
-        guard (0...1000).contains(offset) else {
+        guard Self.offsetRange.contains(offset) else {
             throw LookalikeError.invalidArgument("offset must be 0...1000, got \(offset)")
         }
-        if let minScore, !(minScore.isFinite && (-1...1).contains(minScore)) {
+        if let minScore, !(minScore.isFinite && Self.minScoreRange.contains(Double(minScore))) {
             throw LookalikeError.invalidArgument("min_score must be a number in -1...1")
         }
-        if let searchK, !(1...10_000_000).contains(searchK) {
+        if let searchK, !Self.searchKRange.contains(searchK) {
             throw LookalikeError.invalidArgument("search_k must be 1...10000000, got \(searchK)")
         }
     }

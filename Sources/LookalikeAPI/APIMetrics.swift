@@ -1,81 +1,77 @@
 public import HTTPCore
+import CoreMetrics
 import Foundation
+import Prometheus
+import Synchronization
 
-/// Request counters and latency histograms, rendered in the Prometheus text format (version 0.0.4).
-///
-/// `@unchecked Sendable` is safe because all state is guarded by `lock`.
-public final class APIMetrics: @unchecked Sendable {
+/// Request counters and latency histograms, recorded through swift-metrics and exported in the Prometheus text
+/// format by swift-prometheus. Each API has a registry of its own (no process-wide bootstrap), so several servers in
+/// one process (the tests) keep separate counts.
+public final class APIMetrics: Sendable {
     /// Histogram bucket upper bounds in seconds.
     static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
-    struct Histogram {
-        var counts = [Int](repeating: 0, count: APIMetrics.buckets.count)
-        var count = 0
-        var sum = 0.0
+    private let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+    private let inference: CoreMetrics.Timer
+    /// Each route's counter and timer, made once ("route|method|status" and route).
+    private let handlers = Mutex<(requests: [String: CoreMetrics.Counter], latency: [String: CoreMetrics.Timer])>(([:], [:]))
+    /// The last value exported of each counter read at scrape time, so the exported counter grows by the difference.
+    private let exported = Mutex<[String: Int64]>([:])
 
-        mutating func observe(_ seconds: Double) {
-            for (index, bound) in APIMetrics.buckets.enumerated() where seconds <= bound { counts[index] += 1 }
-            count += 1
-            sum += seconds
-        }
+    public init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = Self.buckets.map { Duration.nanoseconds(Int64(($0 * 1e9).rounded())) }
+        self.factory = factory
+        inference = CoreMetrics.Timer(label: "lookalike_inference_duration_seconds", factory: factory)
     }
 
-    private let lock = NSLock()
-    private var requests: [String: Int] = [:]  // "route|method|status"
-    private var latency: [String: Histogram] = [:]  // route
-    private var inference = Histogram()
-
-    public init() {}
-
     public func record(route: String, method: HTTPMethod, status: HTTPStatus, seconds: Double) {
-        lock.withLock {
-            requests["\(route)|\(method.rawValue)|\(status.code)", default: 0] += 1
-            latency[route, default: Histogram()].observe(seconds)
+        let key = "\(route)|\(method.rawValue)|\(status.code)"
+        let (counter, timer) = handlers.withLock { handlers in
+            let counter = handlers.requests[key] ?? {
+                let made = CoreMetrics.Counter(
+                    label: "lookalike_http_requests_total",
+                    dimensions: [("route", route), ("method", method.rawValue), ("status", "\(status.code)")], factory: factory)
+                handlers.requests[key] = made
+                return made
+            }()
+            let timer = handlers.latency[route] ?? {
+                let made = CoreMetrics.Timer(label: "lookalike_http_request_duration_seconds", dimensions: [("route", route)],
+                                             factory: factory)
+                handlers.latency[route] = made
+                return made
+            }()
+            return (counter, timer)
         }
+        counter.increment()
+        timer.recordNanoseconds(Int64((seconds * 1e9).rounded()))
     }
 
     public func recordInference(seconds: Double) {
-        lock.withLock { inference.observe(seconds) }
+        inference.recordNanoseconds(Int64((seconds * 1e9).rounded()))
     }
 
     /// The exposition text; `gauges` are extra (name, help, value) samples read at scrape time, `counters` extra
-    /// counters with one label (name, help, label name, [(label value, value)]).
+    /// counters with one label (name, help, label name, [(label value, value)]) read from elsewhere.
     public func render(gauges: [(String, String, Double)],
                        counters: [(String, String, String, [(String, Double)])] = []) -> String {
-        lock.withLock {
-            var out = "# HELP lookalike_http_requests_total HTTP requests by route, method and status.\n"
-            out += "# TYPE lookalike_http_requests_total counter\n"
-            for (key, count) in requests.sorted(by: { $0.key < $1.key }) {
-                let parts = key.split(separator: "|", omittingEmptySubsequences: false)
-                out += "lookalike_http_requests_total{route=\"\(parts[0])\",method=\"\(parts[1])\",status=\"\(parts[2])\"} \(count)\n"
-            }
-            out += "# HELP lookalike_http_request_duration_seconds Request latency by route.\n"
-            out += "# TYPE lookalike_http_request_duration_seconds histogram\n"
-            for (route, histogram) in latency.sorted(by: { $0.key < $1.key }) {
-                out += Self.histogramLines("lookalike_http_request_duration_seconds", label: "route=\"\(route)\",", histogram)
-            }
-            out += "# HELP lookalike_inference_duration_seconds Time from upload received to feature vector.\n"
-            out += "# TYPE lookalike_inference_duration_seconds histogram\n"
-            out += Self.histogramLines("lookalike_inference_duration_seconds", label: "", inference)
-            for (name, help, value) in gauges {
-                out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name) \(value)\n"
-            }
-            for (name, help, label, samples) in counters {
-                out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
-                for (value, count) in samples { out += label.isEmpty ? "\(name) \(count)\n" : "\(name){\(label)=\"\(value)\"} \(count)\n" }
-            }
-            return out
+        for (name, help, value) in gauges {
+            registry.makeGauge(name: name, labels: [], help: help).set(value)
         }
-    }
-
-    private static func histogramLines(_ name: String, label: String, _ histogram: Histogram) -> String {
-        var out = ""
-        for (index, bound) in buckets.enumerated() {
-            out += "\(name)_bucket{\(label)le=\"\(bound)\"} \(histogram.counts[index])\n"
+        for (name, help, label, samples) in counters {
+            for (value, count) in samples {
+                let labels = label.isEmpty ? [] : [(label, value)]
+                let counter = registry.makeCounter(name: name, labels: labels, help: help)
+                let total = Int64(count)
+                let increase = exported.withLock { exported -> Int64 in
+                    let key = "\(name)|\(value)"
+                    defer { exported[key] = max(exported[key] ?? 0, total) }
+                    return total - (exported[key] ?? 0)
+                }
+                if increase > 0 { counter.increment(by: increase) }
+            }
         }
-        out += "\(name)_bucket{\(label)le=\"+Inf\"} \(histogram.count)\n"
-        let plain = label.isEmpty ? "" : "{\(label.dropLast())}"
-        out += "\(name)_sum\(plain) \(histogram.sum)\n\(name)_count\(plain) \(histogram.count)\n"
-        return out
+        return registry.emitToString()
     }
 }

@@ -31,28 +31,6 @@ extension LookalikeAPI {
         return (matched, true)
     }
 
-    /// nil when the caller may use a route with `access` on `collection` (nil: no single collection); otherwise
-    /// 401 (no valid key) or 403 (a key without the role, or limited to other collections).
-    func authorize(_ caller: (key: APIKey?, sentToken: Bool), access: APIRoute.Access, collection: String?) -> HTTPResponse? {
-        guard !keys.isEmpty, let required = access.requiredRole else { return nil }
-        if access == .read && !protectReads { return nil }
-        guard let key = caller.key else {
-            var response = HTTPResponse.problem(
-                status: .unauthorized,
-                detail: caller.sentToken ? "the bearer key is not valid" : "a valid 'Authorization: Bearer <key>' header is required")
-            response.setHeader("WWW-Authenticate", "Bearer")
-            return response
-        }
-        guard key.role >= required else {
-            return .problem(status: .forbidden, detail: "this key's role is \(key.role); the request needs \(required)")
-        }
-        guard key.mayTouch(collection.flatMap { $0.isEmpty ? nil : $0 }) else {
-            return .problem(status: .forbidden, detail: collection.map { "this key may not use collection '\($0.prefix(64))'" }
-                            ?? "this key is limited to some collections; the request concerns all of them")
-        }
-        return nil
-    }
-
     static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
         for index in 0..<max(a.count, b.count) {

@@ -36,15 +36,12 @@ extension LookalikeAPI {
 
     func duplicates(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let query = request.query
-        let text = query["threshold"] ?? "0.92"
         // Checked as the decimal sent: 1.0000000000000002 is above 1 even though it rounds to 1 as a Float.
-        guard let threshold = Double(text), threshold.isFinite, (-1...1).contains(threshold) else {
-            throw APIError(status: .badRequest, detail: "threshold must be a number in -1...1")
-        }
+        let threshold = try QueryParameters.threshold.number(in: query) ?? Paging.defaultThreshold
         let page = try service.duplicates(
-            threshold: Float(threshold), neighbours: try Self.integer(query["neighbours"], name: "neighbours") ?? 10,
-            limit: try Self.integer(query["limit"], name: "limit") ?? 100, after: query["after"],
-            filter: try Self.filter(query["filter"]), collection: collection)
+            threshold: Float(threshold), neighbours: try QueryParameters.neighbours.definiteInteger(in: query),
+            limit: try QueryParameters.limit.definiteInteger(in: query), after: QueryParameters.after.string(in: query),
+            filter: try QueryParameters.filter.filter(in: query), collection: collection)
         var body: [String: JSONValue] = [
             "groups": .array(page.groups.map { .array($0.map(JSONValue.string)) }),
             "total_groups": .int(page.totalGroups), "total_images": .int(page.totalImages),

@@ -154,34 +154,25 @@ extension LookalikeAPI {
     }
 
     func list(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
-        let limit = try Self.integer(request.query["limit"], name: "limit") ?? 100
-        let records = try service.list(limit: limit, after: request.query["after"], filter: try Self.filter(request.query["filter"]),
-                                       collection: collection)
+        let query = request.query
+        let limit = try QueryParameters.limit.definiteInteger(in: query)
+        let records = try service.list(limit: limit, after: QueryParameters.after.string(in: query),
+                                       filter: try QueryParameters.filter.filter(in: query), collection: collection)
         var body: [String: JSONValue] = ["images": .array(records.map { JSONResponse.record($0) })]
         if records.count == limit, let last = records.last { body["next"] = .string(last.key) }
         return JSONResponse.make(.ok, .object(sorting: body))
     }
 
     static func searchOptions(_ query: [String: String]) throws -> SearchOptions {
-        SearchOptions(
-            k: try Self.integer(query["k"], name: "k") ?? 10,
-            minScore: try query["min_score"].map { text in
-                // Checked as the decimal sent, before rounding to a Float.
-                guard let value = Double(text), value.isFinite, (-1...1).contains(value) else {
-                    throw APIError(status: .badRequest, detail: "min_score must be a number in -1...1")
-                }
-                return Float(value)
-            },
-            searchK: try Self.integer(query["search_k"], name: "search_k"),
-            exact: try Self.boolean(query["exact"], name: "exact") ?? false,
-            filter: try Self.filter(query["filter"]),
-            offset: try Self.integer(query["offset"], name: "offset") ?? 0,
-            groupBy: query["group_by"],
-            groupSize: try Self.integer(query["group_size"], name: "group_size") ?? 1,
-            expansion: try Self.integer(query["expand"], name: "expand") ?? 0)
+        let parameters = QueryParameters.self
+        return SearchOptions(
+            k: try parameters.k.definiteInteger(in: query), minScore: try parameters.minScore.number(in: query).map(Float.init),
+            searchK: try parameters.searchK.integer(in: query), exact: try parameters.exact.boolean(in: query),
+            filter: try parameters.filter.filter(in: query), offset: try parameters.offset.definiteInteger(in: query),
+            groupBy: parameters.groupBy.string(in: query), groupSize: try parameters.groupSize.definiteInteger(in: query),
+            expansion: try parameters.expand.definiteInteger(in: query))
     }
 
-    /// A `filter=` parameter (URL-encoded JSON); a malformed one is a 400 naming the byte or the key.
     static func filter(_ text: String?) throws -> Filter? {
         guard let text else { return nil }
         do {

@@ -44,8 +44,8 @@ extension LookalikeAPI {
             """#) { api, request, collection in try api.upload(request, key: nil, collection: collection) },
         APIRoute(.get, "/images", scope: .collection, access: .read, operation: #"""
             {"summary": "List images by id with cursor pagination", "operationId": "listImages",
-             "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-                            {"name": "after", "in": "query", "schema": {"type": "string"}}, {"$ref": "#/components/parameters/filter"}],
+             "parameters": [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/after"},
+                            {"$ref": "#/components/parameters/filter"}],
              "responses": {"200": {"description": "a page; 'next' is the cursor for the following page"},
                            "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.list(request, collection: collection) },
@@ -141,10 +141,9 @@ extension LookalikeAPI {
             """#) { api, request, collection in try api.recommend(request, collection: collection) },
         APIRoute(.get, "/duplicates", scope: .collection, access: .read, operation: #"""
             {"summary": "Groups of near-duplicate images, paginated by the first id of a group", "operationId": "duplicateGroups",
-             "parameters": [{"name": "threshold", "in": "query", "schema": {"type": "number", "minimum": -1, "maximum": 1, "default": 0.92}},
-                            {"name": "neighbours", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
-                            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-                            {"name": "after", "in": "query", "schema": {"type": "string"}}, {"$ref": "#/components/parameters/filter"}],
+             "parameters": [{"$ref": "#/components/parameters/threshold"}, {"$ref": "#/components/parameters/neighbours"},
+                            {"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/after"},
+                            {"$ref": "#/components/parameters/filter"}],
              "responses": {"200": {"description": "groups of ids; 'next' is the cursor for the following page", "content":
                {"application/json": {"schema": {"$ref": "#/components/schemas/DuplicateGroups"}}}},
                            "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}

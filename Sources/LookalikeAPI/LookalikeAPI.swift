@@ -20,6 +20,10 @@ public final class LookalikeAPI: Sendable {
     let cors: CORSPolicy
     let multipart: MultipartParser
     let router: Router
+    /// Every request: the access log and metrics, its id, CORS; then routing.
+    let requestPipeline: MiddlewarePipeline<RequestContext>
+    /// Every routed request: rate limits, then authorisation; then the route's handler.
+    let routePipeline: MiddlewarePipeline<RouteContext>
     /// `/openapi.json` for this configuration (its security follows the keys in force).
     let openAPIDocument: String
 
@@ -62,6 +66,17 @@ public final class LookalikeAPI: Sendable {
             }
         }
         self.router = router
+        requestPipeline = MiddlewarePipeline([
+            MetricsAndAccessLogMiddleware(metrics: metrics, accessLog: accessLog, logger: logger),
+            RequestIDMiddleware(),
+            CORSMiddleware(policy: cors),
+        ])
+        routePipeline = MiddlewarePipeline([
+            RateLimitMiddleware(limiter: rateLimiter, keys: keys, clientAddress: { [box] request in
+                box.api?.clientAddress(request) ?? request.remoteAddress
+            }),
+            AuthorizationMiddleware(keys: keys, protectReads: protectReads),
+        ])
         box.api = self
     }
 
@@ -70,61 +85,28 @@ public final class LookalikeAPI: Sendable {
         routes.flatMap { route in route.patterns.map { (route.method, $0.pattern) } }
     }
 
-    /// The server's handler: request id, routing, auth, error mapping, metrics and the access log.
+    /// The server's handler: the request pipeline, then the router.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let requestID = Self.requestID(from: request)
-        var (response, pattern) = cors.preflight(request).map { ($0, "preflight") } ?? router.route(request)
-        cors.decorate(&response, for: request)
-        response.setHeader("X-Request-Id", requestID)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        metrics.record(route: pattern ?? "unmatched", method: request.method, status: response.status, seconds: seconds)
-        let record = AccessRecord(requestID: requestID, method: request.method.rawValue, path: request.path, status: response.status.code,
-                                  milliseconds: Self.hundredths(seconds * 1000), bytesIn: request.body.count, bytesOut: response.body.count)
-        if let accessLog {
-            accessLog(record)
-        } else {
-            logger.info("request", metadata: Logger.Metadata(uniqueKeysWithValues: record.fields.map { ($0.name, .string($0.value)) }))
-        }
-        return response
-    }
-
-    /// One matched route: its rate limit and authorisation, then its handler, with errors rendered as problems.
-    private func serve(_ request: HTTPRequest, route: APIRoute, collection: String) -> HTTPResponse {
-        if route.access != .open {
-            let caller = identify(request)
-            if let wait = rateLimiter.admit(caller: caller.key.map { "key:\(keys.firstIndex(of: $0) ?? -1)" } ?? clientAddress(request),
-                                            role: caller.key?.role) {
-                var response = HTTPResponse.problem(status: .tooManyRequests, detail: "rate limit reached; retry after the time in Retry-After")
-                response.setHeader("Retry-After", String(max(1, Int(wait.rounded(.up)))))
-                return response
-            }
-            let addressed = route.scope == .collection ? collection : request.parameters["collection"]
-            if let denied = authorize(caller, access: route.access, collection: addressed) { return denied }
-        }
-        do {
-            return try route.handler(self, request, collection)
-        } catch {
-            let (response, isServerFault) = ErrorMapping.response(for: error)
-            if isServerFault { logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.path)"]) }
+        var context = RequestContext()
+        return requestPipeline.respond(to: request, context: &context) { request, context in
+            let (response, pattern) = router.route(request)
+            context.routePattern = pattern
             return response
         }
     }
 
-    /// `12.34`: two decimals without `String(format:)`, which costs more than the rest of a log line.
-    static func hundredths(_ value: Double) -> String {
-        let scaled = Int((max(0, value) * 100).rounded())
-        let fraction = scaled % 100
-        return "\(scaled / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"
-    }
-
-    private static func requestID(from request: HTTPRequest) -> String {
-        if let given = request.header("X-Request-Id"), (1...128).contains(given.utf8.count),
-           given.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 }) {
-            return given
+    /// One matched route: the route pipeline, then its handler, with errors rendered as problems.
+    private func serve(_ request: HTTPRequest, route: APIRoute, collection: String) -> HTTPResponse {
+        var context = RouteContext(route: route, collection: collection,
+                                   caller: route.access == .open ? (nil, false) : identify(request))
+        return routePipeline.respond(to: request, context: &context) { request, context in
+            do {
+                return try context.route.handler(self, request, context.collection)
+            } catch {
+                let (response, isServerFault) = ErrorMapping.response(for: error)
+                if isServerFault { logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.path)"]) }
+                return response
+            }
         }
-        // One 64-bit draw (one getrandom call), not one per hex digit.
-        let hex = String(UInt64.random(in: .min ... .max), radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

@@ -33,6 +33,7 @@ enum OpenAPIDocument {
             preconditionFailure("the OpenAPI components are not a JSON object")
         }
         var shared = document["components"] as? [String: Any] ?? [:]
+        shared["parameters"] = (shared["parameters"] as? [String: Any] ?? [:]).merging(QueryParameters.components) { _, declared in declared }
         shared["requestBodies"] = [
             "Image": imageBody(multipart: "ImageUpload", metadata: true), "PutImage": imageBody(multipart: "PutImage", metadata: true),
             "QueryImage": imageBody(multipart: "QueryImage", metadata: false),
@@ -112,16 +113,7 @@ enum OpenAPIDocument {
     "parameters": {
       "collection": {"name": "collection", "in": "path", "required": true,
                      "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}},
-      "id": {"name": "id", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/Key"}},
-      "k": {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
-      "min_score": {"name": "min_score", "in": "query", "schema": {"type": "number", "minimum": -1, "maximum": 1}},
-      "search_k": {"name": "search_k", "in": "query", "description": "Candidates the forest collects. A collection small enough to be scanned exactly has no forest and is scanned exactly; 503 while a large collection's first forest is built.", "schema": {"type": "integer", "minimum": 1, "maximum": 10000000}},
-      "exact": {"name": "exact", "in": "query", "schema": {"type": "boolean", "default": false}},
-      "offset": {"name": "offset", "in": "query", "description": "Results skipped before the k returned, for paging.", "schema": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 0}},
-      "group_by": {"name": "group_by", "in": "query", "description": "Group results by this metadata key (dotted path): k groups of at most group_size results, each group's best first, groups ordered by their best result; images without the key are left out. The answer then has 'groups' [{value, results}] instead of 'results'.", "schema": {"$ref": "#/components/schemas/FieldPath"}},
-      "group_size": {"name": "group_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 1}},
-      "expand": {"name": "expand", "in": "query", "description": "Query expansion: the query plus its n nearest results, each weighted by its score, is searched instead (better rankings on both evaluation sets with 3; scores are then cosines to that expanded query). 0: off.", "schema": {"type": "integer", "minimum": 0, "maximum": 10, "default": 0}},
-      "filter": {"name": "filter", "in": "query", "description": "A metadata filter (URL-encoded JSON, see the Filter schema), applied inside the candidate scan.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Filter"}}}}
+      "id": {"name": "id", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/Key"}}
     },
     "schemas": {
       "Filter": {"type": "object", "description": "Metadata filter: {\"category\": \"shoes\", \"price\": {\"$lt\": 100}, \"tags\": {\"$in\": [\"a\", \"b\"]}, \"$or\": [{\"in_stock\": true}, {\"backorder\": {\"$exists\": true}}]}. A bare value means $eq; operators $eq $ne $in $nin $lt $lte $gt $gte $exists $all $not; combinators $and $or $not; keys in one object are and-ed; dotted keys reach nested fields; a stored array matches when any element does ($all: every listed value); numbers compare as numbers, RFC 3339 date-time strings as instants; comparing different types is false (so $ne and $nin are true). At most 64 KiB, 1,024 conditions, 1,024 values per list, 32 levels.",

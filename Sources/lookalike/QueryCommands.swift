@@ -16,7 +16,7 @@ func parseFilter(_ text: String?) throws -> Filter? {
 
 /// `--k`, `--min-score`, `--exact`, `--filter`, `--expand` and `--json` for the search commands.
 struct SearchFlags: ParsableArguments {
-    @Option(help: "Number of results (1–1000).") var k = 10
+    @Option(help: "Number of results (1–1000).") var k = SearchOptions().k
     @Option(help: "Drop results below this cosine similarity.") var minScore: Float?
     @Flag(help: "Brute-force search instead of the forest.") var exact = false
     @Option(help: "Only images whose metadata matches this JSON filter (see the README's Filters).") var filter: String?
@@ -109,8 +109,8 @@ struct Duplicates: ParsableCommand {
         discussion: "Each image's nearest neighbours come from the index (no all-pairs matrix); pairs at or above the threshold are joined into groups.")
     @OptionGroup var options: ServiceOptions
     @OptionGroup var collection: CollectionOption
-    @Option(help: "Cosine similarity at or above which two images are duplicates.") var threshold: Float = 0.92
-    @Option(help: "Neighbours examined per image.") var neighbours = 10
+    @Option(help: "Cosine similarity at or above which two images are duplicates.") var threshold = Float(Paging.defaultThreshold)
+    @Option(help: "Neighbours examined per image.") var neighbours = Paging.defaultNeighbours
     @Option(help: "Only group images whose metadata matches this JSON filter.") var filter: String?
     @Flag(help: "Print JSON.") var json = false
 

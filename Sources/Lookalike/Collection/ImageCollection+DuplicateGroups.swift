@@ -9,9 +9,9 @@ extension ImageCollection {
     /// and their neighbours are searched among those images (the filter inside the search, as everywhere).
     func duplicateGroups(threshold: Float, neighbours: Int, filter: Filter? = nil) throws -> [[String]] {
         let key = GroupingKey(threshold: threshold, neighbours: neighbours, filter: filter, sequence: index.sequence)
-        if let last = published.withLock({ $0.lastGrouping }), last.key == key { return last.groups }
+        if let last = published.withLockedValue({ $0.lastGrouping }), last.key == key { return last.groups }
         let groups = try groupDuplicates(threshold: threshold, neighbours: neighbours, filter: filter)
-        published.withLock { $0.lastGrouping = (key, groups) }
+        published.withLockedValue { $0.lastGrouping = (key, groups) }
         return groups
     }
 

@@ -51,7 +51,7 @@ extension ImageCollection {
         index.advance(toSequence: sequence)
         if !stale.isEmpty { try store.updateCodes(stale) }
         let outcome = index.finishLoading()
-        published.withLock { $0.loadOutcome = outcome }
+        published.withLockedValue { $0.loadOutcome = outcome }
         try catchUp()
         retrainCodesIfDue()
         return loaded

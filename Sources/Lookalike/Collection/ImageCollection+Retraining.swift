@@ -50,7 +50,7 @@ extension ImageCollection {
         writes.withLock { state in
             guard !state.closed, codeScheme.id != schemeID else { return }
             index.recomputeCodes { adopted.code(for: Array($0)) }
-            published.withLock { $0.scheme = adopted }
+            published.withLockedValue { $0.scheme = adopted }
         }
     }
 
@@ -127,6 +127,6 @@ extension ImageCollection {
             if !changed.isEmpty { try store.updateCodes(changed) }
             try store.setCodeScheme(plan.schemeID, collection: id)
             index.replaceCodes(codes)
-            published.withLock { $0.scheme = CodeScheme(id: plan.schemeID, encoder: .itq(plan.quantizer)) }
+            published.withLockedValue { $0.scheme = CodeScheme(id: plan.schemeID, encoder: .itq(plan.quantizer)) }
         }
     }}

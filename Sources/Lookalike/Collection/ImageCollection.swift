@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import MetadataFilter
 import Storage
+import NIOConcurrencyHelpers
 import Synchronization
 import VectorIndex
 
@@ -29,7 +30,8 @@ final class ImageCollection: Sendable {
     let modelName: String
     let dimension: Int
     let writes = Mutex(WriteState())
-    let published: Mutex<Published>
+    /// Read by searches under contention: a pthread lock (see ``FIFOGate``).
+    let published: NIOLockedValueBox<Published>
     let retrainQueue: DispatchQueue
     let retrainGroup = DispatchGroup()
 
@@ -87,7 +89,7 @@ final class ImageCollection: Sendable {
             try store.setCodeScheme(schemeID, collection: stored.id)
             scheme = CodeScheme(id: schemeID, encoder: .simhash(hasher))
         }
-        published = Mutex(Published(scheme: scheme!))
+        published = NIOLockedValueBox(Published(scheme: scheme!))
         index = IndexKind.forest.makeIndex(
             configuration: configuration, settings: settings, dimension: dimension,
             snapshotPath: configuration.index.snapshot ? Self.snapshotPath(collection: stored.name, configuration: configuration) : nil)
@@ -100,9 +102,9 @@ final class ImageCollection: Sendable {
         return collection == StoreDefaults.defaultCollectionName ? database + ".forest" : database + ".\(collection).forest"
     }
 
-    var codeScheme: CodeScheme { published.withLock { $0.scheme } }
+    var codeScheme: CodeScheme { published.withLockedValue { $0.scheme } }
 
-    var indexLoad: IndexLoadOutcome? { published.withLock { $0.loadOutcome } }
+    var indexLoad: IndexLoadOutcome? { published.withLockedValue { $0.loadOutcome } }
 
     /// The metadata document filters read (nil for `{}`, and for text that is not a filterable document).
     static func document(_ text: String) -> FilterValue? {

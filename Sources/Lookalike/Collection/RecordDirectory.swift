@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The key and metadata of every image a collection's index holds, by id and by key: what a search answer or a
 /// `similar` lookup needs, so neither reads the store (a round trip to PostgreSQL on a shared store; the index
@@ -15,13 +15,14 @@ final class RecordDirectory: Sendable {
         var idByKey: [String: Int64] = [:]
     }
 
-    private let state = Mutex(State())
+    /// Read by every search: a pthread lock (see ``FIFOGate``).
+    private let state = NIOLockedValueBox(State())
 
-    var count: Int { state.withLock { $0.byID.count } }
+    var count: Int { state.withLockedValue { $0.byID.count } }
 
     /// Records `id` under `key` (replacing what `id` or `key` was before: a key names one image at a time).
     func set(id: Int64, key: String, metadata: String) {
-        state.withLock { state in
+        state.withLockedValue { state in
             if let previous = state.byID[id], previous.key != key, state.idByKey[previous.key] == id {
                 state.idByKey[previous.key] = nil
             }
@@ -32,22 +33,22 @@ final class RecordDirectory: Sendable {
     }
 
     func remove(id: Int64) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard let entry = state.byID.removeValue(forKey: id) else { return }
             if state.idByKey[entry.key] == id { state.idByKey[entry.key] = nil }
         }
     }
 
-    func removeAll() { state.withLock { $0 = State() } }
+    func removeAll() { state.withLockedValue { $0 = State() } }
 
-    func id(key: String) -> Int64? { state.withLock { $0.idByKey[key] } }
+    func id(key: String) -> Int64? { state.withLockedValue { $0.idByKey[key] } }
 
     /// Every entry, by id.
-    var all: [Int64: Entry] { state.withLock { $0.byID } }
+    var all: [Int64: Entry] { state.withLockedValue { $0.byID } }
 
     /// The entries of `ids` that are known (others are skipped).
     func entries(ids: [Int64]) -> [Int64: Entry] {
-        state.withLock { state in
+        state.withLockedValue { state in
             var found: [Int64: Entry] = [:]
             found.reserveCapacity(ids.count)
             for id in ids { if let entry = state.byID[id] { found[id] = entry } }

@@ -81,14 +81,17 @@ extension LookalikeService {
 
     /// One page of a collection's near-duplicate groups (see ``DuplicateGroups``).
     public func duplicates(
-        threshold: Float, neighbours: Int = 10, limit: Int = 100, after: String? = nil, filter: Filter? = nil,
+        threshold: Float = Float(Paging.defaultThreshold), neighbours: Int = Paging.defaultNeighbours, limit: Int = Paging.defaultLimit,
+        after: String? = nil, filter: Filter? = nil,
         collection name: String = LookalikeService.defaultCollection
     ) throws -> DuplicateGroups {
         guard threshold.isFinite, (-1...1).contains(threshold) else {
             throw LookalikeError.invalidArgument("threshold must be a number in -1...1")
         }
-        guard (1...1000).contains(neighbours) else { throw LookalikeError.invalidArgument("neighbours must be 1...1000, got \(neighbours)") }
-        guard (1...1000).contains(limit) else { throw LookalikeError.invalidArgument("limit must be 1...1000, got \(limit)") }
+        guard Paging.neighboursRange.contains(neighbours) else {
+            throw LookalikeError.invalidArgument("neighbours must be 1...1000, got \(neighbours)")
+        }
+        guard Paging.limitRange.contains(limit) else { throw LookalikeError.invalidArgument("limit must be 1...1000, got \(limit)") }
         guard isReady else { throw LookalikeError.notReady }
         let collection = try collection(name)
         let groups = try collection.duplicateGroups(threshold: threshold, neighbours: neighbours, filter: filter)
@@ -109,7 +112,7 @@ extension LookalikeService {
 
     public func list(limit: Int, after: String?, filter: Filter? = nil,
                      collection name: String = LookalikeService.defaultCollection) throws -> [ImageRecord] {
-        guard (1...1000).contains(limit) else { throw LookalikeError.invalidArgument("limit must be 1...1000, got \(limit)") }
+        guard Paging.limitRange.contains(limit) else { throw LookalikeError.invalidArgument("limit must be 1...1000, got \(limit)") }
         return try collection(name).list(limit: limit, after: after, filter: filter).map(ImageRecord.init)
     }
 

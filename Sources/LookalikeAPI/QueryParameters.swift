@@ -1,0 +1,41 @@
+import Lookalike
+
+/// Every query parameter the API's endpoints share, with its default and bounds from the domain's one home for
+/// them (``SearchOptions``, ``Paging``). Routes name them in their operations as `#/components/parameters/NAME`.
+enum QueryParameters {
+    static let k = QueryParameter("k", .integer(SearchOptions.kRange, default: SearchOptions().k))
+    static let minScore = QueryParameter("min_score", .number(SearchOptions.minScoreRange, default: nil))
+    static let searchK = QueryParameter("search_k", .integer(SearchOptions.searchKRange, default: nil), """
+        Candidates the forest collects. A collection small enough to be scanned exactly has no forest and is scanned \
+        exactly; 503 while a large collection's first forest is built.
+        """)
+    static let exact = QueryParameter("exact", .boolean(default: SearchOptions().exact))
+    static let offset = QueryParameter("offset", .integer(SearchOptions.offsetRange, default: SearchOptions().offset),
+                                       "Results skipped before the k returned, for paging.")
+    static let groupBy = QueryParameter("group_by", .string(schema: "FieldPath"), """
+        Group results by this metadata key (dotted path): k groups of at most group_size results, each group's best \
+        first, groups ordered by their best result; images without the key are left out. The answer then has 'groups' \
+        [{value, results}] instead of 'results'.
+        """)
+    static let groupSize = QueryParameter("group_size", .integer(SearchOptions.groupSizeRange, default: SearchOptions().groupSize))
+    static let expand = QueryParameter("expand", .integer(SearchOptions.expansionRange, default: SearchOptions().expansion), """
+        Query expansion: the query plus its n nearest results, each weighted by its score, is searched instead (better \
+        rankings on both evaluation sets with 3; scores are then cosines to that expanded query). 0: off.
+        """)
+    static let filter = QueryParameter("filter", .filter,
+                                       "A metadata filter (URL-encoded JSON, see the Filter schema), applied inside the candidate scan.")
+    static let limit = QueryParameter("limit", .integer(Paging.limitRange, default: Paging.defaultLimit))
+    static let after = QueryParameter("after", .string(schema: nil), "The cursor: the `next` of the previous page.")
+    static let threshold = QueryParameter("threshold", .number(-1...1, default: Paging.defaultThreshold))
+    static let neighbours = QueryParameter("neighbours", .integer(Paging.neighboursRange, default: Paging.defaultNeighbours))
+
+    /// The search options every search route takes.
+    static let search = [k, minScore, searchK, exact, filter, offset, groupBy, groupSize, expand]
+
+    static let all = search + [limit, after, threshold, neighbours]
+
+    /// The document's `components/parameters` entries.
+    static var components: [String: Any] {
+        Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0.document) })
+    }
+}
