@@ -1,7 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import Synchronization
+import ServiceLifecycle
 import HTTPServer
 import Inference
 import Logging
@@ -47,62 +47,16 @@ struct Serve: AsyncParsableCommand {
         let server = HTTPServer(
             configuration: .init(hosts: configuration.server.hosts, port: configuration.server.port, limits: limits),
             handler: { api.handle($0) })
-        try server.start()
-        logger.info("listening", metadata: [
-            "hosts": "\(configuration.server.hosts.joined(separator: ","))", "port": "\(server.port)",
-            "database": "\(configuration.storage.displayLocation)",
-        ])
-
-        let started = Date()
-        let loaded = try service.loadIndex()
-        logger.info("index ready", metadata: [
-            "vectors": "\(loaded)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
-            "forest": "\(service.indexLoad().map { "\($0)" } ?? "none")",
-        ])
-        // Nodes on a shared database follow each other's writes from here on.
-        service.startFollowing()
-        let foreign = try service.vectorsFromOtherModels()
-        if foreign > 0 {
-            logger.warning("images embedded by another model are not searchable; re-ingest them", metadata: ["count": "\(foreign)"])
-        }
-
-        // Wait for SIGTERM or SIGINT, then drain.
-        let signal = await Self.waitForTerminationSignal()
-        logger.info("shutting down", metadata: ["signal": "\(signal)"])
-        server.shutdown(deadline: configuration.server.shutdownGraceSeconds)
-        if let problem = service.shutdown() {
-            logger.warning("forest snapshot not saved; the next start rebuilds it", metadata: ["error": "\(problem)"])
-        }
+        // Started in order, stopped in reverse on SIGTERM or SIGINT: the server drains first, then the domain stops
+        // following and saves its snapshots, and the log is flushed last.
+        let group = ServiceGroup(
+            services: [
+                LogFlushService(),
+                CatalogService(service: service, logger: logger),
+                HTTPServerService(server: server, configuration: configuration, logger: logger),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
         logger.info("stopped")
     }
-
-    static func waitForTerminationSignal() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let queue = DispatchQueue(label: "lookalike.signals")
-            let once = OnceFlag()
-            var sources: [DispatchSourceSignal] = []
-            for value in [SIGTERM, SIGINT] {
-                signal(value, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: value, queue: queue)
-                source.setEventHandler {
-                    if once.claim() { continuation.resume(returning: value) }
-                }
-                source.resume()
-                sources.append(source)
-            }
-            SignalSources.keep(sources)
-        }
-    }
-}
-
-/// Keeps the signal sources alive for the life of the process.
-enum SignalSources {
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-    static func keep(_ list: [DispatchSourceSignal]) { sources = list }
-}
-
-/// True exactly once.
-final class OnceFlag: Sendable {
-    private let claimed = Mutex(false)
-    func claim() -> Bool { claimed.withLock { claimed in defer { claimed = true }; return !claimed } }
 }
