@@ -6,6 +6,7 @@ import Foundation
 #endif
 
 /// One client connection, served on its own thread until it closes.
+/// `@unchecked Sendable` is safe because a connection is only ever used by the one thread that serves it.
 final class Connection: @unchecked Sendable {
     private let descriptor: Int32
     private let remoteAddress: String

@@ -9,6 +9,8 @@ internal import CLCMS2
 /// For those the conversion runs through tables of our own (curves as 256-entry tables, one matrix, sRGB's curve
 /// as a 4,096-entry table), several times faster than lcms's 8-bit path; they are checked against lcms on a grid
 /// of colours when made and dropped for lcms if any colour differs by more than one level.
+/// `@unchecked Sendable` is safe because its fields are set in the initialiser only, and an lcms transform made
+/// with `cmsFLAGS_NOCACHE` keeps no state between calls.
 final class ColorTransform: @unchecked Sendable {
     /// How the decoder's samples are laid out.
     enum Input: Hashable, Sendable {

@@ -4,6 +4,7 @@ internal import CKernels
 /// forward pass packs only the activations (`packed_gemm.c`). OpenBLAS still does every multiply-add; without
 /// its per-core exports, or if they disagree with `cblas_sgemm`, ``make(weights:inChannels:outChannels:)`` gives nil
 /// and layers call `cblas_sgemm`, as the `portable` kernel variant always does.
+/// `@unchecked Sendable` is safe because the packed buffer is written once, in the initialiser, and only read after.
 final class PackedWeights: @unchecked Sendable {
     /// Whether the running OpenBLAS lets weights be packed, checked once per process against `cblas_sgemm` on
     /// shapes that cross every block boundary of the packed driver.

@@ -1,4 +1,5 @@
 #if PostgreSQL
+import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 
@@ -10,17 +11,15 @@ extension EventLoopFuture where Value: Sendable {
         let loop = eventLoop
         let promise = loop.makePromise(of: Value.self)
         let description = what()
-        // Both completions run on `loop`, so the flag needs no lock.
+        // Both completions run on `loop`; the lock is never contended, and lets the compiler check the flag.
         let settled = SettledFlag()
         let deadline = loop.scheduleTask(in: .seconds(seconds)) {
-            guard !settled.value else { return }
-            settled.value = true
+            guard settled.settle() else { return }
             promise.fail(PostgresStorageError.unavailable("no answer within \(seconds) s to \(description)"))
         }
         whenComplete { result in
             deadline.cancel()
-            guard !settled.value else { return }
-            settled.value = true
+            guard settled.settle() else { return }
             promise.completeWith(result)
         }
         return try promise.futureResult.wait()
@@ -36,8 +35,10 @@ extension PostgresConnection {
     }
 }
 
-/// Touched only on one event loop.
-private final class SettledFlag: @unchecked Sendable {
-    var value = false
+/// Whether the result or the deadline came first.
+private final class SettledFlag: Sendable {
+    private let settled = NIOLockedValueBox(false)
+    /// True for the first caller only.
+    func settle() -> Bool { settled.withLockedValue { settled in defer { settled = true }; return !settled } }
 }
 #endif

@@ -12,6 +12,7 @@ import Darwin
 /// wait indefinitely. A writer therefore holds `turnstile` (a mutex) while it waits for the rwlock; a reader
 /// passes through `turnstile` before taking its read lock, so it queues behind a waiting writer. Readers must not
 /// take the read side again while holding it (a writer queued in between would deadlock them); none do.
+/// `@unchecked Sendable` is safe because its only state is the two pthread locks, touched only through pthread calls.
 final class ReadWriteLock: @unchecked Sendable {
     private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
     private let turnstile = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)

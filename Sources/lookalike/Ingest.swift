@@ -142,17 +142,17 @@ extension Ingest {
         let done = DispatchSemaphore(value: 0)
         let box = ResponseBox()
         URLSession.shared.dataTask(with: request) { data, response, error in
-            box.value = ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data(), error.map { "\($0.localizedDescription)" })
+            box.value.withLock { $0 = ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data(), error.map { "\($0.localizedDescription)" }) }
             done.signal()
         }.resume()
         done.wait()
-        return box.value ?? (0, Data(), "no response")
+        return box.value.withLock { $0 } ?? (0, Data(), "no response")
     }
 }
 
-/// Carries a URLSession result to the waiting thread; written before the semaphore signal, read after the wait.
-final class ResponseBox: @unchecked Sendable {
-    var value: (Int, Data, String?)?
+/// Carries a URLSession result to the waiting thread.
+final class ResponseBox: Sendable {
+    let value = Mutex<(Int, Data, String?)?>(nil)
 }
 
 /// Counts and failures of an ingest run, written from several threads under a lock.

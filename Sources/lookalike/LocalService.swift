@@ -1,3 +1,4 @@
+import Synchronization
 import ArgumentParser
 import Foundation
 import Inference
@@ -18,13 +19,11 @@ extension ServiceOptions {
 }
 
 /// Progress on standard error: a redrawn bar with rate and ETA on a terminal, plain lines otherwise.
-final class ProgressReporter: @unchecked Sendable {
+final class ProgressReporter: Sendable {
     private let total: Int
     private let label: String
     private let start = Date()
-    private let lock = NSLock()
-    private var done = 0
-    private var lastPrint = Date.distantPast
+    private let progress = Mutex<(done: Int, lastPrint: Date)>((0, .distantPast))
     private let interactive = isatty(2) != 0
 
     init(total: Int, label: String) {
@@ -33,11 +32,12 @@ final class ProgressReporter: @unchecked Sendable {
     }
 
     func advance() {
-        lock.withLock {
-            done += 1
+        progress.withLock { progress in
+            progress.done += 1
+            let done = progress.done
             let now = Date()
-            guard done == total || now.timeIntervalSince(lastPrint) > (interactive ? 0.1 : 2) else { return }
-            lastPrint = now
+            guard done == total || now.timeIntervalSince(progress.lastPrint) > (interactive ? 0.1 : 2) else { return }
+            progress.lastPrint = now
             let elapsed = now.timeIntervalSince(start)
             let rate = Double(done) / max(elapsed, 1e-6)
             let eta = rate > 0 ? Double(total - done) / rate : 0

@@ -9,6 +9,7 @@ import Foundation
 /// once when one passes `flushBytes`, and writes them with one `write(2)` each. Lines of one thread stay in order.
 /// A full buffer (the reader of standard error stalled) drops new lines rather than block requests, and counts
 /// them (`lookalike_log_lines_dropped_total`). ``flush(timeout:)`` writes out everything appended before it.
+/// `@unchecked Sendable` is safe because each shard is touched under its own lock and `passes` under `progress`.
 final class LogSink: @unchecked Sendable {
     /// One buffer; `@unchecked Sendable` because `pending` and `dropped` are only touched while holding `lock`.
     final class Shard: @unchecked Sendable {
