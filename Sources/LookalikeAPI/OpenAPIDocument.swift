@@ -48,6 +48,7 @@ enum OpenAPIDocument {
             guard var operation = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
                 preconditionFailure("the OpenAPI operation of \(route.method) \(route.path) is not a JSON object")
             }
+            QueryParameters.addSearchOptions(toBodyOf: &operation)
             if security.applies(to: route.access) {
                 operation["security"] = [["bearer": [String]()]]
                 var responses = operation["responses"] as? [String: Any] ?? [:]

@@ -7,7 +7,7 @@ import MetadataFilter
 /// everything).
 struct QueryBody {
     /// The search options a body may carry, as in the query string.
-    static let optionMembers: Set<String> = ["k", "min_score", "search_k", "exact", "filter", "offset", "group_by", "group_size", "expand"]
+    static let optionMembers = Set(QueryParameters.search.map(\.name))
 
     private let members: [String: FilterValue]
 
@@ -31,12 +31,17 @@ struct QueryBody {
     /// The search options in the body, over those in the query string.
     func options(over query: [String: String]) throws -> SearchOptions {
         var query = query
-        for name in ["k", "search_k", "offset", "group_size", "expand"] {
-            if let value = try integer(name) { query[name] = String(value) }
+        // Each member as its query-string text, read by the same declarations.
+        for parameter in QueryParameters.search {
+            let name = parameter.name
+            switch parameter.kind {
+            case .integer: if let value = try integer(name) { query[name] = String(value) }
+            case .number: if let value = try number(name) { query[name] = String(value) }
+            case .boolean: if let value = try boolean(name) { query[name] = String(value) }
+            case .string: if let value = try string(name) { query[name] = value }
+            case .filter: continue  // parsed from the JSON value below, not from text
+            }
         }
-        if let minScore = try number("min_score") { query["min_score"] = String(minScore) }
-        if let exact = try boolean("exact") { query["exact"] = String(exact) }
-        if let groupBy = try string("group_by") { query["group_by"] = groupBy }
         var options = try LookalikeAPI.searchOptions(query)
         if let filter = members["filter"] {
             do {

@@ -49,6 +49,18 @@ struct QueryParameter: Sendable {
         return entry
     }
 
+    /// The schema of the same member in a JSON body (no default: the query string's value, or the default, is
+    /// what an absent member means).
+    var bodySchema: [String: Any] {
+        switch kind {
+        case .integer(let range, _): ["type": "integer", "minimum": range.lowerBound, "maximum": range.upperBound]
+        case .number(let range, _): ["type": "number", "minimum": range.lowerBound, "maximum": range.upperBound]
+        case .boolean: ["type": "boolean"]
+        case .string(let schema): schema.map { ["$ref": "#/components/schemas/\($0)"] } ?? ["type": "string"]
+        case .filter: ["$ref": "#/components/schemas/Filter"]
+        }
+    }
+
     /// An integer parameter's value, or its default; a 400 for text that is not an integer or out of bounds.
     func integer(in query: [String: String]) throws -> Int? {
         guard case .integer(let range, let fallback) = kind else { preconditionFailure("\(name) is not an integer parameter") }

@@ -38,4 +38,19 @@ enum QueryParameters {
     static var components: [String: Any] {
         Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0.document) })
     }
+
+    /// Replaces the marker `"x-search-options": true` in an operation's JSON body schema by the search options as
+    /// body members (`search/vector` and `recommend` take them in the body as well as in the query string).
+    static func addSearchOptions(toBodyOf operation: inout [String: Any]) {
+        guard var body = operation["requestBody"] as? [String: Any], var content = body["content"] as? [String: Any],
+              var json = content["application/json"] as? [String: Any], var schema = json["schema"] as? [String: Any],
+              schema.removeValue(forKey: "x-search-options") != nil else { return }
+        var properties = schema["properties"] as? [String: Any] ?? [:]
+        for parameter in search { properties[parameter.name] = parameter.bodySchema }
+        schema["properties"] = properties
+        json["schema"] = schema
+        content["application/json"] = json
+        body["content"] = content
+        operation["requestBody"] = body
+    }
 }
