@@ -9,11 +9,10 @@ enum ErrorMapping {
         switch error {
         case LookalikeError.duplicate(let matches):
             // The one problem with extra members: which stored images the upload duplicates.
-            var response = JSONResponse.make(.conflict, [
-                "type": "about:blank", "title": .string(HTTPStatus.conflict.reasonPhrase),
-                "status": .int(HTTPStatus.conflict.code), "detail": .string(problem(for: error).detail),
-                "duplicates": .array(matches.map(JSONResponse.match)),
-            ])
+            let body = DuplicateProblemBody(detail: problem(for: error).detail, duplicates: matches.map(MatchBody.init))
+            guard var response = try? JSONResponse.encoded(.conflict, body) else {
+                return (HTTPResponse.problem(status: .conflict, detail: body.detail), false)
+            }
             response.setHeader("Content-Type", "application/problem+json")
             return (response, false)
         default:

@@ -1,9 +1,9 @@
 import Dispatch
 import Foundation
-public import HTTPCore
-public import HTTPServer
-public import Logging
-public import Lookalike
+import HTTPCore
+import HTTPServer
+import Logging
+import Lookalike
 import MetadataFilter
 import Imaging
 

@@ -18,15 +18,15 @@ extension LookalikeAPI {
             throw APIError(status: .badRequest, detail: "'name' is required and must be a string")
         }
         let summary = try service.createCollection(name: name, settings: object)
-        return JSONResponse.make(.created, Self.collection(summary), headers: [("Location", "/v1/collections/\(summary.name)")])
+        return try JSONResponse.encoded(.created, CollectionBody(summary: summary), headers: [("Location", "/v1/collections/\(summary.name)")])
     }
 
     func listCollections() throws -> HTTPResponse {
-        JSONResponse.make(.ok, ["collections": .array(try service.listCollections().map(Self.collection))])
+        try JSONResponse.encoded(.ok, CollectionListBody(collections: try service.listCollections().map(CollectionBody.init)))
     }
 
     func describeCollection(_ name: String) throws -> HTTPResponse {
-        JSONResponse.make(.ok, Self.collection(try service.describeCollection(name)))
+        try JSONResponse.encoded(.ok, CollectionBody(summary: try service.describeCollection(name)))
     }
 
     func deleteCollection(_ name: String) throws -> HTTPResponse {
@@ -42,23 +42,7 @@ extension LookalikeAPI {
             threshold: Float(threshold), neighbours: try QueryParameters.neighbours.definiteInteger(in: query),
             limit: try QueryParameters.limit.definiteInteger(in: query), after: QueryParameters.after.string(in: query),
             filter: try QueryParameters.filter.filter(in: query), collection: collection)
-        var body: [String: JSONValue] = [
-            "groups": .array(page.groups.map { .array($0.map(JSONValue.string)) }),
-            "total_groups": .int(page.totalGroups), "total_images": .int(page.totalImages),
-            "threshold": .number(threshold),
-        ]
-        if let next = page.next { body["next"] = .string(next) }
-        return JSONResponse.make(.ok, .object(sorting: body))
-    }
-
-    static func collection(_ summary: LookalikeService.CollectionSummary) -> JSONValue {
-        .object(sorting: [
-            "name": .string(summary.name), "images": .int(summary.images), "bytes": .int(summary.bytes),
-            "index_bytes": .int(summary.indexBytes),
-            "index_state": .string(summary.indexState), "code_scheme": .string(summary.codeScheme),
-            "code_bits": .int(summary.codeBits), "model": .string(summary.model), "sequence": .int(Int(summary.sequence)),
-            "created_at": .string(InternetTimestamp.string(secondsSince1970: summary.createdAt)),
-            "indexes": .object(sorting: summary.indexes.mapValues { .string($0) }),
-        ])
+        return try JSONResponse.encoded(.ok, DuplicateGroupsBody(
+            groups: page.groups, totalGroups: page.totalGroups, totalImages: page.totalImages, threshold: threshold, next: page.next))
     }
 }

@@ -1,9 +1,9 @@
 import Dispatch
 import Foundation
-public import HTTPCore
-public import HTTPServer
-public import Logging
-public import Lookalike
+import HTTPCore
+import HTTPServer
+import Logging
+import Lookalike
 import MetadataFilter
 import Imaging
 import Synchronization
@@ -65,11 +65,11 @@ extension LookalikeAPI {
             bytes: parts.bytes, key: pathKey ?? parts.key, metadata: parts.metadata, rejectDuplicates: onDuplicate == "reject",
             collection: collection)
         metrics.recordInference(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-        let body = JSONResponse.record(result.record, extra: ["duplicates": JSONResponse.duplicates(result.duplicates)])
+        let body = UploadBody(record: result.record, duplicates: result.duplicates.map(DuplicateBody.init))
         // The routes from before collections answer in their own form.
         let prefix = request.path.hasPrefix("/v1/collections/") ? "/v1/collections/\(collection)/images/" : "/v1/images/"
         let location = prefix + Self.pathEscape(result.record.key)
-        return JSONResponse.make(result.replaced ? .ok : .created, body, headers: [("Location", location)])
+        return try JSONResponse.encoded(result.replaced ? .ok : .created, body, headers: [("Location", location)])
     }
 
     func batch(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
@@ -110,16 +110,9 @@ extension LookalikeAPI {
             }
         }
         let outcomes = collected.values
-        let results: [JSONValue] = outcomes.map { outcome in
-            var entry: [String: JSONValue] = [
-                "file": .string(outcome.file), "id": outcome.id.map(JSONValue.string) ?? .null, "status": .int(outcome.status.code),
-            ]
-            if let error = outcome.error {
-                entry["error"] = .string(error)
-            } else {
-                entry["duplicates"] = JSONResponse.duplicates(outcome.duplicates)
-            }
-            return .object(sorting: entry)
+        let results = outcomes.map { outcome in
+            BatchEntryBody(file: outcome.file, id: outcome.id, status: outcome.status.code, error: outcome.error,
+                           duplicates: outcome.error == nil ? outcome.duplicates.map(DuplicateBody.init) : nil)
         }
         let failed = outcomes.filter { !$0.status.isSuccess }.count
         // A batch that stored nothing failed: its status is the files' common one (422 when they differ); the
@@ -127,7 +120,7 @@ extension LookalikeAPI {
         let statuses = Set(outcomes.map(\.status.code))
         let status: HTTPStatus = failed < outcomes.count ? .ok
             : statuses.count == 1 ? outcomes[0].status : .unprocessableContent
-        return JSONResponse.make(status, ["results": .array(results), "stored": .int(outcomes.count - failed), "failed": .int(failed)])
+        return try JSONResponse.encoded(status, BatchBody(results: results, stored: outcomes.count - failed, failed: failed))
     }
 
     func key(_ request: HTTPRequest) throws -> String {
@@ -138,7 +131,7 @@ extension LookalikeAPI {
     func get(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let key = try key(request)
         guard let record = try service.record(key: key, collection: collection) else { throw LookalikeError.notFound(key) }
-        return JSONResponse.make(.ok, JSONResponse.record(record))
+        return try JSONResponse.encoded(.ok, ImageBody(record: record))
     }
 
     func delete(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
@@ -158,9 +151,8 @@ extension LookalikeAPI {
         let limit = try QueryParameters.limit.definiteInteger(in: query)
         let records = try service.list(limit: limit, after: QueryParameters.after.string(in: query),
                                        filter: try QueryParameters.filter.filter(in: query), collection: collection)
-        var body: [String: JSONValue] = ["images": .array(records.map { JSONResponse.record($0) })]
-        if records.count == limit, let last = records.last { body["next"] = .string(last.key) }
-        return JSONResponse.make(.ok, .object(sorting: body))
+        return try JSONResponse.encoded(.ok, ImageListBody(
+            images: records.map(ImageBody.init), next: records.count == limit ? records.last?.key : nil))
     }
 
     static func searchOptions(_ query: [String: String]) throws -> SearchOptions {
@@ -190,13 +182,13 @@ extension LookalikeAPI {
     func patchMetadata(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let key = try key(request)
         let record = try service.patchMetadata(key: key, patch: String(decoding: request.body, as: UTF8.self), collection: collection)
-        return JSONResponse.make(.ok, JSONResponse.record(record))
+        return try JSONResponse.encoded(.ok, ImageBody(record: record))
     }
 
     func similar(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
         let matches = try service.similar(key: try key(request), options: try Self.searchOptions(request.query), collection: collection)
-        return Self.results(matches, started: started)
+        return try Self.results(matches, started: started)
     }
 
     func search(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
@@ -205,7 +197,7 @@ extension LookalikeAPI {
         let region = try request.query["box"].map { text throws(ImagingError) in try ImageRegion(parsing: text) }
         let bytes = try uploadParts(request, allowedParts: ["image"]).bytes
         guard !bytes.isEmpty else { throw APIError(status: .badRequest, detail: "the request has no image bytes") }
-        return Self.results(try service.search(bytes: bytes, region: region, options: options, collection: collection), started: started)
+        return try Self.results(try service.search(bytes: bytes, region: region, options: options, collection: collection), started: started)
     }
 
     func searchVector(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
@@ -214,7 +206,7 @@ extension LookalikeAPI {
                                  example: #"{"vector": [1280 numbers], "k": 10, "filter": {...}}"#)
         guard let vector = try body.vector("vector") else { throw APIError(status: .badRequest, detail: "'vector' is required") }
         let options = try body.options(over: request.query)
-        return Self.results(try service.search(vector: vector, options: options, collection: collection), started: started)
+        return try Self.results(try service.search(vector: vector, options: options, collection: collection), started: started)
     }
 
     /// `POST /recommend`: more like the positive examples, less like the negative ones.
@@ -233,43 +225,36 @@ extension LookalikeAPI {
             positive: positive, negative: try body.examples("negative") ?? [],
             negativeWeight: weight.map(Float.init) ?? Recommendation.defaultNegativeWeight)
         let options = try body.options(over: request.query)
-        return Self.results(try service.recommend(recommendation, options: options, collection: collection), started: started)
+        return try Self.results(try service.recommend(recommendation, options: options, collection: collection), started: started)
     }
 
-    static func results(_ matches: [Match], started: UInt64) -> HTTPResponse {
+    static func results(_ matches: [Match], started: UInt64) throws -> HTTPResponse {
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         if matches.first?.group != nil {
             // Grouped: consecutive matches of one group form it.
-            var groups: [JSONValue] = []
+            var groups: [GroupedResultsBody.Group] = []
             var start = 0
             while start < matches.count {
                 var end = start + 1
                 while end < matches.count && matches[end].group == matches[start].group { end += 1 }
-                groups.append(.object(sorting: [
-                    "value": .verbatim(matches[start].group ?? "null"),
-                    "results": .array(matches[start..<end].map(JSONResponse.match)),
-                ]))
+                groups.append(.init(value: RawJSON(text: matches[start].group ?? "null"),
+                                    results: matches[start..<end].map(MatchBody.init)))
                 start = end
             }
-            return JSONResponse.make(.ok, [
-                "groups": .array(groups), "total": .int(groups.count), "took_ms": .number((milliseconds * 1000).rounded() / 1000),
-            ])
+            return try JSONResponse.encoded(.ok, GroupedResultsBody(
+                groups: groups, total: groups.count, tookMilliseconds: (milliseconds * 1000).rounded() / 1000))
         }
-        return JSONResponse.make(.ok, [
-            "results": .array(matches.map(JSONResponse.match)), "total": .int(matches.count),
-            "took_ms": .number((milliseconds * 1000).rounded() / 1000),
-        ])
+        return try JSONResponse.encoded(.ok, ResultsBody(
+            results: matches.map(MatchBody.init), total: matches.count, tookMilliseconds: (milliseconds * 1000).rounded() / 1000))
     }
 
     func stats(collection: String) throws -> HTTPResponse {
         let stats = try service.statistics(collection: collection)
-        return JSONResponse.make(.ok, [
-            "images": .int(stats.images), "indexed": .int(stats.indexed), "tombstones": .int(stats.tombstones),
-            "trees": .int(stats.trees), "index_bytes": .int(stats.indexBytes), "index_rebuilds": .int(stats.rebuilds),
-            "model": .string(stats.model), "code_bits": .int(stats.codeBits), "code_scheme": .string(stats.codeScheme),
-            "inference_queue": .int(stats.queue.queued), "images_embedded": .int(stats.queue.processedImages),
-            "ready": .bool(service.isReady), "collection": .string(collection), "sequence": .int(Int(stats.sequence)),
-        ])
+        return try JSONResponse.encoded(.ok, StatsBody(
+            images: stats.images, indexed: stats.indexed, tombstones: stats.tombstones, trees: stats.trees,
+            indexBytes: stats.indexBytes, indexRebuilds: stats.rebuilds, model: stats.model, codeBits: stats.codeBits,
+            codeScheme: stats.codeScheme, inferenceQueue: stats.queue.queued, imagesEmbedded: stats.queue.processedImages,
+            ready: service.isReady, collection: collection, sequence: stats.sequence))
     }
 
     func backup() throws -> HTTPResponse {
@@ -277,7 +262,7 @@ extension LookalikeAPI {
         let (path, bytes) = try service.backupToDirectory()
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         logger.notice("backup", metadata: ["path": "\(path)", "bytes": "\(bytes)"])
-        return JSONResponse.make(.created, ["path": .string(path), "bytes": .int(bytes), "took_ms": .number(milliseconds.rounded())])
+        return try JSONResponse.encoded(.created, BackupBody(path: path, bytes: bytes, tookMilliseconds: milliseconds.rounded()))
     }
 
     func metricsResponse() throws -> HTTPResponse {

@@ -1,0 +1,91 @@
+import HTTPServer
+import Lookalike
+
+/// A collection as listed and described.
+struct CollectionBody: Encodable {
+    let summary: LookalikeService.CollectionSummary
+
+    enum CodingKeys: String, CodingKey {
+        case name, images, bytes, model, sequence, indexes
+        case indexBytes = "index_bytes"
+        case indexState = "index_state"
+        case codeScheme = "code_scheme"
+        case codeBits = "code_bits"
+        case createdAt = "created_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(summary.name, forKey: .name)
+        try container.encode(summary.images, forKey: .images)
+        try container.encode(summary.bytes, forKey: .bytes)
+        try container.encode(summary.indexBytes, forKey: .indexBytes)
+        try container.encode(summary.indexState, forKey: .indexState)
+        try container.encode(summary.codeScheme, forKey: .codeScheme)
+        try container.encode(summary.codeBits, forKey: .codeBits)
+        try container.encode(summary.model, forKey: .model)
+        try container.encode(summary.sequence, forKey: .sequence)
+        try container.encode(InternetTimestamp.string(secondsSince1970: summary.createdAt), forKey: .createdAt)
+        try container.encode(summary.indexes, forKey: .indexes)
+    }
+}
+
+struct CollectionListBody: Encodable {
+    let collections: [CollectionBody]
+}
+
+/// One page of near-duplicate groups.
+struct DuplicateGroupsBody: Encodable {
+    let groups: [[String]]
+    let totalGroups: Int
+    let totalImages: Int
+    let threshold: Double
+    /// The cursor of the next page; absent on the last.
+    let next: String?
+
+    enum CodingKeys: String, CodingKey {
+        case groups, threshold, next
+        case totalGroups = "total_groups"
+        case totalImages = "total_images"
+    }
+}
+
+/// A collection's statistics.
+struct StatsBody: Encodable {
+    let images: Int
+    let indexed: Int
+    let tombstones: Int
+    let trees: Int
+    let indexBytes: Int
+    let indexRebuilds: Int
+    let model: String
+    let codeBits: Int
+    let codeScheme: String
+    let inferenceQueue: Int
+    let imagesEmbedded: Int
+    let ready: Bool
+    let collection: String
+    let sequence: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case images, indexed, tombstones, trees, model, ready, collection, sequence
+        case indexBytes = "index_bytes"
+        case indexRebuilds = "index_rebuilds"
+        case codeBits = "code_bits"
+        case codeScheme = "code_scheme"
+        case inferenceQueue = "inference_queue"
+        case imagesEmbedded = "images_embedded"
+    }
+}
+
+/// A backup's file and size.
+struct BackupBody: Encodable {
+    let path: String
+    let bytes: Int
+    let tookMilliseconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case path, bytes
+        case tookMilliseconds = "took_ms"
+    }
+}
