@@ -82,7 +82,8 @@ let package = Package(
         .target(
             name: "LookalikeAPI",
             dependencies: ["Lookalike", "HTTPCore", "HTTPServer", "Imaging", "MetadataFilter", "WebPage", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus")],
+                           .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lookalike",

@@ -139,13 +139,14 @@ final class ServerState: Sendable {
         var listeners: [Int32] = []
         var port = 0
         var connections = 0
-        var draining = false
     }
     private let state = Mutex(State())
+    /// Read by every request: an atomic, so requests never queue on a lock to learn that nothing changed.
+    private let draining = Atomic(false)
 
     var port: Int { state.withLock { $0.port } }
     var openConnections: Int { state.withLock { $0.connections } }
-    var isDraining: Bool { state.withLock { $0.draining } }
+    var isDraining: Bool { draining.load(ordering: .acquiring) }
 
     func setListening(_ descriptors: [Int32], port: Int) {
         state.withLock {
@@ -167,8 +168,8 @@ final class ServerState: Sendable {
     }
 
     func beginDraining() {
+        draining.store(true, ordering: .releasing)
         let descriptors = state.withLock { state -> [Int32] in
-            state.draining = true
             defer { state.listeners = [] }
             return state.listeners
         }

@@ -1,6 +1,7 @@
 public import HTTPCore
 import CoreMetrics
 import Foundation
+import NIOConcurrencyHelpers
 import Prometheus
 import Synchronization
 
@@ -14,8 +15,9 @@ public final class APIMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     private let inference: CoreMetrics.Timer
-    /// Each route's counter and timer, made once ("route|method|status" and route).
-    private let handlers = Mutex<(requests: [String: CoreMetrics.Counter], latency: [String: CoreMetrics.Timer])>(([:], [:]))
+    /// Each route's counter and timer, made once ("route|method|status" and route); a pthread lock, as every
+    /// request takes it (see `FIFOGate`).
+    private let handlers = NIOLockedValueBox<(requests: [String: CoreMetrics.Counter], latency: [String: CoreMetrics.Timer])>(([:], [:]))
     /// The last value exported of each counter read at scrape time, so the exported counter grows by the difference.
     private let exported = Mutex<[String: Int64]>([:])
 
@@ -28,20 +30,24 @@ public final class APIMetrics: Sendable {
 
     public func record(route: String, method: HTTPMethod, status: HTTPStatus, seconds: Double) {
         let key = "\(route)|\(method.rawValue)|\(status.code)"
-        let (counter, timer) = handlers.withLock { handlers in
-            let counter = handlers.requests[key] ?? {
-                let made = CoreMetrics.Counter(
+        let (counter, timer) = handlers.withLockedValue { handlers -> (CoreMetrics.Counter, CoreMetrics.Timer) in
+            let counter: CoreMetrics.Counter
+            if let known = handlers.requests[key] {
+                counter = known
+            } else {
+                counter = CoreMetrics.Counter(
                     label: "lookalike_http_requests_total",
                     dimensions: [("route", route), ("method", method.rawValue), ("status", "\(status.code)")], factory: factory)
-                handlers.requests[key] = made
-                return made
-            }()
-            let timer = handlers.latency[route] ?? {
-                let made = CoreMetrics.Timer(label: "lookalike_http_request_duration_seconds", dimensions: [("route", route)],
-                                             factory: factory)
-                handlers.latency[route] = made
-                return made
-            }()
+                handlers.requests[key] = counter
+            }
+            let timer: CoreMetrics.Timer
+            if let known = handlers.latency[route] {
+                timer = known
+            } else {
+                timer = CoreMetrics.Timer(label: "lookalike_http_request_duration_seconds", dimensions: [("route", route)],
+                                          factory: factory)
+                handlers.latency[route] = timer
+            }
             return (counter, timer)
         }
         counter.increment()

@@ -8,32 +8,60 @@ struct JSONValueEncoder {
         return root.value
     }
 
-    /// A value under construction; containers fill it in as members are encoded.
+    /// A value under construction; containers fill it in as members are encoded. Scalars go straight into their
+    /// parent as values; only nested containers get a node of their own.
     final class Node {
-        enum Shape {
-            case empty
+        enum Kind { case empty, scalar, object, array }
+        enum Member {
             case value(JSONValue)
-            case object([String: Node])
-            case array([Node])
+            case node(Node)
+
+            var value: JSONValue {
+                switch self {
+                case .value(let value): return value
+                case .node(let node): return node.value
+                }
+            }
         }
 
-        var shape = Shape.empty
+        var kind = Kind.empty
+        var scalar = JSONValue.null
+        var members: [(key: String, member: Member)] = []
+        var elements: [Member] = []
 
         var value: JSONValue {
-            switch shape {
+            switch kind {
             case .empty: return .null
-            case .value(let value): return value
-            case .object(let members): return .object(members.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value.value) })
-            case .array(let elements): return .array(elements.map(\.value))
+            case .scalar: return scalar
+            case .object: return .object(members.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.member.value) })
+            case .array: return .array(elements.map(\.value))
+            }
+        }
+
+        /// Sets `key` (a later value for the same key replaces the earlier one).
+        func set(_ key: String, _ member: Member) {
+            if let index = members.firstIndex(where: { $0.key == key }) {
+                members[index].member = member
+            } else {
+                members.append((key, member))
             }
         }
 
         static func encode(_ value: some Encodable, into node: Node) throws {
             if let raw = value as? RawJSON {
-                node.shape = .value(.verbatim(raw.text))
+                node.kind = .scalar
+                node.scalar = .verbatim(raw.text)
             } else {
                 try value.encode(to: ValueEncoder(node: node, codingPath: []))
             }
+        }
+
+        /// `value` as a member: a value when it encodes to one, a node otherwise.
+        static func member(_ value: some Encodable) throws -> Member {
+            if let raw = value as? RawJSON { return .value(.verbatim(raw.text)) }
+            let child = Node()
+            try value.encode(to: ValueEncoder(node: child, codingPath: []))
+            return child.kind == .scalar ? .value(child.scalar) : .node(child)
         }
     }
 
@@ -43,12 +71,12 @@ struct JSONValueEncoder {
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 
         func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-            if case .object = node.shape {} else { node.shape = .object([:]) }
+            if node.kind != .object { node.kind = .object; node.members = [] }
             return KeyedEncodingContainer(Keyed<Key>(node: node, codingPath: codingPath))
         }
 
         func unkeyedContainer() -> any UnkeyedEncodingContainer {
-            if case .array = node.shape {} else { node.shape = .array([]) }
+            if node.kind != .array { node.kind = .array; node.elements = [] }
             return Unkeyed(node: node, codingPath: codingPath)
         }
 
@@ -61,20 +89,17 @@ struct JSONValueEncoder {
 
         private func child(_ key: Key) -> Node {
             let child = Node()
-            if case .object(var members) = node.shape {
-                members[key.stringValue] = child
-                node.shape = .object(members)
-            }
+            node.set(key.stringValue, .node(child))
             return child
         }
 
-        mutating func encodeNil(forKey key: Key) throws { child(key).shape = .value(.null) }
-        mutating func encode(_ value: Bool, forKey key: Key) throws { child(key).shape = .value(.bool(value)) }
-        mutating func encode(_ value: String, forKey key: Key) throws { child(key).shape = .value(.string(value)) }
-        mutating func encode(_ value: Double, forKey key: Key) throws { child(key).shape = .value(.number(value)) }
-        mutating func encode(_ value: Int, forKey key: Key) throws { child(key).shape = .value(.int(value)) }
-        mutating func encode(_ value: Int64, forKey key: Key) throws { child(key).shape = .value(.int(Int(value))) }
-        mutating func encode(_ value: some Encodable, forKey key: Key) throws { try Node.encode(value, into: child(key)) }
+        mutating func encodeNil(forKey key: Key) throws { node.set(key.stringValue, .value(.null)) }
+        mutating func encode(_ value: Bool, forKey key: Key) throws { node.set(key.stringValue, .value(.bool(value))) }
+        mutating func encode(_ value: String, forKey key: Key) throws { node.set(key.stringValue, .value(.string(value))) }
+        mutating func encode(_ value: Double, forKey key: Key) throws { node.set(key.stringValue, .value(.number(value))) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { node.set(key.stringValue, .value(.int(value))) }
+        mutating func encode(_ value: Int64, forKey key: Key) throws { node.set(key.stringValue, .value(.int(Int(value)))) }
+        mutating func encode(_ value: some Encodable, forKey key: Key) throws { node.set(key.stringValue, try Node.member(value)) }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key)
             -> KeyedEncodingContainer<NestedKey> {
@@ -92,23 +117,17 @@ struct JSONValueEncoder {
     struct Unkeyed: UnkeyedEncodingContainer {
         let node: Node
         let codingPath: [any CodingKey]
-        var count: Int {
-            if case .array(let elements) = node.shape { return elements.count }
-            return 0
-        }
+        var count: Int { node.elements.count }
 
         private func next() -> Node {
             let element = Node()
-            if case .array(var elements) = node.shape {
-                elements.append(element)
-                node.shape = .array(elements)
-            }
+            node.elements.append(.node(element))
             return element
         }
 
-        mutating func encodeNil() throws { next().shape = .value(.null) }
-        mutating func encode(_ value: String) throws { next().shape = .value(.string(value)) }
-        mutating func encode(_ value: some Encodable) throws { try Node.encode(value, into: next()) }
+        mutating func encodeNil() throws { node.elements.append(.value(.null)) }
+        mutating func encode(_ value: String) throws { node.elements.append(.value(.string(value))) }
+        mutating func encode(_ value: some Encodable) throws { node.elements.append(try Node.member(value)) }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
             ValueEncoder(node: next(), codingPath: codingPath).container(keyedBy: type)
@@ -125,22 +144,29 @@ struct JSONValueEncoder {
         let node: Node
         let codingPath: [any CodingKey]
 
-        mutating func encodeNil() throws { node.shape = .value(.null) }
-        mutating func encode(_ value: Bool) throws { node.shape = .value(.bool(value)) }
-        mutating func encode(_ value: String) throws { node.shape = .value(.string(value)) }
-        mutating func encode(_ value: Double) throws { node.shape = .value(.number(value)) }
-        mutating func encode(_ value: Float) throws { node.shape = .value(.number(Double(value))) }
-        mutating func encode(_ value: Int) throws { node.shape = .value(.int(value)) }
-        mutating func encode(_ value: Int64) throws { node.shape = .value(.int(Int(value))) }
-        mutating func encode(_ value: Int8) throws { node.shape = .value(.int(Int(value))) }
-        mutating func encode(_ value: Int16) throws { node.shape = .value(.int(Int(value))) }
-        mutating func encode(_ value: Int32) throws { node.shape = .value(.int(Int(value))) }
-        mutating func encode(_ value: UInt) throws { node.shape = .value(.number(Double(value))) }
-        mutating func encode(_ value: UInt8) throws { node.shape = .value(.int(Int(value))) }
-        mutating func encode(_ value: UInt16) throws { node.shape = .value(.int(Int(value))) }
-        mutating func encode(_ value: UInt32) throws { node.shape = .value(.int(Int(value))) }
-        mutating func encode(_ value: UInt64) throws { node.shape = .value(.number(Double(value))) }
+        mutating func encodeNil() throws { node.set(scalar: .null) }
+        mutating func encode(_ value: Bool) throws { node.set(scalar: .bool(value)) }
+        mutating func encode(_ value: String) throws { node.set(scalar: .string(value)) }
+        mutating func encode(_ value: Double) throws { node.set(scalar: .number(value)) }
+        mutating func encode(_ value: Float) throws { node.set(scalar: .number(Double(value))) }
+        mutating func encode(_ value: Int) throws { node.set(scalar: .int(value)) }
+        mutating func encode(_ value: Int64) throws { node.set(scalar: .int(Int(value))) }
+        mutating func encode(_ value: Int8) throws { node.set(scalar: .int(Int(value))) }
+        mutating func encode(_ value: Int16) throws { node.set(scalar: .int(Int(value))) }
+        mutating func encode(_ value: Int32) throws { node.set(scalar: .int(Int(value))) }
+        mutating func encode(_ value: UInt) throws { node.set(scalar: .number(Double(value))) }
+        mutating func encode(_ value: UInt8) throws { node.set(scalar: .int(Int(value))) }
+        mutating func encode(_ value: UInt16) throws { node.set(scalar: .int(Int(value))) }
+        mutating func encode(_ value: UInt32) throws { node.set(scalar: .int(Int(value))) }
+        mutating func encode(_ value: UInt64) throws { node.set(scalar: .number(Double(value))) }
         mutating func encode(_ value: some Encodable) throws { try Node.encode(value, into: node) }
+    }
+}
+
+extension JSONValueEncoder.Node {
+    func set(scalar value: JSONValue) {
+        kind = .scalar
+        scalar = value
     }
 }
 

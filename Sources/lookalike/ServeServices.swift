@@ -21,7 +21,7 @@ struct HTTPServerService: Service {
         try? await gracefulShutdown()
         logger.info("shutting down")
         let server = self.server, grace = configuration.server.shutdownGraceSeconds
-        try await onThread { server.shutdown(deadline: grace) }
+        await onThread { server.shutdown(deadline: grace) }
     }
 }
 
@@ -46,7 +46,7 @@ struct CatalogService: Service {
             logger.warning("images embedded by another model are not searchable; re-ingest them", metadata: ["count": "\(foreign)"])
         }
         try? await gracefulShutdown()
-        if let problem = try await onThread({ service.shutdown() }) {
+        if let problem = await onThread({ service.shutdown() }) {
             logger.warning("forest snapshot not saved; the next start rebuilds it", metadata: ["error": "\(problem)"])
         }
     }

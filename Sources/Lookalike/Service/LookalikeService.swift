@@ -27,8 +27,10 @@ public final class LookalikeService: Sendable {
     let registry: CollectionRegistry
     /// Index searches and their record lookups, one per core at a time, in arrival order (see ``FIFOGate``).
     let searchGate = FIFOGate(capacity: ProcessInfo.processInfo.activeProcessorCount)
-    /// Whether the indexes are loaded, and the follower of a shared store once started.
-    let lifecycle = Mutex<(ready: Bool, follower: ChangeFollower?)>((false, nil))
+    /// Whether the indexes are loaded: read by every request, so an atomic rather than a lock.
+    let ready = Atomic(false)
+    /// The follower of a shared store, once started.
+    let lifecycle = Mutex<ChangeFollower?>(nil)
 
     public init(configuration: Configuration, model: ImageModel) throws {
         self.configuration = configuration
@@ -96,7 +98,7 @@ public final class LookalikeService: Sendable {
     /// Inference workers (callers that fan out uploads use one lane per worker).
     public var inferenceWorkers: Int { embedder.pool.configuration.workers }
 
-    public var isReady: Bool { lifecycle.withLock { $0.ready } }
+    public var isReady: Bool { ready.load(ordering: .acquiring) }
 
     /// The collection named `name`, or ``LookalikeError/collectionNotFound(_:)``.
     func collection(_ name: String) throws -> ImageCollection {
@@ -120,7 +122,7 @@ public final class LookalikeService: Sendable {
     public func loadIndex() throws -> Int {
         var loaded = 0
         for collection in registry.all { loaded += try collection.load() }
-        lifecycle.withLock { $0.ready = true }
+        ready.store(true, ordering: .releasing)
         return loaded
     }
 
@@ -129,7 +131,7 @@ public final class LookalikeService: Sendable {
     /// safe either way).
     @discardableResult
     public func shutdown() -> (any Error)? {
-        lifecycle.withLock { $0.follower }?.stop()
+        lifecycle.withLock { $0 }?.stop()
         embedder.pool.shutdown()
         var failure: (any Error)?
         for collection in registry.all {

@@ -2,7 +2,7 @@ import HTTPCore
 import Lookalike
 
 /// One ranked match.
-struct MatchBody: Encodable {
+struct MatchBody: DirectJSONBody {
     let id: String
     let score: Double
     let metadata: RawJSON
@@ -12,10 +12,14 @@ struct MatchBody: Encodable {
         score = Score.rounded(match.score)
         metadata = RawJSON(metadata: match.metadata)
     }
+
+    var jsonValue: JSONValue {
+        .object([("id", .string(id)), ("metadata", .verbatim(metadata.text)), ("score", .number(score))])
+    }
 }
 
 /// Ranked matches, best first.
-struct ResultsBody: Encodable {
+struct ResultsBody: DirectJSONBody {
     let results: [MatchBody]
     let total: Int
     let tookMilliseconds: Double
@@ -24,10 +28,14 @@ struct ResultsBody: Encodable {
         case results, total
         case tookMilliseconds = "took_ms"
     }
+
+    var jsonValue: JSONValue {
+        .object([("results", .array(results.map(\.jsonValue))), ("took_ms", .number(tookMilliseconds)), ("total", .int(total))])
+    }
 }
 
 /// Matches grouped by a metadata field's value.
-struct GroupedResultsBody: Encodable {
+struct GroupedResultsBody: DirectJSONBody {
     struct Group: Encodable {
         /// The field's value, as stored JSON.
         let value: RawJSON
@@ -42,6 +50,13 @@ struct GroupedResultsBody: Encodable {
         case groups, total
         case tookMilliseconds = "took_ms"
     }
+
+    var jsonValue: JSONValue {
+        let groups = self.groups.map { group in
+            JSONValue.object([("results", .array(group.results.map(\.jsonValue))), ("value", .verbatim(group.value.text))])
+        }
+        return .object([("groups", .array(groups)), ("took_ms", .number(tookMilliseconds)), ("total", .int(total))])
+    }
 }
 
 /// The problem an upload refused as a duplicate answers with: RFC 9457's members and the stored images it duplicates.
@@ -51,4 +66,11 @@ struct DuplicateProblemBody: Encodable {
     let status = HTTPStatus.conflict.code
     let detail: String
     let duplicates: [MatchBody]
+}
+
+/// A response type on the search path, where every request writes one: it also builds its JSON value directly (members
+/// in key order), which costs a fraction of going through `Encoder` (measured in docs/benchmarks.md). A test holds
+/// the two encodings to the same bytes.
+protocol DirectJSONBody: Encodable {
+    var jsonValue: JSONValue { get }
 }
