@@ -37,9 +37,10 @@ extension LookalikeAPI {
             }
             let key = try parts.first { $0.name == "id" }.map { try Self.utf8($0.body, field: "id") }
             let metadata = try parts.first { $0.name == "metadata" }.map { try Self.utf8($0.body, field: "metadata") }
-            return (image.body, key ?? request.query["id"], metadata ?? request.query["metadata"])
+            return (image.body, key ?? QueryParameters.uploadID.string(in: request.query),
+                    metadata ?? QueryParameters.metadata.string(in: request.query))
         }
-        return (request.body, request.query["id"], request.query["metadata"])
+        return (request.body, QueryParameters.uploadID.string(in: request.query), QueryParameters.metadata.string(in: request.query))
     }
 
     static func utf8(_ bytes: [UInt8], field: String) throws -> String {
@@ -53,13 +54,10 @@ extension LookalikeAPI {
         // With the id in the path, a body may not name another.
         let parts = try uploadParts(request, allowedParts: pathKey == nil ? ["image", "id", "metadata"] : ["image", "metadata"])
         guard !parts.bytes.isEmpty else { throw APIError(status: .badRequest, detail: "the request has no image bytes") }
-        if pathKey != nil, request.query["id"] != nil {
+        if pathKey != nil, QueryParameters.uploadID.string(in: request.query) != nil {
             throw APIError(status: .badRequest, detail: "the id is in the path; '?id=' is not taken here")
         }
-        let onDuplicate = request.query["on_duplicate"] ?? "allow"
-        guard ["allow", "reject"].contains(onDuplicate) else {
-            throw APIError(status: .badRequest, detail: "on_duplicate must be allow or reject")
-        }
+        let onDuplicate = try QueryParameters.onDuplicate.choice(in: request.query)
         let started = DispatchTime.now().uptimeNanoseconds
         let result = try service.ingest(
             bytes: parts.bytes, key: pathKey ?? parts.key, metadata: parts.metadata, rejectDuplicates: onDuplicate == "reject",
@@ -194,7 +192,7 @@ extension LookalikeAPI {
     func search(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
         let options = try Self.searchOptions(request.query)
-        let region = try request.query["box"].map { text throws(ImagingError) in try ImageRegion(parsing: text) }
+        let region = try QueryParameters.box.string(in: request.query).map { text throws(ImagingError) in try ImageRegion(parsing: text) }
         let bytes = try uploadParts(request, allowedParts: ["image"]).bytes
         guard !bytes.isEmpty else { throw APIError(status: .badRequest, detail: "the request has no image bytes") }
         return try Self.results(try service.search(bytes: bytes, region: region, options: options, collection: collection), started: started)

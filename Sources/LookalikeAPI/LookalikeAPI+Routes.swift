@@ -32,9 +32,8 @@ extension LookalikeAPI {
         // Images, in a collection.
         APIRoute(.post, "/images", scope: .collection, access: .write, operation: #"""
             {"summary": "Upload an image (multipart or raw body); the same id replaces it", "operationId": "uploadImage",
-             "parameters": [{"name": "id", "in": "query", "schema": {"$ref": "#/components/schemas/Key"}},
-                            {"name": "metadata", "in": "query", "content": {"application/json": {"schema": {"type": "object"}}}},
-                            {"name": "on_duplicate", "in": "query", "schema": {"type": "string", "enum": ["allow", "reject"]}}],
+             "parameters": [{"$ref": "#/components/parameters/upload_id"}, {"$ref": "#/components/parameters/metadata"},
+                            {"$ref": "#/components/parameters/on_duplicate"}],
              "requestBody": {"$ref": "#/components/requestBodies/Image"},
              "responses": {"201": {"description": "stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Upload"}}}},
                            "200": {"description": "replaced"}, "409": {"$ref": "#/components/responses/Problem"},
@@ -104,7 +103,7 @@ extension LookalikeAPI {
                             {"$ref": "#/components/parameters/filter"},
                             {"$ref": "#/components/parameters/offset"}, {"$ref": "#/components/parameters/group_by"},
                             {"$ref": "#/components/parameters/group_size"}, {"$ref": "#/components/parameters/expand"},
-                            {"name": "box", "in": "query", "description": "x,y,w,h: only this region of the upright image goes to the model; pixels, or fractions of the width and height when all four are ≤ 1. Outside the image, or a side under 16 pixels: 422.", "schema": {"type": "string", "pattern": "BOX_SYNTAX", "example": "0.5,0,0.5,1"}}],
+                            {"$ref": "#/components/parameters/box"}],
              "requestBody": {"$ref": "#/components/requestBodies/QueryImage"},
              "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Problem"},
                            "404": {"$ref": "#/components/responses/Problem"}, "413": {"$ref": "#/components/responses/Problem"},

@@ -43,7 +43,6 @@ enum OpenAPIDocument {
         var paths: [String: [String: Any]] = [:]
         for route in LookalikeAPI.routes {
             let text = route.operation
-                .replacingOccurrences(of: "BOX_SYNTAX", with: ImageRegion.syntax.replacingOccurrences(of: "\\", with: "\\\\"))
                 .replacingOccurrences(of: "WEB_ASSETS", with: "[" + WebPage.assets.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ") + "]")
             guard var operation = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
                 preconditionFailure("the OpenAPI operation of \(route.method) \(route.path) is not a JSON object")

@@ -38,8 +38,8 @@ struct QueryBody {
             case .integer: if let value = try integer(name) { query[name] = String(value) }
             case .number: if let value = try number(name) { query[name] = String(value) }
             case .boolean: if let value = try boolean(name) { query[name] = String(value) }
-            case .string: if let value = try string(name) { query[name] = value }
-            case .filter: continue  // parsed from the JSON value below, not from text
+            case .string, .choice, .pattern: if let value = try string(name) { query[name] = value }
+            case .filter, .jsonObject: continue  // JSON values: the filter is parsed from its value below
             }
         }
         var options = try LookalikeAPI.searchOptions(query)

@@ -14,16 +14,25 @@ struct QueryParameter: Sendable {
         case string(schema: String?)
         /// A metadata filter: URL-encoded JSON (see the Filter schema).
         case filter
+        /// One of a few words.
+        case choice([String], default: String)
+        /// Text matching a pattern.
+        case pattern(String, example: String)
+        /// A URL-encoded JSON object.
+        case jsonObject
     }
 
     let name: String
     let kind: Kind
     let description: String?
+    /// Its key under the document's `components/parameters` (the name, unless a path parameter has it).
+    let component: String
 
-    init(_ name: String, _ kind: Kind, _ description: String? = nil) {
+    init(_ name: String, _ kind: Kind, _ description: String? = nil, component: String? = nil) {
         self.name = name
         self.kind = kind
         self.description = description
+        self.component = component ?? name
     }
 
     /// The document's `components/parameters` entry.
@@ -45,6 +54,12 @@ struct QueryParameter: Sendable {
             entry["schema"] = schema.map { ["$ref": "#/components/schemas/\($0)"] } ?? ["type": "string"]
         case .filter:
             entry["content"] = ["application/json": ["schema": ["$ref": "#/components/schemas/Filter"]]]
+        case .choice(let words, let value):
+            entry["schema"] = ["type": "string", "enum": words, "default": value]
+        case .pattern(let pattern, let example):
+            entry["schema"] = ["type": "string", "pattern": pattern, "example": example]
+        case .jsonObject:
+            entry["content"] = ["application/json": ["schema": ["type": "object"]]]
         }
         return entry
     }
@@ -58,6 +73,9 @@ struct QueryParameter: Sendable {
         case .boolean: ["type": "boolean"]
         case .string(let schema): schema.map { ["$ref": "#/components/schemas/\($0)"] } ?? ["type": "string"]
         case .filter: ["$ref": "#/components/schemas/Filter"]
+        case .choice(let words, _): ["type": "string", "enum": words]
+        case .pattern(let pattern, _): ["type": "string", "pattern": pattern]
+        case .jsonObject: ["type": "object"]
         }
     }
 
@@ -98,6 +116,16 @@ struct QueryParameter: Sendable {
     }
 
     func string(in query: [String: String]) -> String? { query[name] }
+
+    /// A choice parameter's word, or its default; a 400 naming the words for any other.
+    func choice(in query: [String: String]) throws -> String {
+        guard case .choice(let words, let fallback) = kind else { preconditionFailure("\(name) is not a choice parameter") }
+        guard let text = query[name] else { return fallback }
+        guard words.contains(text) else {
+            throw APIError(status: .badRequest, detail: "\(name) must be \(words.dropLast().joined(separator: ", ")) or \(words.last ?? "")")
+        }
+        return text
+    }
 
     func filter(in query: [String: String]) throws -> Filter? {
         guard case .filter = kind else { preconditionFailure("\(name) is not a filter parameter") }

@@ -1,3 +1,4 @@
+import Imaging
 import Lookalike
 
 /// Every query parameter the API's endpoints share, with its default and bounds from the domain's one home for
@@ -29,14 +30,24 @@ enum QueryParameters {
     static let threshold = QueryParameter("threshold", .number(-1...1, default: Paging.defaultThreshold))
     static let neighbours = QueryParameter("neighbours", .integer(Paging.neighboursRange, default: Paging.defaultNeighbours))
 
+    static let uploadID = QueryParameter("id", .string(schema: "Key"), "The image's id (a raw body's; multipart bodies may carry it as a part).",
+                                         component: "upload_id")
+    static let metadata = QueryParameter("metadata", .jsonObject, "The image's metadata (a raw body's; multipart bodies may carry it as a part).")
+    static let onDuplicate = QueryParameter("on_duplicate", .choice(["allow", "reject"], default: "allow"),
+                                            "reject: answer 409 with the near-duplicates found instead of storing.")
+    static let box = QueryParameter("box", .pattern(ImageRegion.syntax, example: "0.5,0,0.5,1"), """
+        x,y,w,h: only this region of the upright image goes to the model; pixels, or fractions of the width and height \
+        when all four are ≤ 1. Outside the image, or a side under 16 pixels: 422.
+        """)
+
     /// The search options every search route takes.
     static let search = [k, minScore, searchK, exact, filter, offset, groupBy, groupSize, expand]
 
-    static let all = search + [limit, after, threshold, neighbours]
+    static let all = search + [limit, after, threshold, neighbours, uploadID, metadata, onDuplicate, box]
 
     /// The document's `components/parameters` entries.
     static var components: [String: Any] {
-        Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0.document) })
+        Dictionary(uniqueKeysWithValues: all.map { ($0.component, $0.document) })
     }
 
     /// Replaces the marker `"x-search-options": true` in an operation's JSON body schema by the search options as

@@ -37,10 +37,13 @@ struct ParameterContractTests {
                 let operation = try #require(value as? [String: Any])
                 // Bounded parameters: (name, schema, in the body?).
                 var bounded: [(String, [String: Any], Bool)] = []
+                // Parameters that take one of a few words.
+                var choices: [String] = []
                 for entry in operation["parameters"] as? [[String: Any]] ?? [] {
                     let parameter = (entry["$ref"] as? String).flatMap { components[String($0.split(separator: "/").last!)] } ?? entry
-                    guard parameter["in"] as? String == "query", let schema = parameter["schema"] as? [String: Any],
-                          schema["minimum"] != nil else { continue }
+                    guard parameter["in"] as? String == "query", let schema = parameter["schema"] as? [String: Any] else { continue }
+                    if schema["enum"] != nil { choices.append(parameter["name"] as! String) }
+                    guard schema["minimum"] != nil else { continue }
                     bounded.append((parameter["name"] as! String, schema, false))
                 }
                 let bodySchema = (((operation["requestBody"] as? [String: Any])?["content"] as? [String: Any])?["application/json"]
@@ -48,7 +51,7 @@ struct ParameterContractTests {
                 for (name, schema) in bodySchema?["properties"] as? [String: [String: Any]] ?? [:] where schema["minimum"] != nil {
                     bounded.append((name, schema, true))
                 }
-                guard !bounded.isEmpty else { continue }
+                guard !bounded.isEmpty || !choices.isEmpty else { continue }
                 let probe = Self.probe(method: method.uppercased(), path: path, png: png, dimension: dimension)
                 let known = try #require(probe, "no probe request for \(method) \(path): add one to the test")
                 let plain = try Self.send(known, client: client, adding: nil)
@@ -72,11 +75,18 @@ struct ParameterContractTests {
                     }
                     checked += 1
                 }
+                for name in choices {
+                    let target = known.path + (known.path.contains("?") ? "&" : "?") + "\(name)=neither"
+                    let response = try client.request(known.method, target, headers: known.contentType.map { [("Content-Type", $0)] } ?? [],
+                                                      body: known.body)
+                    #expect(response.status == 400 && response.text.contains(name), "\(method) \(path) \(name): \(response.text)")
+                    checked += 1
+                }
                 routesChecked += 1
             }
         }
-        // similar, search, search/vector, recommend, list and duplicates, in the default collection and a named one.
-        #expect(routesChecked >= 12 && checked >= 40, "\(routesChecked) routes, \(checked) parameters")
+        // upload, similar, search, search/vector, recommend, list and duplicates, in the default collection and a named one.
+        #expect(routesChecked >= 14 && checked >= 40, "\(routesChecked) routes, \(checked) parameters")
     }
 
     static func probe(method: String, path: String, png: [UInt8], dimension: Int) -> Probe? {
@@ -84,6 +94,8 @@ struct ParameterContractTests {
         switch (method, path.split(separator: "/").last.map(String.init) ?? "") {
         case ("GET", "similar"), ("GET", "images"), ("GET", "duplicates"):
             return Probe(method: method, path: collection, body: [], contentType: nil, jsonBody: nil)
+        case ("POST", "images"):
+            return Probe(method: method, path: collection, body: png, contentType: "image/png", jsonBody: nil)
         case ("POST", "search"):
             return Probe(method: method, path: collection, body: png, contentType: "image/png", jsonBody: nil)
         case ("POST", "vector"):
