@@ -50,7 +50,8 @@ let package = Package(
         // The CNN's hot loops in C: portable, and AVX2 + FMA through per-function target attributes.
         .target(name: "CKernels"),
         .target(name: "Inference", dependencies: ["COpenBLAS", "CKernels", "HTTPCore"], swiftSettings: swiftSettings),
-        .target(name: "HTTPServer", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
+        .target(name: "HTTPServer", dependencies: ["HTTPCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+                swiftSettings: swiftSettings),
         // The browser page: the files in Assets/, compiled in by the EmbedWebAssets build plugin.
         .target(
             name: "WebPage", dependencies: ["HTTPCore", "HTTPServer"], exclude: ["Assets"], swiftSettings: swiftSettings,
@@ -106,7 +107,7 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["Imaging", "VectorIndex",
+            dependencies: ["Imaging", "VectorIndex", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["PostgreSQL"])),
                            .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["PostgreSQL"])),
                            .product(name: "Logging", package: "swift-log")],

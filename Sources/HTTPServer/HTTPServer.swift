@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Dispatch
 import Foundation
 import Synchronization
@@ -140,23 +141,23 @@ final class ServerState: Sendable {
         var port = 0
         var connections = 0
     }
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     /// Read by every request: an atomic, so requests never queue on a lock to learn that nothing changed.
     private let draining = Atomic(false)
 
-    var port: Int { state.withLock { $0.port } }
-    var openConnections: Int { state.withLock { $0.connections } }
+    var port: Int { state.withLockedValue { $0.port } }
+    var openConnections: Int { state.withLockedValue { $0.connections } }
     var isDraining: Bool { draining.load(ordering: .acquiring) }
 
     func setListening(_ descriptors: [Int32], port: Int) {
-        state.withLock {
+        state.withLockedValue {
             $0.listeners = descriptors
             $0.port = port
         }
     }
 
     func tryOpenConnection(limit: Int) -> Bool {
-        state.withLock {
+        state.withLockedValue {
             guard $0.connections < limit else { return false }
             $0.connections += 1
             return true
@@ -164,12 +165,12 @@ final class ServerState: Sendable {
     }
 
     func closeConnection() {
-        state.withLock { $0.connections -= 1 }
+        state.withLockedValue { $0.connections -= 1 }
     }
 
     func beginDraining() {
         draining.store(true, ordering: .releasing)
-        let descriptors = state.withLock { state -> [Int32] in
+        let descriptors = state.withLockedValue { state -> [Int32] in
             defer { state.listeners = [] }
             return state.listeners
         }

@@ -1,6 +1,6 @@
+import NIOConcurrencyHelpers
 import Foundation
 import Storage
-import Synchronization
 
 /// Keeps a service current with what other nodes store in a shared database: woken by the store's change
 /// notifications (or its polling interval when none arrive), it reconciles the list of collections and applies
@@ -28,7 +28,7 @@ final class ChangeFollower: Sendable {
     private let interval: Double
     private let pass: @Sendable () throws -> Int
     private let wait: @Sendable (Double) -> Bool
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let finished = DispatchSemaphore(value: 0)
 
     /// `pass` reconciles and applies (returning the changes applied); `wait` blocks until a change may have
@@ -42,22 +42,22 @@ final class ChangeFollower: Sendable {
     func start() {
         let thread = Thread { [self] in run() }
         thread.name = "lookalike.follower"
-        state.withLock { $0.started = true }
+        state.withLockedValue { $0.started = true }
         thread.start()
     }
 
     /// Stops after the pass in progress (at most one polling interval later).
     func stop() {
-        let running = state.withLock { state -> Bool in
+        let running = state.withLockedValue { state -> Bool in
             defer { state.stopped = true }
             return state.started && !state.stopped
         }
         if running { finished.wait() }
     }
 
-    var status: Status { state.withLock { Status(caughtUpAt: $0.lastSuccess, error: $0.lastError, applied: $0.applied) } }
+    var status: Status { state.withLockedValue { Status(caughtUpAt: $0.lastSuccess, error: $0.lastError, applied: $0.applied) } }
 
-    private var isStopped: Bool { state.withLock { $0.stopped } }
+    private var isStopped: Bool { state.withLockedValue { $0.stopped } }
 
     private func run() {
         defer { finished.signal() }
@@ -65,7 +65,7 @@ final class ChangeFollower: Sendable {
         while !isStopped {
             do {
                 let count = try pass()
-                state.withLock {
+                state.withLockedValue {
                     $0.lastSuccess = Date()
                     $0.lastError = nil
                     $0.applied += count
@@ -74,7 +74,7 @@ final class ChangeFollower: Sendable {
                 // A doorbell rung during the pass is kept by the store, so this returns at once for it.
                 _ = wait(interval)
             } catch {
-                state.withLock { $0.lastError = "\(error)" }
+                state.withLockedValue { $0.lastError = "\(error)" }
                 Thread.sleep(forTimeInterval: backoff)
                 backoff = min(backoff * 2, 5)
             }

@@ -3,7 +3,6 @@ import CoreMetrics
 import Foundation
 import NIOConcurrencyHelpers
 import Prometheus
-import Synchronization
 
 /// Request counters and latency histograms, recorded through swift-metrics and exported in the Prometheus text
 /// format by swift-prometheus. Each API has a registry of its own (no process-wide bootstrap), so several servers in
@@ -19,7 +18,7 @@ public final class APIMetrics: Sendable {
     /// request takes it (see `FIFOGate`).
     private let handlers = NIOLockedValueBox<(requests: [String: CoreMetrics.Counter], latency: [String: CoreMetrics.Timer])>(([:], [:]))
     /// The last value exported of each counter read at scrape time, so the exported counter grows by the difference.
-    private let exported = Mutex<[String: Int64]>([:])
+    private let exported = NIOLockedValueBox<[String: Int64]>([:])
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -70,7 +69,7 @@ public final class APIMetrics: Sendable {
                 let labels = label.isEmpty ? [] : [(label, value)]
                 let counter = registry.makeCounter(name: name, labels: labels, help: help)
                 let total = Int64(count)
-                let increase = exported.withLock { exported -> Int64 in
+                let increase = exported.withLockedValue { exported -> Int64 in
                     let key = "\(name)|\(value)"
                     defer { exported[key] = max(exported[key] ?? 0, total) }
                     return total - (exported[key] ?? 0)

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Dispatch
 import Foundation
 import HTTPCore
@@ -6,7 +7,6 @@ import Logging
 import Lookalike
 import MetadataFilter
 import Imaging
-import Synchronization
 
 /// The endpoints' handlers: parse the request, call the service, write the response.
 extension LookalikeAPI {
@@ -310,10 +310,10 @@ extension LookalikeAPI {
 
 /// Batch outcomes written from several threads.
 final class BatchResults: Sendable {
-    private let storage: Mutex<[BatchOutcome?]>
-    init(count: Int) { storage = Mutex(Array(repeating: nil, count: count)) }
-    func set(_ index: Int, _ outcome: BatchOutcome) { storage.withLock { $0[index] = outcome } }
-    var values: [BatchOutcome] { storage.withLock { $0.compactMap { $0 } } }
+    private let storage: NIOLockedValueBox<[BatchOutcome?]>
+    init(count: Int) { storage = NIOLockedValueBox(Array(repeating: nil, count: count)) }
+    func set(_ index: Int, _ outcome: BatchOutcome) { storage.withLockedValue { $0[index] = outcome } }
+    var values: [BatchOutcome] { storage.withLockedValue { $0.compactMap { $0 } } }
 }
 
 /// One file's result in a batch upload.

@@ -1,6 +1,6 @@
+import NIOConcurrencyHelpers
 import Dispatch
 import Foundation
-import Synchronization
 import Lookalike
 
 /// Token buckets, one per caller (a key, or a client address for requests without a valid key), with the rate
@@ -25,7 +25,7 @@ final class RateLimiter: Sendable {
         var buckets: [String: Bucket] = [:]
         var rejected: [String: Int] = [:]
     }
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(limits: Configuration.RateLimits, maxBuckets: Int = 100_000) {
         self.limits = limits
@@ -41,7 +41,7 @@ final class RateLimiter: Sendable {
         guard perSecond > 0 else { return nil }
         let capacity = Double(burst)
         let bucketKey = (role.map(\.description) ?? "anonymous") + "|" + caller
-        return state.withLock { state in
+        return state.withLockedValue { state in
             var bucket = state.buckets[bucketKey] ?? Bucket(tokens: capacity, updated: now, role: role)
             bucket.tokens = min(capacity, bucket.tokens + max(0, now - bucket.updated) * perSecond)
             bucket.updated = now
@@ -60,7 +60,7 @@ final class RateLimiter: Sendable {
 
     /// Requests refused so far, by role (`anonymous` for requests without a valid key).
     var rejections: [(role: String, count: Int)] {
-        state.withLock { $0.rejected.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+        state.withLockedValue { $0.rejected.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
     }
 
     /// Drops buckets that would be full by now; if every bucket is in use, the oldest half.

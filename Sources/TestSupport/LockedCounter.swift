@@ -1,9 +1,9 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A counter incremented from any thread.
 public final class LockedCounter: Sendable {
-    private let count = Mutex(0)
+    private let count = NIOLockedValueBox(0)
     public init() {}
-    public func increment() { count.withLock { $0 += 1 } }
-    public var value: Int { count.withLock { $0 } }
+    public func increment() { count.withLockedValue { $0 += 1 } }
+    public var value: Int { count.withLockedValue { $0 } }
 }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 import Foundation
 
 /// Runs `count` blocking bodies at once, each on its own thread, and returns their results in order.
@@ -23,9 +23,9 @@ public enum ThreadFanOut {
 
     /// Collected results.
     final class Results<T: Sendable>: Sendable {
-        private let storage: Mutex<[T?]>
-        init(count: Int) { storage = Mutex(Array(repeating: nil, count: count)) }
-        func set(_ index: Int, _ value: T) { storage.withLock { $0[index] = value } }
-        var values: [T] { storage.withLock { $0.map { $0! } } }
+        private let storage: NIOLockedValueBox<[T?]>
+        init(count: Int) { storage = NIOLockedValueBox(Array(repeating: nil, count: count)) }
+        func set(_ index: Int, _ value: T) { storage.withLockedValue { $0[index] = value } }
+        var values: [T] { storage.withLockedValue { $0.map { $0! } } }
     }
 }

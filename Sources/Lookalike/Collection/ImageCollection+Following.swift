@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Foundation
 import Storage
 import VectorIndex
@@ -61,7 +62,7 @@ extension ImageCollection {
     /// tombstones remove. Idempotent; returns the number of changes applied.
     @discardableResult
     func catchUp() throws -> Int {
-        try writes.withLock { try applyStoredChanges(&$0) }
+        try writes.withLockedValue { try applyStoredChanges(&$0) }
     }
 
     /// Whether a write this node just stored at `sequence` follows directly on what the index holds; when
@@ -135,7 +136,7 @@ extension ImageCollection {
     /// change sequence), under the store's claim so one node does it. `now` is for tests.
     func compactTombstonesIfDue(now: Date = Date()) throws {
         let retention = Double(configuration.storage.tombstoneRetentionSeconds)
-        let due = writes.withLock { state -> Int64? in
+        let due = writes.withLockedValue { state -> Int64? in
             guard !state.closed else { return nil }
             if state.sightings.last.map({ now.timeIntervalSince($0.time) >= retention / 8 }) ?? true {
                 state.sightings.append((now, index.sequence))
@@ -149,6 +150,6 @@ extension ImageCollection {
         _ = try store.whileHolding(claim: "lookalike.compact.\(id)") {
             try store.compactTombstones(collection: id, through: due)
         }
-        writes.withLock { $0.compactedThrough = max($0.compactedThrough, due) }
+        writes.withLockedValue { $0.compactedThrough = max($0.compactedThrough, due) }
     }
 }

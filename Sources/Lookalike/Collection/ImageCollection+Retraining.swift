@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Foundation
 import Storage
 import VectorIndex
@@ -8,7 +9,7 @@ extension ImageCollection {
     /// With the ITQ scheme: once `hashing.itqMinimumImages` are stored and codes are still random hyperplanes,
     /// learns ITQ in the background and switches the collection to it (``retrainCodes()``).
     func retrainCodesIfDue() {
-        let due = writes.withLock { state -> Bool in
+        let due = writes.withLockedValue { state -> Bool in
             guard settings.codeScheme == .itq, codeScheme.kind != CodeSchemeKind.itq.rawValue, !state.retraining,
                   !state.closed, index.count >= configuration.hashing.itqMinimumImages,
                   Date().timeIntervalSince(state.lastRetrainAttempt) >= Self.retrainRetrySeconds else { return false }
@@ -33,7 +34,7 @@ extension ImageCollection {
                     if let plan = try prepareRetraining() { try commitRetraining(plan) }
                 }
             } catch {}
-            writes.withLock { $0.retraining = false }
+            writes.withLockedValue { $0.retraining = false }
         }
     }
 
@@ -47,7 +48,7 @@ extension ImageCollection {
     func adoptCodeScheme(_ schemeID: Int64?) throws {
         guard let schemeID, schemeID != codeScheme.id, let saved = try store.hashScheme(id: schemeID),
               let adopted = try CodeScheme(id: schemeID, stored: saved, settings: settings, dimension: dimension) else { return }
-        writes.withLock { state in
+        writes.withLockedValue { state in
             guard !state.closed, codeScheme.id != schemeID else { return }
             index.recomputeCodes { adopted.code(for: Array($0)) }
             published.withLockedValue { $0.scheme = adopted }
@@ -108,7 +109,7 @@ extension ImageCollection {
                 ($0.key, StoredCode(schemeID: plan.schemeID, bits: bits, words: $0.value.words))
             })
         }
-        try writes.withLock { state in
+        try writes.withLockedValue { state in
             guard !state.closed else { return }
             var codes = plan.codes
             var changed: [(id: Int64, code: StoredCode)] = []

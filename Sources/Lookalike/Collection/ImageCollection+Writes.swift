@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import MetadataFilter
 import Storage
 import VectorIndex
@@ -9,7 +10,7 @@ extension ImageCollection {
     /// upload's duplicate check used; the code is reused when that scheme is still in force.
     func store(_ embedding: ImageEmbedder.Embedding, key: String, sha256: [UInt8], byteSize: Int, metadata: String,
                original: [UInt8]?, lookup: (scheme: CodeScheme, code: BinaryCode)) throws -> UpsertOutcome {
-        let outcome = try writes.withLock { state -> UpsertOutcome in
+        let outcome = try writes.withLockedValue { state -> UpsertOutcome in
             guard !state.closed else { throw LookalikeError.collectionNotFound(name) }
             // The stored code must come from the scheme in force under the lock, so a scheme switch since the
             // lookup never mixes codes.
@@ -49,7 +50,7 @@ extension ImageCollection {
     /// to the index. Read, merge and write happen under the write lock, so concurrent patches never lose one.
     func patchMetadata(key: String, patch: FilterValue) throws -> StoredImage {
         guard case .object = patch else { throw LookalikeError.invalidArgument("a metadata patch must be a JSON object") }
-        return try writes.withLock { state in
+        return try writes.withLockedValue { state in
             guard !state.closed else { throw LookalikeError.collectionNotFound(name) }
             guard let current = try store.image(key: key, collection: id) else { throw LookalikeError.notFound(key) }
             let metadata = (Self.document(current.metadata) ?? .object([:])).merging(patch: patch).json
@@ -71,7 +72,7 @@ extension ImageCollection {
     /// next delete's or the follower's to retry, not this delete's).
     func delete(key: String) throws -> Bool {
         defer { try? compactTombstonesIfDue() }
-        return try writes.withLock { state in
+        return try writes.withLockedValue { state in
             guard !state.closed else { throw LookalikeError.collectionNotFound(name) }
             guard let deleted = try store.delete(key: key, collection: id) else { return false }
             if followsIndex(deleted.sequence) {

@@ -3,7 +3,6 @@ import Foundation
 import MetadataFilter
 import Storage
 import NIOConcurrencyHelpers
-import Synchronization
 import VectorIndex
 
 /// One collection's live state: its index, the keys and metadata of what the index holds, its code scheme and the
@@ -29,7 +28,7 @@ final class ImageCollection: Sendable {
     let configuration: Configuration
     let modelName: String
     let dimension: Int
-    let writes = Mutex(WriteState())
+    let writes = NIOLockedValueBox(WriteState())
     /// Read by searches under contention: a pthread lock (see ``FIFOGate``).
     let published: NIOLockedValueBox<Published>
     let retrainQueue: DispatchQueue
@@ -117,7 +116,7 @@ final class ImageCollection: Sendable {
     /// Stops writes, waits for background work, and removes the snapshot file (the rows are the store's to
     /// delete). Later writes fail with ``LookalikeError/collectionNotFound(_:)``.
     func close(removingSnapshot: Bool) {
-        writes.withLock { $0.closed = true }
+        writes.withLockedValue { $0.closed = true }
         retrainGroup.wait()
         index.waitForRebuild()
         if removingSnapshot { index.removeSnapshot() }

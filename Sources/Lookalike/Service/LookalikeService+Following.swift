@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Foundation
 import Storage
 
@@ -55,7 +56,7 @@ extension LookalikeService {
             interval: Double(configuration.storage.followIntervalMilliseconds) / 1000,
             pass: { [weak self] in try self?.synchronize() ?? 0 },
             wait: { [store] timeout in store.waitForChanges(timeout: timeout) })
-        let started = lifecycle.withLock { current -> Bool in
+        let started = lifecycle.withLockedValue { current -> Bool in
             guard current == nil else { return false }
             current = follower
             return true
@@ -66,7 +67,7 @@ extension LookalikeService {
     /// Whether this node has caught up with the shared database recently (always true for a store of its own):
     /// false while the database is unreachable, or before the first pass after start.
     public var followStatus: (caughtUp: Bool, detail: String?) {
-        guard let follower = lifecycle.withLock({ $0 }) else { return (true, nil) }
+        guard let follower = lifecycle.withLockedValue({ $0 }) else { return (true, nil) }
         let status = follower.status
         let limit = max(2, 3 * Double(configuration.storage.followIntervalMilliseconds) / 1000)
         guard let at = status.caughtUpAt else { return (false, status.error ?? "catching up") }

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Dispatch
 import Foundation
 import PostgresStorage
@@ -30,7 +31,7 @@ public final class LookalikeService: Sendable {
     /// Whether the indexes are loaded: read by every request, so an atomic rather than a lock.
     let ready = Atomic(false)
     /// The follower of a shared store, once started.
-    let lifecycle = Mutex<ChangeFollower?>(nil)
+    let lifecycle = NIOLockedValueBox<ChangeFollower?>(nil)
 
     public init(configuration: Configuration, model: ImageModel) throws {
         self.configuration = configuration
@@ -131,7 +132,7 @@ public final class LookalikeService: Sendable {
     /// safe either way).
     @discardableResult
     public func shutdown() -> (any Error)? {
-        lifecycle.withLock { $0 }?.stop()
+        lifecycle.withLockedValue { $0 }?.stop()
         embedder.pool.shutdown()
         var failure: (any Error)?
         for collection in registry.all {
