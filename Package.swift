@@ -73,7 +73,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(name: "MetadataFilter", swiftSettings: swiftSettings),
-        .target(name: "VectorIndex", dependencies: ["COpenBLAS", "MetadataFilter"], swiftSettings: swiftSettings),
+        // The compressed index's inner products in C: portable, and AVX2 through per-function target attributes.
+        .target(name: "CVectorKernels"),
+        .target(name: "VectorIndex", dependencies: ["COpenBLAS", "CVectorKernels", "MetadataFilter"], swiftSettings: swiftSettings),
         .target(
             name: "Lookalike",
             dependencies: ["HTTPCore", "Imaging", "Inference", "MetadataFilter", "Storage", "PostgresStorage", "VectorIndex",

@@ -76,6 +76,8 @@ public enum SearchStrategy: Sendable, Equatable {
     case exact
     /// Hamming scan of the binary codes keeping the best `candidates`, then exact re-ranking.
     case hamming(candidates: Int)
+    /// A walk of a proximity graph keeping `beam` candidates (nil: the default), then exact re-ranking.
+    case graph(beam: Int?)
 }
 
 /// One ranked entry.

@@ -5,6 +5,8 @@ public enum SearchError: Error, Sendable, Equatable, CustomStringConvertible {
     case forestUnavailable(live: Int, exactThreshold: Int)
     /// ``Strategy/hamming(candidates:)`` without a query code, or on an index that keeps no codes.
     case codesUnavailable
+    /// A strategy of another kind of index (`search_k` on a graph, a beam on a forest).
+    case strategyOfAnotherKind(strategy: String, kind: String)
 
     /// Whether waiting helps: the forest is being built for a collection past the exact threshold.
     public var isTransient: Bool {
@@ -21,6 +23,8 @@ public enum SearchError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "(this one holds \(live) and is searched exactly): omit search_k"
         case .codesUnavailable:
             "a Hamming scan needs the query's binary code and an index that keeps codes"
+        case .strategyOfAnotherKind(let strategy, let kind):
+            "\(strategy) tunes another kind of index; this collection's index is a \(kind): omit it"
         }
     }
 }

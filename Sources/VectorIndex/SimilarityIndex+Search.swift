@@ -80,13 +80,14 @@ extension SimilarityIndex {
                 throw .forestUnavailable(live: live, exactThreshold: configuration.exactThreshold)
             }
             if case .hamming = effective, code == nil || codeWords == 0 { throw .codesUnavailable }
+            if case .graph = effective { throw .strategyOfAnotherKind(strategy: "a graph beam", kind: "forest") }
             let wanted = k + excluding.count
             var top = TopK(k: wanted)
             query.withUnsafeBufferPointer { query in
                 let q = query.baseAddress!
                 let candidates: [Int32]
                 switch effective {
-                case .exact, .automatic:
+                case .exact, .automatic, .graph:
                     scanAll(q, into: &top)
                     return
                 case .forest(let searchK):
@@ -167,12 +168,13 @@ extension SimilarityIndex {
             throw .forestUnavailable(live: slotTable.liveCount, exactThreshold: configuration.exactThreshold)
         }
         if case .hamming = effective, !hasCodes { throw .codesUnavailable }
+        if case .graph = effective { throw .strategyOfAnotherKind(strategy: "a graph beam", kind: "forest") }
         var top = TopK(k: wanted)
         query.withUnsafeBufferPointer { query in
             let q = query.baseAddress!
             var candidates: [Int32]
             switch effective {
-            case .exact, .automatic:
+            case .exact, .automatic, .graph:
                 scanAdmitted(q, admitted: admitted, matching: matching, into: &top)
                 return
             case .forest(let searchK):

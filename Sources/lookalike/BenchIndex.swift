@@ -30,6 +30,16 @@ struct BenchIndex: ParsableCommand {
         valueName: "fractions"))
     var filterSelectivity: String?
     @Flag(help: "One JSON object per row.") var json = false
+    @Option(help: "Comma-separated index kinds to measure: forest, graph.") var kind = "forest"
+    @Option(help: "Graph: out-edges per node.") var degree = 32
+    @Option(help: "Graph: candidates kept while inserting a node.") var buildBeam = 64
+    @Option(help: "Graph: principal directions in a code (bytes per code).") var codeRank = 256
+    @Option(help: "Graph: comma-separated search beams.") var beams = "16,24,32,48,64,96,128"
+    @Option(help: "Graph: comma-separated counts of candidates re-ranked exactly.") var graphRerank = "20,40,80"
+    @Option(help: "Graph: build after this many vectors and insert the rest one by one (0: build once after all).")
+    var graphIncrementalAfter = 0
+    @Option(help: "Graph: folder for the full-vector file (default: a temporary folder, deleted afterwards).")
+    var vectorFolder: String?
 
     func validate() throws {
         guard (1...1000).contains(k) else { throw ValidationError("--k must be 1...1000") }
@@ -92,6 +102,9 @@ struct BenchIndex: ParsableCommand {
             return
         }
 
+        let kinds = Set(kind.split(separator: ",").map(String.init))
+        if kinds.contains("graph") { try runGraph(baseRows, queryRows) }
+        guard kinds.contains("forest") else { return }
         var truth: [Set<Int64>] = []
         let treeCounts = trees.split(separator: ",").compactMap { Int($0) }
         let subspaceRerankLimits = reducedRerank.split(separator: ",").compactMap { Int($0) }
@@ -206,7 +219,7 @@ struct BenchIndex: ParsableCommand {
                      "\(built)", buildSeconds, saveSeconds, Double(bytes) / 1e6, "\(restored)", restoreSeconds))
     }
 
-    private static func seconds(since start: UInt64) -> Double {
+    static func seconds(since start: UInt64) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
@@ -233,12 +246,12 @@ struct BenchIndex: ParsableCommand {
         return ratios.sorted()
     }
 
-    private func recall(_ results: [[Int64]], _ truth: [Set<Int64>]) -> Double {
+    func recall(_ results: [[Int64]], _ truth: [Set<Int64>]) -> Double {
         let found = zip(results, truth).reduce(0) { $0 + $1.0.filter($1.1.contains).count }
         return Double(found) / Double(truth.reduce(0) { $0 + $1.count })
     }
 
-    private func report(strategy: String, params: String, recall: Double, qps: Double, build: Double, bytes: Int, k: Int? = nil) {
+    func report(strategy: String, params: String, recall: Double, qps: Double, build: Double, bytes: Int, k: Int? = nil) {
         let k = k ?? self.k
         if json {
             print("{\"engine\":\"lookalike\",\"strategy\":\"\(strategy)\",\"params\":\"\(params)\",\"recall\":\(String(format: "%.4f", recall)),\"qps\":\(String(format: "%.1f", qps)),\"build_s\":\(String(format: "%.2f", build)),\"bytes\":\(bytes)}")

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Full-precision rows by slot in a file mapped into memory, for an index that keeps only compressed rows of
+/// its own: the kernel's page cache holds what fits, and the rest is read from disk when a row is re-ranked.
+///
+/// The file grows a chunk at a time and each chunk is mapped on its own, so a row's address never changes and
+/// readers may use rows below a count they observed under the index lock while the writer appends. Without a
+/// path the chunks are anonymous memory (tests, and indexes that are never saved). The file is scratch space:
+/// it is rebuilt from the store when the index is loaded, so it is truncated when opened.
+final class VectorFile {
+    let dimension: Int
+    let rowsPerChunk: Int
+    let path: String?
+    private let descriptor: Int32
+    private(set) var chunks: [UnsafeMutablePointer<Float>] = []
+    private(set) var count = 0
+
+    /// Opens (truncating) `path`, or anonymous memory when nil.
+    init(path: String?, dimension: Int, rowsPerChunk: Int = 4096) throws(VectorFileError) {
+        precondition(dimension > 0 && rowsPerChunk > 0, "a vector file needs rows")
+        self.dimension = dimension
+        self.rowsPerChunk = rowsPerChunk
+        self.path = path
+        if let path {
+            descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw VectorFileError(path: path, operation: "open", code: errno) }
+        } else {
+            descriptor = -1
+        }
+    }
+
+    deinit {
+        for chunk in chunks { munmap(chunk, chunkBytes) }
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    private var chunkBytes: Int { rowsPerChunk * dimension * MemoryLayout<Float>.stride }
+
+    /// Why the file stopped growing (disk full, say), after which new chunks are anonymous memory: the index
+    /// keeps working and only loses the memory saving.
+    private(set) var fileFailure: VectorFileError?
+
+    /// Appends a row; returns its slot.
+    func append(_ values: UnsafeBufferPointer<Float>) -> Int32 {
+        precondition(values.count == dimension, "row has the wrong dimension")
+        if count == chunks.count * rowsPerChunk { addChunk() }
+        row(Int32(count)).update(from: values.baseAddress!, count: dimension)
+        count += 1
+        return Int32(count - 1)
+    }
+
+    private func addChunk() {
+        let bytes = chunkBytes
+        if descriptor >= 0 && fileFailure == nil {
+            let offset = off_t(chunks.count) * off_t(bytes)
+            if ftruncate(descriptor, offset + off_t(bytes)) != 0 {
+                fileFailure = VectorFileError(path: path ?? "", operation: "grow", code: errno)
+            } else if let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, offset),
+                      address != MAP_FAILED {
+                fileChunks += 1
+                chunks.append(address.bindMemory(to: Float.self, capacity: rowsPerChunk * dimension))
+                return
+            } else {
+                fileFailure = VectorFileError(path: path ?? "", operation: "map", code: errno)
+            }
+        }
+        guard let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              address != MAP_FAILED else {
+            fatalError("out of memory: cannot map \(bytes) bytes for vectors")
+        }
+        chunks.append(address.bindMemory(to: Float.self, capacity: rowsPerChunk * dimension))
+    }
+    private var fileChunks = 0
+
+    @inline(__always)
+    func row(_ slot: Int32) -> UnsafeMutablePointer<Float> {
+        let index = Int(slot)
+        return chunks[index / rowsPerChunk] + (index % rowsPerChunk) * dimension
+    }
+
+    /// Bytes the rows take (in the file, or in memory without one).
+    var byteCount: Int { chunks.count * chunkBytes }
+    /// Bytes of rows in anonymous memory rather than the file.
+    var memoryBytes: Int { (chunks.count - fileChunks) * chunkBytes }
+}
+
+/// A vector file could not be written.
+public struct VectorFileError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let operation: String
+    public let code: Int32
+
+    public var description: String { "vector file \(path): \(operation) failed: \(String(cString: strerror(code)))" }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+import MetadataFilter
+@testable import VectorIndex
+import TestSupport
+
+/// The graph kind against brute force in Double (the ground truth, computed in the test), with both builds of the
+/// C kernels.
+struct GraphIndexTests {
+    static let dimension = 96
+    static let data = SimilarityIndexTests.dataset(count: 5_000, dimension: dimension, clusters: 40, seed: 11)
+    static let queries = SimilarityIndexTests.dataset(count: 60, dimension: dimension, clusters: 40, seed: 12)
+
+    static func build(_ rows: [[Float]], portable: Bool, path: String? = nil, exactThreshold: Int = 300,
+                      metadata: ((Int) -> FilterValue)? = nil, schema: AttributeSchema = AttributeSchema()) throws -> GraphIndex {
+        let index = try GraphIndex(
+            configuration: .init(dimension: dimension, degree: 24, buildBeam: 48, codeRank: 48, searchBeam: 48,
+                                 rerank: 30, exactThreshold: exactThreshold, vectorPath: path, attributes: schema),
+            portableKernels: portable)
+        for (row, vector) in rows.enumerated() { index.add(id: Int64(row), vector: vector, metadata: metadata?(row)) }
+        return index
+    }
+
+    static func recall(_ index: GraphIndex, k: Int, effort: GraphIndex.Effort = .init()) -> Double {
+        var found = 0
+        for query in queries {
+            let expected = Set(SimilarityIndexTests.exactTopK(data, query, k: k))
+            found += index.search(query, k: k, effort: effort).filter { expected.contains($0.id) }.count
+        }
+        return Double(found) / Double(k * queries.count)
+    }
+
+    @Test(arguments: [true, false])
+    func graphSearchFindsTheExactNeighbours(portable: Bool) throws {
+        try #require(portable || DistanceKernels.cpuHasVectorBuild, "no AVX2 on this CPU")
+        let index = try Self.build(Self.data, portable: portable)
+        #expect(index.hasGraph, "built once past the exact threshold")
+        // Measured 0.99+ on this set; the bar leaves room for the rounding of the two kernel builds.
+        #expect(Self.recall(index, k: 10) >= 0.95)
+        #expect(Self.recall(index, k: 10, effort: .init(beam: 200, rerank: 100)) >= 0.99)
+        // Exact mode is the brute force ranking, scores within float rounding of the Double ones.
+        for query in Self.queries.prefix(10) {
+            let exact = index.search(query, k: 10, effort: .init(exact: true))
+            #expect(exact.map(\.id) == SimilarityIndexTests.exactTopK(Self.data, query, k: 10))
+            for match in exact {
+                let reference = zip(Self.data[Int(match.id)], query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                #expect(abs(Double(match.score) - reference) < 1e-5)
+            }
+        }
+    }
+
+    @Test func kernelBuildsAgree() throws {
+        try #require(DistanceKernels.cpuHasVectorBuild, "no AVX2 on this CPU")
+        var random = SeededRandom(seed: 3)
+        let portable = DistanceKernels(vectorised: false), vectorised = DistanceKernels(vectorised: true)
+        for count in [16, 32, 48, 256, 512] {
+            let code = (0..<count).map { _ in Int8.random(in: -127...127, using: &random) }
+            let query = (0..<count).map { _ in Int16.random(in: -32767...32767, using: &random) }
+            let reference = zip(code, query).reduce(Int32(0)) { $0 + Int32($1.0) * Int32($1.1) }
+            #expect(portable.codeDot(code, query, count) == reference)
+            #expect(vectorised.codeDot(code, query, count) == reference)
+        }
+        for count in [1, 7, 8, 15, 16, 33, 1280] {
+            let a = random.floats(count), b = random.floats(count)
+            let reference = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            #expect(abs(Double(portable.floatDot(a, b, count)) - reference) < 1e-4)
+            #expect(abs(Double(vectorised.floatDot(a, b, count)) - reference) < 1e-4)
+        }
+    }
+
+    @Test func deletedAndReplacedEntriesNeverAnswer() throws {
+        let index = try Self.build(Self.data, portable: false)
+        let removed = Set((0..<Int64(Self.data.count)).filter { $0 % 3 == 0 })
+        for id in removed { #expect(index.remove(id: id)) }
+        #expect(!index.remove(id: 0), "already removed")
+        // Replacing id 1 by a far vector moves it: its old position answers no more.
+        let far = Self.data[1].map { -$0 }
+        index.add(id: 1, vector: far)
+        var found = 0, wanted = 0
+        let kept = Self.data.indices.filter { !removed.contains(Int64($0)) && $0 != 1 }
+        for query in Self.queries {
+            let results = index.search(query, k: 10)
+            #expect(results.allSatisfy { !removed.contains($0.id) })
+            #expect(Set(results.map(\.id)).count == results.count, "no id twice")
+            var scored = kept.map { row in (Int64(row), zip(Self.data[row], query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }) }
+            scored.append((1, zip(far, query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }))
+            scored.sort { $0.1 > $1.1 }
+            let expected = Set(scored.prefix(10).map(\.0))
+            found += results.filter { expected.contains($0.id) }.count
+            wanted += 10
+        }
+        #expect(Double(found) / Double(wanted) >= 0.95)
+        #expect(index.search(far, k: 1).first?.id == 1)
+        #expect(index.count == Self.data.count - removed.count)
+    }
+
+    @Test(arguments: [0.5, 0.1, 0.01])
+    func filteredSearchAgainstBruteForce(selectivity: Double) throws {
+        let buckets = 1_000
+        let limit = Int(Double(buckets) * selectivity)
+        for declared in [true, false] {
+            let schema = declared ? AttributeSchema(fields: ["bucket": .number]) : AttributeSchema()
+            let index = try Self.build(Self.data, portable: false, metadata: { .object(["bucket": .number(Double(($0 * 7919) % buckets))]) },
+                                       schema: schema)
+            let filter = try Filter.parse(#"{"bucket": {"$lt": \#(limit)}}"#)
+            let admits = { (row: Int) in (row * 7919) % buckets < limit }
+            var found = 0, wanted = 0
+            for query in Self.queries {
+                var scored = Self.data.indices.filter(admits).map { row in
+                    (Int64(row), zip(Self.data[row], query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) })
+                }
+                scored.sort { $0.1 > $1.1 }
+                let expected = Set(scored.prefix(10).map(\.0))
+                let results = index.search(query, k: 10, filter: filter)
+                #expect(results.allSatisfy { admits(Int($0.id)) }, "a result outside the filter")
+                #expect(results.count == expected.count)
+                found += results.filter { expected.contains($0.id) }.count
+                wanted += expected.count
+            }
+            #expect(Double(found) / Double(wanted) >= 0.95, "selectivity \(selectivity), declared \(declared)")
+        }
+    }
+
+    @Test func vectorsLiveInTheFileAndMemoryIsAccounted() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graph-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("vectors.f32").path
+        let index = try Self.build(Self.data, portable: false, path: path)
+        let memory = index.memory
+        #expect(memory.vectorMemoryBytes == 0, "every vector is in the file")
+        let fileBytes = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(fileBytes >= Self.data.count * Self.dimension * 4)
+        #expect(memory.codeBytes >= Self.data.count * 48 && memory.graphBytes >= Self.data.count * 24 * 4)
+        // Codes (48 bytes padded to 64) + 24 edges + ids: far below the 384 bytes of a float vector here.
+        #expect(memory.residentBytes - memory.codecBytes < Self.data.count * 300)
+        #expect(Self.recall(index, k: 10) >= 0.95)
+    }
+
+    @Test func smallIndexesAreExact() throws {
+        let rows = Array(Self.data.prefix(200))
+        let index = try Self.build(rows, portable: false)
+        #expect(!index.hasGraph)
+        for query in Self.queries.prefix(5) {
+            #expect(index.search(query, k: 5).map(\.id) == SimilarityIndexTests.exactTopK(rows, query, k: 5))
+        }
+    }
+}
