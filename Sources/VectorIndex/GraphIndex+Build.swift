@@ -11,6 +11,7 @@ extension GraphIndex {
         self.codec = codec
         pairWeights = codec.pairWeights
         builtAtCount = live.count
+        tombstonesAtBuild = slotTable.tombstones
         let storage = VectorStorage<Int8>(dimension: codec.codeLength, rowsPerChunk: max(64, (2 << 20) / codec.codeLength))
         codes = storage
         neighbours = [Int32](repeating: -1, count: slotTable.count * configuration.degree)

@@ -76,6 +76,9 @@ public final class GraphIndex: @unchecked Sendable {
     /// Live entries when the codec was learned: the graph is built anew (codec included) each time the
     /// collection doubles, so the codec follows the data.
     var builtAtCount = 0
+    /// Tombstones when the graph was built: deleted nodes stay as waypoints, and once they grow by a fifth of
+    /// the graph it is built anew without them (the consolidation FreshDiskANN does, in its simplest form).
+    var tombstonesAtBuild = 0
     /// `degree` entries per node; `degrees[slot]` of them are edges.
     var neighbours: [Int32] = []
     var degrees: [UInt8] = []
@@ -149,7 +152,8 @@ public final class GraphIndex: @unchecked Sendable {
             attributes.append(metadata)
             if let sequence { appliedSequence = max(appliedSequence, sequence) }
             if loading { return }
-            if codec == nil ? slotTable.liveCount > configuration.exactThreshold : slotTable.liveCount >= 2 * builtAtCount {
+            if codec == nil ? slotTable.liveCount > configuration.exactThreshold
+                : slotTable.liveCount >= 2 * builtAtCount || needsConsolidation {
                 buildGraph()
             } else if let codec {
                 appendCode(codec, slot: slot)
@@ -163,7 +167,9 @@ public final class GraphIndex: @unchecked Sendable {
     public func remove(id: Int64, sequence: Int64? = nil) -> Bool {
         lock.withWriteLock {
             if let sequence { appliedSequence = max(appliedSequence, sequence) }
-            return slotTable.remove(id: id)
+            guard slotTable.remove(id: id) else { return false }
+            if !loading && codec != nil && needsConsolidation { buildGraph() }
+            return true
         }
     }
 
@@ -177,6 +183,8 @@ public final class GraphIndex: @unchecked Sendable {
             return true
         }
     }
+
+    var needsConsolidation: Bool { (slotTable.tombstones - tombstonesAtBuild) * 5 > builtAtCount }
 
     /// Builds the graph now over every entry (when past the exact threshold, or `force`), replacing any graph.
     public func buildNow(force: Bool = false) {
