@@ -11,11 +11,15 @@ public struct CollectionSettings: Sendable, Equatable {
     /// Metadata fields held in memory as typed columns for fast filtering; uploads must give them values of
     /// their type.
     public var indexes: AttributeSchema
+    /// The kind of index: the forest (full vectors in memory) or the graph (compressed, for millions).
+    public var indexKind: IndexKind
 
-    public init(codeScheme: CodeSchemeKind, codeBits: Int, indexes: AttributeSchema = AttributeSchema()) {
+    public init(codeScheme: CodeSchemeKind, codeBits: Int, indexes: AttributeSchema = AttributeSchema(),
+                indexKind: IndexKind = .forest) {
         self.codeScheme = codeScheme
         self.codeBits = codeBits
         self.indexes = indexes
+        self.indexKind = indexKind
     }
 
     /// The service configuration's defaults.
@@ -52,6 +56,20 @@ public struct CollectionSettings: Sendable, Equatable {
                 } catch {
                     throw LookalikeError.invalidArgument(error.description)
                 }
+            case "index":
+                guard let index = value as? [String: Any] else {
+                    throw LookalikeError.invalidArgument(#"index must be an object such as {"kind": "graph"}"#)
+                }
+                for (field, value) in index {
+                    guard field == "kind" else {
+                        throw LookalikeError.invalidArgument("unknown index setting '\(field.prefix(64))'")
+                    }
+                    guard let text = value as? String, let kind = IndexKind(rawValue: text) else {
+                        throw LookalikeError.invalidArgument(
+                            "index.kind must be one of \(IndexKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    settings.indexKind = kind
+                }
             default:
                 throw LookalikeError.invalidArgument("unknown collection setting '\(key.prefix(64))'")
             }
@@ -62,6 +80,7 @@ public struct CollectionSettings: Sendable, Equatable {
     /// The stored form (a JSON object with every field, sorted keys).
     public var json: String {
         #"{"code_bits":\#(codeBits),"code_scheme":"\#(codeScheme.rawValue)""#
+            + (indexKind == .forest ? "" : #","index":{"kind":"\#(indexKind.rawValue)"}"#)
             + (indexes.fields.isEmpty ? "" : #","indexes":\#(indexes.declaration.json)"#) + "}"
     }
 

@@ -8,8 +8,9 @@ import Foundation
 ///
 /// The file grows a chunk at a time and each chunk is mapped on its own, so a row's address never changes and
 /// readers may use rows below a count they observed under the index lock while the writer appends. Without a
-/// path the chunks are anonymous memory (tests, and indexes that are never saved). The file is scratch space:
-/// it is rebuilt from the store when the index is loaded, so it is truncated when opened.
+/// path the chunks are anonymous memory (tests, and indexes that are never saved). The file is scratch space,
+/// rebuilt from the store when the index is loaded: it is unlinked as soon as it is opened, and its blocks are
+/// freed when the index is.
 final class VectorFile {
     let dimension: Int
     let rowsPerChunk: Int
@@ -27,6 +28,9 @@ final class VectorFile {
         if let path {
             descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw VectorFileError(path: path, operation: "open", code: errno) }
+            // Scratch space rebuilt at every start: unlinked at once, so a crash, a deleted collection or a
+            // collection created anew under the same name never leaves one behind.
+            unlink(path)
         } else {
             descriptor = -1
         }

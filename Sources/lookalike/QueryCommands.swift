@@ -150,6 +150,8 @@ struct Collections: ParsableCommand {
     @Argument(help: "Collection name (create, delete).") var name: String?
     @Option(help: "Code scheme of a new collection: simhash or itq.") var codeScheme: String?
     @Option(help: "Code bits of a new collection: 64, 128 or 256.") var codeBits: Int?
+    @Option(help: "Index kind of a new collection: forest (default) or graph (compressed, for millions of images).")
+    var indexKind: String?
 
     func validate() throws {
         guard ["list", "create", "delete"].contains(action) else { throw ValidationError("the action must be list, create or delete") }
@@ -164,6 +166,7 @@ struct Collections: ParsableCommand {
             var settings: [String: Any] = [:]
             if let codeScheme { settings["code_scheme"] = codeScheme }
             if let codeBits { settings["code_bits"] = codeBits }
+            if let indexKind { settings["index"] = ["kind": indexKind] }
             let summary = try service.createCollection(name: name ?? "", settings: settings)
             print("created \(summary.name)")
         case "delete":
@@ -171,7 +174,7 @@ struct Collections: ParsableCommand {
             print("deleted \(name ?? "")")
         default:
             for summary in try service.listCollections() {
-                print("\(summary.name)  images \(summary.images)  \(summary.bytes / 1_000) kB  index \(summary.indexState)  codes \(summary.codeScheme)/\(summary.codeBits)")
+                print("\(summary.name)  images \(summary.images)  \(summary.bytes / 1_000) kB  index \(summary.indexKind)/\(summary.indexState)  codes \(summary.codeScheme)/\(summary.codeBits)")
             }
         }
     }

@@ -89,16 +89,17 @@ final class ImageCollection: Sendable {
             scheme = CodeScheme(id: schemeID, encoder: .simhash(hasher))
         }
         published = NIOLockedValueBox(Published(scheme: scheme!))
-        index = IndexKind.forest.makeIndex(
+        index = try settings.indexKind.makeIndex(
             configuration: configuration, settings: settings, dimension: dimension,
-            snapshotPath: configuration.index.snapshot ? Self.snapshotPath(collection: stored.name, configuration: configuration) : nil)
+            basePath: Self.basePath(collection: stored.name, configuration: configuration), snapshot: configuration.index.snapshot)
     }
 
-    /// The default collection keeps the file name used before collections existed, so an upgraded database
-    /// restores its forest.
-    static func snapshotPath(collection: String, configuration: Configuration) -> String {
+    /// Where a collection's index files go: beside the database, `DATABASE.forest` for the default collection
+    /// (the name used before collections existed, so an upgraded database restores its forest) and
+    /// `DATABASE.NAME.forest` for the others; the graph's vectors likewise end in `.vectors`.
+    static func basePath(collection: String, configuration: Configuration) -> String {
         let database = configuration.storage.databasePath
-        return collection == StoreDefaults.defaultCollectionName ? database + ".forest" : database + ".\(collection).forest"
+        return collection == StoreDefaults.defaultCollectionName ? database : database + ".\(collection)"
     }
 
     var codeScheme: CodeScheme { published.withLockedValue { $0.scheme } }

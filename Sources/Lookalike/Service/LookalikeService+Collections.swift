@@ -46,10 +46,11 @@ extension LookalikeService {
         let usage = try collection.usage()
         let accounting = collection.index.accounting
         let scheme = collection.codeScheme
-        let state = collection.indexLoad == nil ? "loading" : accounting.structures > 0 ? "forest" : "exact"
+        let kind = collection.settings.indexKind
+        let state = collection.indexLoad == nil ? "loading" : accounting.structures > 0 ? kind.rawValue : "exact"
         return CollectionSummary(
             name: collection.name, images: usage.images, bytes: usage.bytes, indexBytes: accounting.memoryBytes,
-            indexState: state, codeScheme: scheme.kind, codeBits: scheme.bits, model: embedder.recipe.description,
+            indexState: state, indexKind: kind.rawValue, codeScheme: scheme.kind, codeBits: scheme.bits, model: embedder.recipe.description,
             createdAt: collection.createdAt, sequence: accounting.sequence,
             indexes: collection.settings.indexes.fields.mapValues(\.rawValue))
     }

@@ -33,8 +33,10 @@ extension LookalikeService {
         public let bytes: Int
         /// Memory held by its index.
         public let indexBytes: Int
-        /// `loading`, `exact` (small enough to scan), `forest` (a forest is built or restored).
+        /// `loading`, `exact` (small enough to scan), or the kind once its structure is built (`forest`, `graph`).
         public let indexState: String
+        /// The collection's kind of index: `forest` or `graph`.
+        public let indexKind: String
         public let codeScheme: String
         public let codeBits: Int
         public let model: String

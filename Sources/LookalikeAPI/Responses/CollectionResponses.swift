@@ -9,6 +9,7 @@ struct CollectionBody: Encodable {
         case name, images, bytes, model, sequence, indexes
         case indexBytes = "index_bytes"
         case indexState = "index_state"
+        case indexKind = "index_kind"
         case codeScheme = "code_scheme"
         case codeBits = "code_bits"
         case createdAt = "created_at"
@@ -21,6 +22,7 @@ struct CollectionBody: Encodable {
         try container.encode(summary.bytes, forKey: .bytes)
         try container.encode(summary.indexBytes, forKey: .indexBytes)
         try container.encode(summary.indexState, forKey: .indexState)
+        try container.encode(summary.indexKind, forKey: .indexKind)
         try container.encode(summary.codeScheme, forKey: .codeScheme)
         try container.encode(summary.codeBits, forKey: .codeBits)
         try container.encode(summary.model, forKey: .model)
