@@ -9,7 +9,7 @@ extension GraphIndex: ImageIndex {
         let memory = self.memory
         return lock.withReadLock {
             IndexAccounting(count: slotTable.liveCount, tombstones: slotTable.tombstones, memoryBytes: memory.residentBytes,
-                            structures: codec == nil ? 0 : 1, rebuilds: builds, sequence: appliedSequence)
+                            structures: graph == nil ? 0 : 1, rebuilds: builds, sequence: appliedSequence)
         }
     }
 
@@ -97,17 +97,15 @@ extension GraphIndex: ImageIndex {
         lock.withWriteLock { loading = true }
     }
 
-    /// The graph is built here from what was loaded (it has no snapshot of its own yet).
+    /// Starts building the graph from what was loaded, in the background (it has no snapshot of its own yet):
+    /// searches are exact until it is ready.
     @discardableResult
     public func finishLoading() -> IndexLoadOutcome {
         lock.withWriteLock {
             loading = false
-            guard slotTable.liveCount > configuration.exactThreshold else {
-                (codec, codes, neighbours, degrees, entryPoint) = (nil, nil, [], [], -1)
-                return .exact
-            }
-            buildGraph()
-            return .rebuilt(reason: "the graph is built from the store at every start")
+            guard slotTable.liveCount > configuration.exactThreshold else { return .exact }
+            scheduleBuild()
+            return .rebuilt(reason: "the graph is built from the store at every start (searches are exact until it is ready)")
         }
     }
 
@@ -117,5 +115,5 @@ extension GraphIndex: ImageIndex {
 
     public func buildNow() { buildNow(force: false) }
 
-    public func waitForRebuild() {}
+    public func waitForRebuild() { buildGroup.wait() }
 }

@@ -38,7 +38,7 @@ extension GraphIndex {
             let wanted = k + excluding.count
             let rerank = max(effort.rerank ?? configuration.rerank, wanted)
             let candidates: [Int32]
-            if effort.exact || codec == nil || (filter != nil && admittedCount <= configuration.filteredExactLimit) {
+            if effort.exact || graph == nil || (filter != nil && admittedCount <= configuration.filteredExactLimit) {
                 candidates = exactCandidates(query, k: wanted, admitted: admitted)
             } else if let admitted, admittedCount * 5 < slotTable.liveCount {
                 candidates = codeScanCandidates(query, count: rerank, admitted: admitted)
@@ -47,7 +47,8 @@ extension GraphIndex {
                 let share = Double(admittedCount) / Double(max(1, total))
                 let beam = max(effort.beam ?? configuration.searchBeam, wanted)
                 let widened = min(Int((Double(beam) / max(share, 0.05)).rounded(.up)), max(beam, total))
-                candidates = walkCandidates(query, beam: widened, count: rerank, admitted: admitted)
+                let found = walkCandidates(query, beam: widened, count: rerank, admitted: admitted)
+                return rescoredInOrder(query, found, wanted: wanted, k: k, minScore: minScore, excluding: excluding)
             }
             return rescored(query, candidates, k: k, minScore: minScore, excluding: excluding)
         }
@@ -68,7 +69,8 @@ extension GraphIndex {
 
     /// The `count` admitted slots with the best code scores, by scanning every admitted code.
     private func codeScanCandidates(_ query: [Float], count: Int, admitted: SlotBitmap) -> [Int32] {
-        guard let codec, let codes else { return [] }
+        guard let graph else { return [] }
+        let codec = graph.codec, codes = graph.codes
         let weights = query.withUnsafeBufferPointer { codec.weights(for: $0.baseAddress!) }
         var best = ScoredSlotHeap(capacity: count + 1)
         weights.weights.withUnsafeBufferPointer { weights in
@@ -83,23 +85,30 @@ extension GraphIndex {
         return best.keys.map(ScoredSlotHeap.slot)
     }
 
-    /// The best `count` admitted live slots of a walk keeping `beam` nodes.
-    private func walkCandidates(_ query: [Float], beam: Int, count: Int, admitted: SlotBitmap?) -> [Int32] {
-        guard let codec else { return [] }
-        let weights = query.withUnsafeBufferPointer { codec.weights(for: $0.baseAddress!) }
-        let found = weights.weights.withUnsafeBufferPointer { weights in
-            visitedPool.withTable(count: degrees.count) { visited in
-                walk(weights.baseAddress!, beam: beam, visited: visited)
+    /// The best `count` admitted live slots of a walk keeping `beam` nodes, best first, with their code scores
+    /// (cosines estimated in the subspace).
+    private func walkCandidates(_ query: [Float], beam: Int, count: Int, admitted: SlotBitmap?) -> [(estimate: Float, slot: Int32)] {
+        guard let graph else { return [] }
+        let (weights, factor) = query.withUnsafeBufferPointer { graph.codec.weights(for: $0.baseAddress!) }
+        let found = weights.withUnsafeBufferPointer { weights in
+            visitedPool.withTable(count: graph.count) { visited in
+                graph.walk(weights.baseAddress!, beam: beam, visited: visited)
             }
         }
         let kept = admitted ?? slotTable.live
-        var candidates: [Int32] = []
+        var candidates: [(estimate: Float, slot: Int32)] = []
         candidates.reserveCapacity(count)
         for entry in found where kept.contains(Int(entry.slot)) {
-            candidates.append(entry.slot)
+            candidates.append((Float(entry.score) / factor, entry.slot))
             if candidates.count == count { break }
         }
         return candidates
+    }
+
+    /// Exact scores for the candidates of a walk, from the full vectors; the best `k`, best first.
+    private func rescoredInOrder(_ query: [Float], _ candidates: [(estimate: Float, slot: Int32)], wanted: Int, k: Int,
+                                 minScore: Float?, excluding: Set<Int64>) -> [IndexMatch] {
+        rescored(query, candidates.map(\.slot), k: k, minScore: minScore, excluding: excluding)
     }
 
     /// Exact scores for `candidates` from the full vectors; the best `k`, best first.

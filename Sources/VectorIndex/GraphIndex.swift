@@ -1,4 +1,5 @@
 public import MetadataFilter
+import Dispatch
 import Foundation
 
 /// An index for collections of millions of images: in memory only 8-bit codes of each vector's principal
@@ -68,24 +69,22 @@ public final class GraphIndex: @unchecked Sendable {
     let attributes: AttributeTable
     var binaryCodes: [UInt64] = []
     let codeWords: Int
-    /// Learned when the graph is first built; every slot below `codes.count` has a code and a node.
-    var codec: SubspaceCodec?
-    var codes: VectorStorage<Int8>?
-    /// The codec's weights for comparing two codes.
-    var pairWeights: (weights: [Int16], factor: Float) = ([], 1)
-    /// Live entries when the codec was learned: the graph is built anew (codec included) each time the
-    /// collection doubles, so the codec follows the data.
+    /// Nil until the first build completes; searches are exact meanwhile.
+    var graph: ProximityGraph?
+    /// Live entries when the graph was built: it is built anew (codec included) each time the collection
+    /// doubles, so the codes follow the data.
     var builtAtCount = 0
     /// Tombstones when the graph was built: deleted nodes stay as waypoints, and once they grow by a fifth of
     /// the graph it is built anew without them (the consolidation FreshDiskANN does, in its simplest form).
     var tombstonesAtBuild = 0
-    /// `degree` entries per node; `degrees[slot]` of them are edges.
-    var neighbours: [Int32] = []
-    var degrees: [UInt8] = []
-    var entryPoint: Int32 = -1
     var appliedSequence: Int64 = 0
     var builds = 0
     var loading = false
+    /// A build runs in the background while the current graph (or exact search) keeps serving.
+    var building = false
+    var buildFailure: String?
+    let buildQueue = DispatchQueue(label: "lookalike.graph.build", qos: .utility)
+    let buildGroup = DispatchGroup()
 
     /// `portableKernels` runs the portable C inner products even where AVX2 is available (the tests run both).
     public init(configuration: Configuration, portableKernels: Bool = false) throws(VectorFileError) {
@@ -103,7 +102,7 @@ public final class GraphIndex: @unchecked Sendable {
     public var count: Int { lock.withReadLock { slotTable.liveCount } }
 
     /// Whether the graph has been built (otherwise searches are exact).
-    public var hasGraph: Bool { lock.withReadLock { codec != nil } }
+    public var hasGraph: Bool { lock.withReadLock { graph != nil } }
 
     /// Bytes held in memory per part: compressed rows, graph, ids and slot map, binary codes, metadata columns
     /// not counted; the full vectors are reported apart (`vectorBytes`), since they live in a file when the
@@ -132,10 +131,10 @@ public final class GraphIndex: @unchecked Sendable {
             let slots = slotTable.count
             let idBytes = slots * (8 + 1) + slots / 8 + slotTable.liveCount * 16 * 4 / 3
             return Memory(
-                codeBytes: codes?.allocatedBytes ?? 0,
-                graphBytes: neighbours.capacity * 4 + degrees.capacity,
+                codeBytes: graph?.codes.allocatedBytes ?? 0,
+                graphBytes: (graph?.allocatedBytes ?? 0) - (graph?.codes.allocatedBytes ?? 0),
                 idBytes: idBytes, binaryCodeBytes: binaryCodes.capacity * 8,
-                codecBytes: codec.map { ($0.rank * $0.dimension + $0.rank) * 4 } ?? 0,
+                codecBytes: graph.map { ($0.codec.rank * $0.codec.dimension + $0.codec.rank) * 4 } ?? 0,
                 vectorBytes: vectors.byteCount, vectorMemoryBytes: vectors.memoryBytes)
         }
     }
@@ -152,13 +151,11 @@ public final class GraphIndex: @unchecked Sendable {
             attributes.append(metadata)
             if let sequence { appliedSequence = max(appliedSequence, sequence) }
             if loading { return }
-            if codec == nil ? slotTable.liveCount > configuration.exactThreshold
-                : slotTable.liveCount >= 2 * builtAtCount || needsConsolidation {
-                buildGraph()
-            } else if let codec {
-                appendCode(codec, slot: slot)
-                insertNode(slot)
+            if graph != nil {
+                graph!.appendCode(slot, rows: RowSource(vectors))
+                graph!.insert(slot, rows: RowSource(vectors), visited: visitedPool)
             }
+            if buildIsDue { scheduleBuild() }
         }
     }
 
@@ -168,7 +165,7 @@ public final class GraphIndex: @unchecked Sendable {
         lock.withWriteLock {
             if let sequence { appliedSequence = max(appliedSequence, sequence) }
             guard slotTable.remove(id: id) else { return false }
-            if !loading && codec != nil && needsConsolidation { buildGraph() }
+            if !loading && buildIsDue { scheduleBuild() }
             return true
         }
     }
@@ -184,13 +181,61 @@ public final class GraphIndex: @unchecked Sendable {
         }
     }
 
-    var needsConsolidation: Bool { (slotTable.tombstones - tombstonesAtBuild) * 5 > builtAtCount }
+    /// A first graph past the exact threshold, a new one once the collection has doubled or deletions reach a
+    /// fifth of the graph. Under the lock.
+    var buildIsDue: Bool {
+        guard graph != nil else { return slotTable.liveCount > configuration.exactThreshold }
+        return slotTable.liveCount >= 2 * builtAtCount || (slotTable.tombstones - tombstonesAtBuild) * 5 > builtAtCount
+    }
 
-    /// Builds the graph now over every entry (when past the exact threshold, or `force`), replacing any graph.
-    public func buildNow(force: Bool = false) {
-        lock.withWriteLock {
-            if force || slotTable.liveCount > configuration.exactThreshold { buildGraph() }
+    /// Builds a graph in the background from the rows written so far, then, under the write lock, codes and
+    /// inserts the rows written meanwhile and swaps it in. Under the write lock.
+    func scheduleBuild() {
+        guard !building else { return }
+        building = true
+        let rows = RowSource(vectors)
+        let live = (0..<Int32(slotTable.count)).filter { slotTable.live.contains(Int($0)) }
+        let tombstones = slotTable.tombstones
+        buildQueue.async(group: buildGroup) { [self] in
+            do {
+                guard !live.isEmpty else { throw GraphBuildError.empty }
+                var built = try ProximityGraph(rows: rows, live: live, configuration: configuration, kernels: kernels,
+                                               visited: visitedPool)
+                lock.withWriteLock {
+                    let current = RowSource(vectors)
+                    for slot in Int32(rows.count)..<Int32(current.count) {
+                        built.appendCode(slot, rows: current)
+                        if slotTable.live.contains(Int(slot)) { built.insert(slot, rows: current, visited: visitedPool) }
+                    }
+                    graph = built
+                    builtAtCount = live.count
+                    tombstonesAtBuild = tombstones
+                    builds += 1
+                    building = false
+                    buildFailure = nil
+                    // Writes while it was built may already call for the next one.
+                    if buildIsDue { scheduleBuild() }
+                }
+            } catch {
+                lock.withWriteLock {
+                    building = false
+                    buildFailure = "\(error)"
+                }
+            }
         }
+    }
+
+    /// Builds the graph now over every entry (when past the exact threshold, or `force`) and waits for it.
+    public func buildNow(force: Bool = false) {
+        buildGroup.wait()
+        lock.withWriteLock {
+            if force || slotTable.liveCount > configuration.exactThreshold { scheduleBuild() }
+        }
+        buildGroup.wait()
     }
 }
 
+/// Why a background build made no graph.
+enum GraphBuildError: Error {
+    case empty
+}
