@@ -23,13 +23,15 @@ extension BenchIndex {
         let exactStart = DispatchTime.now().uptimeNanoseconds
         let truth = queryRows.map { Set(index.search($0, k: k, effort: .init(exact: true)).map(\.id)) }
         let exactRate = Double(queryRows.count) / Self.seconds(since: exactStart)
-        if !json {
-            print(String(format: "graph built in %.2f s: degree %d, build beam %d, code rank %d; in memory %d bytes per vector "
+        do {
+            let line = String(format: "graph built in %.2f s: degree %d, build beam %d, code rank %d; in memory %d bytes per vector "
                          + "(codes %d, graph %d, ids %d, codec %d); vectors in file %.1f MB; process RSS %.1f MB; exact %.1f q/s",
                          buildSeconds, degree, buildBeam, codeRank, memory.residentBytes / baseRows.count,
                          memory.codeBytes / baseRows.count, memory.graphBytes / baseRows.count,
                          memory.idBytes / baseRows.count, memory.codecBytes, Double(memory.vectorBytes) / 1e6,
-                         Double(Self.residentBytes()) / 1e6, exactRate))
+                         Double(Self.residentBytes()) / 1e6, exactRate)
+            // JSON rows go to standard output alone; the breakdown then goes to standard error.
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
         }
         for rerank in graphRerank.split(separator: ",").compactMap({ Int($0) }) {
             for beam in beams.split(separator: ",").compactMap({ Int($0) }) {

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Testing
 import MetadataFilter
@@ -156,6 +157,40 @@ struct GraphIndexTests {
         #expect(!index.hasGraph)
         for query in Self.queries.prefix(5) {
             #expect(index.search(query, k: 5).map(\.id) == SimilarityIndexTests.exactTopK(rows, query, k: 5))
+        }
+    }
+}
+
+/// Searches, writes and background builds at once (run under ThreadSanitizer by scripts/test): every answer is
+/// a live entry, and the index ends with every write applied.
+struct GraphIndexConcurrencyTests {
+    @Test func searchesAndWritesDuringBackgroundBuilds() throws {
+        let dimension = 32
+        let data = SimilarityIndexTests.dataset(count: 1_200, dimension: dimension, clusters: 12, seed: 21)
+        let index = try GraphIndex(configuration: .init(
+            dimension: dimension, degree: 12, buildBeam: 24, codeRank: dimension, searchBeam: 32, rerank: 32,
+            exactThreshold: 100))
+        let group = DispatchGroup()
+        let writer = DispatchQueue(label: "writer")
+        writer.async(group: group) {
+            for (row, vector) in data.enumerated() {
+                index.add(id: Int64(row), vector: vector)
+                if row % 5 == 4 { index.remove(id: Int64(row - 2)) }
+            }
+        }
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            for query in data.prefix(150 + worker) {
+                let results = index.search(query, k: 5)
+                #expect(Set(results.map(\.id)).count == results.count)
+            }
+        }
+        group.wait()
+        index.waitForRebuild()
+        let removed = Set((0..<data.count).filter { $0 % 5 == 2 }.map(Int64.init))
+        #expect(index.count == data.count - removed.count)
+        #expect(index.hasGraph)
+        for query in data.prefix(20) {
+            #expect(index.search(query, k: 10).allSatisfy { !removed.contains($0.id) })
         }
     }
 }
