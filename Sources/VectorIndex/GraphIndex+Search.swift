@@ -12,11 +12,14 @@ extension GraphIndex {
         public var rerank: Int?
         /// Every live entry scored exactly instead.
         public var exact: Bool
+        /// Stop re-ranking early (see ``GraphIndex/rescoredInOrder``) with this slack; nil re-ranks all `rerank`.
+        public var stopSlack: Float?
 
-        public init(beam: Int? = nil, rerank: Int? = nil, exact: Bool = false) {
+        public init(beam: Int? = nil, rerank: Int? = nil, exact: Bool = false, stopSlack: Float? = nil) {
             self.beam = beam
             self.rerank = rerank
             self.exact = exact
+            self.stopSlack = stopSlack
         }
     }
 
@@ -48,7 +51,8 @@ extension GraphIndex {
                 let beam = max(effort.beam ?? configuration.searchBeam, wanted)
                 let widened = min(Int((Double(beam) / max(share, 0.05)).rounded(.up)), max(beam, total))
                 let found = walkCandidates(query, beam: widened, count: rerank, admitted: admitted)
-                return rescoredInOrder(query, found, wanted: wanted, k: k, minScore: minScore, excluding: excluding)
+                return rescoredInOrder(query, found, wanted: wanted, k: k, slack: effort.stopSlack, minScore: minScore,
+                                       excluding: excluding)
             }
             return rescored(query, candidates, k: k, minScore: minScore, excluding: excluding)
         }
@@ -105,10 +109,38 @@ extension GraphIndex {
         return candidates
     }
 
-    /// Exact scores for the candidates of a walk, from the full vectors; the best `k`, best first.
-    private func rescoredInOrder(_ query: [Float], _ candidates: [(estimate: Float, slot: Int32)], wanted: Int, k: Int,
-                                 minScore: Float?, excluding: Set<Int64>) -> [IndexMatch] {
-        rescored(query, candidates.map(\.slot), k: k, minScore: minScore, excluding: excluding)
+    /// Exact scores for the candidates of a walk in the order of their estimates; with a `slack`, it stops once
+    /// the next estimate, raised by `slack` times the largest underestimate seen so far in this query, cannot
+    /// reach the k-th exact score. An estimate misses what lies outside the subspace, which for one query is of
+    /// a similar size for every candidate, so rows far down the list are rarely worth reading from the file. At
+    /// least `wanted` + 16 rows (or all) are scored first, so the observed error rests on enough rows.
+    func rescoredInOrder(_ query: [Float], _ candidates: [(estimate: Float, slot: Int32)], wanted: Int, k: Int,
+                         slack: Float?, minScore: Float?, excluding: Set<Int64>) -> [IndexMatch] {
+        guard let slack else { return rescored(query, candidates.map(\.slot), k: k, minScore: minScore, excluding: excluding) }
+        let dimension = configuration.dimension
+        let floor = wanted + 16
+        var top = TopK(k: wanted)
+        var largestUnderestimate: Float = 0
+        query.withUnsafeBufferPointer { query in
+            for (position, candidate) in candidates.enumerated() {
+                if position >= floor && candidate.estimate + slack * largestUnderestimate < top.threshold { break }
+                if position + 1 < candidates.count {
+                    DistanceKernels.prefetch(vectors.row(candidates[position + 1].slot), bytes: dimension * 4)
+                }
+                let score = kernels.floatDot(query.baseAddress!, vectors.row(candidate.slot), dimension)
+                largestUnderestimate = max(largestUnderestimate, score - candidate.estimate)
+                top.insert(score: score, slot: candidate.slot)
+            }
+        }
+        var matches: [IndexMatch] = []
+        for entry in top.sorted() {
+            if let minScore, entry.score < minScore { break }
+            let id = slotTable.ids[Int(entry.slot)]
+            if excluding.contains(id) { continue }
+            matches.append(IndexMatch(id: id, score: entry.score))
+            if matches.count == k { break }
+        }
+        return matches
     }
 
     /// Exact scores for `candidates` from the full vectors; the best `k`, best first.

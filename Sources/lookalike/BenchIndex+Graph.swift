@@ -33,16 +33,20 @@ extension BenchIndex {
             // JSON rows go to standard output alone; the breakdown then goes to standard error.
             if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
         }
-        for rerank in graphRerank.split(separator: ",").compactMap({ Int($0) }) {
-            for beam in beams.split(separator: ",").compactMap({ Int($0) }) {
-                let effort = GraphIndex.Effort(beam: beam, rerank: rerank)
-                var results: [[Int64]] = []
-                let start = DispatchTime.now().uptimeNanoseconds
-                for query in queryRows { results.append(index.search(query, k: k, effort: effort).map(\.id)) }
-                let rate = Double(queryRows.count) / Self.seconds(since: start)
-                report(strategy: "graph",
-                       params: "degree=\(degree) build_beam=\(buildBeam) rank=\(codeRank) beam=\(beam) rerank=\(rerank)",
-                       recall: recall(results, truth), qps: rate, build: buildSeconds, bytes: memory.residentBytes)
+        for slackText in stopSlack.split(separator: ",") {
+            let slack = Float(slackText)
+            for rerank in graphRerank.split(separator: ",").compactMap({ Int($0) }) {
+                for beam in beams.split(separator: ",").compactMap({ Int($0) }) {
+                    let effort = GraphIndex.Effort(beam: beam, rerank: rerank, stopSlack: slack)
+                    var results: [[Int64]] = []
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    for query in queryRows { results.append(index.search(query, k: k, effort: effort).map(\.id)) }
+                    let rate = Double(queryRows.count) / Self.seconds(since: start)
+                    report(strategy: "graph",
+                           params: "degree=\(degree) build_beam=\(buildBeam) rank=\(codeRank) beam=\(beam) rerank=\(rerank)"
+                               + (slack.map { " stop_slack=\($0)" } ?? ""),
+                           recall: recall(results, truth), qps: rate, build: buildSeconds, bytes: memory.residentBytes)
+                }
             }
         }
     }

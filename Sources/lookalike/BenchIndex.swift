@@ -36,6 +36,8 @@ struct BenchIndex: ParsableCommand {
     @Option(help: "Graph: principal directions in a code (bytes per code).") var codeRank = 256
     @Option(help: "Graph: comma-separated search beams.") var beams = "16,24,32,48,64,96,128"
     @Option(help: "Graph: comma-separated counts of candidates re-ranked exactly.") var graphRerank = "20,40,80"
+    @Option(help: "Graph: comma-separated early-stop slacks for re-ranking (none: re-rank every candidate).")
+    var stopSlack = "none"
     @Option(help: "Graph: build after this many vectors and insert the rest one by one (0: build once after all).")
     var graphIncrementalAfter = 0
     @Option(help: "Graph: folder for the full-vector file (default: a temporary folder, deleted afterwards).")
