@@ -132,15 +132,7 @@ extension GraphIndex {
                 top.insert(score: score, slot: candidate.slot)
             }
         }
-        var matches: [IndexMatch] = []
-        for entry in top.sorted() {
-            if let minScore, entry.score < minScore { break }
-            let id = slotTable.ids[Int(entry.slot)]
-            if excluding.contains(id) { continue }
-            matches.append(IndexMatch(id: id, score: entry.score))
-            if matches.count == k { break }
-        }
-        return matches
+        return matches(top.sorted(), k: k, minScore: minScore, excluding: excluding)
     }
 
     /// Exact scores for `candidates` from the full vectors; the best `k`, best first.
@@ -157,8 +149,13 @@ extension GraphIndex {
             }
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.slot < $1.slot }
+        return matches(scored, k: k, minScore: minScore, excluding: excluding)
+    }
+
+    /// The first `k` of `sorted` (best first) at or above `minScore` and not excluded, as ids.
+    private func matches(_ sorted: [(score: Float, slot: Int32)], k: Int, minScore: Float?, excluding: Set<Int64>) -> [IndexMatch] {
         var matches: [IndexMatch] = []
-        for entry in scored {
+        for entry in sorted {
             if let minScore, entry.score < minScore { break }
             let id = slotTable.ids[Int(entry.slot)]
             if excluding.contains(id) { continue }
