@@ -1,5 +1,6 @@
 public import Imaging
 public import Inference
+import NIOConcurrencyHelpers
 
 /// Uploaded bytes → feature vector: decode (format from the bytes), preprocess, run the CNN on the pool.
 ///
@@ -89,13 +90,14 @@ public final class ImageEmbedder: Sendable {
     /// Decoding and preprocessing run on the inference worker, right before the forward pass (see
     /// ``InferencePool/featuresBlocking(layout:preparing:)``).
     public func embedBlocking(_ bytes: [UInt8], region: ImageRegion? = nil) throws -> Embedding {
-        let box = PreparedBox()
+        // Written on the inference worker before the pool completes the job, read here after it has.
+        let handOver = NIOLockedValueBox<Prepared?>(nil)
         var vector = try pool.featuresBlocking(layout: .interleaved) { [self] in
             let prepared = try prepare(bytes, region: region)
-            box.prepared = prepared
+            handOver.withLockedValue { $0 = prepared }
             return prepared.tensor
         }
-        let prepared = box.prepared!
+        let prepared = handOver.withLockedValue { $0 }!
         if mirrorAverage {
             let size = model.inputSize
             let mirrored = try pool.featuresBlocking(layout: .interleaved) {
@@ -158,10 +160,4 @@ extension ImageEmbedder {
         }
         return out
     }
-}
-
-/// Carries the prepared image from the inference worker to the caller: written on the worker before the pool
-/// completes the job, read by the caller after the pool's completion wakes it.
-private final class PreparedBox: @unchecked Sendable {
-    var prepared: ImageEmbedder.Prepared?
 }

@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import Inference
 import Lookalike
+import Synchronization
 
 struct EmbedAll: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,57 +30,38 @@ struct EmbedAll: ParsableCommand {
         guard !paths.isEmpty else { throw ValidationError("\(list) names no images") }
         let model = try modelOptions.load()
         let dimension = model.featureDimension
-        let rows = RowBuffer(count: paths.count * dimension)
-        let failures = FailureList()
-        let next = NextIndex()
+        let progress = Mutex(EmbeddingProgress(rows: [Float](repeating: 0, count: paths.count * dimension)))
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             let session = InferenceSession(model: model)
-            while let index = next.take(below: paths.count) {
+            while let index = progress.withLock({ $0.take(below: paths.count) }) {
                 do {
                     let tensor = try ModelInput.tensor(path: paths[index], model: model, crop: Configuration.Model.newDatabaseCropPolicy)
                     let vector = FeatureVector.powered(session.run(tensor).features,
                                                        power: Configuration.Model.newDatabaseFeaturePower)
-                    rows.write(vector, at: index * dimension)
+                    progress.withLock { $0.rows.replaceSubrange(index * dimension..<(index + 1) * dimension, with: vector) }
                 } catch {
-                    failures.append("\(paths[index]): \(error)")
+                    progress.withLock { $0.failures.append("\(paths[index]): \(error)") }
                 }
                 if index % 1000 == 999 { FileHandle.standardError.write(Data("embed-all: \(index + 1)/\(paths.count)\n".utf8)) }
             }
         }
-        if let first = failures.items.first { throw ValidationError("\(failures.items.count) images failed, first: \(first)") }
-        try Data(NumpyArray(shape: [paths.count, dimension], values: rows.values).encoded())
+        let (rows, failures) = progress.withLock { ($0.rows, $0.failures) }
+        if let first = failures.first { throw ValidationError("\(failures.count) images failed, first: \(first)") }
+        try Data(NumpyArray(shape: [paths.count, dimension], values: rows).encoded())
             .write(to: URL(fileURLWithPath: output))
         print("embed-all: \(paths.count) × \(dimension) → \(output)")
     }
 }
 
-/// The rows being written by the threads: each writes its own disjoint ranges.
-/// `@unchecked Sendable` is safe because `lock` guards `values`.
-private final class RowBuffer: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [Float]
-    init(count: Int) { values = [Float](repeating: 0, count: count) }
-    func write(_ row: [Float], at offset: Int) {
-        lock.withLock { values.replaceSubrange(offset..<offset + row.count, with: row) }
-    }
-}
+/// What the threads share: the next image to take, the rows written so far and the images that failed.
+private struct EmbeddingProgress {
+    var next = 0
+    var rows: [Float]
+    var failures: [String] = []
 
-/// `@unchecked Sendable` is safe because `lock` guards `items`.
-private final class FailureList: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var items: [String] = []
-    func append(_ item: String) { lock.withLock { items.append(item) } }
-}
-
-/// `@unchecked Sendable` is safe because `lock` guards `value`.
-private final class NextIndex: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func take(below limit: Int) -> Int? {
-        lock.withLock {
-            guard value < limit else { return nil }
-            value += 1
-            return value - 1
-        }
+    mutating func take(below limit: Int) -> Int? {
+        guard next < limit else { return nil }
+        next += 1
+        return next - 1
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Log lines on their way to standard error, written by a thread of their own.
 ///
@@ -9,17 +10,17 @@ import Foundation
 /// once when one passes `flushBytes`, and writes them with one `write(2)` each. Lines of one thread stay in order.
 /// A full buffer (the reader of standard error stalled) drops new lines rather than block requests, and counts
 /// them (`lookalike_log_lines_dropped_total`). ``flush(timeout:)`` writes out everything appended before it.
-/// `@unchecked Sendable` is safe because each shard is touched under its own lock and `passes` under `progress`.
+/// `@unchecked Sendable` is safe because `passes` is touched only under `progress`; the shards lock themselves.
 final class LogSink: @unchecked Sendable {
-    /// One buffer; `@unchecked Sendable` because `pending` and `dropped` are only touched while holding `lock`.
-    final class Shard: @unchecked Sendable {
-        let lock = NSLock()
+    /// One buffer's lines not yet written, and the lines it had no room for.
+    struct Shard {
         var pending: [UInt8] = []
         var dropped = 0
     }
 
     private let descriptor: Int32
-    private let shards: [Shard]
+    /// A pthread lock each (not `Synchronization.Mutex`, which hands over slowly under contention on Linux).
+    private let shards: [NIOLockedValueBox<Shard>]
     private let shardCapacity: Int
     private let flushBytes: Int
     private let wake = DispatchSemaphore(value: 0)
@@ -32,7 +33,7 @@ final class LogSink: @unchecked Sendable {
 
     init(descriptor: Int32, shardCount: Int = 16, capacity: Int = 16 << 20, flushBytes: Int = 64 << 10) {
         self.descriptor = descriptor
-        self.shards = (0..<shardCount).map { _ in Shard() }
+        self.shards = (0..<shardCount).map { _ in NIOLockedValueBox(Shard()) }
         self.shardCapacity = capacity / shardCount
         self.flushBytes = flushBytes
         let thread = Thread { [self] in writeLoop() }
@@ -45,21 +46,22 @@ final class LogSink: @unchecked Sendable {
         // pthread_t is the thread's address: mix its bits (Fibonacci hashing) so neighbouring threads spread out.
         let shard = shards[Int((UInt(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 58) % shards.count]
         var line = line
+        let (capacity, flushBytes) = (shardCapacity, flushBytes)
         let full = line.withUTF8 { bytes -> Bool in
-            shard.lock.lock()
-            defer { shard.lock.unlock() }
-            guard shard.pending.count + bytes.count <= shardCapacity else {
-                shard.dropped += 1
-                return false
+            shard.withLockedValue { shard in
+                guard shard.pending.count + bytes.count <= capacity else {
+                    shard.dropped += 1
+                    return false
+                }
+                shard.pending.append(contentsOf: bytes)
+                return shard.pending.count >= flushBytes
             }
-            shard.pending.append(contentsOf: bytes)
-            return shard.pending.count >= flushBytes
         }
         if full { wake.signal() }
     }
 
     /// Lines dropped because a buffer was full.
-    var droppedLines: Int { shards.reduce(0) { total, shard in total + shard.lock.withLock { shard.dropped } } }
+    var droppedLines: Int { shards.reduce(0) { total, shard in total + shard.withLockedValue { $0.dropped } } }
 
     /// Waits (at most `timeout` seconds) until every line appended before the call is written.
     func flush(timeout: Double = 5) {
@@ -77,9 +79,7 @@ final class LogSink: @unchecked Sendable {
         while true {
             _ = wake.wait(timeout: .now() + .milliseconds(20))
             for shard in shards {
-                shard.lock.lock()
-                swap(&batch, &shard.pending)
-                shard.lock.unlock()
+                shard.withLockedValue { swap(&batch, &$0.pending) }
                 if !batch.isEmpty { Self.writeAll(descriptor, batch) }
                 batch.removeAll(keepingCapacity: true)
             }
