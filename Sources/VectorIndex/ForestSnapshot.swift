@@ -1,23 +1,5 @@
 import Foundation
 
-/// Why a forest snapshot could not be read or written. A snapshot is a cache: any of these means "rebuild".
-public struct ForestSnapshotError: Error, CustomStringConvertible, Equatable {
-    public enum Kind: Sendable, Equatable {
-        /// The file could not be read or written.
-        case io
-        /// Not a snapshot, another format version, truncated, or failing its checksum.
-        case malformed
-        /// Built with other forest parameters (dimension, trees, leaf size, seed).
-        case mismatched
-    }
-
-    public let kind: Kind
-    public let path: String
-    public let reason: String
-
-    public var description: String { "forest snapshot \(path): \(reason)" }
-}
-
 /// The on-disk form of a forest, versioned against the vectors it indexes.
 ///
 /// Leaves hold image ids (not slots, which depend on load order), and the file lists every indexed id with a
@@ -61,62 +43,29 @@ struct ForestSnapshot {
     /// The change sequence number of the collection that the indexed vectors reflect (0: unknown).
     var sequence: Int64 = 0
 
-    // MARK: Fingerprints
-
-    /// A 64-bit hash of `id` and the bytes of a vector (four independent multiply-xor lanes, so hashing 100,000
-    /// 1280-d rows takes tens of milliseconds). Not cryptographic: it detects changed vectors, not forgeries.
     static func fingerprint(id: Int64, row: UnsafePointer<Float>, dimension: Int) -> UInt64 {
-        hash(UnsafeRawBufferPointer(start: row, count: dimension * 4), seed: UInt64(bitPattern: id))
-    }
-
-    static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
-        let prime: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var lanes: (UInt64, UInt64, UInt64, UInt64) = (seed ^ 0x243F_6A88_85A3_08D3, seed &+ prime, ~seed, seed &* prime)
-        let words = bytes.count / 8
-        var index = 0
-        while index + 4 <= words {
-            lanes.0 = mix(lanes.0 ^ bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
-            lanes.1 = mix(lanes.1 ^ bytes.loadUnaligned(fromByteOffset: index * 8 + 8, as: UInt64.self))
-            lanes.2 = mix(lanes.2 ^ bytes.loadUnaligned(fromByteOffset: index * 8 + 16, as: UInt64.self))
-            lanes.3 = mix(lanes.3 ^ bytes.loadUnaligned(fromByteOffset: index * 8 + 24, as: UInt64.self))
-            index += 4
-        }
-        var result = mix(lanes.0 ^ (lanes.1 &* 3) ^ (lanes.2 &* 5) ^ (lanes.3 &* 7) ^ UInt64(bytes.count))
-        for word in index..<words { result = mix(result ^ bytes.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self)) }
-        for byte in words * 8..<bytes.count { result = mix(result ^ UInt64(bytes[byte])) }
-        return result
-    }
-
-    @inline(__always)
-    private static func mix(_ value: UInt64) -> UInt64 {
-        var x = value &* 0xBF58_476D_1CE4_E5B9
-        x ^= x >> 31
-        return x &* 0x94D0_49BB_1331_11EB
+        SnapshotHash.fingerprint(id: id, row: row, dimension: dimension)
     }
 
     // MARK: Encoding
 
     func encoded() -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(96 + roots.count * 4 + nodes.count * 28 + (normals.count + subspaceBasis.count) * 4
-                              + leafIDs.count * 8 + items.count * 16 + 8)
-        func append<T>(_ values: [T]) { values.withUnsafeBytes { bytes.append(contentsOf: $0) } }
-        append([Self.magic, Self.version, UInt64(parameters.dimension), UInt64(parameters.trees),
+        var writer = SnapshotWriter(capacity: 96 + roots.count * 4 + nodes.count * 28
+                                    + (normals.count + subspaceBasis.count) * 4 + leafIDs.count * 8 + items.count * 16 + 8)
+        writer.append([Self.magic, Self.version, UInt64(parameters.dimension), UInt64(parameters.trees),
                 UInt64(parameters.leafSize), parameters.seed, UInt64(parameters.reducedRank), UInt64(nodes.count),
                 UInt64(normals.count / max(parameters.dimension, 1)), UInt64(leafIDs.count), UInt64(items.count),
                 UInt64(bitPattern: sequence)])
-        append(roots)
-        append(nodes.flatMap { node -> [UInt32] in
+        writer.append(roots)
+        writer.append(nodes.flatMap { node -> [UInt32] in
             [node.left, node.right, node.normal, Int32(bitPattern: node.offset.bitPattern), node.start, node.count,
              node.capacity].map { UInt32(bitPattern: $0) }
         })
-        append(normals)
-        append(subspaceBasis)
-        append(leafIDs)
-        append(items.flatMap { [UInt64(bitPattern: $0.id), $0.fingerprint] })
-        let checksum = bytes.withUnsafeBytes { Self.hash($0, seed: Self.magic) }
-        append([checksum])
-        return bytes
+        writer.append(normals)
+        writer.append(subspaceBasis)
+        writer.append(leafIDs)
+        writer.append(items.flatMap { [UInt64(bitPattern: $0.id), $0.fingerprint] })
+        return writer.sealed(magic: Self.magic)
     }
 
 }
@@ -127,17 +76,15 @@ extension ForestSnapshot {
     /// Parses and validates a snapshot: every count, index and range is checked, so a damaged or hostile file is
     /// rejected here rather than trapping later.
     init(decoding bytes: [UInt8], path: String) throws {
-        func malformed(_ reason: String) -> ForestSnapshotError { .init(kind: .malformed, path: path, reason: reason) }
+        func malformed(_ reason: String) -> IndexSnapshotError { .init(kind: .malformed, path: path, reason: reason) }
         guard bytes.count >= 96 else { throw malformed("\(bytes.count) bytes is too short for a snapshot") }
-        let stored = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self) }
-        let computed = bytes.withUnsafeBytes { Self.hash(UnsafeRawBufferPointer(rebasing: $0[..<(bytes.count - 8)]), seed: Self.magic) }
-        var reader = Reader(bytes: bytes, end: bytes.count - 8)
+        var reader = SnapshotReader(bytes: bytes, end: bytes.count - 8)
         let header = try reader.read(UInt64.self, count: 11).get(orThrow: malformed("truncated header"))
         guard header[0] == Self.magic else { throw malformed("not a forest snapshot") }
         guard Self.readableVersions.contains(header[1]) else {
             throw malformed("format version \(header[1]), this build reads \(Self.readableVersions)")
         }
-        guard stored == computed else { throw malformed("checksum mismatch (damaged or partly written file)") }
+        guard SnapshotReader.checksumMatches(bytes, magic: Self.magic) else { throw malformed("checksum mismatch (damaged or partly written file)") }
         if header[1] >= 3 {
             sequence = Int64(bitPattern: try reader.read(UInt64.self, count: 1).get(orThrow: malformed("truncated header"))[0])
         }
@@ -201,38 +148,5 @@ extension ForestSnapshot {
             }
         }
         return nil
-    }
-
-    /// Sequential typed reads with bounds checks.
-    private struct Reader {
-        let bytes: [UInt8]
-        let end: Int
-        var offset = 0
-
-        init(bytes: [UInt8], end: Int) {
-            self.bytes = bytes
-            self.end = end
-        }
-
-        /// nil when fewer than `count` values remain.
-        mutating func read<T>(_ type: T.Type, count: Int) -> [T]? {
-            let (size, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<T>.stride)
-            guard count >= 0, !overflow, size <= end - offset else { return nil }
-            let start = offset
-            offset += size
-            return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                bytes.withUnsafeBytes { raw in
-                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[start..<start + size]))
-                }
-                initialized = count
-            }
-        }
-    }
-}
-
-private extension Optional {
-    func get(orThrow error: @autoclosure () -> some Error) throws -> Wrapped {
-        guard let self else { throw error() }
-        return self
     }
 }

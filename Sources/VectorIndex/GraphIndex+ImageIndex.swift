@@ -97,21 +97,27 @@ extension GraphIndex: ImageIndex {
         lock.withWriteLock { loading = true }
     }
 
-    /// Starts building the graph from what was loaded, in the background (it has no snapshot of its own yet):
-    /// searches are exact until it is ready.
+    /// Restores the graph from its snapshot when it fits what was loaded; otherwise starts building it in the
+    /// background, and searches are exact until it is ready.
     @discardableResult
     public func finishLoading() -> IndexLoadOutcome {
-        lock.withWriteLock {
+        let live = lock.withWriteLock { () -> Int in
             loading = false
-            guard slotTable.liveCount > configuration.exactThreshold else { return .exact }
-            scheduleBuild()
-            return .rebuilt(reason: "the graph is built from the store at every start (searches are exact until it is ready)")
+            return slotTable.liveCount
         }
+        guard live > configuration.exactThreshold else { return .exact }
+        var reason = "no snapshot configured"
+        if let path = configuration.snapshotPath {
+            do throws(IndexSnapshotError) {
+                if let outcome = try restore(from: path) { return outcome }
+                reason = "no snapshot at \(path)"
+            } catch {
+                reason = error.description
+            }
+        }
+        lock.withWriteLock { scheduleBuild() }
+        return .rebuilt(reason: reason + "; searches are exact until the graph is built")
     }
-
-    public func saveSnapshot() throws -> Bool { false }
-
-    public func removeSnapshot() {}
 
     public func buildNow() { buildNow(force: false) }
 

@@ -36,6 +36,8 @@ public final class GraphIndex: @unchecked Sendable {
         public var codeBits: Int
         /// The file of full vectors (nil: anonymous memory).
         public var vectorPath: String?
+        /// Where the graph is saved and restored from at start-up (nil: built at every start).
+        public var snapshotPath: String?
         /// Metadata fields held in columns for filtering.
         public var attributes: AttributeSchema
         /// A filtered search whose filter admits at most this many live entries scores them all exactly.
@@ -43,7 +45,7 @@ public final class GraphIndex: @unchecked Sendable {
 
         public init(dimension: Int, degree: Int = 32, buildBeam: Int = 64, alpha: Float = 1.2, codeRank: Int = 256,
                     searchBeam: Int = 64, rerank: Int = 40, exactThreshold: Int = 2_000, codeBits: Int = 0,
-                    vectorPath: String? = nil, attributes: AttributeSchema = AttributeSchema(),
+                    vectorPath: String? = nil, snapshotPath: String? = nil, attributes: AttributeSchema = AttributeSchema(),
                     filteredExactLimit: Int = 4_000) {
             self.dimension = dimension
             self.degree = degree
@@ -55,6 +57,7 @@ public final class GraphIndex: @unchecked Sendable {
             self.exactThreshold = exactThreshold
             self.codeBits = codeBits
             self.vectorPath = vectorPath
+            self.snapshotPath = snapshotPath
             self.attributes = attributes
             self.filteredExactLimit = filteredExactLimit
         }
@@ -83,6 +86,12 @@ public final class GraphIndex: @unchecked Sendable {
     /// A build runs in the background while the current graph (or exact search) keeps serving.
     var building = false
     var buildFailure: String?
+    /// Changes to the graph (adds, removes, builds, restores) and how many of them the snapshot file reflects.
+    var changes = 0
+    var savedChanges = -1
+    var snapshotFailure: String?
+    /// One save at a time: a build's save and the one at shutdown may meet.
+    let saveLock = NSLock()
     let buildQueue = DispatchQueue(label: "lookalike.graph.build", qos: .utility)
     let buildGroup = DispatchGroup()
 
@@ -150,6 +159,7 @@ public final class GraphIndex: @unchecked Sendable {
             if let code, codeWords > 0 { binaryCodes += code.words }
             attributes.append(metadata)
             if let sequence { appliedSequence = max(appliedSequence, sequence) }
+            changes += 1
             if loading { return }
             if graph != nil {
                 graph!.appendCode(slot, rows: RowSource(vectors))
@@ -165,6 +175,7 @@ public final class GraphIndex: @unchecked Sendable {
         lock.withWriteLock {
             if let sequence { appliedSequence = max(appliedSequence, sequence) }
             guard slotTable.remove(id: id) else { return false }
+            changes += 1
             if !loading && buildIsDue { scheduleBuild() }
             return true
         }
@@ -211,11 +222,13 @@ public final class GraphIndex: @unchecked Sendable {
                     builtAtCount = live.count
                     tombstonesAtBuild = tombstones
                     builds += 1
+                    changes += 1
                     building = false
                     buildFailure = nil
                     // Writes while it was built may already call for the next one.
                     if buildIsDue { scheduleBuild() }
                 }
+                recordSnapshotSave()
             } catch {
                 lock.withWriteLock {
                     building = false

@@ -31,22 +31,99 @@ struct ProximityGraph {
     /// Bytes held: codes, edges and degrees.
     var allocatedBytes: Int { codes.allocatedBytes + neighbours.capacity * 4 + degrees.capacity }
 
-    /// Learns the codec from the live slots among `rows`, codes every row and inserts the live ones. Needs no lock:
-    /// `rows` are rows that no longer change.
-    init(rows: RowSource, live: [Int32], configuration: GraphIndex.Configuration, kernels: DistanceKernels,
-         visited: VisitedPool) throws {
-        codec = try SubspaceCodec(training: rows, slots: live, rank: configuration.codeRank)
+    /// An empty graph with this codec.
+    private init(codec: SubspaceCodec, configuration: GraphIndex.Configuration, kernels: DistanceKernels) {
+        self.codec = codec
         pairWeights = codec.pairWeights
         codes = VectorStorage<Int8>(dimension: codec.codeLength, rowsPerChunk: max(64, (2 << 20) / codec.codeLength))
         degree = configuration.degree
         buildBeam = configuration.buildBeam
         alpha = configuration.alpha
         self.kernels = kernels
+    }
+
+    /// Learns the codec from the live slots among `rows`, codes every row and inserts the live ones. Needs no lock:
+    /// `rows` are rows that no longer change.
+    init(rows: RowSource, live: [Int32], configuration: GraphIndex.Configuration, kernels: DistanceKernels,
+         visited: VisitedPool) throws {
+        self.init(codec: try SubspaceCodec(training: rows, slots: live, rank: configuration.codeRank),
+                  configuration: configuration, kernels: kernels)
         neighbours.reserveCapacity(rows.count * degree * 5 / 4)
         degrees.reserveCapacity(rows.count * 5 / 4)
         for slot in 0..<Int32(rows.count) { appendCode(slot, rows: rows) }
         entryPoint = Self.medoid(of: live, rows: rows, kernels: kernels)
         for slot in live where slot != entryPoint { insert(slot, rows: rows, visited: visited) }
+    }
+
+    /// Continues a saved graph over the rows loaded now. `slotOfNode[node]` is the slot holding, now, the entry
+    /// the saved node stood for (-1: deleted or changed since, or a waypoint then). Such nodes are dropped: each
+    /// edge to one is replaced by that node's own edges, pruned on codes when they overflow (FreshDiskANN's
+    /// delete consolidation). Rows no saved node stands for are coded here and get no edges: the caller inserts
+    /// the live ones. The snapshot's parameters are the configuration's (the caller checked).
+    init(restoring snapshot: GraphSnapshot, slotOfNode: [Int32], rows: RowSource, live: [Int32],
+         configuration: GraphIndex.Configuration, kernels: DistanceKernels) {
+        self.init(codec: SubspaceCodec(subspace: PrincipalSubspace(dimension: snapshot.parameters.dimension,
+                                                                   rank: snapshot.parameters.codeRank, basis: snapshot.basis),
+                                       scale: snapshot.scale),
+                  configuration: configuration, kernels: kernels)
+        let slots = rows.count, codeLength = codec.codeLength, degree = degree
+        var nodeOfSlot = [Int32](repeating: -1, count: slots)
+        for (node, slot) in slotOfNode.enumerated() where slot >= 0 { nodeOfSlot[Int(slot)] = Int32(node) }
+        snapshot.codes.withUnsafeBufferPointer { saved in
+            for slot in 0..<slots {
+                let node = Int(nodeOfSlot[slot])
+                if node >= 0 {
+                    _ = codes.append(UnsafeBufferPointer(rebasing: saved[(node * codeLength)..<((node + 1) * codeLength)]))
+                } else {
+                    _ = codec.encode(rows.row(Int32(slot))).withUnsafeBufferPointer { codes.append($0) }
+                }
+            }
+        }
+        neighbours.reserveCapacity(slots * degree * 5 / 4)
+        neighbours += repeatElement(-1, count: slots * degree)
+        degrees.reserveCapacity(slots * 5 / 4)
+        degrees += repeatElement(0, count: slots)
+        func savedEdges(_ node: Int) -> ArraySlice<Int32> {
+            snapshot.neighbours[(node * degree)..<(node * degree + Int(snapshot.degrees[node]))]
+        }
+        for slot in 0..<Int32(slots) {
+            let node = Int(nodeOfSlot[Int(slot)])
+            guard node >= 0 else { continue }
+            var edges: [Int32] = []
+            func keep(_ target: Int32) {
+                let mapped = slotOfNode[Int(target)]
+                if mapped >= 0, mapped != slot, !edges.contains(mapped) { edges.append(mapped) }
+            }
+            for target in savedEdges(node) {
+                if slotOfNode[Int(target)] >= 0 { keep(target) } else { savedEdges(Int(target)).forEach(keep) }
+            }
+            if edges.count > degree { edges = prune(edges.map { (slot: $0, similarity: codeSimilarity(slot, $0)) }) }
+            setEdges(of: slot, edges)
+        }
+        let entry = snapshot.entryNode >= 0 ? slotOfNode[snapshot.entryNode] : -1
+        entryPoint = entry >= 0 ? entry : live.isEmpty ? -1 : Self.medoid(of: live, rows: rows, kernels: kernels)
+    }
+
+    /// The saved form: `ids[slot]` and `fingerprints[slot]` name what each slot stands for (``GraphSnapshot/waypoint``
+    /// for a deleted one); `codes` is ``codeBytes()`` taken under the same lock as the graph.
+    func snapshot(ids: [Int64], fingerprints: [UInt64], codes: [Int8], sequence: Int64, builtAtCount: Int,
+                  tombstonesAtBuild: Int) -> GraphSnapshot {
+        GraphSnapshot(
+            parameters: .init(dimension: codec.dimension, degree: degree, codeRank: codec.rank), entryNode: Int(entryPoint),
+            sequence: sequence, builtAtCount: builtAtCount, tombstonesAtBuild: tombstonesAtBuild,
+            basis: codec.subspace.basis, scale: codec.scale, ids: ids, fingerprints: fingerprints, codes: codes,
+            degrees: degrees, neighbours: neighbours)
+    }
+
+    /// Every slot's code, one after another. Only under the index lock: the storage's chunk list grows with adds.
+    func codeBytes() -> [Int8] {
+        let length = codec.codeLength
+        return [Int8](unsafeUninitializedCapacity: count * length) { buffer, initialized in
+            for slot in 0..<count {
+                (buffer.baseAddress! + slot * length).update(from: codes.row(Int32(slot)), count: length)
+            }
+            initialized = count * length
+        }
     }
 
     /// Codes the next slot and makes room for its edges (it has none until ``insert(_:rows:visited:)``).

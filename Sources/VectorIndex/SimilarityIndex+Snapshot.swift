@@ -28,7 +28,7 @@ extension SimilarityIndex {
             do {
                 if let outcome = try restore(from: path) { return outcome }
                 reason = "no snapshot at \(path)"
-            } catch let error as ForestSnapshotError {
+            } catch let error as IndexSnapshotError {
                 reason = error.description
             } catch {
                 reason = "forest snapshot \(path): \(error)"
@@ -45,14 +45,14 @@ extension SimilarityIndex {
         do {
             bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw ForestSnapshotError(kind: .io, path: path, reason: "cannot read: \(error.localizedDescription)")
+            throw IndexSnapshotError(kind: .io, path: path, reason: "cannot read: \(error.localizedDescription)")
         }
         let snapshot = try ForestSnapshot(decoding: bytes, path: path)
         let expected = ForestSnapshot.Parameters(
             dimension: configuration.dimension, trees: configuration.trees, leafSize: configuration.leafSize,
             seed: configuration.seed, reducedRank: reducedRank)
         guard snapshot.parameters == expected else {
-            throw ForestSnapshotError(kind: .mismatched, path: path, reason: "built with \(snapshot.parameters), configured \(expected)")
+            throw IndexSnapshotError(kind: .mismatched, path: path, reason: "built with \(snapshot.parameters), configured \(expected)")
         }
         return try lock.withWriteLock { () -> LoadOutcome in
             let rows = RowSource(storage)
@@ -67,7 +67,7 @@ extension SimilarityIndex {
             let dropped = snapshot.items.count - kept.count
             let inserted = live - kept.count
             guard Double(dropped + inserted) <= configuration.rebuildFraction * Double(live) else {
-                throw ForestSnapshotError(
+                throw IndexSnapshotError(
                     kind: .mismatched, path: path,
                     reason: "\(dropped) items deleted or changed and \(inserted) added since it was saved")
             }
@@ -120,7 +120,7 @@ extension SimilarityIndex {
         do {
             try Data(snapshot.encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw ForestSnapshotError(kind: .io, path: path, reason: "cannot write: \(error.localizedDescription)")
+            throw IndexSnapshotError(kind: .io, path: path, reason: "cannot write: \(error.localizedDescription)")
         }
         lock.withWriteLock {
             savedMutations = generation

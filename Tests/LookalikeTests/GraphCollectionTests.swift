@@ -7,7 +7,7 @@ import Testing
 import TestSupport
 
 /// A collection of the graph kind through the service, with the real model and a real SQLite file: chosen at
-/// creation and kept across restarts, answering as exact search does, deletions never answering, its own
+/// creation and kept across restarts (its graph restored from a snapshot), answering as exact search does, deletions never answering, its own
 /// strategy errors, and the forest staying the default.
 @Suite(.serialized)
 struct GraphCollectionTests {
@@ -50,11 +50,13 @@ struct GraphCollectionTests {
         #expect(try !service.search(bytes: CollectionTests.jpeg(3), options: .init(k: 10), collection: "catalog")
             .contains { $0.key == "p-3-copy" })
 
-        // A restart builds the graph again from the store; the kind is the stored setting's.
+        // A restart restores the graph from the snapshot saved at shutdown (the deleted entry, a waypoint in the
+        // file, is dropped); the kind is the stored setting's.
         service.shutdown()
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".graph") }
+        #expect(snapshots.count == 1)
         service = try CollectionTests.open(configuration)
-        defer { service.shutdown() }
-        service.waitForIndexBuilds()
+        #expect(service.indexLoad(collection: "catalog") == .restored(kept: seeds.count, inserted: 0, dropped: 0))
         let reopened = try service.describeCollection("catalog")
         #expect(reopened.indexKind == "graph" && reopened.indexState == "graph" && reopened.images == seeds.count)
         _ = try service.ingest(bytes: CollectionTests.jpeg(3), key: "p-3-copy", collection: "catalog")
@@ -62,5 +64,23 @@ struct GraphCollectionTests {
         // The vectors live in a file that is unlinked once open: nothing is left beside the database.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".vectors") }
         #expect(leftovers.isEmpty)
+
+        // A damaged snapshot: the graph is built again in the background, searches exact meanwhile.
+        service.shutdown()
+        let snapshotURL = directory.appendingPathComponent(try #require(snapshots.first))
+        var bytes = try Data(contentsOf: snapshotURL)
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: snapshotURL)
+        service = try CollectionTests.open(configuration)
+        defer { service.shutdown() }
+        guard case .rebuilt(let reason) = service.indexLoad(collection: "catalog") else {
+            Issue.record("a damaged snapshot was used: \(String(describing: service.indexLoad(collection: "catalog")))")
+            return
+        }
+        #expect(reason.contains("checksum"))
+        try expectExactAnswers(service)
+        service.waitForIndexBuilds()
+        #expect(try service.describeCollection("catalog").indexState == "graph")
+        try expectExactAnswers(service)
     }
 }

@@ -151,7 +151,7 @@ struct ForestSnapshotTests {
             #expect {
                 try ForestSnapshot(decoding: broken.encoded(), path: "x")
             } throws: { error in
-                (error as? ForestSnapshotError).map { $0.kind == .malformed && $0.reason.contains(expected) } ?? false
+                (error as? IndexSnapshotError).map { $0.kind == .malformed && $0.reason.contains(expected) } ?? false
             }
         }
         #expect(try ForestSnapshot(decoding: snapshot.encoded(), path: "x").encoded() == snapshot.encoded())

@@ -10,7 +10,7 @@ public enum IndexKind: String, Sendable, CaseIterable {
     case graph
 
     /// A new, empty index of this kind for a collection. `basePath` names the collection's files beside the
-    /// database (the forest's snapshot, the graph's vector file); nil keeps everything in memory.
+    /// database (the forest's or the graph's snapshot, the graph's vector file); nil keeps everything in memory.
     func makeIndex(configuration: Configuration, settings: CollectionSettings, dimension: Int, basePath: String?,
                    snapshot: Bool) throws -> any ImageIndex {
         let index = configuration.index
@@ -27,7 +27,8 @@ public enum IndexKind: String, Sendable, CaseIterable {
         case .graph:
             return try GraphIndex(configuration: .init(
                 dimension: dimension, codeRank: min(256, dimension), exactThreshold: index.exactThreshold,
-                codeBits: settings.codeBits, vectorPath: basePath.map { $0 + ".vectors" }, attributes: settings.indexes))
+                codeBits: settings.codeBits, vectorPath: basePath.map { $0 + ".vectors" },
+                snapshotPath: snapshot ? basePath.map { $0 + ".graph" } : nil, attributes: settings.indexes))
         }
     }
 }
