@@ -14,9 +14,15 @@ public final class APIMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     private let inference: CoreMetrics.Timer
-    /// Each route's counter and timer, made once ("route|method|status" and route); a pthread lock, as every
-    /// request takes it (see `FIFOGate`).
-    private let handlers = NIOLockedValueBox<(requests: [String: CoreMetrics.Counter], latency: [String: CoreMetrics.Timer])>(([:], [:]))
+    /// Each route's counter and timer, made once; a pthread lock, as every request takes it (see `FIFOGate`).
+    private let handlers = NIOLockedValueBox<(requests: [RequestKey: CoreMetrics.Counter], latency: [String: CoreMetrics.Timer])>(([:], [:]))
+
+    /// A request counter's labels, as a key that costs no string building per request.
+    private struct RequestKey: Hashable {
+        let route: String
+        let method: HTTPMethod
+        let status: Int
+    }
     /// The last value exported of each counter read at scrape time, so the exported counter grows by the difference.
     private let exported = NIOLockedValueBox<[String: Int64]>([:])
 
@@ -28,7 +34,7 @@ public final class APIMetrics: Sendable {
     }
 
     public func record(route: String, method: HTTPMethod, status: HTTPStatus, seconds: Double) {
-        let key = "\(route)|\(method.rawValue)|\(status.code)"
+        let key = RequestKey(route: route, method: method, status: status.code)
         let (counter, timer) = handlers.withLockedValue { handlers -> (CoreMetrics.Counter, CoreMetrics.Timer) in
             let counter: CoreMetrics.Counter
             if let known = handlers.requests[key] {

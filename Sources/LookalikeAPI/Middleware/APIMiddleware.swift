@@ -2,7 +2,9 @@ import HTTPServer
 import Lookalike
 
 /// A step every request (or every routed request) passes through on its way to a handler: it may answer itself
-/// (a preflight, a 429, a 401), or call `next` and look at or change the response.
+/// (a preflight, a 429, a 401), or call `next` and look at or change the response. The steps are final classes:
+/// the pipeline reaches each through an existential, and a class's is one reference to retain where a struct's
+/// would be copied field by field on every request.
 protocol APIMiddleware<Context>: Sendable {
     /// What the steps of one pipeline share about a request in flight.
     associatedtype Context

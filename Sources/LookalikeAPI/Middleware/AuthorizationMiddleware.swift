@@ -3,9 +3,14 @@ import Lookalike
 
 /// Lets a request through when its caller may use the route's access on the collection it addresses; otherwise
 /// 401 (no valid key) or 403 (a key without the role, or limited to other collections).
-struct AuthorizationMiddleware: APIMiddleware {
+final class AuthorizationMiddleware: APIMiddleware {
     let keys: [APIKey]
     let protectReads: Bool
+
+    init(keys: [APIKey], protectReads: Bool) {
+        self.keys = keys
+        self.protectReads = protectReads
+    }
 
     func respond(to request: HTTPRequest, context: inout RouteContext,
                  next: (HTTPRequest, inout RouteContext) -> HTTPResponse) -> HTTPResponse {

@@ -2,8 +2,12 @@ import HTTPServer
 
 /// Answers a preflight from a listed origin before routing (browsers send it without a key), and adds the CORS
 /// headers to every other response (see ``CORSPolicy``).
-struct CORSMiddleware: APIMiddleware {
+final class CORSMiddleware: APIMiddleware {
     let policy: CORSPolicy
+
+    init(policy: CORSPolicy) {
+        self.policy = policy
+    }
 
     func respond(to request: HTTPRequest, context: inout RequestContext,
                  next: (HTTPRequest, inout RequestContext) -> HTTPResponse) -> HTTPResponse {

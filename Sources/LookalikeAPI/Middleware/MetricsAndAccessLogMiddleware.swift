@@ -4,11 +4,17 @@ import Logging
 
 /// Times each request and records it: the request counter and latency histogram by the route pattern it matched
 /// (carried in the context, so metrics never match the path again), and one access-log line.
-struct MetricsAndAccessLogMiddleware: APIMiddleware {
+final class MetricsAndAccessLogMiddleware: APIMiddleware {
     let metrics: APIMetrics
     /// Where each line goes; nil: `logger` at `info`.
     let accessLog: (@Sendable (AccessRecord) -> Void)?
     let logger: Logger
+
+    init(metrics: APIMetrics, accessLog: (@Sendable (AccessRecord) -> Void)?, logger: Logger) {
+        self.metrics = metrics
+        self.accessLog = accessLog
+        self.logger = logger
+    }
 
     func respond(to request: HTTPRequest, context: inout RequestContext,
                  next: (HTTPRequest, inout RequestContext) -> HTTPResponse) -> HTTPResponse {

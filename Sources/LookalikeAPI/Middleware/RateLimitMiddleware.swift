@@ -4,11 +4,17 @@ import Lookalike
 
 /// Refuses a caller over its role's rate with 429 and `Retry-After` (see ``RateLimiter``); callers are told apart
 /// by key, or by client address without one.
-struct RateLimitMiddleware: APIMiddleware {
+final class RateLimitMiddleware: APIMiddleware {
     let limiter: RateLimiter
     let keys: [APIKey]
     /// The client's address behind trusted proxies.
     let clientAddress: @Sendable (HTTPRequest) -> String
+
+    init(limiter: RateLimiter, keys: [APIKey], clientAddress: @escaping @Sendable (HTTPRequest) -> String) {
+        self.limiter = limiter
+        self.keys = keys
+        self.clientAddress = clientAddress
+    }
 
     func respond(to request: HTTPRequest, context: inout RouteContext,
                  next: (HTTPRequest, inout RouteContext) -> HTTPResponse) -> HTTPResponse {

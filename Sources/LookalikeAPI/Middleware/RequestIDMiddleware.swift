@@ -2,7 +2,7 @@ import HTTPServer
 
 /// Gives each request an id (the client's `X-Request-Id` when it is a plausible one) and returns it in the
 /// response, for the access log and for the client to quote.
-struct RequestIDMiddleware: APIMiddleware {
+final class RequestIDMiddleware: APIMiddleware {
     func respond(to request: HTTPRequest, context: inout RequestContext,
                  next: (HTTPRequest, inout RequestContext) -> HTTPResponse) -> HTTPResponse {
         context.requestID = Self.requestID(from: request)
