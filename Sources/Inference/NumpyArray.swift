@@ -21,6 +21,27 @@ public struct NumpyArray: Sendable, Equatable {
     }
 
     public init(bytes: [UInt8]) throws {
+        let header = try Self.header(of: bytes, fileSize: bytes.count)
+        let (shape, count, dataStart) = (header.shape, header.count, header.dataStart)
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBytes { destination in
+            bytes.withUnsafeBytes { destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[dataStart...])) }
+        }
+        self.shape = shape
+        self.values = header.fortranOrder ? Self.rowMajor(fromColumnMajor: values, shape: shape) : values
+    }
+
+    /// What a file's header says: the shape, the element count, the order, and where the data starts.
+    public struct Header: Sendable {
+        public let shape: [Int]
+        public let count: Int
+        public let fortranOrder: Bool
+        public let dataStart: Int
+    }
+
+    /// Parses the header at the start of `bytes` (at least the header itself) of a file of `fileSize` bytes, and
+    /// checks that the file holds exactly the data the shape needs.
+    public static func header(of bytes: [UInt8], fileSize: Int) throws -> Header {
         let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw Error(reason: "missing the \\x93NUMPY magic") }
         let major = bytes[6]
@@ -60,15 +81,10 @@ public struct NumpyArray: Sendable, Equatable {
             return (product.partialValue, partial.1 || product.overflow)
         }
         let dataStart = headerStart + headerLength
-        guard !overflow, count <= (bytes.count - dataStart) / 4, bytes.count - dataStart == count * 4 else {
-            throw Error(reason: "shape \(shape) needs \(count * 4) data bytes, file has \(bytes.count - dataStart)")
+        guard !overflow, count <= (fileSize - dataStart) / 4, fileSize - dataStart == count * 4 else {
+            throw Error(reason: "shape \(shape) needs \(count * 4) data bytes, file has \(fileSize - dataStart)")
         }
-        var values = [Float](repeating: 0, count: count)
-        values.withUnsafeMutableBytes { destination in
-            bytes.withUnsafeBytes { destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[dataStart...])) }
-        }
-        self.shape = shape
-        self.values = fortranOrder ? Self.rowMajor(fromColumnMajor: values, shape: shape) : values
+        return Header(shape: shape, count: count, fortranOrder: fortranOrder, dataStart: dataStart)
     }
 
     /// Reorders column-major (Fortran) values to row-major (C) order.

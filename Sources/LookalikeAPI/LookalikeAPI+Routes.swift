@@ -156,7 +156,7 @@ extension LookalikeAPI {
         APIRoute(.get, "/readyz", scope: .service, access: .open, operation: #"""
             {"summary": "Readiness: 503 until the indexes are loaded, and (nodes sharing a PostgreSQL database) while not caught up with it",
              "operationId": "ready",
-             "responses": {"200": {"description": "ready"}, "503": {"description": "loading, or behind the shared database"}}}
+             "responses": {"200": {"description": "ready; `building` names the collections whose index is still being built in the background (they answer exactly meanwhile)"}, "503": {"description": "loading, or behind the shared database"}}}
             """#) { api, _, _ in
                 guard api.service.isReady else {
                     return JSONResponse.make(.serviceUnavailable, ["status": "loading"], headers: [("Retry-After", "1")])
@@ -165,6 +165,10 @@ extension LookalikeAPI {
                 guard follow.caughtUp else {
                     return JSONResponse.make(.serviceUnavailable, ["status": "behind", "detail": .string(follow.detail ?? "catching up")],
                                              headers: [("Retry-After", "1")])
+                }
+                let building = api.service.collectionsBuildingIndexes
+                guard building.isEmpty else {
+                    return JSONResponse.make(.ok, ["status": "ready", "building": .array(building.map { .string($0) })])
                 }
                 return JSONResponse.make(.ok, ["status": "ready"])
             },

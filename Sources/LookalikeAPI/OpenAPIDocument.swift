@@ -167,7 +167,7 @@ enum OpenAPIDocument {
                                     "maxProperties": 64, "additionalProperties": false,
                                     "patternProperties": {"^[^$.][^.]*(\\.[^.]+)*$": {"type": "string", "enum": ["keyword", "number", "bool", "keyword[]", "datetime"]}}}}, "additionalProperties": false},
       "Collection": {"type": "object", "properties": {"name": {"type": "string"}, "images": {"type": "integer"},
-                     "bytes": {"type": "integer"}, "index_bytes": {"type": "integer"}, "index_state": {"type": "string", "enum": ["loading", "exact", "forest", "graph"]},
+                     "bytes": {"type": "integer"}, "index_bytes": {"type": "integer"}, "index_state": {"type": "string", "enum": ["loading", "exact", "building", "forest", "graph"]},
                      "index_kind": {"type": "string", "enum": ["forest", "graph"]},
                      "code_scheme": {"type": "string"}, "code_bits": {"type": "integer"}, "model": {"type": "string"},
                      "sequence": {"type": "integer"}, "created_at": {"type": "string"},

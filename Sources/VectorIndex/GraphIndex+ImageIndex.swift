@@ -9,7 +9,8 @@ extension GraphIndex: ImageIndex {
         let memory = self.memory
         return lock.withReadLock {
             IndexAccounting(count: slotTable.liveCount, tombstones: slotTable.tombstones, memoryBytes: memory.residentBytes,
-                            structures: graph == nil ? 0 : 1, rebuilds: builds, sequence: appliedSequence)
+                            structures: graph == nil ? 0 : 1, rebuilds: builds, sequence: appliedSequence,
+                            building: graph == nil && building)
         }
     }
 

@@ -62,13 +62,19 @@ extension GraphIndex {
     @discardableResult
     public func saveSnapshot() throws -> Bool {
         guard let path = configuration.snapshotPath else { return false }
+        return try saveSnapshot(to: path)
+    }
+
+    /// Writes the graph to `path` (the benchmark's timed save); false when there is no graph.
+    @discardableResult
+    public func saveSnapshot(to path: String) throws -> Bool {
         saveLock.lock()
         defer { saveLock.unlock() }
         typealias Taken = (graph: ProximityGraph, codes: [Int8], ids: [Int64], live: [Bool], rows: RowSource,
                            generation: Int, sequence: Int64, builtAtCount: Int, tombstones: Int)
         let taken = lock.withReadLock { () -> Taken?? in
             guard let graph else { return nil }
-            if savedChanges == changes { return .some(nil) }
+            if savedChanges == changes && path == configuration.snapshotPath { return .some(nil) }
             let count = graph.count
             return (graph, graph.codeBytes(), Array(slotTable.ids.prefix(count)),
                     (0..<count).map { slotTable.live.contains($0) }, RowSource(vectors), changes, appliedSequence,
@@ -93,7 +99,7 @@ extension GraphIndex {
         } catch {
             throw IndexSnapshotError(kind: .io, path: path, reason: "cannot write: \(error.localizedDescription)")
         }
-        lock.withWriteLock { savedChanges = taken.generation }
+        if path == configuration.snapshotPath { lock.withWriteLock { savedChanges = taken.generation } }
         return true
     }
 

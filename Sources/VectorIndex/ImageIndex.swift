@@ -116,13 +116,17 @@ public struct IndexAccounting: Sendable, Equatable {
     public let rebuilds: Int
     /// The highest change sequence number applied.
     public let sequence: Int64
+    /// The first approximate structure is being built in the background; searches are exact until it is ready.
+    public let building: Bool
 
-    public init(count: Int, tombstones: Int, memoryBytes: Int, structures: Int, rebuilds: Int, sequence: Int64) {
+    public init(count: Int, tombstones: Int, memoryBytes: Int, structures: Int, rebuilds: Int, sequence: Int64,
+                building: Bool = false) {
         self.count = count
         self.tombstones = tombstones
         self.memoryBytes = memoryBytes
         self.structures = structures
         self.rebuilds = rebuilds
         self.sequence = sequence
+        self.building = building
     }
 }

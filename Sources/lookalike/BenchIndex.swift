@@ -23,7 +23,7 @@ struct BenchIndex: ParsableCommand {
     @Option(help: "Comma-separated principal-subspace dimensions (0: no subspace stage).") var reduced = "0,128"
     @Option(help: "Comma-separated counts of subspace-ranked candidates scored exactly.") var reducedRerank = "256"
     @Option(help: "Use at most this many queries.") var maxQueries = 1000
-    @Option(help: "Also time saving the first forest to this file and restoring it into a fresh index.")
+    @Option(help: "Also time saving the first forest (or the graph) to this file and restoring it into a fresh index.")
     var snapshot: String?
     @Option(help: ArgumentHelp(
         "Comma-separated filter selectivities (e.g. 0.5,0.1,0.01,0.001): instead of the sweep, filtered search with the service's defaults against the exact filtered answer, at k and at 100, beside the unfiltered run.",
@@ -88,6 +88,16 @@ struct BenchIndex: ParsableCommand {
     }
 
     func run() throws {
+        let kinds = Set(kind.split(separator: ",").map(String.init))
+        if kinds == ["graph"] && filterSelectivity == nil && base.hasSuffix(".npy") {
+            // Millions of rows: streamed from the mapped file into the index, never all in memory at once.
+            let baseRows = try MappedNumpyRows(path: base)
+            let queryRows = Self.rowsOf(try Self.load(queries), limit: maxQueries)
+            guard baseRows.dimension == queryRows.first?.count else { throw ValidationError("base and queries differ in dimension") }
+            if !json { print("base \(baseRows.count)×\(baseRows.dimension) (mapped), \(queryRows.count) queries, k=\(k)") }
+            try runGraph(baseCount: baseRows.count, baseRow: baseRows.row, queryRows)
+            return
+        }
         let baseMatrix = try Self.load(base)
         let queryMatrix = try Self.load(queries)
         guard baseMatrix.dimension == queryMatrix.dimension else { throw ValidationError("base and queries differ in dimension") }
@@ -104,8 +114,7 @@ struct BenchIndex: ParsableCommand {
             return
         }
 
-        let kinds = Set(kind.split(separator: ",").map(String.init))
-        if kinds.contains("graph") { try runGraph(baseRows, queryRows) }
+        if kinds.contains("graph") { try runGraph(baseCount: baseRows.count, baseRow: { baseRows[$0] }, queryRows) }
         guard kinds.contains("forest") else { return }
         var truth: [Set<Int64>] = []
         let treeCounts = trees.split(separator: ",").compactMap { Int($0) }
@@ -253,13 +262,25 @@ struct BenchIndex: ParsableCommand {
         return Double(found) / Double(truth.reduce(0) { $0 + $1.count })
     }
 
-    func report(strategy: String, params: String, recall: Double, qps: Double, build: Double, bytes: Int, k: Int? = nil) {
+    /// One row; `latency` (median and 99th percentile of single queries, milliseconds) where it was measured.
+    func report(strategy: String, params: String, recall: Double, qps: Double, build: Double, bytes: Int, k: Int? = nil,
+                latency: (median: Double, p99: Double)? = nil) {
         let k = k ?? self.k
         if json {
-            print("{\"engine\":\"lookalike\",\"strategy\":\"\(strategy)\",\"params\":\"\(params)\",\"recall\":\(String(format: "%.4f", recall)),\"qps\":\(String(format: "%.1f", qps)),\"build_s\":\(String(format: "%.2f", build)),\"bytes\":\(bytes)}")
+            let latencyFields = latency.map { String(format: ",\"p50_ms\":%.3f,\"p99_ms\":%.3f", $0.median, $0.p99) } ?? ""
+            print("{\"engine\":\"lookalike\",\"strategy\":\"\(strategy)\",\"params\":\"\(params)\",\"recall\":\(String(format: "%.4f", recall)),\"qps\":\(String(format: "%.1f", qps)),\"build_s\":\(String(format: "%.2f", build)),\"bytes\":\(bytes)\(latencyFields)}")
         } else {
             print(String(format: "%-10@ %-32@ recall@%d %.4f  %8.1f q/s  build %6.2f s  %7.1f MB",
-                         strategy, params, k, recall, qps, build, Double(bytes) / 1e6))
+                         strategy, params, k, recall, qps, build, Double(bytes) / 1e6)
+                  + (latency.map { String(format: "  p50 %.2f ms  p99 %.2f ms", $0.median, $0.p99) } ?? ""))
         }
+    }
+
+    /// The median and 99th percentile of `seconds`, in milliseconds.
+    static func percentiles(_ seconds: [Double]) -> (median: Double, p99: Double) {
+        let sorted = seconds.sorted()
+        guard !sorted.isEmpty else { return (0, 0) }
+        let at = { (fraction: Double) in sorted[min(sorted.count - 1, Int((fraction * Double(sorted.count)).rounded(.down)))] * 1000 }
+        return (at(0.5), at(0.99))
     }
 }

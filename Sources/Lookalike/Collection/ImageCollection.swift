@@ -96,7 +96,7 @@ final class ImageCollection: Sendable {
 
     /// Where a collection's index files go: beside the database, `DATABASE.forest` for the default collection
     /// (the name used before collections existed, so an upgraded database restores its forest) and
-    /// `DATABASE.NAME.forest` for the others; the graph's vectors likewise end in `.vectors`.
+    /// `DATABASE.NAME.forest` for the others; the graph's snapshot and vectors likewise end in `.graph` and `.vectors`.
     static func basePath(collection: String, configuration: Configuration) -> String {
         let database = configuration.storage.databasePath
         return collection == StoreDefaults.defaultCollectionName ? database : database + ".\(collection)"

@@ -35,6 +35,12 @@ extension LookalikeService {
         try registry.all.map(summary(of:))
     }
 
+    /// Collections whose index is building its first approximate structure in the background (after a start
+    /// without a usable snapshot): they answer, exactly, until it is ready.
+    public var collectionsBuildingIndexes: [String] {
+        registry.all.filter { $0.index.accounting.building }.map(\.name).sorted()
+    }
+
     /// Throws ``LookalikeError/collectionNotFound(_:)`` unless a collection named `name` exists.
     public func requireCollection(_ name: String) throws { _ = try collection(name) }
 
@@ -47,7 +53,8 @@ extension LookalikeService {
         let accounting = collection.index.accounting
         let scheme = collection.codeScheme
         let kind = collection.settings.indexKind
-        let state = collection.indexLoad == nil ? "loading" : accounting.structures > 0 ? kind.rawValue : "exact"
+        let state = collection.indexLoad == nil ? "loading"
+            : accounting.structures > 0 ? kind.rawValue : accounting.building ? "building" : "exact"
         return CollectionSummary(
             name: collection.name, images: usage.images, bytes: usage.bytes, indexBytes: accounting.memoryBytes,
             indexState: state, indexKind: kind.rawValue, codeScheme: scheme.kind, codeBits: scheme.bits, model: embedder.recipe.description,
