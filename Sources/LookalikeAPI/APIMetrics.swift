@@ -14,8 +14,10 @@ public final class APIMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     private let inference: CoreMetrics.Timer
-    /// Each route's counter and timer, made once; a pthread lock, as every request takes it (see `FIFOGate`).
-    private let handlers = NIOLockedValueBox<(requests: [RequestKey: CoreMetrics.Counter], latency: [String: CoreMetrics.Timer])>(([:], [:]))
+    /// Each request's counter and each route's timer, made the first time they are needed and then read without a
+    /// lock (every request reads them).
+    private let counters = ReadMostlyTable<RequestKey, CoreMetrics.Counter>()
+    private let timers = ReadMostlyTable<String, CoreMetrics.Timer>()
 
     /// A request counter's labels, as a key that costs no string building per request.
     private struct RequestKey: Hashable {
@@ -34,26 +36,13 @@ public final class APIMetrics: Sendable {
     }
 
     public func record(route: String, method: HTTPMethod, status: HTTPStatus, seconds: Double) {
-        let key = RequestKey(route: route, method: method, status: status.code)
-        let (counter, timer) = handlers.withLockedValue { handlers -> (CoreMetrics.Counter, CoreMetrics.Timer) in
-            let counter: CoreMetrics.Counter
-            if let known = handlers.requests[key] {
-                counter = known
-            } else {
-                counter = CoreMetrics.Counter(
-                    label: "lookalike_http_requests_total",
-                    dimensions: [("route", route), ("method", method.rawValue), ("status", "\(status.code)")], factory: factory)
-                handlers.requests[key] = counter
-            }
-            let timer: CoreMetrics.Timer
-            if let known = handlers.latency[route] {
-                timer = known
-            } else {
-                timer = CoreMetrics.Timer(label: "lookalike_http_request_duration_seconds", dimensions: [("route", route)],
-                                          factory: factory)
-                handlers.latency[route] = timer
-            }
-            return (counter, timer)
+        let counter = counters.value(for: RequestKey(route: route, method: method, status: status.code)) {
+            CoreMetrics.Counter(label: "lookalike_http_requests_total",
+                                dimensions: [("route", route), ("method", method.rawValue), ("status", "\(status.code)")],
+                                factory: factory)
+        }
+        let timer = timers.value(for: route) {
+            CoreMetrics.Timer(label: "lookalike_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
         }
         counter.increment()
         timer.recordNanoseconds(Int64((seconds * 1e9).rounded()))
