@@ -1,0 +1,138 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Lookalike
+import Storage
+
+/// A service's start-up with a large graph-kind collection, through the real domain and a real SQLite file: the
+/// rows of an .npy file stored as a collection's images (vectors and codes, no pixels), then the service opened
+/// twice. The first start has no graph snapshot (ready as soon as the vectors are loaded, the graph built in the
+/// background while searches are exact); its shutdown saves the snapshot; the second start restores from it.
+/// Each start's answers are checked against exact search.
+struct BenchStartup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-startup",
+        abstract: "Start-up time of a service holding a large graph-kind collection, without and with its snapshot.")
+
+    @OptionGroup var options: ServiceOptions
+    @Option(help: "Base vectors (.npy, float32, 2-D): stored as the collection's images.") var base: String
+    @Option(help: "Query vectors (.npy): answers checked against exact search after each start.") var queries: String
+    @Option(help: "Store only the first this many rows (0: all).") var count = 0
+    @Option(help: "Queries checked after each start.") var maxQueries = 50
+    @Option(help: "Records per transaction while filling the database.") var batch = 2000
+    @Flag(help: "Use the database as it is (filled by an earlier run) rather than filling it anew.") var reuse = false
+
+    static let collectionName = "bench-startup"
+
+    func validate() throws {
+        guard options.db != nil else { throw ValidationError("--db names the SQLite file to fill (it is replaced)") }
+        guard count >= 0, (1...10_000).contains(maxQueries), (1...100_000).contains(batch) else {
+            throw ValidationError("--count must be ≥ 0, --max-queries 1...10000, --batch 1...100000")
+        }
+    }
+
+    func run() throws {
+        let rows = try MappedNumpyRows(path: base)
+        let stored = count == 0 ? rows.count : min(count, rows.count)
+        let queryRows = BenchIndex.rowsOf(try BenchIndex.load(queries), limit: maxQueries)
+        guard queryRows.first?.count == rows.dimension else { throw ValidationError("base and queries differ in dimension") }
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(stored) vectors of \(rows.dimension) dimensions")
+        if !reuse { try fill(rows, stored: stored) }
+
+        // First start: no snapshot (a fresh fill has none; a reused database's is removed).
+        let database = options.db!
+        try? FileManager.default.removeItem(atPath: database + "." + Self.collectionName + ".graph")
+        try startOnce(label: "start without a snapshot", queryRows, waitForBuild: true)
+        try startOnce(label: "start from the snapshot", queryRows, waitForBuild: false)
+    }
+
+    /// Stores `stored` rows as images of a new graph-kind collection, with the codes the collection's scheme gives.
+    private func fill(_ rows: MappedNumpyRows, stored: Int) throws {
+        let database = options.db!
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: (database as NSString).deletingLastPathComponent)) ?? []
+        where file.hasPrefix((database as NSString).lastPathComponent + ".") {
+            try? FileManager.default.removeItem(atPath: ((database as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file))
+        }
+        let (scheme, recipe) = try {
+            let service = try options.openService()
+            defer { _ = service.shutdown() }
+            _ = try service.createCollection(name: Self.collectionName, settings: ["index": ["kind": "graph"]])
+            return (try service.codeScheme(collection: Self.collectionName), try service.statistics(collection: Self.collectionName).model)
+        }()
+        let store = try ImageStore(path: database)
+        guard let collection = try store.collection(named: Self.collectionName) else {
+            throw ValidationError("the collection \(Self.collectionName) was not created")
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var next = 0
+        while next < stored {
+            let end = min(next + batch, stored)
+            // Codes cost about as much as the insert: made on both cores.
+            var writes = [ImageWrite?](repeating: nil, count: end - next)
+            let first = next
+            writes.withUnsafeMutableBufferPointer { slots in
+                // Each thread fills its own slots; the mapped rows are only read.
+                nonisolated(unsafe) let slots = slots
+                nonisolated(unsafe) let rows = rows
+                DispatchQueue.concurrentPerform(iterations: 2) { half in
+                    for offset in stride(from: half, to: slots.count, by: 2) {
+                        let vector = rows.row(first + offset)
+                        let code = scheme.code(for: vector)
+                        slots[offset] = ImageWrite(
+                            key: "v\(first + offset)", sha256: [], format: "none", width: 1, height: 1, byteSize: 0,
+                            metadata: "{}", model: recipe, vector: vector,
+                            code: StoredCode(schemeID: scheme.id, bits: scheme.bits, words: code.words), thumbnail: [])
+                    }
+                }
+            }
+            try store.upsert(batch: writes.map { $0! }, collection: collection.id)
+            next = end
+            if next % 100_000 < batch || next == stored {
+                let seconds = BenchIndex.seconds(since: start)
+                print(String(format: "  stored %d in %.1f s (%.0f per s)", next, seconds, Double(next) / seconds))
+            }
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: database)[.size] as? Int) ?? 0
+        print(String(format: "filled: %d images in %.1f s; database %.2f GB", stored, BenchIndex.seconds(since: start), Double(size) / 1e9))
+    }
+
+    /// Opens the service (timed to ready: every vector loaded, searches answered), optionally waits for the
+    /// background graph build, checks answers against exact search, and shuts down (saving the snapshot).
+    private func startOnce(label: String, _ queryRows: [[Float]], waitForBuild: Bool) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let service = try options.openService()
+        let readySeconds = BenchIndex.seconds(since: start)
+        let building = service.collectionsBuildingIndexes
+        let loadOutcome = service.indexLoad(collection: Self.collectionName).map { "\($0)" } ?? "none"
+        let resident = BenchIndex.residentBytes()
+        print(String(format: "%@: ready in %.2f s (index load: %@; building: %@); RSS %.2f GB (anonymous %.2f GB)",
+                     label, readySeconds, loadOutcome, building.isEmpty ? "none" : building.joined(separator: ","),
+                     Double(resident.total) / 1e9, Double(resident.anonymous) / 1e9))
+        if waitForBuild {
+            let buildStart = DispatchTime.now().uptimeNanoseconds
+            service.waitForIndexBuilds()
+            print(String(format: "  graph built in the background in a further %.1f s", BenchIndex.seconds(since: buildStart)))
+        }
+        let statistics = try service.statistics(collection: Self.collectionName)
+        var found = 0
+        var wanted = 0
+        var latencies: [Double] = []
+        for query in queryRows {
+            let truth = try service.search(vector: query, options: SearchOptions(k: 10, exact: true), collection: Self.collectionName)
+            let queryStart = DispatchTime.now().uptimeNanoseconds
+            let answer = try service.search(vector: query, options: SearchOptions(k: 10), collection: Self.collectionName)
+            latencies.append(BenchIndex.seconds(since: queryStart))
+            found += Set(answer.map(\.key)).intersection(truth.map(\.key)).count
+            wanted += truth.count
+        }
+        let (p50, p99) = BenchIndex.percentiles(latencies)  // milliseconds
+        print(String(format: "  %d images indexed, index %.1f MB in memory (%d bytes per image); recall@10 %.4f over %d queries, "
+                     + "p50 %.2f ms, p99 %.2f ms", statistics.indexed, Double(statistics.indexBytes) / 1e6,
+                     statistics.indexBytes / max(1, statistics.indexed), Double(found) / Double(max(1, wanted)), queryRows.count,
+                     p50, p99))
+        let stopStart = DispatchTime.now().uptimeNanoseconds
+        if let problem = service.shutdown() { print("  shutdown: \(problem)") }
+        print(String(format: "  shut down (snapshot saved) in %.1f s", BenchIndex.seconds(since: stopStart)))
+    }
+}
