@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Synchronization
 import Foundation
 import Lookalike
 import Storage
@@ -21,6 +22,10 @@ struct BenchStartup: ParsableCommand {
     @Option(help: "Queries checked after each start.") var maxQueries = 50
     @Option(help: "Records per transaction while filling the database.") var batch = 2000
     @Flag(help: "Use the database as it is (filled by an earlier run) rather than filling it anew.") var reuse = false
+    @Option(help: ArgumentHelp("After the start from the snapshot, upload every image file in this folder (real inference) into "
+                               + "the large collection and into an empty one, in alternating rounds, and compare the rates."))
+    var ingestFolder: String?
+    @Option(help: "Rounds of uploads into each collection (with --ingest-folder).") var ingestRounds = 2
 
     static let collectionName = "bench-startup"
 
@@ -43,7 +48,12 @@ struct BenchStartup: ParsableCommand {
         let database = options.db!
         try? FileManager.default.removeItem(atPath: database + "." + Self.collectionName + ".graph")
         try startOnce(label: "start without a snapshot", queryRows, waitForBuild: true)
-        try startOnce(label: "start from the snapshot", queryRows, waitForBuild: false)
+        let images = try ingestFolder.map { folder in
+            try FileManager.default.contentsOfDirectory(atPath: folder).sorted().map { name in
+                try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent(name)))
+            }
+        }
+        try startOnce(label: "start from the snapshot", queryRows, waitForBuild: false, ingest: images)
     }
 
     /// Stores `stored` rows as images of a new graph-kind collection, with the codes the collection's scheme gives.
@@ -99,7 +109,7 @@ struct BenchStartup: ParsableCommand {
 
     /// Opens the service (timed to ready: every vector loaded, searches answered), optionally waits for the
     /// background graph build, checks answers against exact search, and shuts down (saving the snapshot).
-    private func startOnce(label: String, _ queryRows: [[Float]], waitForBuild: Bool) throws {
+    private func startOnce(label: String, _ queryRows: [[Float]], waitForBuild: Bool, ingest images: [[UInt8]]? = nil) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let service = try options.openService()
         let readySeconds = BenchIndex.seconds(since: start)
@@ -131,8 +141,46 @@ struct BenchStartup: ParsableCommand {
                      + "p50 %.2f ms, p99 %.2f ms", statistics.indexed, Double(statistics.indexBytes) / 1e6,
                      statistics.indexBytes / max(1, statistics.indexed), Double(found) / Double(max(1, wanted)), queryRows.count,
                      p50, p99))
+        if let images, !images.isEmpty { try compareIngestion(service, images: images) }
         let stopStart = DispatchTime.now().uptimeNanoseconds
         if let problem = service.shutdown() { print("  shutdown: \(problem)") }
         print(String(format: "  shut down (snapshot saved) in %.1f s", BenchIndex.seconds(since: stopStart)))
+    }
+
+    /// Uploads `images` into the large collection and into an empty graph-kind one, in alternating rounds with
+    /// fresh keys, four uploads at a time (the inference pool's queue kept full), and prints each rate.
+    private func compareIngestion(_ service: LookalikeService, images: [[UInt8]]) throws {
+        let empty = Self.collectionName + "-empty"
+        if (try? service.requireCollection(empty)) == nil {
+            _ = try service.createCollection(name: empty, settings: ["index": ["kind": "graph"]])
+        }
+        var rates: [String: [Double]] = [:]
+        for round in 0..<ingestRounds {
+            let order = round % 2 == 0 ? [empty, Self.collectionName] : [Self.collectionName, empty]
+            for collection in order {
+                let next = Atomic<Int>(0)
+                let failures = Mutex<[String]>([])
+                let start = DispatchTime.now().uptimeNanoseconds
+                DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                    while true {
+                        let index = next.add(1, ordering: .relaxed).oldValue
+                        guard index < images.count else { return }
+                        do {
+                            _ = try service.ingest(bytes: images[index], key: "ingest-r\(round)-\(index)", collection: collection)
+                        } catch {
+                            failures.withLock { $0.append("\(error)") }
+                        }
+                    }
+                }
+                let rate = Double(images.count) / BenchIndex.seconds(since: start)
+                if let failure = failures.withLock({ $0.first }) { throw ValidationError("an upload failed: \(failure)") }
+                rates[collection, default: []].append(rate)
+                print(String(format: "  ingestion round %d: %d images into %@ at %.1f images/s", round + 1, images.count, collection, rate))
+            }
+        }
+        let large = rates[Self.collectionName] ?? [], small = rates[empty] ?? []
+        let ratios = zip(large, small).map { $0 / $1 }
+        print("  ingestion into the large collection against the empty one: round ratios "
+              + ratios.map { String(format: "%.3f", $0) }.joined(separator: ", "))
     }
 }
