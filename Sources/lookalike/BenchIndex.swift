@@ -110,7 +110,8 @@ struct BenchIndex: ParsableCommand {
         if !json { print("base \(baseRows.count)×\(dimension), \(queryRows.count) queries, k=\(k)") }
         if let filterSelectivity {
             try runFiltered(baseRows, queryRows, baseCodes: baseCodes, queryCodes: queryCodes,
-                            selectivities: filterSelectivity.split(separator: ",").compactMap { Double($0) })
+                            selectivities: filterSelectivity.split(separator: ",").compactMap { Double($0) },
+                            kinds: kind.split(separator: ",").map(String.init))
             return
         }
 
@@ -168,38 +169,55 @@ struct BenchIndex: ParsableCommand {
     /// in 0..<10,000 independent of its vector, as a declared number column and again as an undeclared field
     /// (`bucket_doc`, read from each document); selectivity s is `bucket < 10,000·s`. Ground truth: the exact
     /// filtered top k (the index's exact strategy under the filter, checked against brute force in the tests).
+    /// Filtered search on each kind asked for: every row gets a random bucket 0..<10,000 (as a typed column and as
+    /// a document field), and each selectivity's filter is compared with exact search under the same filter.
     private func runFiltered(_ baseRows: [[Float]], _ queryRows: [[Float]], baseCodes: [BinaryCode], queryCodes: [BinaryCode],
-                             selectivities: [Double]) throws {
-        let index = SimilarityIndex(configuration: .init(
-            dimension: baseRows[0].count, attributes: AttributeSchema(fields: ["bucket": .number])))
-        var random = SplitMix64(seed: 99)
-        for (id, row) in baseRows.enumerated() {
-            let bucket = FilterValue.number(Double(random.next() % 10_000))
-            index.add(id: Int64(id), vector: row, code: baseCodes[id], metadata: .object(["bucket": bucket, "bucket_doc": bucket]))
-        }
-        index.waitForRebuild()
-        let buildStart = DispatchTime.now().uptimeNanoseconds
-        index.rebuild()
-        if !json { print(String(format: "forest built in %.2f s (trees %d, leaf %d)", Self.seconds(since: buildStart),
-                                index.configuration.trees, index.configuration.leafSize)) }
-        for k in Set([self.k, 100]).sorted() {
-            let (exactRate, truthRows) = try measure(index, queryRows, queryCodes, strategy: .exact, k: k)
-            let (rate, results) = try measure(index, queryRows, queryCodes, strategy: .automatic, k: k)
-            report(strategy: "unfiltered", params: "k=\(k) automatic (exact \(String(format: "%.1f", exactRate)) q/s)",
-                   recall: recall(results, truthRows.map { Set($0) }), qps: rate, build: 0, bytes: 0, k: k)
-            for selectivity in selectivities {
-                let limit = Int((10_000 * selectivity).rounded())
-                for field in ["bucket", "bucket_doc"] {
-                    let filter = try Filter.parse(#"{"\#(field)": {"$lt": \#(limit)}}"#)
-                    let admitted = index.count(matching: filter)
-                    let (exactRate, truthRows) = try measure(index, queryRows, queryCodes, strategy: .exact, k: k, filter: filter)
-                    let (rate, results) = try measure(index, queryRows, queryCodes, strategy: .automatic, k: k, filter: filter)
-                    report(strategy: "filtered", params: "k=\(k) \(field == "bucket" ? "column" : "documents") selectivity=\(selectivity) admitted=\(admitted) (exact \(String(format: "%.1f", exactRate)) q/s)",
-                           recall: recall(results, truthRows.map { Set($0) }), qps: rate, build: 0, bytes: 0, k: k)
-                    if field == "bucket" && !json {
-                        let ratios = try pairedRatios(index, queryRows, queryCodes, k: k, filter: filter)
-                        print(String(format: "  filtered / unfiltered queries/s, %d paired rounds: median %.3f (%.3f–%.3f)",
-                                     ratios.count, ratios[ratios.count / 2], ratios.first!, ratios.last!))
+                             selectivities: [Double], kinds: [String]) throws {
+        let attributes = AttributeSchema(fields: ["bucket": .number])
+        for kind in kinds {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lookalike-bench-filter-\(ProcessInfo.processInfo.processIdentifier)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let index: any ImageIndex
+            switch kind {
+            case "forest":
+                index = SimilarityIndex(configuration: .init(dimension: baseRows[0].count, attributes: attributes))
+            case "graph":
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                index = try GraphIndex(configuration: .init(dimension: baseRows[0].count, degree: degree, buildBeam: buildBeam,
+                                                            codeRank: codeRank, vectorPath: folder + "/vectors.f32", attributes: attributes))
+            default:
+                throw ValidationError("unknown index kind \(kind)")
+            }
+            var random = SplitMix64(seed: 99)
+            index.beginLoading()
+            for (id, row) in baseRows.enumerated() {
+                let bucket = FilterValue.number(Double(random.next() % 10_000))
+                index.add(id: Int64(id), vector: row, code: kind == "forest" ? baseCodes[id] : nil, sequence: nil,
+                          metadata: .object(["bucket": bucket, "bucket_doc": bucket]))
+            }
+            let buildStart = DispatchTime.now().uptimeNanoseconds
+            index.finishLoading()
+            index.buildNow()
+            if !json { print(String(format: "%@ built in %.2f s", kind, Self.seconds(since: buildStart))) }
+            for k in Set([self.k, 100]).sorted() {
+                let (exactRate, truthRows) = try measure(index, queryRows, queryCodes, strategy: .exact, k: k)
+                let (rate, results) = try measure(index, queryRows, queryCodes, strategy: .automatic, k: k)
+                report(strategy: "unfiltered", params: "\(kind) k=\(k) automatic (exact \(String(format: "%.1f", exactRate)) q/s)",
+                       recall: recall(results, truthRows.map { Set($0) }), qps: rate, build: 0, bytes: 0, k: k)
+                for selectivity in selectivities {
+                    let limit = Int((10_000 * selectivity).rounded())
+                    for field in ["bucket", "bucket_doc"] {
+                        let filter = try Filter.parse(#"{"\#(field)": {"$lt": \#(limit)}}"#)
+                        let admitted = index.count(matching: filter)
+                        let (exactRate, truthRows) = try measure(index, queryRows, queryCodes, strategy: .exact, k: k, filter: filter)
+                        let (rate, results) = try measure(index, queryRows, queryCodes, strategy: .automatic, k: k, filter: filter)
+                        report(strategy: "filtered", params: "\(kind) k=\(k) \(field == "bucket" ? "column" : "documents") selectivity=\(selectivity) admitted=\(admitted) (exact \(String(format: "%.1f", exactRate)) q/s)",
+                               recall: recall(results, truthRows.map { Set($0) }), qps: rate, build: 0, bytes: 0, k: k)
+                        if field == "bucket" && !json {
+                            let ratios = try pairedRatios(index, queryRows, queryCodes, k: k, filter: filter)
+                            print(String(format: "  filtered / unfiltered queries/s, %d paired rounds: median %.3f (%.3f–%.3f)",
+                                         ratios.count, ratios[ratios.count / 2], ratios.first!, ratios.last!))
+                        }
                     }
                 }
             }
@@ -244,9 +262,21 @@ struct BenchIndex: ParsableCommand {
         return (Double(queries.count) / Self.seconds(since: start), results)
     }
 
+    /// The same through the index seam, for any kind.
+    private func measure(_ index: any ImageIndex, _ queries: [[Float]], _ codes: [BinaryCode],
+                         strategy: SearchStrategy, k: Int? = nil, filter: Filter? = nil) throws -> (Double, [[Int64]]) {
+        var results: [[Int64]] = []
+        let start = DispatchTime.now().uptimeNanoseconds
+        for (position, query) in queries.enumerated() {
+            results.append(try index.search(query, k: k ?? self.k, strategy: strategy, minScore: nil, excluding: [],
+                                            code: index is SimilarityIndex ? codes[position] : nil, filter: filter).map(\.id))
+        }
+        return (Double(queries.count) / Self.seconds(since: start), results)
+    }
+
     /// The machine's speed drifts within seconds, so the filtered and unfiltered rates are compared in
     /// alternating rounds over the same queries; the ratios come back sorted.
-    private func pairedRatios(_ index: SimilarityIndex, _ queries: [[Float]], _ codes: [BinaryCode], k: Int,
+    private func pairedRatios(_ index: any ImageIndex, _ queries: [[Float]], _ codes: [BinaryCode], k: Int,
                               filter: Filter, rounds: Int = 7) throws -> [Double] {
         var ratios: [Double] = []
         for _ in 0..<rounds {
