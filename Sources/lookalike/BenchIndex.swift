@@ -40,6 +40,8 @@ struct BenchIndex: ParsableCommand {
     var stopSlack = "none"
     @Option(help: "Graph: build after this many vectors and insert the rest one by one (0: build once after all).")
     var graphIncrementalAfter = 0
+    @Option(help: "Graph: restore the graph from this snapshot (saved by --snapshot over the same base) instead of building it.")
+    var graphFrom: String?
     @Option(help: "Graph: folder for the full-vector file (default: a temporary folder, deleted afterwards).")
     var vectorFolder: String?
 
