@@ -137,6 +137,19 @@ extension ImageStore {
         return result
     }
 
+    /// The queries a start-up streams a collection with, in id order by the `images_collection` index: a plan
+    /// that sorts would first copy every row (5 GB of vectors a million) through temporary files.
+    static let startUpStreams = (
+        vectors: """
+            SELECT v.image_id, v.data FROM vectors v JOIN images i ON i.id = v.image_id
+            WHERE i.collection_id = ? AND v.model = ? ORDER BY i.id
+            """,
+        codes: """
+            SELECT c.image_id, c.scheme_id, c.bits, c.words FROM codes c JOIN images i ON i.id = c.image_id
+            WHERE i.collection_id = ? ORDER BY i.id
+            """,
+        keysAndMetadata: "SELECT id, key, metadata FROM images WHERE collection_id = ? ORDER BY id")
+
     /// Streams every stored vector of `model` in a collection, in id order, without materialising them all at
     /// once; returns the collection's change sequence the stream is consistent with (one read transaction).
     ///
@@ -150,10 +163,7 @@ extension ImageStore {
             try db.execute("BEGIN")
             defer { try? db.execute("COMMIT") }
             let sequence = try db.scalar("SELECT last_seq FROM collections WHERE id = ?", [.integer(collection)])?.integer ?? 0
-            let statement = try db.prepare("""
-                SELECT v.image_id, v.data FROM vectors v JOIN images i ON i.id = v.image_id
-                WHERE i.collection_id = ? AND v.model = ? ORDER BY v.image_id
-                """)
+            let statement = try db.prepare(Self.startUpStreams.vectors)
             try statement.bind([.integer(collection), .text(model)])
             while try statement.step() {
                 let id = statement.int64(at: 0)
@@ -168,10 +178,7 @@ extension ImageStore {
     /// Streams a collection's codes in id order.
     public func forEachCode(collection: Int64 = ImageStore.defaultCollectionID, _ body: (Int64, StoredCode) throws -> Void) throws {
         try read { db in
-            let statement = try db.prepare("""
-                SELECT c.image_id, c.scheme_id, c.bits, c.words FROM codes c JOIN images i ON i.id = c.image_id
-                WHERE i.collection_id = ? ORDER BY c.image_id
-                """)
+            let statement = try db.prepare(Self.startUpStreams.codes)
             try statement.bind([.integer(collection)])
             while try statement.step() {
                 try body(statement.int64(at: 0), StoredCode(schemeID: statement.int64(at: 1), bits: Int(statement.int64(at: 2)),
@@ -182,7 +189,7 @@ extension ImageStore {
 
     public func forEachKeyAndMetadata(collection: Int64, _ body: (Int64, String, String) throws -> Void) throws {
         try read { db in
-            let statement = try db.prepare("SELECT id, key, metadata FROM images WHERE collection_id = ? ORDER BY id")
+            let statement = try db.prepare(Self.startUpStreams.keysAndMetadata)
             try statement.bind([.integer(collection)])
             while try statement.step() { try body(statement.int64(at: 0), statement.text(at: 1), statement.text(at: 2)) }
         }

@@ -22,6 +22,7 @@ struct BenchStartup: ParsableCommand {
     @Option(help: "Queries checked after each start.") var maxQueries = 50
     @Option(help: "Records per transaction while filling the database.") var batch = 2000
     @Flag(help: "Use the database as it is (filled by an earlier run) rather than filling it anew.") var reuse = false
+    @Flag(help: "With --reuse: only the start from the snapshot an earlier run saved.") var snapshotOnly = false
     @Option(help: ArgumentHelp("After the start from the snapshot, upload every image file in this folder (real inference) into "
                                + "the large collection and into an empty one, in alternating rounds, and compare the rates."))
     var ingestFolder: String?
@@ -46,8 +47,10 @@ struct BenchStartup: ParsableCommand {
 
         // First start: no snapshot (a fresh fill has none; a reused database's is removed).
         let database = options.db!
-        try? FileManager.default.removeItem(atPath: database + "." + Self.collectionName + ".graph")
-        try startOnce(label: "start without a snapshot", queryRows, waitForBuild: true)
+        if !(reuse && snapshotOnly) {
+            try? FileManager.default.removeItem(atPath: database + "." + Self.collectionName + ".graph")
+            try startOnce(label: "start without a snapshot", queryRows, waitForBuild: true)
+        }
         let images = try ingestFolder.map { folder in
             try FileManager.default.contentsOfDirectory(atPath: folder).sorted().map { name in
                 try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent(name)))
