@@ -254,17 +254,7 @@ struct BenchIndex: ParsableCommand {
         Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
-    private func measure(_ index: SimilarityIndex, _ queries: [[Float]], _ codes: [BinaryCode],
-                         strategy: SimilarityIndex.Strategy, k: Int? = nil, filter: Filter? = nil) throws -> (Double, [[Int64]]) {
-        var results: [[Int64]] = []
-        let start = DispatchTime.now().uptimeNanoseconds
-        for (position, query) in queries.enumerated() {
-            results.append(try index.search(query, k: k ?? self.k, strategy: strategy, code: codes[position], filter: filter).map(\.id))
-        }
-        return (Double(queries.count) / Self.seconds(since: start), results)
-    }
-
-    /// The same through the index seam, for any kind.
+    /// Queries/s and each query's ids, through the index seam (codes passed to the forest, which keeps them).
     private func measure(_ index: any ImageIndex, _ queries: [[Float]], _ codes: [BinaryCode],
                          strategy: SearchStrategy, k: Int? = nil, filter: Filter? = nil) throws -> (Double, [[Int64]]) {
         var results: [[Int64]] = []

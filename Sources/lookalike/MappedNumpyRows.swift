@@ -42,13 +42,6 @@ final class MappedNumpyRows {
     func row(_ index: Int) -> [Float] {
         precondition((0..<count).contains(index), "row \(index) of \(count)")
         let values = UnsafeRawPointer(mapping + dataStart + index * dimension * 4).assumingMemoryBound(to: Float.self)
-        // A plain loop: the generic normaliser is not specialised across modules and costs more than the copy.
-        var norm: Float = 0
-        for position in 0..<dimension { norm += values[position] * values[position] }
-        let divisor = norm > 0 ? norm.squareRoot() : 1
-        return [Float](unsafeUninitializedCapacity: dimension) { row, initialized in
-            for position in 0..<dimension { row[position] = values[position] / divisor }
-            initialized = dimension
-        }
+        return FeatureVector.normalized(UnsafeBufferPointer(start: values, count: dimension))
     }
 }
