@@ -7,7 +7,7 @@ FROM swift:6.1-bookworm AS build
 # Unpinned on purpose: bookworm's packages only receive security fixes, which we want. hadolint: DL3008.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends pkg-config libturbojpeg0-dev libpng-dev libwebp-dev libgif-dev libtiff-dev libheif-dev libavif-dev liblcms2-dev libopenblas-dev libsqlite3-dev \
+ && apt-get install -y --no-install-recommends pkg-config libturbojpeg0-dev libpng-dev libwebp-dev libgif-dev libtiff-dev libheif-dev libavif-dev liblcms2-dev libopenblas-dev libsqlite3-dev libcurl4-openssl-dev \
         python3 python3-pip python3-numpy \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -28,7 +28,7 @@ RUN LOOKALIKE_MODEL_DIR=/models scripts/fetch-model efficientnet-lite0
 FROM debian:bookworm-slim
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libturbojpeg0 libpng16-16 libwebp7 libwebpdemux2 libgif7 libtiff6 libheif1 libavif15 liblcms2-2 zlib1g libopenblas0-pthread libsqlite3-0 curl \
+ && apt-get install -y --no-install-recommends libturbojpeg0 libpng16-16 libwebp7 libwebpdemux2 libgif7 libtiff6 libheif1 libavif15 liblcms2-2 zlib1g libopenblas0-pthread libsqlite3-0 libcurl4 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data lookalike \
  && mkdir -p /data && chown lookalike /data

@@ -42,6 +42,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // HTTP's vocabulary (status, method, an error's status): what the lower modules need to say how their
         // errors reach a client, without depending on the server.
@@ -73,12 +74,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(name: "MetadataFilter", swiftSettings: swiftSettings),
+        // HTTP(S) GETs for import jobs (libcurl), within limits and a network policy checked at every connection.
+        .target(name: "RemoteFetch", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         // The compressed index's inner products in C: portable, and AVX2 through per-function target attributes.
         .target(name: "CVectorKernels"),
         .target(name: "VectorIndex", dependencies: ["COpenBLAS", "CVectorKernels", "MetadataFilter"], swiftSettings: swiftSettings),
         .target(
             name: "Lookalike",
-            dependencies: ["HTTPCore", "Imaging", "Inference", "MetadataFilter", "Storage", "PostgresStorage", "VectorIndex",
+            dependencies: ["HTTPCore", "Imaging", "Inference", "MetadataFilter", "Storage", "PostgresStorage", "VectorIndex", "RemoteFetch",
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings),
@@ -130,6 +133,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PostgresStorage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "MetadataFilter", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "MetadataFilterTests", dependencies: ["MetadataFilter"], swiftSettings: swiftSettings),
+        .testTarget(name: "RemoteFetchTests", dependencies: ["RemoteFetch", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LookalikeTests", dependencies: ["Lookalike", "Storage", "PostgresStorage", "Inference", "Imaging", "VectorIndex", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),

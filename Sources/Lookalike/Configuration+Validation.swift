@@ -75,6 +75,7 @@ extension Configuration {
         try check(hashing.itqMinimumImages >= hashing.bits, "hashing.itqMinimumImages", "must be at least hashing.bits")
         try check((hashing.bits...10_000_000).contains(hashing.itqTrainingSample), "hashing.itqTrainingSample", "must be hashing.bits...10000000")
         try check([64, 128, 256].contains(hashing.bits), "hashing.bits", "must be 64, 128 or 256")
+        try validateImports()
         try check((-1...1).contains(duplicates.minCosine), "duplicates.minCosine", "must be -1...1")
         try check((0...1).contains(duplicates.maxHammingFraction), "duplicates.maxHammingFraction", "must be 0...1")
         try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logging.level), "logging.level", "must be trace, debug, info, notice, warning, error or critical")

@@ -224,6 +224,7 @@ public struct Configuration: Codable, Sendable, Equatable {
     public var duplicates = Duplicates()
     public var rateLimits = RateLimits()
     public var logging = Logging()
+    public var imports = Imports()
 
     public init() {}
 

@@ -32,9 +32,12 @@ public final class LookalikeService: Sendable {
     let ready = Atomic(false)
     /// The follower of a shared store, once started.
     let lifecycle = NIOLockedValueBox<ChangeFollower?>(nil)
+    /// This node's import jobs (run once ``startImports(ownPorts:)`` is called).
+    let imports: ImportJobs
 
     public init(configuration: Configuration, model: ImageModel) throws {
         self.configuration = configuration
+        imports = ImportJobs(journalPath: configuration.importJournalPath)
         store = try Self.openStore(configuration)
         registry = CollectionRegistry(capacity: configuration.storage.maxCollections)
         let pool = try InferencePool(model: model, configuration: .init(
@@ -132,6 +135,8 @@ public final class LookalikeService: Sendable {
     /// safe either way).
     @discardableResult
     public func shutdown() -> (any Error)? {
+        // Import lanes first: they feed the inference workers and the store.
+        imports.stop()
         lifecycle.withLockedValue { $0 }?.stop()
         embedder.pool.shutdown()
         var failure: (any Error)?

@@ -1,0 +1,36 @@
+public import HTTPCore
+
+/// Why an import job could not be created, found or changed.
+public enum ImportError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The manifest or request body is not usable as a whole (a bad line is an item refused, not this).
+    case invalidManifest(String)
+    /// More items than `imports.maxItems`.
+    case tooManyItems(limit: Int)
+    /// A folder import or path item without `imports.root`, or a folder outside it or missing.
+    case invalidFolder(String)
+    /// No job with this id (in this collection).
+    case jobNotFound(String)
+    /// The job has ended; it cannot be cancelled.
+    case jobFinished(String)
+
+    public var description: String {
+        switch self {
+        case .invalidManifest(let detail): "invalid manifest: \(detail)"
+        case .tooManyItems(let limit): "more than \(limit) items (imports.maxItems)"
+        case .invalidFolder(let detail): detail
+        case .jobNotFound(let id): "no import job '\(id.prefix(80))'"
+        case .jobFinished(let id): "import job '\(id.prefix(80))' has ended"
+        }
+    }
+}
+
+extension ImportError: HTTPResponseError {
+    public var status: HTTPStatus {
+        switch self {
+        case .invalidManifest, .invalidFolder: .badRequest
+        case .tooManyItems: .contentTooLarge
+        case .jobNotFound: .notFound
+        case .jobFinished: .conflict
+        }
+    }
+}
