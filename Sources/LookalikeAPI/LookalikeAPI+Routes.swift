@@ -137,6 +137,45 @@ extension LookalikeAPI {
                {"application/json": {"schema": {"$ref": "#/components/schemas/DuplicateGroups"}}}},
                            "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.duplicates(request, collection: collection) },
+        // Import jobs, in a collection.
+        APIRoute(.post, "/imports", scope: .collection, access: .write, operation: #"""
+            {"summary": "Start an import job: a manifest (JSON lines or CSV: id, url or path under imports.root, metadata) or a folder under imports.root; it runs in the background, resumes after a restart, and reports each item's outcome",
+             "operationId": "createImport",
+             "parameters": [{"$ref": "#/components/parameters/import_concurrency"}, {"$ref": "#/components/parameters/import_on_duplicate"}],
+             "requestBody": {"required": true, "content": {
+               "application/x-ndjson": {"schema": {"type": "string", "description": "one JSON object per line: {\"id\": \"...\", \"url\": \"https://...\" or \"path\": \"...\", \"metadata\": {...}}"}},
+               "text/csv": {"schema": {"type": "string", "description": "a header naming id, url or path, and optionally metadata (JSON object text), then one row per item"}},
+               "application/json": {"schema": {"$ref": "#/components/schemas/FolderImport"}}}},
+             "responses": {"202": {"description": "queued; Location names the job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportJob"}}}},
+                           "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"},
+                           "413": {"$ref": "#/components/responses/Problem"}, "415": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, request, collection in try api.createImport(request, collection: collection) },
+        APIRoute(.get, "/imports", scope: .collection, access: .read, operation: #"""
+            {"summary": "The collection's import jobs, newest first", "operationId": "listImports",
+             "parameters": [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/after"}],
+             "responses": {"200": {"description": "a page of jobs; 'next' is the cursor for the following page", "content": {"application/json": {"schema":
+               {"type": "object", "properties": {"jobs": {"type": "array", "items": {"$ref": "#/components/schemas/ImportJob"}}, "next": {"type": "string"}}}}}},
+                           "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, request, collection in try api.listImports(request, collection: collection) },
+        APIRoute(.get, "/imports/{job}", scope: .collection, access: .read, operation: #"""
+            {"summary": "An import job's state, counts per outcome and rate", "operationId": "getImport",
+             "parameters": [{"$ref": "#/components/parameters/job"}],
+             "responses": {"200": {"description": "the job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportJob"}}}},
+                           "404": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, request, collection in try api.describeImport(request, collection: collection) },
+        APIRoute(.get, "/imports/{job}/items", scope: .collection, access: .read, operation: #"""
+            {"summary": "An import job's items with their outcomes, by position", "operationId": "importItems",
+             "parameters": [{"$ref": "#/components/parameters/job"}, {"$ref": "#/components/parameters/import_state"},
+                            {"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/after"}],
+             "responses": {"200": {"description": "a page of items; 'next' is the cursor for the following page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportItems"}}}},
+                           "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, request, collection in try api.importItems(request, collection: collection) },
+        APIRoute(.post, "/imports/{job}/cancel", scope: .collection, access: .write, operation: #"""
+            {"summary": "Cancel a queued or running import job (items not started stay pending)", "operationId": "cancelImport",
+             "parameters": [{"$ref": "#/components/parameters/job"}],
+             "responses": {"200": {"description": "the cancelled job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportJob"}}}},
+                           "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, request, collection in try api.cancelImport(request, collection: collection) },
         APIRoute(.get, "/stats", scope: .collection, access: .read, operation: #"""
             {"summary": "Collection and index statistics", "operationId": "collectionStats",
              "responses": {"200": {"description": "statistics"}, "404": {"$ref": "#/components/responses/Problem"}}}

@@ -113,7 +113,8 @@ enum OpenAPIDocument {
     "parameters": {
       "collection": {"name": "collection", "in": "path", "required": true,
                      "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}},
-      "id": {"name": "id", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/Key"}}
+      "id": {"name": "id", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/Key"}},
+      "job": {"name": "job", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 64}}
     },
     "schemas": {
       "Filter": {"type": "object", "description": "Metadata filter: {\"category\": \"shoes\", \"price\": {\"$lt\": 100}, \"tags\": {\"$in\": [\"a\", \"b\"]}, \"$or\": [{\"in_stock\": true}, {\"backorder\": {\"$exists\": true}}]}. A bare value means $eq; operators $eq $ne $in $nin $lt $lte $gt $gte $exists $all $not; combinators $and $or $not; keys in one object are and-ed; dotted keys reach nested fields; a stored array matches when any element does ($all: every listed value); numbers compare as numbers, RFC 3339 date-time strings as instants; comparing different types is false (so $ne and $nin are true). At most 64 KiB, 1,024 conditions, 1,024 values per list, 32 levels.",
@@ -182,6 +183,21 @@ enum OpenAPIDocument {
       "BatchResults": {"type": "object", "properties": {"stored": {"type": "integer"}, "failed": {"type": "integer"},
                        "results": {"type": "array", "items": {"type": "object", "properties": {"file": {"type": "string"}, "id": {"type": "string", "nullable": true},
                          "status": {"type": "integer"}, "error": {"type": "string"}, "duplicates": {"type": "array"}}}}}},
+      "FolderImport": {"type": "object", "required": ["folder"], "properties": {"folder": {"type": "string", "maxLength": 4096,
+                       "description": "a folder under imports.root ('' for the root); every image file below it is imported under its path relative to the folder"}},
+                       "additionalProperties": false},
+      "ImportJob": {"type": "object", "properties": {"id": {"type": "string"}, "collection": {"type": "string"},
+                    "state": {"type": "string", "enum": ["queued", "running", "completed", "cancelled"]}, "source": {"type": "string"},
+                    "concurrency": {"type": "integer"}, "on_duplicate": {"type": "string", "enum": ["store", "skip"]},
+                    "created_at": {"type": "string"}, "started_at": {"type": "string"}, "finished_at": {"type": "string"},
+                    "total": {"type": "integer"}, "done": {"type": "integer"},
+                    "counts": {"type": "object", "properties": {"pending": {"type": "integer"}, "storing": {"type": "integer"},
+                               "stored": {"type": "integer"}, "duplicate": {"type": "integer"}, "refused": {"type": "integer"}}},
+                    "items_per_second": {"type": "number"}, "eta_seconds": {"type": "number"}}},
+      "ImportItems": {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+                      "position": {"type": "integer"}, "id": {"type": "string"}, "url": {"type": "string"}, "path": {"type": "string"},
+                      "state": {"type": "string", "enum": ["pending", "storing", "stored", "duplicate", "refused"]},
+                      "reason": {"type": "string"}, "attempts": {"type": "integer"}}}}, "next": {"type": "string"}}},
       "QueryImage": {"type": "object", "required": ["image"], "properties": {"image": {"type": "string", "format": "binary", "minLength": 1}}, "additionalProperties": false},
       "ImageBatch": {"type": "object", "required": ["image"], "properties": {"image": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary", "minLength": 1}}}, "additionalProperties": false}
     },

@@ -40,10 +40,22 @@ enum QueryParameters {
         when all four are ≤ 1. Outside the image, or a side under 16 pixels: 422.
         """)
 
+    static let importConcurrency = QueryParameter("concurrency", .integer(1...256, default: nil), """
+        Items the job works on at once; default imports.concurrency, and above imports.maxConcurrency the job gets \
+        that maximum.
+        """, component: "import_concurrency")
+    static let importOnDuplicate = QueryParameter("on_duplicate", .choice(["store", "skip"], default: "store"), """
+        skip: an image that is a near-duplicate of a stored one is not stored (its outcome is 'duplicate'); store: it \
+        is stored, its near-duplicates named in its outcome.
+        """, component: "import_on_duplicate")
+    static let importState = QueryParameter("state", .choice(["all", "pending", "storing", "stored", "duplicate", "refused"], default: "all"),
+                                            "Only items in this state.", component: "import_state")
+
     /// The search options every search route takes.
     static let search = [k, minScore, searchK, exact, filter, offset, groupBy, groupSize, expand]
 
-    static let all = search + [limit, after, threshold, neighbours, uploadID, metadata, onDuplicate, box]
+    static let all = search + [limit, after, threshold, neighbours, uploadID, metadata, onDuplicate, box,
+                               importConcurrency, importOnDuplicate, importState]
 
     /// The document's `components/parameters` entries.
     static var components: [String: Any] {

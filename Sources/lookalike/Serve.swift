@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             services: [
                 LogFlushService(),
-                CatalogService(service: service, logger: logger),
+                CatalogService(service: service, logger: logger, ownPorts: { [server] in [server.port] }),
                 HTTPServerService(server: server, configuration: configuration, logger: logger),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

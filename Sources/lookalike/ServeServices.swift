@@ -25,11 +25,14 @@ struct HTTPServerService: Service {
     }
 }
 
-/// The domain: loads every collection's index, then follows other nodes' writes on a shared database; on graceful
-/// shutdown stops following and the inference workers, and saves the index snapshots.
+/// The domain: loads every collection's index, then follows other nodes' writes on a shared database and runs
+/// import jobs; on graceful shutdown stops imports, following and the inference workers, and saves the index
+/// snapshots.
 struct CatalogService: Service {
     let service: LookalikeService
     let logger: Logger
+    /// The ports this node listens on (import fetches may not reach them).
+    let ownPorts: @Sendable () -> Set<Int>
 
     func run() async throws {
         let service = self.service
@@ -41,6 +44,7 @@ struct CatalogService: Service {
         ])
         // Nodes on a shared database follow each other's writes from here on.
         service.startFollowing()
+        service.startImports(ownPorts: ownPorts)
         let foreign = try await onThread { try service.vectorsFromOtherModels() }
         if foreign > 0 {
             logger.warning("images embedded by another model are not searchable; re-ingest them", metadata: ["count": "\(foreign)"])

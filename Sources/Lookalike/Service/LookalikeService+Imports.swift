@@ -30,10 +30,9 @@ extension LookalikeService {
 
     private func enqueue(_ items: [ImportItem], source: String, collection: String, concurrency: Int?,
                          onDuplicate: ImportJob.DuplicatePolicy) throws -> ImportJob {
-        let lanes = concurrency ?? configuration.imports.concurrency
-        guard (1...configuration.imports.maxConcurrency).contains(lanes) else {
-            throw LookalikeError.invalidArgument("concurrency must be 1...\(configuration.imports.maxConcurrency) (imports.maxConcurrency)")
-        }
+        // Above the configured maximum a job gets the maximum (its status shows what it got).
+        let lanes = min(concurrency ?? configuration.imports.concurrency, configuration.imports.maxConcurrency)
+        guard lanes >= 1 else { throw LookalikeError.invalidArgument("concurrency must be at least 1") }
         var counts: [ImportItem.State: Int] = [:]
         for item in items { counts[item.state, default: 0] += 1 }
         let job = ImportJob(
