@@ -134,25 +134,8 @@ extension Ingest {
     }
 
     private func send(_ method: String, _ url: String, body: Data?) -> (status: Int, body: Data, error: String?) {
-        guard let target = URL(string: url) else { return (0, Data(), "bad URL \(url)") }
-        var request = URLRequest(url: target, timeoutInterval: 300)
-        request.httpMethod = method
-        request.httpBody = body
-        if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
-        let done = DispatchSemaphore(value: 0)
-        let box = ResponseBox()
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            box.value.withLock { $0 = ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data(), error.map { "\($0.localizedDescription)" }) }
-            done.signal()
-        }.resume()
-        done.wait()
-        return box.value.withLock { $0 } ?? (0, Data(), "no response")
+        ServerRequest.send(method, url, body: body, contentType: nil, apiKey: apiKey)
     }
-}
-
-/// Carries a URLSession result to the waiting thread.
-final class ResponseBox: Sendable {
-    let value = Mutex<(Int, Data, String?)?>(nil)
 }
 
 /// Counts and failures of an ingest run, written from several threads under a lock.

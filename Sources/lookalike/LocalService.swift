@@ -31,9 +31,14 @@ final class ProgressReporter: Sendable {
         self.label = label
     }
 
-    func advance() {
+    func advance() { update { $0 + 1 } }
+
+    /// Sets the count of finished items (progress followed from elsewhere, such as a server's job).
+    func update(done: Int) { update { _ in done } }
+
+    private func update(_ change: (Int) -> Int) {
         progress.withLock { progress in
-            progress.done += 1
+            progress.done = change(progress.done)
             let done = progress.done
             let now = Date()
             guard done == total || now.timeIntervalSince(progress.lastPrint) > (interactive ? 0.1 : 2) else { return }
