@@ -27,6 +27,9 @@ struct ParameterContractTests {
         for seed in 1...3 {
             #expect(try client.request("POST", "/v1/images?id=img-\(seed)", body: try APITestHarness.jpeg(seed: UInt64(seed))).status == 201)
         }
+        // An import job whose items list the routes below can page through (its one item is refused at once).
+        let created = try client.request("POST", "/v1/imports", headers: [("Content-Type", "application/x-ndjson")], body: Self.manifest)
+        let job = try #require(created.json["id"] as? String, "\(created.text)")
         let document = try client.request("GET", "/openapi.json").json
         let components = try #require((document["components"] as? [String: Any])?["parameters"] as? [String: [String: Any]])
         let paths = try #require(document["paths"] as? [String: [String: Any]])
@@ -52,7 +55,7 @@ struct ParameterContractTests {
                     bounded.append((name, schema, true))
                 }
                 guard !bounded.isEmpty || !choices.isEmpty else { continue }
-                let probe = Self.probe(method: method.uppercased(), path: path, png: png, dimension: dimension)
+                let probe = Self.probe(method: method.uppercased(), path: path, png: png, dimension: dimension, job: job)
                 let known = try #require(probe, "no probe request for \(method) \(path): add one to the test")
                 let plain = try Self.send(known, client: client, adding: nil)
                 #expect((200..<300).contains(plain.status), "\(method) \(path): \(plain.text)")
@@ -89,10 +92,16 @@ struct ParameterContractTests {
         #expect(routesChecked >= 14 && checked >= 40, "\(routesChecked) routes, \(checked) parameters")
     }
 
-    static func probe(method: String, path: String, png: [UInt8], dimension: Int) -> Probe? {
+    /// A one-item manifest whose item is refused without a fetch leaving the machine (a link-local address).
+    static let manifest = Array(#"{"id": "probe", "url": "http://169.254.169.254/probe.jpg"}"#.utf8)
+
+    static func probe(method: String, path: String, png: [UInt8], dimension: Int, job: String) -> Probe? {
         let collection = path.replacingOccurrences(of: "{collection}", with: "default").replacingOccurrences(of: "{id}", with: "img-1")
+            .replacingOccurrences(of: "{job}", with: job)
         switch (method, path.split(separator: "/").last.map(String.init) ?? "") {
-        case ("GET", "similar"), ("GET", "images"), ("GET", "duplicates"):
+        case ("POST", "imports"):
+            return Probe(method: method, path: collection, body: manifest, contentType: "application/x-ndjson", jsonBody: nil)
+        case ("GET", "similar"), ("GET", "images"), ("GET", "duplicates"), ("GET", "imports"), ("GET", "items"):
             return Probe(method: method, path: collection, body: [], contentType: nil, jsonBody: nil)
         case ("POST", "images"):
             return Probe(method: method, path: collection, body: png, contentType: "image/png", jsonBody: nil)
