@@ -48,13 +48,7 @@ extension LookalikeAPI {
         let query = request.query
         let limit = try QueryParameters.limit.definiteInteger(in: query)
         let state = try QueryParameters.importState.choice(in: query)
-        var after = 0
-        if let text = QueryParameters.after.string(in: query) {
-            guard let position = Int(text), position >= 0 else {
-                throw APIError(status: .badRequest, detail: "after must be an item position (the 'next' of the previous page)")
-            }
-            after = position
-        }
+        let after = try QueryParameters.importAfter.definiteInteger(in: query)
         let items = try service.importItems(
             request.parameters["job"] ?? "", collection: collection,
             states: ImportItem.State(rawValue: state).map { [$0] } ?? [], after: after, limit: limit + 1)

@@ -148,7 +148,8 @@ extension LookalikeAPI {
                "application/json": {"schema": {"$ref": "#/components/schemas/FolderImport"}}}},
              "responses": {"202": {"description": "queued; Location names the job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportJob"}}}},
                            "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"},
-                           "413": {"$ref": "#/components/responses/Problem"}, "415": {"$ref": "#/components/responses/Problem"}}}
+                           "413": {"$ref": "#/components/responses/Problem"}, "415": {"$ref": "#/components/responses/Problem"},
+                           "501": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.createImport(request, collection: collection) },
         APIRoute(.get, "/imports", scope: .collection, access: .read, operation: #"""
             {"summary": "The collection's import jobs, newest first", "operationId": "listImports",
@@ -166,7 +167,7 @@ extension LookalikeAPI {
         APIRoute(.get, "/imports/{job}/items", scope: .collection, access: .read, operation: #"""
             {"summary": "An import job's items with their outcomes, by position", "operationId": "importItems",
              "parameters": [{"$ref": "#/components/parameters/job"}, {"$ref": "#/components/parameters/import_state"},
-                            {"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/after"}],
+                            {"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/import_after"}],
              "responses": {"200": {"description": "a page of items; 'next' is the cursor for the following page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportItems"}}}},
                            "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.importItems(request, collection: collection) },

@@ -48,6 +48,8 @@ enum QueryParameters {
         skip: an image that is a near-duplicate of a stored one is not stored (its outcome is 'duplicate'); store: it \
         is stored, its near-duplicates named in its outcome.
         """, component: "import_on_duplicate")
+    static let importAfter = QueryParameter("after", .integer(0...1_000_000_000, default: 0),
+                                            "The cursor: the `next` of the previous page (an item position).", component: "import_after")
     static let importState = QueryParameter("state", .choice(["all", "pending", "storing", "stored", "duplicate", "refused"], default: "all"),
                                             "Only items in this state.", component: "import_state")
 
@@ -55,7 +57,7 @@ enum QueryParameters {
     static let search = [k, minScore, searchK, exact, filter, offset, groupBy, groupSize, expand]
 
     static let all = search + [limit, after, threshold, neighbours, uploadID, metadata, onDuplicate, box,
-                               importConcurrency, importOnDuplicate, importState]
+                               importConcurrency, importOnDuplicate, importState, importAfter]
 
     /// The document's `components/parameters` entries.
     static var components: [String: Any] {

@@ -6,8 +6,12 @@ public enum ImportError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidManifest(String)
     /// More items than `imports.maxItems`.
     case tooManyItems(limit: Int)
-    /// A folder import or path item without `imports.root`, or a folder outside it or missing.
+    /// A folder that may not be named (outside `imports.root`, `..`).
     case invalidFolder(String)
+    /// No such folder under `imports.root`, or no image files in it.
+    case folderNotFound(String)
+    /// Folder imports are off: `imports.root` is not set.
+    case foldersNotConfigured
     /// No job with this id (in this collection).
     case jobNotFound(String)
     /// The job has ended; it cannot be cancelled.
@@ -18,6 +22,8 @@ public enum ImportError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidManifest(let detail): "invalid manifest: \(detail)"
         case .tooManyItems(let limit): "more than \(limit) items (imports.maxItems)"
         case .invalidFolder(let detail): detail
+        case .folderNotFound(let detail): detail
+        case .foldersNotConfigured: "folder imports are off on this server (imports.root is not set)"
         case .jobNotFound(let id): "no import job '\(id.prefix(80))'"
         case .jobFinished(let id): "import job '\(id.prefix(80))' has ended"
         }
@@ -25,11 +31,14 @@ public enum ImportError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension ImportError: HTTPResponseError {
+    public var publicDetail: String { description }
+
     public var status: HTTPStatus {
         switch self {
         case .invalidManifest, .invalidFolder: .badRequest
         case .tooManyItems: .contentTooLarge
-        case .jobNotFound: .notFound
+        case .jobNotFound, .folderNotFound: .notFound
+        case .foldersNotConfigured: .notImplemented
         case .jobFinished: .conflict
         }
     }

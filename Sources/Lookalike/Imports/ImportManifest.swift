@@ -42,12 +42,14 @@ public enum ImportManifest {
     /// The image files under `folder` (relative to `root`), in path order, each stored under its path relative
     /// to the folder.
     public static func items(inFolder folder: String, root: String, maxItems: Int) throws(ImportError) -> [ImportItem] {
-        guard !root.isEmpty else { throw .invalidFolder("folder imports need imports.root") }
+        guard !root.isEmpty else { throw .foldersNotConfigured }
         let base: URL
-        do { base = try ImportPaths.resolve(folder, under: root) } catch { throw .invalidFolder(error.description) }
+        do { base = try ImportPaths.resolve(folder, under: root) } catch {
+            throw error.missing ? .folderNotFound(error.description) : .invalidFolder(error.description)
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: base.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw .invalidFolder("'\(folder.prefix(200))' is not a folder under imports.root")
+            throw .folderNotFound("'\(folder.prefix(200))' is not a folder under imports.root")
         }
         var relative: [String] = []
         let enumerator = FileManager.default.enumerator(atPath: base.path)
@@ -56,7 +58,7 @@ public enum ImportManifest {
             relative.append(entry)
             if relative.count > maxItems { throw .tooManyItems(limit: maxItems) }
         }
-        guard !relative.isEmpty else { throw .invalidFolder("no image files under '\(folder.prefix(200))'") }
+        guard !relative.isEmpty else { throw .folderNotFound("no image files under '\(folder.prefix(200))'") }
         let prefix = folder.split(separator: "/").joined(separator: "/")
         return relative.sorted().enumerated().map { offset, path in
             ImportItem(position: offset + 1, key: path, source: .path(prefix.isEmpty ? path : prefix + "/" + path), metadata: nil)

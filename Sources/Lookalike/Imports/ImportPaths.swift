@@ -5,6 +5,8 @@ import Foundation
 enum ImportPaths {
     struct Refusal: Error, CustomStringConvertible {
         let description: String
+        /// Nothing is at the path (rather than a path that may not be used).
+        var missing = false
     }
 
     /// The real location of `relative` under `root`; it must exist.
@@ -17,7 +19,9 @@ enum ImportPaths {
         }
         guard let realRoot = realPath(root) else { throw Refusal(description: "imports.root '\(root)' does not exist") }
         let joined = relative.isEmpty ? realRoot : realRoot + "/" + relative
-        guard let real = realPath(joined) else { throw Refusal(description: "no file or folder '\(relative.prefix(200))' under imports.root") }
+        guard let real = realPath(joined) else {
+            throw Refusal(description: "no file or folder '\(relative.prefix(200))' under imports.root", missing: true)
+        }
         guard real == realRoot || real.hasPrefix(realRoot == "/" ? "/" : realRoot + "/") else {
             throw Refusal(description: "path '\(relative.prefix(200))' leads outside imports.root")
         }
