@@ -148,8 +148,8 @@ extension LookalikeAPI {
                "application/json": {"schema": {"$ref": "#/components/schemas/FolderImport"}}}},
              "responses": {"202": {"description": "queued; Location names the job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportJob"}}}},
                            "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"},
-                           "413": {"$ref": "#/components/responses/Problem"}, "415": {"$ref": "#/components/responses/Problem"},
-                           "501": {"$ref": "#/components/responses/Problem"}}}
+                           "403": {"$ref": "#/components/responses/Problem"}, "413": {"$ref": "#/components/responses/Problem"},
+                           "415": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.createImport(request, collection: collection) },
         APIRoute(.get, "/imports", scope: .collection, access: .read, operation: #"""
             {"summary": "The collection's import jobs, newest first", "operationId": "listImports",

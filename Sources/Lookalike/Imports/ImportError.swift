@@ -10,7 +10,7 @@ public enum ImportError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidFolder(String)
     /// No such folder under `imports.root`, or no image files in it.
     case folderNotFound(String)
-    /// Folder imports are off: `imports.root` is not set.
+    /// Folder imports are off: `imports.root` is not set (403: the request is understood, this server refuses it).
     case foldersNotConfigured
     /// No job with this id (in this collection).
     case jobNotFound(String)
@@ -38,7 +38,7 @@ extension ImportError: HTTPResponseError {
         case .invalidManifest, .invalidFolder: .badRequest
         case .tooManyItems: .contentTooLarge
         case .jobNotFound, .folderNotFound: .notFound
-        case .foldersNotConfigured: .notImplemented
+        case .foldersNotConfigured: .forbidden
         case .jobFinished: .conflict
         }
     }
