@@ -141,8 +141,11 @@ def test_collections_images_search_filters_and_errors(server):
 def test_imports_with_progress_and_outcomes(server, tmp_path):
     for seed in range(3):
         (tmp_path / f"p{seed}.jpg").write_bytes(scene(10 + seed))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    handler.log_message = lambda *args: None
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(tmp_path))
     origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=origin.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{origin.server_address[1]}"
