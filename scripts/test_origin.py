@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """An HTTP origin for the import tests: serves files of one folder, and misbehaves on request.
 
-    test_origin.py FOLDER        prints "port=N" once listening on 127.0.0.1 (an ephemeral port)
+    test_origin.py FOLDER [CERT KEY]   prints "port=N" once listening on 127.0.0.1 (an ephemeral port); with a
+                                       certificate and its key (PEM), over TLS
 
 Paths:
     /files/NAME                  the file, as image/* (by extension) or application/octet-stream
@@ -144,5 +145,11 @@ class Handler(BaseHTTPRequestHandler):
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
+if len(sys.argv) == 4:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[2], sys.argv[3])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(f"port={server.server_address[1]}", flush=True)
 server.serve_forever()

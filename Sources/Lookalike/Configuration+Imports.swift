@@ -1,3 +1,4 @@
+import Foundation
 import RemoteFetch
 
 extension Configuration {
@@ -31,6 +32,9 @@ extension Configuration {
         public var maxConcurrency = 32
         /// Items in one job at most.
         public var maxItems = 1_000_000
+        /// Certificates (a PEM file) trusted for https fetches instead of the system's store (an internal CA);
+        /// empty: the system's.
+        public var caFile = ""
         /// Where jobs and their items' outcomes are kept (a SQLite file of this node); empty:
         /// `<storage.databasePath>.imports`.
         public var journalPath = ""
@@ -57,6 +61,8 @@ extension Configuration {
         try check((1...256).contains(imports.maxConcurrency), "imports.maxConcurrency", "must be 1...256")
         try check((1...imports.maxConcurrency).contains(imports.concurrency), "imports.concurrency", "must be 1...imports.maxConcurrency")
         try check((1...100_000_000).contains(imports.maxItems), "imports.maxItems", "must be 1...100000000")
+        try check(imports.caFile.isEmpty || FileManager.default.isReadableFile(atPath: imports.caFile), "imports.caFile",
+                  "must be empty (the system's certificates) or a readable PEM file")
     }
 
     /// The import journal's file.

@@ -16,6 +16,8 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
     case timedOut(String)
     /// The name did not resolve, the connection failed or broke.
     case network(String)
+    /// The TLS handshake failed: a certificate not trusted (see `imports.caFile`) or not for this host.
+    case tls(String)
     /// A configuration entry is not a network.
     case invalidNetwork(String)
     /// Given up on request (the job was cancelled or the service is stopping).
@@ -40,6 +42,7 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
         case .contentType(let type): "content type '\(type.prefix(100))' is not an image's"
         case .timedOut(let detail): "timed out: \(detail)"
         case .network(let detail): "network error: \(detail)"
+        case .tls(let detail): "TLS: \(detail)"
         case .invalidNetwork(let detail): detail
         case .abandoned: "abandoned"
         }

@@ -29,11 +29,14 @@ public struct HTTPFetcher: Sendable {
 
     public let limits: Limits
     public let policy: NetworkPolicy
+    /// Certificates (PEM) trusted for https instead of the system's store; nil: the system's.
+    public let caFile: String?
 
-    public init(limits: Limits, policy: NetworkPolicy) {
+    public init(limits: Limits, policy: NetworkPolicy, caFile: String? = nil) {
         _ = Self.globalInitialisation
         self.limits = limits
         self.policy = policy
+        self.caFile = caFile
     }
 
     /// curl's process-wide set-up, once, before any handle (Swift runs a static initialiser exactly once).
@@ -61,6 +64,7 @@ public struct HTTPFetcher: Sendable {
             _ = lookalike_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
             _ = lookalike_curl_set_string(handle, CURLOPT_PROXY, "")
             _ = lookalike_curl_set_string(handle, CURLOPT_USERAGENT, "lookalike-import/1")
+            if let caFile { _ = lookalike_curl_set_string(handle, CURLOPT_CAINFO, caFile) }
             _ = lookalike_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(limits.connectTimeoutSeconds * 1000))
             _ = lookalike_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(limits.timeoutSeconds * 1000))
             _ = lookalike_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, limits.minBytesPerSecond)
@@ -170,6 +174,8 @@ private final class Transfer {
         case CURLE_TOO_MANY_REDIRECTS: return .tooManyRedirects(limit: maxRedirects)
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT: return .unsupportedURL(message)
         case CURLE_OPERATION_TIMEDOUT: return .timedOut(message)
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM:
+            return .tls(message)
         default: return .network(message.isEmpty ? "curl error \(code.rawValue)" : message)
         }
     }

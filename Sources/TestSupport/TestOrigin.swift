@@ -5,12 +5,16 @@ public import Foundation
 public final class TestOrigin {
     public let port: Int
     public let folder: URL
+    public let scheme: String
     private let process = Process()
 
-    public init(folder: URL) throws {
+    /// `tls`: a certificate and its key (PEM files) to serve https with.
+    public init(folder: URL, tls: (certificate: String, key: String)? = nil) throws {
         self.folder = folder
+        scheme = tls == nil ? "http" : "https"
         process.executableURL = URL(fileURLWithPath: try ExternalTool.testPython.path())
         process.arguments = [ExternalTool.repositoryRoot.appendingPathComponent("scripts/test_origin.py").path, folder.path]
+            + (tls.map { [$0.certificate, $0.key] } ?? [])
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -28,8 +32,8 @@ public final class TestOrigin {
         self.port = port
     }
 
-    /// `http://127.0.0.1:PORT` + `path`.
-    public func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+    /// `http://127.0.0.1:PORT` (or https) + `path`.
+    public func url(_ path: String) -> String { "\(scheme)://127.0.0.1:\(port)\(path)" }
 
     /// Requests per path the origin has served so far.
     public func requestCounts() throws -> [String: Int] {

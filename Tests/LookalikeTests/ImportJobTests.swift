@@ -143,6 +143,30 @@ struct ImportJobTests {
         #expect(try service.importJobs(collection: "shop", limit: 10, after: nil).map(\.id) == [slow.id, folder.id])
     }
 
+    /// A full inference queue (503 from the service) is waited out without using up an item's tries: with one try
+    /// per item, a queue of one and eight lanes, every image is still stored.
+    @Test func aBusyServiceIsWaitedForWithoutUsingUpTries() throws {
+        let directory = try CollectionTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let root = try ExternalTool.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        for seed in 0..<8 as Range<UInt64> {
+            try Data(CollectionTests.jpeg(700 + seed)).write(to: root.appendingPathComponent("b\(seed).jpg"))
+        }
+        var configuration = Self.configuration(directory, root: root)
+        configuration.imports.maxAttempts = 1
+        configuration.model.queueCapacity = 1
+        configuration.model.workers = 1
+        let service = try CollectionTests.open(configuration)
+        defer { service.shutdown() }
+        service.startImports(ownPorts: { [] })
+        let job = try service.createFolderImport(folder: "", collection: "default", concurrency: 8)
+        let done = try Self.waitUntilEnded(service, job.id)
+        #expect(done.counts[.stored] == 8, "\(done.counts)")
+        let items = try service.importItems(job.id, collection: "default", states: [], after: 0, limit: 10)
+        #expect(items.allSatisfy { $0.attempts == 1 }, "\(items.map(\.reason))")
+    }
+
     @Test func manifestsAreParsedLineByLineWithinLimits() throws {
         let csv = "ID,Path,metadata\r\n\"a,b\",x/1.jpg,\"{\"\"k\"\": \"\"v, w\"\"}\"\r\nb,x/2.jpg,\r\nc,x/3.jpg,[1]\r\nd\r\n"
         let items = try ImportManifest.items(from: Array(csv.utf8), format: .csv, maxItems: 10, maxMetadataBytes: 1000)

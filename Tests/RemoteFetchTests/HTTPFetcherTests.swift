@@ -120,6 +120,31 @@ import TestSupport
         }
     }
 
+    /// https with a certificate from a CA of the user's own (`imports.caFile`); without it the handshake fails as
+    /// a TLS error, which another try cannot mend.
+    @Test func httpsTrustsTheGivenCertificatesAndOnlyThose() throws {
+        let folder = try ExternalTool.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data((0..<2000).map { UInt8(truncatingIfNeeded: $0 &* 3) }).write(to: folder.appendingPathComponent("a.jpg"))
+        let certificate = folder.appendingPathComponent("cert.pem").path, key = folder.appendingPathComponent("key.pem").path
+        try ExternalTool("openssl", package: "openssl").run([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        let origin = try TestOrigin(folder: folder, tls: (certificate, key))
+        #expect(origin.url("/").hasPrefix("https://"))
+        let policy = try NetworkPolicy(allowed: NetworkPolicy.defaultAllowed, denied: NetworkPolicy.defaultDenied, ownPorts: [])
+        let limits = HTTPFetcher.Limits(maxBytes: 1 << 20, timeoutSeconds: 5)
+        let trusting = HTTPFetcher(limits: limits, policy: policy, caFile: certificate)
+        #expect(try trusting.fetch(origin.url("/files/a.jpg")) == [UInt8](Data(contentsOf: folder.appendingPathComponent("a.jpg"))))
+        do {
+            _ = try HTTPFetcher(limits: limits, policy: policy).fetch(origin.url("/files/a.jpg"))
+            Issue.record("a self-signed certificate was trusted by the system's store")
+        } catch {
+            guard case .tls = error else { Issue.record("\(error)"); return }
+            #expect(!error.isTransient)
+        }
+    }
+
     @Test func networksParseAndMatchAsCIDR() throws {
         let network = try IPNetwork(parsing: "192.168.0.0/16")
         #expect(network.contains([192, 168, 4, 5]))

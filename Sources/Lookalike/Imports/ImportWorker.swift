@@ -4,8 +4,9 @@ import HTTPCore
 import RemoteFetch
 
 /// Works through one job's items with `job.concurrency` lanes: each item is read (a path under `imports.root`) or
-/// fetched (a URL), looked up, then stored through the service's upload path; transient failures are tried again
-/// after a growing pause, up to `imports.maxAttempts` tries.
+/// fetched (a URL), looked up, then stored through the service's upload path; transient failures of the source are
+/// tried again after a growing pause, up to `imports.maxAttempts` tries. A busy service (503: inference queue full,
+/// still loading) is waited for without using up the item's tries: it says nothing about the item.
 struct ImportWorker: Sendable {
     let service: LookalikeService
     let job: ImportJob
@@ -47,6 +48,8 @@ struct ImportWorker: Sendable {
     private enum Outcome {
         case final(ImportItem.State, String?)
         case tryAgain(String)
+        /// The service is busy: try again after a pause, without counting a try.
+        case waitForService(String)
         case halted
     }
 
@@ -70,6 +73,11 @@ struct ImportWorker: Sendable {
                 next.reason = reason
                 let pause = settings.retryDelaySeconds * pow(2, Double(attempt - 1)) * Double.random(in: 0.8...1.2)
                 scheduler.retry(next, at: Date().addingTimeInterval(pause))
+            case .waitForService(let reason):
+                // Back from `storing` (the store was not reached), with the tries it had.
+                try journal.record(job: job.id, position: item.position, state: .pending, reason: reason, attempts: item.attempts)
+                let pause = max(0.05, settings.retryDelaySeconds) * Double.random(in: 0.8...1.2)
+                scheduler.retry(item, at: Date().addingTimeInterval(pause))
             case .halted:
                 break
             }
@@ -115,7 +123,7 @@ struct ImportWorker: Sendable {
             let near = matches.prefix(5).map { "\($0.key) (\(String(format: "%.3f", $0.score)))" }
             return .final(.duplicate, "near-duplicate of \(near.joined(separator: ", "))")
         } catch let error as any HTTPResponseError where error.status == .serviceUnavailable {
-            return .tryAgain(error.publicDetail)
+            return .waitForService(error.publicDetail)
         } catch let error as any HTTPResponseError {
             return .final(.refused, error.publicDetail)
         } catch {

@@ -84,7 +84,7 @@ extension LookalikeService {
                 limits: .init(maxBytes: configuration.importMaxItemBytes, maxRedirects: settings.maxRedirects,
                               connectTimeoutSeconds: settings.connectTimeoutSeconds, timeoutSeconds: settings.timeoutSeconds,
                               minBytesPerSecond: settings.minBytesPerSecond, lowSpeedSeconds: settings.lowSpeedSeconds),
-                policy: policy)
+                policy: policy, caFile: settings.caFile.isEmpty ? nil : settings.caFile)
             ImportWorker(service: self, job: job, scheduler: scheduler, journal: journal, fetcher: fetcher).run()
         }
     }
