@@ -158,9 +158,11 @@ final class PostgresConnectionPool: @unchecked Sendable {
         guard let error = error as? PSQLError else { return false }
         switch error.code {
         case .server:
-            // Class 08 (connection exception) and 57P01…57P03 (the server shutting down or starting).
+            // Class 08 (connection exception), 57P01…57P03 (the server shutting down or starting), and 25006
+            // (a write on a read-only server: after a failover, a connection still attached to the old leader,
+            // now a standby; a fresh connection reaches the new leader).
             let state = error.serverInfo?[.sqlState] ?? ""
-            return state.hasPrefix("08") || state.hasPrefix("57P")
+            return state.hasPrefix("08") || state.hasPrefix("57P") || state == "25006"
         case .sslUnsupported, .failedToAddSSLHandler, .receivedUnencryptedDataAfterSSLRequest, .messageDecodingFailure,
              .unexpectedBackendMessage, .clientClosedConnection, .serverClosedConnection, .connectionError,
              .uncleanShutdown:
