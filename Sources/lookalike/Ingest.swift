@@ -26,7 +26,8 @@ struct Ingest: ParsableCommand {
         guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be 1...64") }
     }
 
-    static let extensions: Set<String> = ["jpg", "jpeg", "png", "jpe", "webp", "gif", "bmp", "dib", "tif", "tiff", "heic", "heif", "avif"]
+    /// The file name extensions a folder is searched for: those of folder imports.
+    static let extensions = ImportManifest.imageExtensions
 
     /// Files under `paths`, sorted, JPEG/PNG by extension (the decoder still checks the bytes).
     static func files(in paths: [String]) throws -> [String] {

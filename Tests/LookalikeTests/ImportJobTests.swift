@@ -32,6 +32,30 @@ struct ImportJobTests {
         return root
     }
 
+    /// A service with imports from `fixtures()` (served by a real origin, and as `imports.root`), shut down and
+    /// removed when released.
+    final class Setup {
+        let directory: URL
+        let root: URL
+        let origin: TestOrigin
+        let service: LookalikeService
+
+        init(_ configure: (inout Configuration) -> Void = { _ in }) throws {
+            directory = try CollectionTests.temporaryDirectory()
+            root = try ImportJobTests.fixtures()
+            origin = try TestOrigin(folder: root)
+            var configuration = ImportJobTests.configuration(directory, root: root)
+            configure(&configuration)
+            service = try CollectionTests.open(configuration)
+        }
+
+        deinit {
+            service.shutdown()
+            try? FileManager.default.removeItem(at: directory)
+            try? FileManager.default.removeItem(at: root)
+        }
+    }
+
     static func waitUntilEnded(_ service: LookalikeService, _ id: String, collection: String = "default", timeout: Double = 300) throws -> ImportJob {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -44,13 +68,9 @@ struct ImportJobTests {
     }
 
     @Test func everyItemGetsTheOutcomeItsSourceDeserves() throws {
-        let directory = try CollectionTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let root = try Self.fixtures()
-        defer { try? FileManager.default.removeItem(at: root) }
-        let origin = try TestOrigin(folder: root)
-        let service = try CollectionTests.open(Self.configuration(directory, root: root))
-        defer { service.shutdown() }
+        let setup = try Setup()
+        defer { withExtendedLifetime(setup) {} }  // released (and shut down) at the end of the test, not after its last use
+        let (root, origin, service) = (setup.root, setup.origin, setup.service)
         service.startImports(ownPorts: { [] })
 
         let lines: [(String, String?)] = [
@@ -109,13 +129,9 @@ struct ImportJobTests {
     }
 
     @Test func foldersImportUnderTheirRelativePathsAndJobsCancel() throws {
-        let directory = try CollectionTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let root = try Self.fixtures()
-        defer { try? FileManager.default.removeItem(at: root) }
-        let origin = try TestOrigin(folder: root)
-        let service = try CollectionTests.open(Self.configuration(directory, root: root))
-        defer { service.shutdown() }
+        let setup = try Setup()
+        defer { withExtendedLifetime(setup) {} }
+        let (origin, service) = (setup.origin, setup.service)
         _ = try service.createCollection(name: "shop")
         #expect(throws: ImportError.self) { try service.createFolderImport(folder: "../", collection: "shop") }
         #expect(throws: ImportError.self) { try service.createFolderImport(folder: "missing", collection: "shop") }
@@ -146,21 +162,20 @@ struct ImportJobTests {
     /// A full inference queue (503 from the service) is waited out without using up an item's tries: with one try
     /// per item, a queue of one and eight lanes, every image is still stored.
     @Test func aBusyServiceIsWaitedForWithoutUsingUpTries() throws {
-        let directory = try CollectionTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let root = try ExternalTool.scratchDirectory()
-        defer { try? FileManager.default.removeItem(at: root) }
-        for seed in 0..<8 as Range<UInt64> {
-            try Data(CollectionTests.jpeg(700 + seed)).write(to: root.appendingPathComponent("b\(seed).jpg"))
+        let setup = try Setup {
+            $0.imports.maxAttempts = 1
+            $0.model.queueCapacity = 1
+            $0.model.workers = 1
         }
-        var configuration = Self.configuration(directory, root: root)
-        configuration.imports.maxAttempts = 1
-        configuration.model.queueCapacity = 1
-        configuration.model.workers = 1
-        let service = try CollectionTests.open(configuration)
-        defer { service.shutdown() }
+        defer { withExtendedLifetime(setup) {} }
+        let service = setup.service
+        let busy = setup.root.appendingPathComponent("busy")
+        try FileManager.default.createDirectory(at: busy, withIntermediateDirectories: true)
+        for seed in 0..<8 as Range<UInt64> {
+            try Data(CollectionTests.jpeg(700 + seed)).write(to: busy.appendingPathComponent("b\(seed).jpg"))
+        }
         service.startImports(ownPorts: { [] })
-        let job = try service.createFolderImport(folder: "", collection: "default", concurrency: 8)
+        let job = try service.createFolderImport(folder: "busy", collection: "default", concurrency: 8)
         let done = try Self.waitUntilEnded(service, job.id)
         #expect(done.counts[.stored] == 8, "\(done.counts)")
         let items = try service.importItems(job.id, collection: "default", states: [], after: 0, limit: 10)

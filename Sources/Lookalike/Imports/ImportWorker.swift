@@ -117,11 +117,9 @@ struct ImportWorker: Sendable {
             try journal.record(job: job.id, position: item.position, state: .storing, reason: nil, attempts: item.attempts)
             let result = try service.ingest(bytes: bytes, key: key, metadata: item.metadata,
                                             rejectDuplicates: job.onDuplicate == .skip, collection: job.collection)
-            let near = result.duplicates.prefix(5).map { "\($0.key) (\(String(format: "%.3f", $0.score)))" }
-            return .final(.stored, near.isEmpty ? nil : "near-duplicate of \(near.joined(separator: ", "))")
+            return .final(.stored, result.duplicates.isEmpty ? nil : Self.nearDuplicates(result.duplicates))
         } catch LookalikeError.duplicate(let matches) {
-            let near = matches.prefix(5).map { "\($0.key) (\(String(format: "%.3f", $0.score)))" }
-            return .final(.duplicate, "near-duplicate of \(near.joined(separator: ", "))")
+            return .final(.duplicate, Self.nearDuplicates(matches))
         } catch let error as any HTTPResponseError where error.status == .serviceUnavailable {
             return .waitForService(error.publicDetail)
         } catch let error as any HTTPResponseError {
@@ -129,5 +127,10 @@ struct ImportWorker: Sendable {
         } catch {
             return .final(.refused, "\(error)")
         }
+    }
+
+    /// An outcome's reason naming the first few near-duplicates and their cosines.
+    static func nearDuplicates(_ matches: [Match]) -> String {
+        "near-duplicate of " + matches.prefix(5).map { "\($0.key) (\(String(format: "%.3f", $0.score)))" }.joined(separator: ", ")
     }
 }
