@@ -38,6 +38,17 @@ final class CollectionRegistry: Sendable {
         state.withLockedValue { $0.collections[collection.name] = collection }
     }
 
+    /// Puts `successor` (the same collection on another recipe) in the place of `current`; false when `current`
+    /// is no longer registered (deleted meanwhile).
+    @discardableResult
+    func replace(_ current: ImageCollection, with successor: ImageCollection) -> Bool {
+        state.withLockedValue { state in
+            guard state.collections[current.name] === current else { return false }
+            state.collections[current.name] = successor
+            return true
+        }
+    }
+
     /// Reserves `name` for a creation, checking that it is free and the cap not reached; ``publish(_:)`` or
     /// ``release(_:)`` ends the reservation.
     func reserve(_ name: String) throws {

@@ -2,7 +2,7 @@ import Foundation
 public import MetadataFilter
 
 /// What a collection is created with (`POST /v1/collections` body, `lookalike collections create`), fixed for
-/// its life. Omitted fields take the service configuration's `hashing` values.
+/// its life but for the recipe, which re-embedding changes. Omitted fields take the service configuration's values.
 public struct CollectionSettings: Sendable, Equatable {
     /// The binary-code scheme: random hyperplanes, or ITQ learned from the collection's own images.
     public var codeScheme: CodeSchemeKind
@@ -13,13 +13,18 @@ public struct CollectionSettings: Sendable, Equatable {
     public var indexes: AttributeSchema
     /// The kind of index: the forest (full vectors in memory) or the graph (compressed, for millions).
     public var indexKind: IndexKind
+    /// How images become vectors; nil: the service configuration's recipe. Changed by re-embedding.
+    public var recipe: EmbeddingRecipe?
+    /// The recipe a re-embedding in progress moves the collection to (stored, so a restart resumes it).
+    public var recipeChange: EmbeddingRecipe?
 
     public init(codeScheme: CodeSchemeKind, codeBits: Int, indexes: AttributeSchema = AttributeSchema(),
-                indexKind: IndexKind = .forest) {
+                indexKind: IndexKind = .forest, recipe: EmbeddingRecipe? = nil) {
         self.codeScheme = codeScheme
         self.codeBits = codeBits
         self.indexes = indexes
         self.indexKind = indexKind
+        self.recipe = recipe
     }
 
     /// The service configuration's defaults.
@@ -29,11 +34,22 @@ public struct CollectionSettings: Sendable, Equatable {
 
     static let allowedBits: Set<Int> = [64, 128, 256]
 
-    /// Parses settings given as a JSON object (unknown keys and bad values are errors naming the key).
-    public static func parse(_ object: [String: Any], defaults: CollectionSettings) throws -> CollectionSettings {
+    /// Parses settings given as a JSON object (unknown keys and bad values are errors naming the key). A recipe's
+    /// fields left out take `recipeBase`'s values.
+    public static func parse(_ object: [String: Any], defaults: CollectionSettings,
+                             recipeBase: EmbeddingRecipe = EmbeddingRecipe()) throws -> CollectionSettings {
+        try parse(object, defaults: defaults, recipeBase: recipeBase, storedForm: false)
+    }
+
+    private static func parse(_ object: [String: Any], defaults: CollectionSettings, recipeBase: EmbeddingRecipe,
+                              storedForm: Bool) throws -> CollectionSettings {
         var settings = defaults
         for (key, value) in object {
             switch key {
+            case "recipe":
+                settings.recipe = try EmbeddingRecipe.parse(value, base: recipeBase)
+            case "recipe_change" where storedForm:
+                settings.recipeChange = try EmbeddingRecipe.parse(value, base: recipeBase)
             case "code_scheme":
                 guard let text = value as? String, let kind = CodeSchemeKind(rawValue: text) else {
                     throw LookalikeError.invalidArgument(
@@ -81,14 +97,21 @@ public struct CollectionSettings: Sendable, Equatable {
     public var json: String {
         #"{"code_bits":\#(codeBits),"code_scheme":"\#(codeScheme.rawValue)""#
             + (indexKind == .forest ? "" : #","index":{"kind":"\#(indexKind.rawValue)"}"#)
-            + (indexes.fields.isEmpty ? "" : #","indexes":\#(indexes.declaration.json)"#) + "}"
+            + (indexes.fields.isEmpty ? "" : #","indexes":\#(indexes.declaration.json)"#)
+            + (recipe.map { #","recipe":\#($0.json)"# } ?? "") + (recipeChange.map { #","recipe_change":\#($0.json)"# } ?? "") + "}"
+    }
+
+    /// Whether stored settings name a recipe of their own (rather than the configured one).
+    static func hasOwnRecipe(_ text: String) -> Bool {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return false }
+        return object["recipe"] != nil
     }
 
     /// Reads the stored form; fields missing from older rows (the migrated default collection stores `{}`)
     /// take `defaults`.
     static func stored(_ text: String, defaults: CollectionSettings) -> CollectionSettings {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
-              let settings = try? parse(object, defaults: defaults) else { return defaults }
+              let settings = try? parse(object, defaults: defaults, recipeBase: EmbeddingRecipe(), storedForm: true) else { return defaults }
         return settings
     }
 }

@@ -37,6 +37,8 @@ public final class ImageEmbedder: Sendable {
     /// The model, its weights and how images become vectors: recorded with every vector, so vectors of another
     /// recipe never meet in one search.
     public let recipe: ModelIdentity
+    /// The choices ``recipe`` names.
+    public let embeddingRecipe: EmbeddingRecipe
 
     public init(
         model: ImageModel, pool: InferencePool, limits: DecodingLimits = DecodingLimits(),
@@ -49,6 +51,8 @@ public final class ImageEmbedder: Sendable {
         self.trimBorders = trimBorders
         self.mirrorAverage = mirrorAverage
         self.featurePower = featurePower
+        self.embeddingRecipe = EmbeddingRecipe(
+            crop: cropPolicy, trimBorders: trimBorders, mirrorAverage: mirrorAverage, featurePower: featurePower)
         self.recipe = ModelIdentity(
             name: model.identity.name + (trimBorders ? "+trim" : "") + (mirrorAverage ? "+mirror" : "")
                 + Self.recipeSuffix(of: cropPolicy) + Self.recipeSuffix(ofFeaturePower: featurePower),
@@ -57,6 +61,12 @@ public final class ImageEmbedder: Sendable {
         self.preprocessor = ModelInputPreprocessor(
             size: model.inputSize, mean: model.inputMean, std: model.inputStd, cropPolicy: cropPolicy)
         self.thumbnailer = thumbnailer
+    }
+
+    /// An embedder of another recipe sharing this one's model, worker pool, decoding limits and thumbnails.
+    public func withRecipe(_ other: EmbeddingRecipe) -> ImageEmbedder {
+        ImageEmbedder(model: model, pool: pool, limits: decoder.limits, thumbnailer: thumbnailer, cropPolicy: other.crop,
+                      trimBorders: other.trimBorders, mirrorAverage: other.mirrorAverage, featurePower: other.featurePower)
     }
 
     /// A prepared image: the decoded pixels' facts, the model input and the thumbnail.

@@ -23,6 +23,9 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
     case tooManyCollections(Int)
     /// An operation only a SQLite file has (its online backup, its integrity check); PostgreSQL has its own.
     case unsupportedOnPostgres(String)
+    /// A collection's recipe cannot change now (a re-embedding is in progress, or no originals are kept); the
+    /// message says why.
+    case recipeChangeRefused(String)
 
     public var description: String {
         switch self {
@@ -35,6 +38,7 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
         case .collectionNotFound(let name): return "no collection named '\(name.prefix(80))'"
         case .collectionExists(let name): return "a collection named '\(name)' exists"
         case .tooManyCollections(let limit): return "the limit of \(limit) collections is reached (storage.maxCollections)"
+        case .recipeChangeRefused(let message): return message
         case .unsupportedOnPostgres(let operation):
             return "\(operation) is for a SQLite database; with PostgreSQL use its own tools (pg_dump, pg_basebackup, amcheck)"
         }
@@ -45,7 +49,7 @@ extension LookalikeError: HTTPResponseError {
     public var status: HTTPStatus {
         switch self {
         case .notFound, .collectionNotFound: .notFound
-        case .duplicate, .collectionExists, .tooManyCollections: .conflict
+        case .duplicate, .collectionExists, .tooManyCollections, .recipeChangeRefused: .conflict
         case .invalidArgument: .badRequest
         case .exampleNotFound: .unprocessableContent
         case .notReady, .unavailable: .serviceUnavailable

@@ -29,6 +29,25 @@ extension LookalikeAPI {
         try JSONResponse.encoded(.ok, CollectionBody(summary: try service.describeCollection(name)))
     }
 
+    func patchCollection(_ request: HTTPRequest, name: String) throws -> HTTPResponse {
+        guard request.body.count <= Self.maxCollectionBodyBytes else {
+            throw APIError(status: .contentTooLarge, detail: "a collection body is at most \(Self.maxCollectionBodyBytes) bytes")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
+            throw APIError(status: .badRequest, detail: #"body must be a JSON object {"recipe": {...}}"#)
+        }
+        if let unknown = object.keys.first(where: { $0 != "recipe" }) {
+            throw APIError(status: .badRequest, detail: "'\(unknown.prefix(64))' cannot be changed; only 'recipe' can")
+        }
+        guard let recipe = object["recipe"] else {
+            throw APIError(status: .badRequest, detail: #"'recipe' is required, such as {"recipe": {"crop": "squash"}}"#)
+        }
+        let before = try service.describeCollection(name)
+        let summary = try service.changeRecipe(collection: name, to: recipe)
+        let started = summary.recipeChange != nil && summary.recipeChange != before.recipeChange
+        return try JSONResponse.encoded(started ? .accepted : .ok, CollectionBody(summary: summary))
+    }
+
     func deleteCollection(_ name: String) throws -> HTTPResponse {
         try service.deleteCollection(name)
         return HTTPResponse(status: .noContent)

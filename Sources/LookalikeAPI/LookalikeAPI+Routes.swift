@@ -23,6 +23,15 @@ extension LookalikeAPI {
              "responses": {"200": {"description": "the collection", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Collection"}}}},
                            "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, _ in try api.describeCollection(request.parameters["collection"] ?? "") },
+        APIRoute(.patch, "/v1/collections/{collection}", scope: .service, access: .admin, operation: #"""
+            {"summary": "Change a collection's recipe: its vectors are recomputed in the background from the stored originals while the old ones keep serving, then it switches at once",
+             "operationId": "patchCollection", "parameters": [{"$ref": "#/components/parameters/collection"}],
+             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CollectionPatch"}}}},
+             "responses": {"202": {"description": "re-embedding started; recipe_change follows it", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Collection"}}}},
+                           "200": {"description": "the recipe is already the collection's", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Collection"}}}},
+                           "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"},
+                           "409": {"$ref": "#/components/responses/Problem"}, "413": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, request, _ in try api.patchCollection(request, name: request.parameters["collection"] ?? "") },
         APIRoute(.delete, "/v1/collections/{collection}", scope: .service, access: .admin, operation: #"""
             {"summary": "Delete a collection and everything stored in it (the default collection is emptied)", "operationId": "deleteCollection",
              "parameters": [{"$ref": "#/components/parameters/collection"}],

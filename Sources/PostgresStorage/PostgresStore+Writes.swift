@@ -187,6 +187,47 @@ extension PostgresStore {
         }
     }
 
+    public func updateSettings(_ settings: String, collection: Int64) throws {
+        try transaction { connection in
+            _ = try run("UPDATE collections SET settings = \(settings) WHERE id = \(collection)", on: connection)
+            try notify(collection: collection, on: connection)
+        }
+    }
+
+    public func switchVectors(_ vectors: [VectorReplacement], settings: String, codeScheme: Int64, collection: Int64) throws {
+        try transaction { connection in
+            for chunk in stride(from: 0, to: vectors.count, by: 200) {
+                let part = vectors[chunk..<min(chunk + 200, vectors.count)]
+                var bindings = PostgresBindings(capacity: part.count * 7)
+                var rows: [String] = []
+                for (offset, row) in part.enumerated() {
+                    bindings.append(row.id)
+                    bindings.append(row.model)
+                    bindings.append(Int64(row.vector.count))
+                    bindings.append(Self.buffer(floats: row.vector))
+                    bindings.append(row.code.schemeID)
+                    bindings.append(Int64(row.code.bits))
+                    bindings.append(Self.buffer(words: row.code.words))
+                    let base = offset * 7
+                    rows.append("($\(base + 1)::BIGINT, $\(base + 2)::TEXT, $\(base + 3)::BIGINT, $\(base + 4)::BYTEA, "
+                                + "$\(base + 5)::BIGINT, $\(base + 6)::BIGINT, $\(base + 7)::BYTEA)")
+                }
+                _ = try run(PostgresQuery(unsafeSQL: """
+                    WITH n(image_id, model, dimension, data, scheme_id, bits, words) AS (VALUES \(rows.joined(separator: ","))),
+                    v AS (
+                        UPDATE vectors SET model = n.model, dimension = n.dimension, data = n.data
+                        FROM n WHERE vectors.image_id = n.image_id
+                    )
+                    UPDATE codes SET scheme_id = n.scheme_id, bits = n.bits, words = n.words
+                    FROM n WHERE codes.image_id = n.image_id
+                    """, binds: bindings), on: connection)
+            }
+            _ = try run("UPDATE collections SET settings = \(settings), code_scheme_id = \(codeScheme) WHERE id = \(collection)",
+                        on: connection)
+            try notify(collection: collection, on: connection)
+        }
+    }
+
     public func updateCodes(_ codes: [(id: Int64, code: StoredCode)]) throws {
         guard !codes.isEmpty else { return }
         try transaction { connection in

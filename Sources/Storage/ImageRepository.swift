@@ -37,6 +37,11 @@ public protocol ImageRepository: AnyObject, Sendable {
     func setCodeScheme(_ scheme: Int64, collection: Int64) throws
     /// Replaces the codes of these images (ids no longer stored are skipped), in one transaction.
     func updateCodes(_ codes: [(id: Int64, code: StoredCode)]) throws
+    /// Replaces a collection's settings (a JSON object as text).
+    func updateSettings(_ settings: String, collection: Int64) throws
+    /// A re-embedding's switch, in one transaction: replaces the vectors and codes of these images (ids no longer
+    /// stored are skipped) and the collection's settings and code scheme.
+    func switchVectors(_ vectors: [VectorReplacement], settings: String, codeScheme: Int64, collection: Int64) throws
     /// Drops tombstones at or below `sequence` (at most the collection's last sequence) and raises the
     /// collection's ``StoredCollection/compactedThrough`` to it.
     func compactTombstones(collection: Int64, through sequence: Int64) throws

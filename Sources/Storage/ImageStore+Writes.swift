@@ -195,6 +195,32 @@ extension ImageStore {
         try write { try $0.run("UPDATE collections SET code_scheme_id = ? WHERE id = ?", [.integer(scheme), .integer(collection)]) }
     }
 
+    public func updateSettings(_ settings: String, collection: Int64) throws {
+        try write { try $0.run("UPDATE collections SET settings = ? WHERE id = ?", [.text(settings), .integer(collection)]) }
+    }
+
+    public func switchVectors(_ vectors: [VectorReplacement], settings: String, codeScheme: Int64, collection: Int64) throws {
+        try write { db in
+            try db.transaction {
+                let vector = try db.prepare("UPDATE vectors SET model = ?, dimension = ?, data = ? WHERE image_id = ?")
+                let code = try db.prepare("UPDATE codes SET scheme_id = ?, bits = ?, words = ? WHERE image_id = ?")
+                for row in vectors {
+                    vector.reset()
+                    try vector.bind([.text(row.model), .integer(Int64(row.vector.count))])
+                    try vector.bind(floats: row.vector, at: 3)
+                    try vector.bind(.integer(row.id), at: 4)
+                    while try vector.step() {}
+                    code.reset()
+                    try code.bind([.integer(row.code.schemeID), .integer(Int64(row.code.bits)),
+                                   .blob(BlobEncoding.bytes(of: row.code.words)), .integer(row.id)])
+                    while try code.step() {}
+                }
+                try db.run("UPDATE collections SET settings = ?, code_scheme_id = ? WHERE id = ?",
+                           [.text(settings), .integer(codeScheme), .integer(collection)])
+            }
+        }
+    }
+
     /// Replaces the codes of many images in one transaction (after a scheme change).
     public func updateCodes(_ codes: [(id: Int64, code: StoredCode)]) throws {
         try write { db in

@@ -88,6 +88,22 @@ public struct StoredCode: Sendable, Equatable {
     }
 }
 
+/// An image's new vector and code (a re-embedding's switch).
+public struct VectorReplacement: Sendable {
+    public var id: Int64
+    /// The recipe that made the vector.
+    public var model: String
+    public var vector: [Float]
+    public var code: StoredCode
+
+    public init(id: Int64, model: String, vector: [Float], code: StoredCode) {
+        self.id = id
+        self.model = model
+        self.vector = vector
+        self.code = code
+    }
+}
+
 /// A hash scheme's parameters, stored so that codes can always be recomputed.
 public struct StoredHashScheme: Sendable, Equatable {
     public let id: Int64

@@ -45,6 +45,8 @@ struct CatalogService: Service {
         // Nodes on a shared database follow each other's writes from here on.
         service.startFollowing()
         service.startImports(ownPorts: ownPorts)
+        // Re-embeddings that were in progress when the process stopped.
+        service.startRecipeChanges()
         let foreign = try await onThread { try service.vectorsFromOtherModels() }
         if foreign > 0 {
             logger.warning("images embedded by another model are not searchable; re-ingest them", metadata: ["count": "\(foreign)"])

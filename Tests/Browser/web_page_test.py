@@ -373,6 +373,19 @@ def run_open_server(driver, server, files, screenshots):
     Select(driver.find_element(By.ID, "collection")).select_by_value("default")
     wait(driver, lambda d: len(tiles(d, "browse-results")) == 7, "back to default")
 
+    # A re-embedding to another recipe, followed in the bar until the collection is on it.
+    recipe_status = lambda d: d.find_element(By.ID, "recipe-status").text
+    wait(driver, lambda d: recipe_status(d).startswith("Recipe: "), "the collection's recipe")
+    check("squash" not in recipe_status(driver), f"not yet squashed: {recipe_status(driver)}")
+    status, _, body = server.api("PATCH", "/v1/collections/default", body=b'{"recipe": {"crop": "squash"}}',
+                                 headers={"Content-Type": "application/json"})
+    check(status == 202 and json.loads(body)["recipe_change"]["state"] == "running", f"PATCH recipe → {status} {body[:200]}")
+    driver.refresh()
+    wait(driver, lambda d: recipe_status(d).startswith("Re-embedding to squash crop") or recipe_status(d).startswith("Recipe: squash crop"),
+         "the re-embedding in the bar")
+    wait(driver, lambda d: recipe_status(d).startswith("Recipe: squash crop"), "the new recipe once re-embedded", timeout=120)
+    check(json.loads(server.api("GET", "/v1/collections/default")[2])["recipe_change"]["state"] == "done", "the change is done")
+
     # Duplicates: the groups the API gives, shown side by side.
     driver.get(server.url + "/#duplicates")
     status, _, body = server.api("GET", "/v1/duplicates?threshold=0.92&limit=20")
@@ -468,7 +481,7 @@ def main():
     try:
         files = make_images(directory)
         driver = browser(directory / "profile")
-        open_server = Server(arguments.binary, directory, "open")
+        open_server = Server(arguments.binary, directory, "open", env={"LOOKALIKE_STORAGE_KEEP_ORIGINALS": "true"})
         servers.append(open_server)
         run_open_server(driver, open_server, files, arguments.screenshots)
         print("web page: open server passed")

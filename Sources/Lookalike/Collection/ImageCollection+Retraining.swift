@@ -11,7 +11,7 @@ extension ImageCollection {
     func retrainCodesIfDue() {
         let due = writes.withLockedValue { state -> Bool in
             guard settings.codeScheme == .itq, codeScheme.kind != CodeSchemeKind.itq.rawValue, !state.retraining,
-                  !state.closed, index.count >= configuration.hashing.itqMinimumImages,
+                  !state.closed, !state.superseded, index.count >= configuration.hashing.itqMinimumImages,
                   Date().timeIntervalSince(state.lastRetrainAttempt) >= Self.retrainRetrySeconds else { return false }
             state.retraining = true
             state.lastRetrainAttempt = Date()
@@ -49,7 +49,7 @@ extension ImageCollection {
         guard let schemeID, schemeID != codeScheme.id, let saved = try store.hashScheme(id: schemeID),
               let adopted = try CodeScheme(id: schemeID, stored: saved, settings: settings, dimension: dimension) else { return }
         writes.withLockedValue { state in
-            guard !state.closed, codeScheme.id != schemeID else { return }
+            guard !state.closed, !state.superseded, codeScheme.id != schemeID else { return }
             index.recomputeCodes { adopted.code(for: Array($0)) }
             published.withLockedValue { $0.scheme = adopted }
         }
@@ -110,7 +110,7 @@ extension ImageCollection {
             })
         }
         try writes.withLockedValue { state in
-            guard !state.closed else { return }
+            guard !state.closed, !state.superseded else { return }
             var codes = plan.codes
             var changed: [(id: Int64, code: StoredCode)] = []
             var after = plan.sequence

@@ -11,7 +11,7 @@ extension ImageCollection {
     func store(_ embedding: ImageEmbedder.Embedding, key: String, sha256: [UInt8], byteSize: Int, metadata: String,
                original: [UInt8]?, lookup: (scheme: CodeScheme, code: BinaryCode)) throws -> UpsertOutcome {
         let outcome = try writes.withLockedValue { state -> UpsertOutcome in
-            guard !state.closed else { throw LookalikeError.collectionNotFound(name) }
+            try state.checkWritable(name)
             // The stored code must come from the scheme in force under the lock, so a scheme switch since the
             // lookup never mixes codes.
             let scheme = codeScheme
@@ -51,7 +51,7 @@ extension ImageCollection {
     func patchMetadata(key: String, patch: FilterValue) throws -> StoredImage {
         guard case .object = patch else { throw LookalikeError.invalidArgument("a metadata patch must be a JSON object") }
         return try writes.withLockedValue { state in
-            guard !state.closed else { throw LookalikeError.collectionNotFound(name) }
+            try state.checkWritable(name)
             guard let current = try store.image(key: key, collection: id) else { throw LookalikeError.notFound(key) }
             let metadata = (Self.document(current.metadata) ?? .object([:])).merging(patch: patch).json
             try validateMetadata(metadata)
@@ -73,7 +73,7 @@ extension ImageCollection {
     func delete(key: String) throws -> Bool {
         defer { try? compactTombstonesIfDue() }
         return try writes.withLockedValue { state in
-            guard !state.closed else { throw LookalikeError.collectionNotFound(name) }
+            try state.checkWritable(name)
             guard let deleted = try store.delete(key: key, collection: id) else { return false }
             if followsIndex(deleted.sequence) {
                 index.remove(id: deleted.id, sequence: deleted.sequence)

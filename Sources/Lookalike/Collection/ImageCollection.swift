@@ -26,6 +26,11 @@ final class ImageCollection: Sendable {
     let records = RecordDirectory()
     let store: any ImageRepository
     let configuration: Configuration
+    /// How this collection's images become vectors: fixed for this object's life. A re-embedding replaces the
+    /// whole object (``switchRecipe(_:successor:)``), so a search reads one recipe's vectors with a query embedded
+    /// by the same recipe.
+    let embedder: ImageEmbedder
+    /// The recipe's name, which the stored vectors this index loads carry.
     let modelName: String
     let dimension: Int
     let writes = NIOLockedValueBox(WriteState())
@@ -37,12 +42,21 @@ final class ImageCollection: Sendable {
     /// What the write path and background work own.
     struct WriteState {
         var closed = false
+        /// Replaced by a collection of another recipe: writes go to the successor.
+        var superseded = false
         var retraining = false
         var lastRetrainAttempt = Date.distantPast
         /// When this node had applied which sequence (oldest first, a few per retention period): tombstones at or
         /// below a sighting older than the retention period may be compacted.
         var sightings: [(time: Date, sequence: Int64)] = []
         var compactedThrough: Int64 = 0
+
+        /// Throws unless writes may go on: ``CollectionSuperseded`` once a successor of another recipe took over
+        /// (the caller retries there), ``LookalikeError/collectionNotFound(_:)`` once closed.
+        func checkWritable(_ name: String) throws {
+            if superseded { throw CollectionSuperseded() }
+            if closed { throw LookalikeError.collectionNotFound(name) }
+        }
     }
 
     /// What readers copy out.
@@ -62,16 +76,17 @@ final class ImageCollection: Sendable {
     }
 
     /// Opens a stored collection: restores its code scheme (or registers one) and creates its empty index.
-    init(stored: StoredCollection, store: any ImageRepository, configuration: Configuration, modelName: String,
-         dimension: Int) throws {
+    init(stored: StoredCollection, settings: CollectionSettings, store: any ImageRepository, configuration: Configuration,
+         embedder: ImageEmbedder) throws {
         id = stored.id
         name = stored.name
         createdAt = stored.createdAt
-        settings = CollectionSettings.stored(stored.settings, defaults: CollectionSettings(defaults: configuration))
+        self.settings = settings
         self.store = store
         self.configuration = configuration
-        self.modelName = modelName
-        self.dimension = dimension
+        self.embedder = embedder
+        modelName = embedder.recipe.description
+        dimension = embedder.model.featureDimension
         retrainQueue = DispatchQueue(label: "lookalike.codes.retrain.\(stored.name)", qos: .utility)
 
         // The scheme is stored with its parameters so codes can always be recomputed; an ITQ collection starts
@@ -135,3 +150,6 @@ final class ImageCollection: Sendable {
         }
     }
 }
+
+/// A write reached a collection object that a re-embedding has replaced: it is retried on the successor.
+struct CollectionSuperseded: Error {}

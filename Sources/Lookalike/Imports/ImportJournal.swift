@@ -5,24 +5,13 @@ import Storage
 /// resumes after a restart or a kill where it stopped: an item's outcome is committed once it has one, and an
 /// item is marked `storing` before its image is handed to the store (so a restart looks the image up before
 /// storing it again).
-///
-/// `@unchecked Sendable` is safe because the connection is only touched while holding `lock`.
-final class ImportJournal: @unchecked Sendable {
-    private let connection: Database
-    private let lock = NSLock()
+final class ImportJournal: Sendable {
+    private let journal: LocalJournal
 
-    private func locked<T>(_ body: (Database) throws -> T) throws -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(connection)
-    }
+    private func locked<T>(_ body: (Database) throws -> T) throws -> T { try journal.locked(body) }
 
     init(path: String) throws {
-        let database = try Database(path: path)
-        // WAL: a committed outcome survives the process being killed; NORMAL: not every commit waits for the
-        // disk (a power cut may lose the last outcomes, and their items are then fetched and looked up again).
-        try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
-        try database.execute("""
+        journal = try LocalJournal(path: path, schema: """
             CREATE TABLE IF NOT EXISTS import_jobs (
                 id TEXT PRIMARY KEY, collection TEXT NOT NULL, state TEXT NOT NULL, source TEXT NOT NULL,
                 concurrency INTEGER NOT NULL, on_duplicate TEXT NOT NULL, created REAL NOT NULL, started REAL,
@@ -33,7 +22,6 @@ final class ImportJournal: @unchecked Sendable {
                 PRIMARY KEY (job, position)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS import_items_state ON import_items (job, state, position);
             """)
-        connection = database
     }
 
     func create(_ job: ImportJob, items: [ImportItem]) throws {

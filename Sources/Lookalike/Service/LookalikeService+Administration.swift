@@ -42,7 +42,7 @@ extension LookalikeService {
         return Statistics(
             images: try store.count(collection: collection.id), indexed: accounting.count, tombstones: accounting.tombstones,
             trees: accounting.structures, indexBytes: accounting.memoryBytes, rebuilds: accounting.rebuilds,
-            model: embedder.recipe.description, codeBits: scheme.bits, codeScheme: scheme.kind, sequence: accounting.sequence,
+            model: collection.modelName, codeBits: scheme.bits, codeScheme: scheme.kind, sequence: accounting.sequence,
             queue: embedder.pool.statistics)
     }
 

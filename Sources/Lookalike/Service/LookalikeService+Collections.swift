@@ -6,7 +6,8 @@ extension LookalikeService {
     /// Creates a collection. `settings` is a JSON object (see ``CollectionSettings``), nil for the defaults.
     public func createCollection(name: String, settings: [String: Any]? = nil) throws -> CollectionSummary {
         guard StoredCollection.isValidName(name) else { throw StorageError.invalidCollectionName(name) }
-        let parsed = try CollectionSettings.parse(settings ?? [:], defaults: CollectionSettings(defaults: configuration))
+        let parsed = try CollectionSettings.parse(settings ?? [:], defaults: CollectionSettings(defaults: configuration),
+                                                  recipeBase: embedder.embeddingRecipe)
         // The name is reserved first, so two creations cannot both pass the cap or the name check, without
         // holding the registry's lock across the store's insert and the load.
         try registry.reserve(name)
@@ -48,7 +49,7 @@ extension LookalikeService {
         try summary(of: collection(name))
     }
 
-    private func summary(of collection: ImageCollection) throws -> CollectionSummary {
+    func summary(of collection: ImageCollection) throws -> CollectionSummary {
         let usage = try collection.usage()
         let accounting = collection.index.accounting
         let scheme = collection.codeScheme
@@ -57,9 +58,10 @@ extension LookalikeService {
             : accounting.structures > 0 ? kind.rawValue : accounting.building ? "building" : "exact"
         return CollectionSummary(
             name: collection.name, images: usage.images, bytes: usage.bytes, indexBytes: accounting.memoryBytes,
-            indexState: state, indexKind: kind.rawValue, codeScheme: scheme.kind, codeBits: scheme.bits, model: embedder.recipe.description,
+            indexState: state, indexKind: kind.rawValue, codeScheme: scheme.kind, codeBits: scheme.bits, model: collection.modelName,
             createdAt: collection.createdAt, sequence: accounting.sequence,
-            indexes: collection.settings.indexes.fields.mapValues(\.rawValue))
+            indexes: collection.settings.indexes.fields.mapValues(\.rawValue), recipe: collection.embedder.embeddingRecipe,
+            recipeChange: recipeChanges.withLockedValue { $0[collection.id] }?.status)
     }
 
     /// Deletes a collection: every row, code, thumbnail and its snapshot file. Other collections keep serving.

@@ -25,10 +25,11 @@ extension LookalikeService {
         // a collection since the listing was read: then the listing may not show it yet, and the next pass decides.
         let removed = registry.removeStale(since: changesBefore) { storedByName[$0.name]?.id != $0.id }
         for collection in removed ?? [] { collection.close(removingSnapshot: true) }
-        // A code scheme another node learned and stored.
+        // A code scheme another node learned and stored; a recipe another node switched to.
         for entry in stored {
             guard let collection = registry[entry.name], collection.id == entry.id else { continue }
             try collection.adoptCodeScheme(entry.codeSchemeID)
+            try adoptRecipe(of: entry, replacing: collection)
         }
         let known = registry.names
         for entry in stored where removed != nil && !known.contains(entry.name) {
@@ -47,6 +48,20 @@ extension LookalikeService {
             try collection.compactTombstonesIfDue()
         }
         return applied
+    }
+
+    /// Switches to the recipe another node re-embedded the collection to: the collection is opened and loaded
+    /// anew and takes the open one's place; then images this node stored on the old recipe meanwhile are
+    /// re-embedded.
+    func adoptRecipe(of entry: StoredCollection, replacing collection: ImageCollection) throws {
+        let settings = CollectionSettings.stored(entry.settings, defaults: CollectionSettings(defaults: configuration))
+        guard embedder(for: settings.recipe) !== collection.embedder else { return }
+        try collection.handOver {
+            let successor = try openCollection(entry)
+            try successor.load()
+            registry.replace(collection, with: successor)
+        }
+        try sweepOtherRecipes(entry.name)
     }
 
     /// Starts following other nodes' writes, when the store is shared (PostgreSQL); a no-op otherwise.

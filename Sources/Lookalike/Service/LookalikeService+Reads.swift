@@ -14,7 +14,8 @@ extension LookalikeService {
         try options.validate()
         guard isReady else { throw LookalikeError.notReady }
         let collection = try collection(name)
-        let embedding = try embedder.embedBlocking(bytes, region: region)
+        // The query is embedded by the recipe of the index it searches (a re-embedding replaces both at once).
+        let embedding = try collection.embedder.embedBlocking(bytes, region: region)
         return try searchGate.withAdmission {
             try collection.search(vector: embedding.vector, code: nil, options: options, excluding: [])
         }

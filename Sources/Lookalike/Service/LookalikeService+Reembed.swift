@@ -29,6 +29,7 @@ extension LookalikeService {
         progress: (ReembedProgress) -> Void = { _ in }
     ) throws -> ReembedProgress {
         let collection = try collection(name)
+        let embedder = collection.embedder
         let recipe = embedder.recipe.description
         var state = ReembedProgress(total: try store.count(collection: collection.id))
         var after: String?

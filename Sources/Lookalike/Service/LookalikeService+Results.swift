@@ -44,6 +44,10 @@ extension LookalikeService {
         public let sequence: Int64
         /// Declared metadata fields and their types.
         public let indexes: [String: String]
+        /// How its images become vectors.
+        public let recipe: EmbeddingRecipe
+        /// Its re-embedding in progress, or the last one this node ran since it started.
+        public let recipeChange: RecipeChangeStatus?
     }
 
 }

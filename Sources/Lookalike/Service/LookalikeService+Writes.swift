@@ -16,22 +16,24 @@ extension LookalikeService {
         collection name: String = LookalikeService.defaultCollection
     ) throws -> IngestResult {
         guard isReady else { throw LookalikeError.notReady }
-        let collection = try collection(name)
         let digest = SHA256.hash(bytes)
         let key = key ?? String(SHA256.hex(digest).prefix(20))
         try RecordValidation.validateKey(key)
         let metadataText = try RecordValidation.validateMetadata(metadata ?? "{}", maxBytes: configuration.storage.maxMetadataBytes)
-        try collection.validateMetadata(metadataText)
-        let embedding = try embedder.embedBlocking(bytes)
-        let scheme = collection.codeScheme
-        let code = scheme.code(for: embedding.vector)
-        let duplicates = try collection.nearDuplicates(
-            of: embedding.vector, code: code, scheme: scheme, sha256: digest, excludingKey: key)
-        if rejectDuplicates && !duplicates.isEmpty { throw LookalikeError.duplicate(duplicates) }
-        let outcome = try collection.store(
-            embedding, key: key, sha256: digest, byteSize: bytes.count, metadata: metadataText,
-            original: configuration.storage.keepOriginals ? bytes : nil, lookup: (scheme, code))
-        return IngestResult(record: ImageRecord(outcome.record), replaced: outcome.replaced, duplicates: duplicates)
+        return try withCollection(name) { collection in
+            try collection.validateMetadata(metadataText)
+            let embedding = try collection.embedder.embedBlocking(bytes)
+            let scheme = collection.codeScheme
+            let code = scheme.code(for: embedding.vector)
+            let duplicates = try collection.nearDuplicates(
+                of: embedding.vector, code: code, scheme: scheme, sha256: digest, excludingKey: key)
+            if rejectDuplicates && !duplicates.isEmpty { throw LookalikeError.duplicate(duplicates) }
+            let outcome = try collection.store(
+                embedding, key: key, sha256: digest, byteSize: bytes.count, metadata: metadataText,
+                original: configuration.storage.keepOriginals ? bytes : nil, lookup: (scheme, code))
+            stageForRecipeChange(bytes, sha256: digest, image: outcome.record.id, collection: collection)
+            return IngestResult(record: ImageRecord(outcome.record), replaced: outcome.replaced, duplicates: duplicates)
+        }
     }
 
     /// Applies a JSON merge patch (RFC 7396) to an image's metadata, without inference; returns the new record.
@@ -46,13 +48,13 @@ extension LookalikeService {
         } catch {
             throw LookalikeError.invalidArgument("metadata patch: \(error.description)")
         }
-        return ImageRecord(try collection(name).patchMetadata(key: key, patch: parsed))
+        return ImageRecord(try withCollection(name) { try $0.patchMetadata(key: key, patch: parsed) })
     }
 
     /// Deletes an image; false when there was none.
     @discardableResult
     public func delete(key: String, collection name: String = LookalikeService.defaultCollection) throws -> Bool {
-        try collection(name).delete(key: key)
+        try withCollection(name) { try $0.delete(key: key) }
     }
 
 }

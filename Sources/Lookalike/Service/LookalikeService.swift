@@ -34,6 +34,12 @@ public final class LookalikeService: Sendable {
     let lifecycle = NIOLockedValueBox<ChangeFollower?>(nil)
     /// This node's import jobs (run once ``startImports(ownPorts:)`` is called).
     let imports: ImportJobs
+    /// Embedders of the recipes collections use besides the configured one, sharing its model and workers.
+    let embedders = NIOLockedValueBox<[EmbeddingRecipe: ImageEmbedder]>([:])
+    /// Re-embeddings by collection id: running, or the last one run since start (see `+RecipeChanges`).
+    let recipeChanges = NIOLockedValueBox<[Int64: RecipeChange]>([:])
+    /// Vectors computed by re-embeddings not yet switched to, opened at first use.
+    let recipeStaging = NIOLockedValueBox<RecipeStaging?>(nil)
 
     public init(configuration: Configuration, model: ImageModel) throws {
         self.configuration = configuration
@@ -60,10 +66,10 @@ public final class LookalikeService: Sendable {
         }
     }
 
-    /// The recipe the stored vectors were made with (that of one collection's first image); nil when nothing is
-    /// stored.
+    /// The recipe the stored vectors of collections on the configured recipe were made with (that of one such
+    /// collection's first image); nil when nothing is stored.
     static func storedRecipe(_ store: any ImageRepository) throws -> String? {
-        for collection in try store.collections() {
+        for collection in try store.collections() where !CollectionSettings.hasOwnRecipe(collection.settings) {
             guard let first = try store.list(collection: collection.id, limit: 1, after: nil).first,
                   let model = try store.vector(id: first.id)?.model else { continue }
             return model
@@ -93,8 +99,20 @@ public final class LookalikeService: Sendable {
     }
 
     func openCollection(_ stored: StoredCollection) throws -> ImageCollection {
-        try ImageCollection(stored: stored, store: store, configuration: configuration,
-                            modelName: embedder.recipe.description, dimension: embedder.model.featureDimension)
+        let settings = CollectionSettings.stored(stored.settings, defaults: CollectionSettings(defaults: configuration))
+        return try ImageCollection(stored: stored, settings: settings, store: store, configuration: configuration,
+                                   embedder: embedder(for: settings.recipe))
+    }
+
+    /// The embedder of `recipe` (nil: the configured recipe's), one per recipe.
+    func embedder(for recipe: EmbeddingRecipe?) -> ImageEmbedder {
+        guard let recipe, recipe != embedder.embeddingRecipe else { return embedder }
+        return embedders.withLockedValue { made in
+            if let existing = made[recipe] { return existing }
+            let new = embedder.withRecipe(recipe)
+            made[recipe] = new
+            return new
+        }
     }
 
     public var model: ImageModel { embedder.model }
@@ -108,6 +126,19 @@ public final class LookalikeService: Sendable {
     func collection(_ name: String) throws -> ImageCollection {
         guard let collection = registry[name] else { throw LookalikeError.collectionNotFound(name) }
         return collection
+    }
+
+    /// Runs a write on the collection named `name`, again on its successor when a re-embedding replaced it
+    /// meanwhile (the successor embeds with the new recipe).
+    func withCollection<T>(_ name: String, _ body: (ImageCollection) throws -> T) throws -> T {
+        for _ in 0..<3 {
+            do {
+                return try body(try collection(name))
+            } catch is CollectionSuperseded {
+                continue
+            }
+        }
+        throw LookalikeError.unavailable("collection '\(name.prefix(80))' is switching to another recipe; retry")
     }
 
     /// The live state of a collection, for tests that drive its phases directly.
@@ -137,6 +168,7 @@ public final class LookalikeService: Sendable {
     public func shutdown() -> (any Error)? {
         // Import lanes first: they feed the inference workers and the store.
         imports.stop()
+        stopRecipeChanges()
         lifecycle.withLockedValue { $0 }?.stop()
         embedder.pool.shutdown()
         var failure: (any Error)?

@@ -13,6 +13,8 @@ struct CollectionBody: Encodable {
         case codeScheme = "code_scheme"
         case codeBits = "code_bits"
         case createdAt = "created_at"
+        case recipe
+        case recipeChange = "recipe_change"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -29,6 +31,60 @@ struct CollectionBody: Encodable {
         try container.encode(summary.sequence, forKey: .sequence)
         try container.encode(InternetTimestamp.string(secondsSince1970: summary.createdAt), forKey: .createdAt)
         try container.encode(summary.indexes, forKey: .indexes)
+        try container.encode(RecipeBody(recipe: summary.recipe), forKey: .recipe)
+        if let change = summary.recipeChange { try container.encode(RecipeChangeBody(status: change), forKey: .recipeChange) }
+    }
+}
+
+/// A recipe: how images become vectors.
+struct RecipeBody: Encodable {
+    let recipe: EmbeddingRecipe
+
+    enum CodingKeys: String, CodingKey {
+        case crop
+        case trimBorders = "trim_borders"
+        case mirrorAverage = "mirror_average"
+        case featurePower = "feature_power"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(recipe.cropName, forKey: .crop)
+        try container.encode(recipe.trimBorders, forKey: .trimBorders)
+        try container.encode(recipe.mirrorAverage, forKey: .mirrorAverage)
+        // The decimal the recipe was given as (0.8, not 0.800000011920929).
+        try container.encode(Double("\(recipe.featurePower)") ?? 1, forKey: .featurePower)
+    }
+}
+
+/// A re-embedding's progress.
+struct RecipeChangeBody: Encodable {
+    let status: RecipeChangeStatus
+
+    enum CodingKeys: String, CodingKey {
+        case state, from, target, total, done, resumed, error, failures
+        case imagesPerSecond = "images_per_second"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(status.state.rawValue, forKey: .state)
+        try container.encode(RecipeBody(recipe: status.from), forKey: .from)
+        try container.encode(RecipeBody(recipe: status.target), forKey: .target)
+        try container.encode(status.total, forKey: .total)
+        try container.encode(status.done, forKey: .done)
+        try container.encode(status.resumed, forKey: .resumed)
+        try container.encode((status.rate * 10).rounded() / 10, forKey: .imagesPerSecond)
+        try container.encode(InternetTimestamp.string(secondsSince1970: status.started.timeIntervalSince1970), forKey: .startedAt)
+        if let finished = status.finished {
+            try container.encode(InternetTimestamp.string(secondsSince1970: finished.timeIntervalSince1970), forKey: .finishedAt)
+        }
+        try container.encodeIfPresent(status.error, forKey: .error)
+        if !status.failures.isEmpty {
+            try container.encode(status.failures.map { ["id": $0.key, "reason": $0.reason] }, forKey: .failures)
+        }
     }
 }
 

@@ -271,11 +271,53 @@ async function loadCollections() {
     return option;
   }));
   select.value = state.collection;
+  showRecipe(body.collections.find((collection) => collection.name === state.collection));
+}
+
+// How the collection's images become vectors, and a re-embedding's progress (followed until it ends).
+function describeRecipe(recipe) {
+  const parts = [`${recipe.crop} crop`];
+  if (recipe.trim_borders) parts.push('borders trimmed');
+  if (recipe.mirror_average) parts.push('mirror average');
+  if (recipe.feature_power !== 1) parts.push(`power ${recipe.feature_power}`);
+  return parts.join(', ');
+}
+
+let recipeTimer = null;
+
+function showRecipe(collection) {
+  clearTimeout(recipeTimer);
+  const status = $('#recipe-status');
+  if (!collection || !collection.recipe) {
+    status.textContent = '';
+    return;
+  }
+  const change = collection.recipe_change;
+  if (change && ['running', 'switching', 'elsewhere'].includes(change.state)) {
+    const rate = change.images_per_second ? ` (${change.images_per_second}/s)` : '';
+    status.textContent = `Re-embedding to ${describeRecipe(change.target)}: ${change.done} of ${change.total}${rate}`;
+    recipeTimer = setTimeout(refreshRecipe, 1000);
+  } else if (change && change.state === 'failed') {
+    status.textContent = `Recipe: ${describeRecipe(collection.recipe)} (re-embedding failed: ${change.error})`;
+  } else {
+    status.textContent = `Recipe: ${describeRecipe(collection.recipe)}`;
+  }
+}
+
+async function refreshRecipe() {
+  const name = state.collection;
+  try {
+    const collection = await request('GET', `/v1/collections/${enc(name)}`);
+    if (name === state.collection) showRecipe(collection);
+  } catch (problem) {
+    // Shown again at the next load of the collections.
+  }
 }
 
 function switchCollection(name) {
   state.collection = name;
   localStorage.setItem('lookalike.collection', name);
+  refreshRecipe();
   forgetThumbnails();
   browsePager.cursors = [undefined];
   duplicatesPager.cursors = [undefined];

@@ -18,6 +18,7 @@ OPERATIONS: Dict[str, Tuple[str, str, str]] = {
     "list_collections": ("GET", "/v1/collections", "listCollections"),
     "get_collection": ("GET", "/v1/collections/{collection}", "getCollection"),
     "delete_collection": ("DELETE", "/v1/collections/{collection}", "deleteCollection"),
+    "change_recipe": ("PATCH", "/v1/collections/{collection}", "patchCollection"),
     "upload": ("POST", "/v1/collections/{collection}/images", "uploadImage"),
     "put_image": ("PUT", "/v1/collections/{collection}/images/{id}", "putImage"),
     "upload_batch": ("POST", "/v1/collections/{collection}/images/batch", "uploadImages"),
@@ -133,6 +134,10 @@ class Calls:
 
     def get_collection(self, name: str) -> Call:
         return Call("GET", path("get_collection", collection=name), lambda r: models.Collection.from_json(r.json()))
+
+    def change_recipe(self, name: str, recipe: Mapping[str, Any]) -> Call:
+        return Call("PATCH", path("change_recipe", collection=name), lambda r: models.Collection.from_json(r.json()),
+                    json={"recipe": dict(recipe)})
 
     def delete_collection(self, name: str) -> Call:
         return Call("DELETE", path("delete_collection", collection=name), lambda r: None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import httpx
 
@@ -35,6 +35,14 @@ class _Operations:
 
     def delete_collection(self, name: str) -> None:
         return self._run(self._calls.delete_collection(name))
+
+    def change_recipe(self, name: str, *, crop: Optional[str] = None, trim_borders: Optional[bool] = None,
+                      mirror_average: Optional[bool] = None, feature_power: Optional[float] = None) -> models.Collection:
+        """Starts re-embedding the collection with another recipe (settings left out keep their values); it keeps
+        serving on the old vectors until the switch. Follow it with wait_for_recipe_change()."""
+        recipe = {key: value for key, value in (("crop", crop), ("trim_borders", trim_borders), ("mirror_average", mirror_average),
+                                                ("feature_power", feature_power)) if value is not None}
+        return self._run(self._calls.change_recipe(name, recipe))
 
     # Images.
     def upload(self, image: ImageInput, *, id: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None,
@@ -178,20 +186,33 @@ class Client(_Operations):
     def wait_for_import(self, job: str, *, progress: bool = True, poll: float = 0.5, timeout: Optional[float] = None,
                         collection: Optional[str] = None) -> models.ImportJob:
         """Follows a job until it ends, with a tqdm progress bar unless `progress` is False."""
+        return self._follow(lambda: self.get_import(job, collection=collection), f"import {job}", "item", progress, poll, timeout)
+
+    def wait_for_recipe_change(self, name: str, *, progress: bool = True, poll: float = 0.5,
+                               timeout: Optional[float] = None) -> Optional[models.RecipeChange]:
+        """Follows a collection's re-embedding until it ends (None when it has none), with a tqdm progress bar unless
+        `progress` is False."""
+        return self._follow(lambda: self.get_collection(name).recipe_change, f"re-embed {name}", "image", progress, poll, timeout)
+
+    @staticmethod
+    def _follow(read: Callable[[], Any], what: str, unit: str, progress: bool, poll: float, timeout: Optional[float]) -> Any:
+        """Polls `read()` until its value has ended (or is None), with a bar over its total and done counts."""
         bar = None
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while True:
-                status = self.get_import(job, collection=collection)
-                if progress:
+                status = read()
+                if status is None:
+                    return None
+                if progress and status.total:
                     if bar is None:
                         from tqdm import tqdm
-                        bar = tqdm(total=status.total, unit="item", desc=f"import {job}")
+                        bar = tqdm(total=status.total, unit=unit, desc=what)
                     bar.update(status.done - bar.n)
                 if status.ended:
                     return status
                 if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"import {job} has not ended: {status.done}/{status.total}")
+                    raise TimeoutError(f"{what} has not ended: {status.done}/{status.total}")
                 time.sleep(poll)
         finally:
             if bar is not None:
@@ -246,6 +267,17 @@ class AsyncClient(_Operations):
                 return status
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"import {job} has not ended: {status.done}/{status.total}")
+            await asyncio.sleep(poll)
+
+    async def wait_for_recipe_change(self, name: str, *, poll: float = 0.5,
+                                     timeout: Optional[float] = None) -> Optional[models.RecipeChange]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            change = (await self.get_collection(name)).recipe_change
+            if change is None or change.ended:
+                return change
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"re-embedding of {name} has not ended: {change.done}/{change.total}")
             await asyncio.sleep(poll)
 
     async def aclose(self) -> None:

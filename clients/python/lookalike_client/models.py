@@ -83,6 +83,46 @@ class Results:
 
 
 @dataclass
+class Recipe:
+    """How images become vectors (schema `Recipe`)."""
+    crop: str = "center"
+    trim_borders: bool = False
+    mirror_average: bool = False
+    feature_power: float = 1.0
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Recipe":
+        return cls(**_known(cls, data))
+
+
+@dataclass
+class RecipeChange:
+    """A re-embedding's progress (schema `RecipeChange`)."""
+    state: str
+    from_: Recipe = field(default_factory=Recipe)
+    target: Recipe = field(default_factory=Recipe)
+    total: int = 0
+    done: int = 0
+    resumed: int = 0
+    images_per_second: float = 0.0
+    started_at: Optional[str] = None
+    finished_at: Optional[str] = None
+    error: Optional[str] = None
+    failures: List[Dict[str, str]] = field(default_factory=list)
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ("done", "failed")
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "RecipeChange":
+        values = _known(cls, data)
+        values["target"] = Recipe.from_json(data.get("target", {}))
+        values["from_"] = Recipe.from_json(data.get("from", {}))
+        return cls(**values)
+
+
+@dataclass
 class Collection:
     """A collection (schema `Collection`)."""
     name: str
@@ -97,10 +137,15 @@ class Collection:
     sequence: int = 0
     created_at: Optional[str] = None
     indexes: Dict[str, str] = field(default_factory=dict)
+    recipe: Recipe = field(default_factory=Recipe)
+    recipe_change: Optional[RecipeChange] = None
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "Collection":
-        return cls(**_known(cls, data))
+        values = _known(cls, data)
+        values["recipe"] = Recipe.from_json(data.get("recipe", {}))
+        values["recipe_change"] = RecipeChange.from_json(data["recipe_change"]) if data.get("recipe_change") else None
+        return cls(**values)
 
 
 @dataclass

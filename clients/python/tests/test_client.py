@@ -49,8 +49,9 @@ def server():
         pytest.skip("set LOOKALIKE_BINARY to a lookalike build")
     work = Path(tempfile.mkdtemp())
     log = open(work / "server.log", "w")
+    # Originals kept: a collection's recipe can then change (its vectors are recomputed from them).
     process = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", "0", "--db", str(work / "db.sqlite")],
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, LOOKALIKE_STORAGE_KEEP_ORIGINALS="true"))
     port = None
     for _ in range(600):
         text = (work / "server.log").read_text()
@@ -136,6 +137,26 @@ def test_collections_images_search_filters_and_errors(server):
         client.delete_image("cat-copy")
         with pytest.raises(lc.NotFound):
             client.get_image("cat-copy")
+
+
+def test_changing_a_collections_recipe(server):
+    with lc.Client(server, collection="recipes") as client:
+        created = client.create_collection("recipes")
+        assert created.recipe_change is None and isinstance(created.recipe, lc.Recipe)
+        for seed in range(4, 9):
+            client.upload(scene(seed), id=f"r{seed}")
+        with pytest.raises(lc.BadRequest):
+            client.change_recipe("recipes", crop="diagonal")
+        started = client.change_recipe("recipes", crop="squash", feature_power=0.5)
+        assert started.recipe_change is not None and started.recipe_change.target.crop == "squash"
+        with pytest.raises(lc.Conflict):
+            client.change_recipe("recipes", crop="center")
+        change = client.wait_for_recipe_change("recipes", progress=False, timeout=120)
+        assert change is not None and change.state == "done" and (change.done, change.total) == (5, 5)
+        now = client.get_collection("recipes")
+        assert (now.recipe.crop, now.recipe.feature_power) == ("squash", 0.5) and "+squash+pow0.5" in now.model
+        found = client.search(scene(6), k=1)
+        assert found.ids() == ["r6"] and found.results[0].score > 0.9999
 
 
 def test_imports_with_progress_and_outcomes(server, tmp_path):
