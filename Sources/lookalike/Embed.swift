@@ -15,24 +15,13 @@ struct Embed: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @Argument(help: "Image or .npy tensor.") var input: String
-    @Option(help: "How the square input is cut: pad, squash or centerSquare.")
-    var crop = Configuration.Model.newDatabaseCropPolicy.rawValue
-    @Option(help: "Each feature x becomes sign(x)·|x|^p before normalising (0.1–1; 1: plain).")
-    var featurePower = Configuration.Model.newDatabaseFeaturePower
-
-    func validate() throws {
-        guard ModelInputPreprocessor.CropPolicy(rawValue: crop) != nil else {
-            throw ValidationError("--crop must be pad, squash or centerSquare")
-        }
-        guard featurePower >= 0.1 && featurePower <= 1 else { throw ValidationError("--feature-power must be 0.1...1") }
-    }
+    @OptionGroup var recipe: RecipeOptions
 
     func run() throws {
         let model = try modelOptions.load()
-        let tensor = try ModelInput.tensor(path: input, model: model, crop: ModelInputPreprocessor.CropPolicy(rawValue: crop)
-                                           ?? Configuration.Model.newDatabaseCropPolicy)
+        let tensor = try ModelInput.tensor(path: input, model: model, crop: recipe.cropPolicy)
         let features = InferenceSession(model: model).run(tensor).features
-        let vector = FeatureVector.powered(features, power: featurePower)
+        let vector = FeatureVector.powered(features, power: recipe.featurePower)
         let values = vector.map { String(format: "%.7g", $0) }.joined(separator: ",")
         print("{\"model\":\"\(model.identity)\",\"dimension\":\(vector.count),\"vector\":[\(values)]}")
     }

@@ -11,11 +11,13 @@ struct EmbedAll: ParsableCommand {
         commandName: "embed-all",
         abstract: "Write the feature vectors of many images to one .npy file (float32, one row per image).",
         discussion: """
-            LIST names one image per line. Rows follow the list's order; the recipe is a new database's (as for \
-            `embed`). For building evaluation and benchmark sets.
+            LIST names one image per line. Rows follow the list's order; the recipe is a new database's unless \
+            --crop and --feature-power say otherwise (as for `embed`). For building evaluation and benchmark sets, \
+            and for checking stored vectors against an independent computation.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var recipe: RecipeOptions
     @Argument(help: "A file naming one image per line.") var list: String
     @Option(help: "The .npy file to write.") var output: String
     @Option(help: "Threads (each runs the model on one image at a time).") var threads = 2
@@ -35,9 +37,8 @@ struct EmbedAll: ParsableCommand {
             let session = InferenceSession(model: model)
             while let index = progress.withLock({ $0.take(below: paths.count) }) {
                 do {
-                    let tensor = try ModelInput.tensor(path: paths[index], model: model, crop: Configuration.Model.newDatabaseCropPolicy)
-                    let vector = FeatureVector.powered(session.run(tensor).features,
-                                                       power: Configuration.Model.newDatabaseFeaturePower)
+                    let tensor = try ModelInput.tensor(path: paths[index], model: model, crop: recipe.cropPolicy)
+                    let vector = FeatureVector.powered(session.run(tensor).features, power: recipe.featurePower)
                     progress.withLock { $0.rows.replaceSubrange(index * dimension..<(index + 1) * dimension, with: vector) }
                 } catch {
                     progress.withLock { $0.failures.append("\(paths[index]): \(error)") }

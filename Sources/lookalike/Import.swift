@@ -126,7 +126,6 @@ struct Import: ParsableCommand {
     }
 
     private func send(_ method: String, _ url: String, body: Data?, contentType: String?) -> (status: Int, json: [String: Any], error: String?) {
-        let answer = ServerRequest.send(method, url, body: body, contentType: contentType, apiKey: apiKey)
-        return (answer.status, ((try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any]) ?? [:], answer.error)
+        ServerRequest.json(method, url, body: body, contentType: contentType, apiKey: apiKey)
     }
 }

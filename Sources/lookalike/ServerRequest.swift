@@ -23,6 +23,12 @@ enum ServerRequest {
         done.wait()
         return box.value.withLock { $0 } ?? (0, Data(), "no response")
     }
+
+    /// ``send(_:_:body:contentType:apiKey:)`` with the answer read as a JSON object (empty when it is not one).
+    static func json(_ method: String, _ url: String, body: Data?, contentType: String?, apiKey: String?) -> (status: Int, json: [String: Any], error: String?) {
+        let answer = send(method, url, body: body, contentType: contentType, apiKey: apiKey)
+        return (answer.status, ((try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any]) ?? [:], answer.error)
+    }
 }
 
 /// Carries a URLSession result to the waiting thread.
