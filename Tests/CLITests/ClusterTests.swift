@@ -181,6 +181,44 @@ struct ClusterTests {
                 == answers[1].replacingOccurrences(of: #""took_ms":[0-9.]+"#, with: "", options: .regularExpression))
     }
 
+    /// A recipe change started on one node: that node computes the vectors, every node switches, uploads to the
+    /// other node meanwhile end on the new recipe too, and searches on both find each image at cosine 1 after.
+    @Test func oneNodeReembedsAndEveryNodeSwitches() throws {
+        let cluster = try Cluster(nodes: 2, environment: ["LOOKALIKE_STORAGE_KEEP_ORIGINALS": "true"])
+        defer { cluster.stop() }
+        let clients = try (0..<2).map(cluster.client)
+        let wide = { (seed: UInt64) in try JPEGEncoder.encode(TestImages.scene(seed: seed, width: 300, height: 100), quality: 85) }
+        for index in 0..<16 {
+            let put = try clients[0].request("PUT", "/v1/images/w\(index)", body: try wide(UInt64(700 + index)))
+            #expect(put.status == 201, "\(put.text)")
+        }
+        let patch = try clients[0].request("PATCH", "/v1/collections/default", headers: [("Content-Type", "application/json")],
+                                           body: Array(#"{"recipe": {"crop": "squash", "feature_power": 0.5}}"#.utf8))
+        #expect(patch.status == 202, "\(patch.text)")
+        for index in 16..<20 {
+            let put = try clients[1].request("PUT", "/v1/images/w\(index)", body: try wide(UInt64(700 + index)))
+            #expect(put.status == 201, "\(put.text)")
+        }
+        let switched = try Self.waitUntil(timeout: 180) {
+            try clients.allSatisfy { client in
+                let model = try client.request("GET", "/v1/collections/default").json["model"] as? String ?? ""
+                return model.contains("+squash+pow0.5")
+            }
+        }
+        #expect(switched != nil, "both nodes on the new recipe")
+        let swept = try Self.waitUntil(timeout: 60) {
+            try TestPostgres.integer("SELECT count(*) FROM vectors WHERE model NOT LIKE '%+squash+pow0.5%'", url: cluster.url) == 0
+        }
+        #expect(swept != nil, "no vector of the old recipe left")
+        for (node, client) in clients.enumerated() {
+            for index in [3, 17] {
+                let found = try client.request("POST", "/v1/search?k=1", body: try wide(UInt64(700 + index))).json
+                let top = (found["results"] as? [[String: Any]])?.first
+                #expect(top?["id"] as? String == "w\(index)" && (top?["score"] as? Double ?? 0) > 0.9999, "node \(node): \(found)")
+            }
+        }
+    }
+
     /// Uploads to every node while one node at a time is killed with SIGKILL and started again: every
     /// acknowledged upload ends up stored and indexed on every node, and the nodes agree on the count.
     @Test func killedNodesConvergeWithNothingAcknowledgedLost() throws {

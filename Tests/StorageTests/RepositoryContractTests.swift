@@ -75,6 +75,40 @@ struct RepositoryContractTests {
         #expect(usage.images == 1 && usage.bytes == 1280 * 4 + 32 + 3 + 3)
     }
 
+    /// A re-embedding's switch: vectors, codes, settings and scheme change together; records, sequences and other
+    /// collections' rows do not; ids no longer stored are skipped. Settings alone can change too.
+    @Test(arguments: Backend.available)
+    func aSwitchReplacesVectorsCodesAndSettingsTogether(backend: Backend) throws {
+        let store = try backend.open().store
+        let collection = try Self.defaultCollection(store)
+        let other = try store.createCollection(name: "other", settings: "{}").id
+        let scheme = try store.saveHashScheme(kind: "simhash", bits: 256, dimension: 1280, parameters: [1])
+        let first = try store.upsert(ImageStoreTests.write("a", seed: 1, scheme: scheme), collection: collection).record
+        let second = try store.upsert(ImageStoreTests.write("b", seed: 2, scheme: scheme), collection: collection).record
+        let elsewhere = try store.upsert(ImageStoreTests.write("a", seed: 3, scheme: scheme), collection: other).record
+        try store.updateSettings(#"{"recipe_change":{"crop":"squash"}}"#, collection: collection)
+        #expect(try store.collection(named: ImageStore.defaultCollectionName)?.settings == #"{"recipe_change":{"crop":"squash"}}"#)
+
+        let next = try store.saveHashScheme(kind: "simhash", bits: 256, dimension: 1280, parameters: [2])
+        let replacements = [first.id, second.id, 999_999].enumerated().map { offset, id in
+            VectorReplacement(id: id, model: "efficientnet-lite0+squash@test", vector: [Float](repeating: Float(offset + 1), count: 1280),
+                              code: StoredCode(schemeID: next, bits: 256, words: [UInt64(offset), 1, 2, 3]))
+        }
+        let sequence = try #require(try store.collection(named: ImageStore.defaultCollectionName)).lastSequence
+        try store.switchVectors(replacements, settings: #"{"recipe":{"crop":"squash"}}"#, codeScheme: next, collection: collection)
+        let switched = try #require(try store.collection(named: ImageStore.defaultCollectionName))
+        #expect(switched.settings == #"{"recipe":{"crop":"squash"}}"# && switched.codeSchemeID == next)
+        #expect(switched.lastSequence == sequence)
+        for (offset, record) in [first, second].enumerated() {
+            let vector = try #require(try store.vector(id: record.id))
+            #expect(vector.model == "efficientnet-lite0+squash@test" && vector.values == [Float](repeating: Float(offset + 1), count: 1280))
+            #expect(try store.code(id: record.id) == StoredCode(schemeID: next, bits: 256, words: [UInt64(offset), 1, 2, 3]))
+            #expect(try store.image(key: record.key, collection: collection) == record)
+        }
+        #expect(try store.vector(id: elsewhere.id)?.model == "efficientnet-lite0@test")
+        #expect(try store.count(collection: collection) == 2)
+    }
+
     @Test(arguments: Backend.available)
     func replacingKeepsTheIDAndDeletingLeavesATombstone(backend: Backend) throws {
         let store = try backend.open().store
