@@ -23,6 +23,8 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
     case tooManyCollections(Int)
     /// An operation only a SQLite file has (its online backup, its integrity check); PostgreSQL has its own.
     case unsupportedOnPostgres(String)
+    /// No "not duplicates" decision with this id in the collection.
+    case decisionNotFound(Int64)
     /// A collection's recipe cannot change now (a re-embedding is in progress, or no originals are kept); the
     /// message says why.
     case recipeChangeRefused(String)
@@ -39,6 +41,7 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
         case .collectionExists(let name): return "a collection named '\(name)' exists"
         case .tooManyCollections(let limit): return "the limit of \(limit) collections is reached (storage.maxCollections)"
         case .recipeChangeRefused(let message): return message
+        case .decisionNotFound(let id): return "no decision \(id) in this collection"
         case .unsupportedOnPostgres(let operation):
             return "\(operation) is for a SQLite database; with PostgreSQL use its own tools (pg_dump, pg_basebackup, amcheck)"
         }
@@ -48,7 +51,7 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
 extension LookalikeError: HTTPResponseError {
     public var status: HTTPStatus {
         switch self {
-        case .notFound, .collectionNotFound: .notFound
+        case .notFound, .collectionNotFound, .decisionNotFound: .notFound
         case .duplicate, .collectionExists, .tooManyCollections, .recipeChangeRefused: .conflict
         case .invalidArgument: .badRequest
         case .exampleNotFound: .unprocessableContent

@@ -6,6 +6,8 @@ import Lookalike
 extension LookalikeAPI {
     /// The largest `POST /v1/collections` body.
     static let maxCollectionBodyBytes = 16 * 1024
+    /// The largest decision body (1,000 ids of up to 256 bytes, quoted, with separators).
+    static let maxDecisionBodyBytes = 300 * 1024
 
     func createCollection(_ request: HTTPRequest) throws -> HTTPResponse {
         guard request.body.count <= Self.maxCollectionBodyBytes else {
@@ -50,6 +52,39 @@ extension LookalikeAPI {
 
     func deleteCollection(_ name: String) throws -> HTTPResponse {
         try service.deleteCollection(name)
+        return HTTPResponse(status: .noContent)
+    }
+
+    func recordDecision(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
+        guard request.body.count <= Self.maxDecisionBodyBytes else {
+            throw APIError(status: .contentTooLarge, detail: "a decision body is at most \(Self.maxDecisionBodyBytes) bytes")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
+            throw APIError(status: .badRequest, detail: #"body must be a JSON object {"ids": ["a", "b"]}"#)
+        }
+        if let unknown = object.keys.first(where: { $0 != "ids" && $0 != "decision" }) {
+            throw APIError(status: .badRequest, detail: "unknown field '\(unknown.prefix(64))'")
+        }
+        if let kind = object["decision"], kind as? String != "not_duplicates" {
+            throw APIError(status: .badRequest, detail: "decision must be \"not_duplicates\"")
+        }
+        guard let ids = object["ids"] as? [Any], let keys = ids as? [String] else {
+            throw APIError(status: .badRequest, detail: "'ids' is required: an array of image ids")
+        }
+        let decision = try service.recordNotDuplicates(keys: keys, collection: collection)
+        return try JSONResponse.encoded(.created, DecisionBody(decision: decision))
+    }
+
+    func listDecisions(collection: String) throws -> HTTPResponse {
+        try JSONResponse.encoded(.ok, DecisionListBody(decisions: try service.duplicateDecisions(collection: collection).map(DecisionBody.init)))
+    }
+
+    func undoDecision(_ request: HTTPRequest, collection: String) throws -> HTTPResponse {
+        let text = request.parameters["decision"] ?? ""
+        guard let id = Int64(text), id > 0 else {
+            throw APIError(status: .badRequest, detail: "a decision id is a positive integer, got '\(text.prefix(32))'")
+        }
+        try service.undoDecision(id, collection: collection)
         return HTTPResponse(status: .noContent)
     }
 

@@ -146,6 +146,26 @@ extension LookalikeAPI {
                {"application/json": {"schema": {"$ref": "#/components/schemas/DuplicateGroups"}}}},
                            "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.duplicates(request, collection: collection) },
+        APIRoute(.post, "/duplicates/decisions", scope: .collection, access: .write, operation: #"""
+            {"summary": "Record that these images are not duplicates of one another: groups and upload verdicts leave them apart from then on, on every node and after restarts",
+             "operationId": "recordDecision",
+             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewDecision"}}}},
+             "responses": {"201": {"description": "recorded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Decision"}}}},
+                           "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"},
+                           "413": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, request, collection in try api.recordDecision(request, collection: collection) },
+        APIRoute(.get, "/duplicates/decisions", scope: .collection, access: .read, operation: #"""
+            {"summary": "The collection's 'not duplicates' decisions, oldest first", "operationId": "listDecisions",
+             "responses": {"200": {"description": "the decisions", "content": {"application/json": {"schema": {"type": "object",
+               "properties": {"decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}}}}}}},
+                           "404": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, _, collection in try api.listDecisions(collection: collection) },
+        APIRoute(.delete, "/duplicates/decisions/{decision}", scope: .collection, access: .write, operation: #"""
+            {"summary": "Undo a 'not duplicates' decision: its images may be grouped again", "operationId": "undoDecision",
+             "parameters": [{"$ref": "#/components/parameters/decision"}],
+             "responses": {"204": {"description": "undone"}, "400": {"$ref": "#/components/responses/Problem"},
+                           "404": {"$ref": "#/components/responses/Problem"}}}
+            """#) { api, request, collection in try api.undoDecision(request, collection: collection) },
         // Import jobs, in a collection.
         APIRoute(.post, "/imports", scope: .collection, access: .write, operation: #"""
             {"summary": "Start an import job: a manifest (JSON lines or CSV: id, url or path under imports.root, metadata) or a folder under imports.root; it runs in the background, resumes after a restart, and reports each item's outcome",

@@ -114,7 +114,8 @@ enum OpenAPIDocument {
       "collection": {"name": "collection", "in": "path", "required": true,
                      "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}},
       "id": {"name": "id", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/Key"}},
-      "job": {"name": "job", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 64}}
+      "job": {"name": "job", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 64}},
+      "decision": {"name": "decision", "in": "path", "required": true, "description": "a decision's id", "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}}
     },
     "schemas": {
       "Filter": {"type": "object", "description": "Metadata filter: {\"category\": \"shoes\", \"price\": {\"$lt\": 100}, \"tags\": {\"$in\": [\"a\", \"b\"]}, \"$or\": [{\"in_stock\": true}, {\"backorder\": {\"$exists\": true}}]}. A bare value means $eq; operators $eq $ne $in $nin $lt $lte $gt $gte $exists $all $not; combinators $and $or $not; keys in one object are and-ed; dotted keys reach nested fields; a stored array matches when any element does ($all: every listed value); numbers compare as numbers, RFC 3339 date-time strings as instants; comparing different types is false (so $ne and $nin are true). At most 64 KiB, 1,024 conditions, 1,024 values per list, 32 levels.",
@@ -178,6 +179,11 @@ enum OpenAPIDocument {
                        "total": {"type": "integer"}, "done": {"type": "integer"}, "resumed": {"type": "integer"}, "images_per_second": {"type": "number"},
                        "started_at": {"type": "string"}, "finished_at": {"type": "string"}, "error": {"type": "string"},
                        "failures": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "reason": {"type": "string"}}}}}},
+      "NewDecision": {"type": "object", "required": ["ids"], "properties": {
+                      "ids": {"type": "array", "minItems": 2, "maxItems": 1000, "uniqueItems": true, "items": {"$ref": "#/components/schemas/Key"}},
+                      "decision": {"type": "string", "enum": ["not_duplicates"]}}, "additionalProperties": false},
+      "Decision": {"type": "object", "properties": {"id": {"type": "string"}, "decision": {"type": "string", "enum": ["not_duplicates"]},
+                   "ids": {"type": "array", "items": {"type": "string"}}, "created_at": {"type": "string"}}},
       "Collection": {"type": "object", "properties": {"name": {"type": "string"}, "images": {"type": "integer"},
                      "bytes": {"type": "integer"}, "index_bytes": {"type": "integer"}, "index_state": {"type": "string", "enum": ["loading", "exact", "building", "forest", "graph"]},
                      "index_kind": {"type": "string", "enum": ["forest", "graph"]},

@@ -177,6 +177,17 @@ extension PostgresStore {
         }
     }
 
+    public func decisions(collection: Int64) throws -> [StoredDecision] {
+        StoredDecision.grouping(try run("""
+            SELECT d.id, d.created_at, m.image_id FROM duplicate_decisions d
+            LEFT JOIN duplicate_decision_members m ON m.decision_id = d.id
+            WHERE d.collection_id = \(collection) ORDER BY d.id, m.image_id
+            """).map { row in
+                let cells = row.makeRandomAccess()
+                return (try cells[0].decode(Int64.self), try cells[1].decode(Double.self), try cells[2].decode(Int64?.self))
+            })
+    }
+
     public func hashScheme(id: Int64) throws -> StoredHashScheme? {
         guard let row = try run("SELECT id, kind, bits, dimension, parameters, created_at FROM hash_schemes WHERE id = \(id)")
             .first?.makeRandomAccess() else { return nil }

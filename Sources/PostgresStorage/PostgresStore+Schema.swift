@@ -52,6 +52,7 @@ extension PostgresStore {
             """,
         ]),
         SchemaMigration(name: "compaction horizon", statements: ["ALTER TABLE collections ADD COLUMN compacted_through BIGINT NOT NULL DEFAULT 0"]),
+        SchemaMigration(name: "duplicate decisions", statements: SharedTables.duplicateDecisions(.postgresql)),
     ]
 }
 #endif

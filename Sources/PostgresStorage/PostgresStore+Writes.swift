@@ -228,6 +228,33 @@ extension PostgresStore {
         }
     }
 
+    public func addDecision(images: [Int64], collection: Int64) throws -> StoredDecision {
+        let now = Date().timeIntervalSince1970
+        return try transaction { connection in
+            guard let row = try run("""
+                INSERT INTO duplicate_decisions (collection_id, created_at)
+                SELECT id, \(now) FROM collections WHERE id = \(collection) RETURNING id
+                """, on: connection).first?.makeRandomAccess() else { throw StorageError.unknownCollection(collection) }
+            let id = try row[0].decode(Int64.self)
+            let members = try run("""
+                INSERT INTO duplicate_decision_members (decision_id, image_id)
+                SELECT \(id), id FROM images WHERE collection_id = \(collection) AND id = ANY(\(images))
+                ON CONFLICT DO NOTHING RETURNING image_id
+                """, on: connection).map { try $0.makeRandomAccess()[0].decode(Int64.self) }
+            try notify(collection: collection, on: connection)
+            return StoredDecision(id: id, createdAt: now, imageIDs: members.sorted())
+        }
+    }
+
+    public func deleteDecision(id: Int64, collection: Int64) throws -> Bool {
+        try transaction { connection in
+            let deleted = try run("DELETE FROM duplicate_decisions WHERE id = \(id) AND collection_id = \(collection) RETURNING id",
+                                  on: connection)
+            if !deleted.isEmpty { try notify(collection: collection, on: connection) }
+            return !deleted.isEmpty
+        }
+    }
+
     public func updateCodes(_ codes: [(id: Int64, code: StoredCode)]) throws {
         guard !codes.isEmpty else { return }
         try transaction { connection in

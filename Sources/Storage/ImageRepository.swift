@@ -42,6 +42,13 @@ public protocol ImageRepository: AnyObject, Sendable {
     /// A re-embedding's switch, in one transaction: replaces the vectors and codes of these images (ids no longer
     /// stored are skipped) and the collection's settings and code scheme.
     func switchVectors(_ vectors: [VectorReplacement], settings: String, codeScheme: Int64, collection: Int64) throws
+    /// Records that `images` (ids of the collection's images) are not duplicates of one another.
+    func addDecision(images: [Int64], collection: Int64) throws -> StoredDecision
+    /// Removes a decision (an undo); false when the collection has none with this id.
+    @discardableResult
+    func deleteDecision(id: Int64, collection: Int64) throws -> Bool
+    /// The collection's decisions, oldest first.
+    func decisions(collection: Int64) throws -> [StoredDecision]
     /// Drops tombstones at or below `sequence` (at most the collection's last sequence) and raises the
     /// collection's ``StoredCollection/compactedThrough`` to it.
     func compactTombstones(collection: Int64, through sequence: Int64) throws

@@ -279,6 +279,16 @@ extension ImageStore {
     /// One process owns the file's background work: the claim is always granted.
     public func whileHolding<T>(claim name: String, _ body: () throws -> T) throws -> T? { try body() }
 
+    public func decisions(collection: Int64) throws -> [StoredDecision] {
+        try read { db in
+            StoredDecision.grouping(try db.rows("""
+                SELECT d.id, d.created_at, m.image_id FROM duplicate_decisions d
+                LEFT JOIN duplicate_decision_members m ON m.decision_id = d.id
+                WHERE d.collection_id = ? ORDER BY d.id, m.image_id
+                """, [.integer(collection)]).map { ($0[0].integer ?? 0, $0[1].real ?? 0, $0[2].integer) })
+        }
+    }
+
     /// `PRAGMA integrity_check` (the full check; slow on large files).
     public func integrityCheck() throws -> String {
         try read { try $0.scalar("PRAGMA integrity_check")?.text ?? "no answer" }

@@ -82,5 +82,6 @@ extension ImageStore {
         SchemaMigration(name: "images of a collection in id order", sql: """
             CREATE INDEX IF NOT EXISTS images_collection ON images(collection_id, id);
             """),
+        SchemaMigration(name: "duplicate decisions", statements: SharedTables.duplicateDecisions(.sqlite)),
     ]
 }

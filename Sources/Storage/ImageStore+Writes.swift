@@ -221,6 +221,42 @@ extension ImageStore {
         }
     }
 
+    public func addDecision(images: [Int64], collection: Int64) throws -> StoredDecision {
+        let now = Date().timeIntervalSince1970
+        return try write { db in
+            try db.transaction {
+                guard try db.scalar("SELECT 1 FROM collections WHERE id = ?", [.integer(collection)]) != nil else {
+                    throw StorageError.unknownCollection(collection)
+                }
+                try db.run("INSERT INTO duplicate_decisions (collection_id, created_at) VALUES (?, ?)", [.integer(collection), .real(now)])
+                let id = db.lastInsertRowID
+                let member = try db.prepare("""
+                    INSERT OR IGNORE INTO duplicate_decision_members (decision_id, image_id)
+                    SELECT ?, id FROM images WHERE id = ? AND collection_id = ?
+                    """)
+                for image in images {
+                    member.reset()
+                    try member.bind([.integer(id), .integer(image), .integer(collection)])
+                    while try member.step() {}
+                }
+                let stored = try db.rows("SELECT image_id FROM duplicate_decision_members WHERE decision_id = ? ORDER BY image_id",
+                                         [.integer(id)]).compactMap { $0[0].integer }
+                return StoredDecision(id: id, createdAt: now, imageIDs: stored)
+            }
+        }
+    }
+
+    public func deleteDecision(id: Int64, collection: Int64) throws -> Bool {
+        try write { db in
+            try db.transaction {
+                guard try db.scalar("SELECT 1 FROM duplicate_decisions WHERE id = ? AND collection_id = ?",
+                                    [.integer(id), .integer(collection)]) != nil else { return false }
+                try db.run("DELETE FROM duplicate_decisions WHERE id = ?", [.integer(id)])
+                return true
+            }
+        }
+    }
+
     /// Replaces the codes of many images in one transaction (after a scheme change).
     public func updateCodes(_ codes: [(id: Int64, code: StoredCode)]) throws {
         try write { db in

@@ -39,4 +39,27 @@ public enum SharedTables {
             return "CREATE TABLE \(table.name) (\n    " + columns.joined(separator: ",\n    ") + "\n)"
         }
     }
+
+    /// "Not duplicates" decisions: each a set of a collection's images that are never grouped or reported as
+    /// duplicates of one another. They go with their collection, and a member with its image.
+    public static func duplicateDecisions(_ dialect: SQLDialect) -> [String] {
+        [
+            """
+            CREATE TABLE duplicate_decisions (
+                id \(dialect.serialKey),
+                collection_id \(dialect.integer) NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+                created_at \(dialect.real) NOT NULL
+            )
+            """,
+            "CREATE INDEX duplicate_decisions_collection ON duplicate_decisions (collection_id, id)",
+            """
+            CREATE TABLE duplicate_decision_members (
+                decision_id \(dialect.integer) NOT NULL REFERENCES duplicate_decisions(id) ON DELETE CASCADE,
+                image_id \(dialect.integer) NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+                PRIMARY KEY (decision_id, image_id)
+            )
+            """,
+            "CREATE INDEX duplicate_decision_members_image ON duplicate_decision_members (image_id)",
+        ]
+    }
 }

@@ -407,6 +407,23 @@ def run_open_server(driver, server, files, screenshots):
     driver.execute_script("arguments[0].value = 0.92; arguments[0].dispatchEvent(new Event('input'))", slider)
     wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#duplicate-groups li.group")) == len(groups), "the groups again")
 
+    # "Not duplicates" on the cat group: it leaves the page and stays away after a reload; undone, it is back.
+    group = next(g for g in driver.find_elements(By.CSS_SELECTOR, "#duplicate-groups li.group")
+                 if "cat.jpg" in g.get_attribute("data-ids").split("\n"))
+    group.find_element(By.CSS_SELECTOR, "button.not-duplicates").click()
+    gone = lambda d: all("cat.jpg" not in g.get_attribute("data-ids").split("\n")
+                         for g in d.find_elements(By.CSS_SELECTOR, "#duplicate-groups li.group"))
+    wait(driver, gone, "the dismissed group gone")
+    decisions = json.loads(server.api("GET", "/v1/duplicates/decisions")[2])["decisions"]
+    check(len(decisions) == 1 and set(decisions[0]["ids"]) == set(pair), f"the decision stored: {decisions}")
+    driver.refresh()
+    wait(driver, lambda d: "group" in d.find_element(By.ID, "duplicates-status").text or "No near-duplicates" in
+         d.find_element(By.ID, "duplicates-status").text, "the groups after a reload")
+    check(gone(driver), "the dismissed group stays away after a reload")
+    check(server.api("DELETE", f"/v1/duplicates/decisions/{decisions[0]['id']}")[0] == 204, "undo the decision")
+    driver.refresh()
+    wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#duplicate-groups li.group")) == len(groups), "the group back")
+
     # Keep cat.jpg, delete the rest of its group; cancelling first deletes nothing.
     group = next(g for g in driver.find_elements(By.CSS_SELECTOR, "#duplicate-groups li.group")
                  if "cat.jpg" in g.get_attribute("data-ids").split("\n"))

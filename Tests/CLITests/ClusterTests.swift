@@ -219,6 +219,28 @@ struct ClusterTests {
         }
     }
 
+    /// A group dismissed on one node stays away on the other, and after both restart.
+    @Test func aGroupDismissedOnOneNodeStaysAwayOnEveryNode() throws {
+        let cluster = try Cluster(nodes: 2)
+        defer { cluster.stop() }
+        let clients = try (0..<2).map(cluster.client)
+        let scene = TestImages.scene(seed: 83, width: 200, height: 150)
+        #expect(try clients[0].request("PUT", "/v1/images/burst-1", body: try JPEGEncoder.encode(scene, quality: 92)).status == 201)
+        #expect(try clients[0].request("PUT", "/v1/images/burst-2", body: try JPEGEncoder.encode(scene, quality: 55)).status == 201)
+        let groups = { (client: HTTPTestClient) in try client.request("GET", "/v1/duplicates").json["groups"] as? [[String]] ?? [] }
+        #expect(try Self.waitUntil { try groups(clients[1]) == [["burst-1", "burst-2"]] } != nil)
+        let decision = try clients[1].request("POST", "/v1/duplicates/decisions", headers: [("Content-Type", "application/json")],
+                                              body: Array(#"{"ids": ["burst-2", "burst-1"]}"#.utf8))
+        #expect(decision.status == 201, "\(decision.text)")
+        #expect(try groups(clients[0]).isEmpty && groups(clients[1]).isEmpty)
+        for index in 0..<2 {
+            cluster.nodes[index].stop()
+            cluster.nodes[index] = try cluster.launch()
+        }
+        let restarted = try (0..<2).map(cluster.client)
+        #expect(try groups(restarted[0]).isEmpty && groups(restarted[1]).isEmpty, "the decision survives restarts")
+    }
+
     /// Uploads to every node while one node at a time is killed with SIGKILL and started again: every
     /// acknowledged upload ends up stored and indexed on every node, and the nodes agree on the count.
     @Test func killedNodesConvergeWithNothingAcknowledgedLost() throws {

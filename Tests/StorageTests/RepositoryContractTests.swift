@@ -109,6 +109,34 @@ struct RepositoryContractTests {
         #expect(try store.count(collection: collection) == 2)
     }
 
+    /// Decisions: stored with their images (other collections' ids left out), listed oldest first, undone once,
+    /// and a member goes with its image.
+    @Test(arguments: Backend.available)
+    func decisionsKeepTheirImagesAndGoWithThem(backend: Backend) throws {
+        let store = try backend.open().store
+        let collection = try Self.defaultCollection(store)
+        let other = try store.createCollection(name: "other", settings: "{}").id
+        let scheme = try store.saveHashScheme(kind: "simhash", bits: 256, dimension: 1280, parameters: [1])
+        let ids = try ["a", "b", "c"].enumerated().map { offset, key in
+            try store.upsert(ImageStoreTests.write(key, seed: offset + 1, scheme: scheme), collection: collection).record.id
+        }
+        let foreign = try store.upsert(ImageStoreTests.write("x", seed: 9, scheme: scheme), collection: other).record.id
+        let first = try store.addDecision(images: [ids[1], ids[0], foreign], collection: collection)
+        #expect(first.imageIDs == [ids[0], ids[1]])
+        let second = try store.addDecision(images: [ids[1], ids[2]], collection: collection)
+        #expect(try store.decisions(collection: collection) == [first, second])
+        #expect(try store.decisions(collection: other).isEmpty)
+        #expect(try !store.deleteDecision(id: first.id, collection: other))
+        try store.delete(key: "b", collection: collection)
+        #expect(try store.decisions(collection: collection).map(\.imageIDs) == [[ids[0]], [ids[2]]])
+        #expect(try store.deleteDecision(id: first.id, collection: collection))
+        #expect(try !store.deleteDecision(id: first.id, collection: collection))
+        #expect(try store.decisions(collection: collection).map(\.id) == [second.id])
+        #expect(throws: (any Error).self) { try store.addDecision(images: ids, collection: 999_999) }
+        #expect(try store.deleteCollection(id: collection))
+        #expect(try store.decisions(collection: collection).isEmpty)
+    }
+
     @Test(arguments: Backend.available)
     func replacingKeepsTheIDAndDeletingLeavesATombstone(backend: Backend) throws {
         let store = try backend.open().store

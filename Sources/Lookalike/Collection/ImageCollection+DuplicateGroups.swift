@@ -6,16 +6,18 @@ extension ImageCollection {
     /// Groups of near-duplicates: each image's `neighbours` nearest (from the index, no all-pairs matrix)
     /// at or above `threshold` are joined (union-find) into groups. Groups hold keys sorted, and are ordered
     /// by their first key; single images are not groups. With a filter, only the images it admits are grouped,
-    /// and their neighbours are searched among those images (the filter inside the search, as everywhere).
-    func duplicateGroups(threshold: Float, neighbours: Int, filter: Filter? = nil) throws -> [[String]] {
-        let key = GroupingKey(threshold: threshold, neighbours: neighbours, filter: filter, sequence: index.sequence)
+    /// and their neighbours are searched among those images (the filter inside the search, as everywhere). Images a
+    /// "not duplicates" decision holds together are never linked.
+    func duplicateGroups(threshold: Float, neighbours: Int, filter: Filter? = nil, apart: KeptApart) throws -> [[String]] {
+        let key = GroupingKey(threshold: threshold, neighbours: neighbours, filter: filter, sequence: index.sequence,
+                              decisions: apart.fingerprint)
         if let last = published.withLockedValue({ $0.lastGrouping }), last.key == key { return last.groups }
-        let groups = try groupDuplicates(threshold: threshold, neighbours: neighbours, filter: filter)
+        let groups = try groupDuplicates(threshold: threshold, neighbours: neighbours, filter: filter, apart: apart)
         published.withLockedValue { $0.lastGrouping = (key, groups) }
         return groups
     }
 
-    private func groupDuplicates(threshold: Float, neighbours: Int, filter: Filter?) throws -> [[String]] {
+    private func groupDuplicates(threshold: Float, neighbours: Int, filter: Filter?, apart: KeptApart) throws -> [[String]] {
         var keyOf: [Int64: String] = [:]
         for (imageID, entry) in records.all where filter?.matches(Self.document(entry.metadata) ?? .object([:])) ?? true {
             keyOf[imageID] = entry.key
@@ -34,7 +36,7 @@ extension ImageCollection {
             // The automatic strategy always has one that can run.
             let hits = try index.search(entry.vector, k: neighbours, strategy: .automatic, minScore: threshold,
                                         excluding: [imageID], code: entry.code, filter: filter)
-            for hit in hits where keyOf[hit.id] != nil {
+            for hit in hits where keyOf[hit.id] != nil && !apart.separates(imageID, hit.id) {
                 let (a, b) = (root(imageID), root(hit.id))
                 if a != b { parent[max(a, b)] = min(a, b) }
             }

@@ -73,6 +73,8 @@ final class ImageCollection: Sendable {
         let neighbours: Int
         let filter: Filter?
         let sequence: Int64
+        /// The "not duplicates" decisions' state (``KeptApart/fingerprint``).
+        let decisions: [Int64]
     }
 
     /// Opens a stored collection: restores its code scheme (or registers one) and creates its empty index.

@@ -95,7 +95,8 @@ extension LookalikeService {
         guard Paging.limitRange.contains(limit) else { throw LookalikeError.invalidArgument("limit must be 1...1000, got \(limit)") }
         guard isReady else { throw LookalikeError.notReady }
         let collection = try collection(name)
-        let groups = try collection.duplicateGroups(threshold: threshold, neighbours: neighbours, filter: filter)
+        let groups = try collection.duplicateGroups(threshold: threshold, neighbours: neighbours, filter: filter,
+                                                    apart: try keptApart(collection))
         let remaining = after.map { cursor in groups.filter { $0[0] > cursor } } ?? groups
         let page = Array(remaining.prefix(limit))
         return DuplicateGroups(

@@ -25,8 +25,8 @@ extension LookalikeService {
             let embedding = try collection.embedder.embedBlocking(bytes)
             let scheme = collection.codeScheme
             let code = scheme.code(for: embedding.vector)
-            let duplicates = try collection.nearDuplicates(
-                of: embedding.vector, code: code, scheme: scheme, sha256: digest, excludingKey: key)
+            let duplicates = try withoutDecidedPairs(try collection.nearDuplicates(
+                of: embedding.vector, code: code, scheme: scheme, sha256: digest, excludingKey: key), key: key, in: collection)
             if rejectDuplicates && !duplicates.isEmpty { throw LookalikeError.duplicate(duplicates) }
             let outcome = try collection.store(
                 embedding, key: key, sha256: digest, byteSize: bytes.count, metadata: metadataText,

@@ -108,6 +108,28 @@ struct DuplicateGroupsBody: Encodable {
     }
 }
 
+/// A "not duplicates" decision.
+struct DecisionBody: Encodable {
+    let decision: DuplicateDecision
+
+    enum CodingKeys: String, CodingKey {
+        case id, ids, decision
+        case createdAt = "created_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(String(decision.id), forKey: .id)
+        try container.encode("not_duplicates", forKey: .decision)
+        try container.encode(decision.keys, forKey: .ids)
+        try container.encode(InternetTimestamp.string(secondsSince1970: decision.createdAt), forKey: .createdAt)
+    }
+}
+
+struct DecisionListBody: Encodable {
+    let decisions: [DecisionBody]
+}
+
 /// A collection's statistics.
 struct StatsBody: Encodable {
     let images: Int

@@ -632,7 +632,25 @@ function duplicateGroup(ids, index) {
       duplicates();
     }
   });
-  group.append(tiles, button);
+  // Different pictures after all (burst shots, variants): remembered, so the group does not come back.
+  const apart = document.createElement('button');
+  apart.type = 'button';
+  apart.className = 'secondary not-duplicates';
+  apart.textContent = 'Not duplicates';
+  apart.addEventListener('click', async () => {
+    try {
+      await request('POST', collectionPath('/duplicates/decisions'), {
+        body: JSON.stringify({ ids }), contentType: 'application/json',
+      });
+    } catch (error) {
+      showProblem(error);
+    }
+    duplicates();
+  });
+  const actions = document.createElement('div');
+  actions.className = 'group-actions';
+  actions.append(button, apart);
+  group.append(tiles, actions);
   return group;
 }
 

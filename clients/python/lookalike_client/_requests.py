@@ -32,6 +32,9 @@ OPERATIONS: Dict[str, Tuple[str, str, str]] = {
     "search_vector": ("POST", "/v1/collections/{collection}/search/vector", "searchByVector"),
     "recommend": ("POST", "/v1/collections/{collection}/recommend", "recommend"),
     "duplicates": ("GET", "/v1/collections/{collection}/duplicates", "duplicateGroups"),
+    "not_duplicates": ("POST", "/v1/collections/{collection}/duplicates/decisions", "recordDecision"),
+    "decisions": ("GET", "/v1/collections/{collection}/duplicates/decisions", "listDecisions"),
+    "undo_decision": ("DELETE", "/v1/collections/{collection}/duplicates/decisions/{decision}", "undoDecision"),
     "stats": ("GET", "/v1/collections/{collection}/stats", "collectionStats"),
     "create_import": ("POST", "/v1/collections/{collection}/imports", "createImport"),
     "list_imports": ("GET", "/v1/collections/{collection}/imports", "listImports"),
@@ -223,6 +226,17 @@ class Calls:
             params["filter"] = json.dumps(filter)
         return Call("GET", path("duplicates", collection=self.c(collection)), lambda r: models.DuplicateGroups.from_json(r.json()),
                     params=params)
+
+    def not_duplicates(self, ids: Sequence[str], collection: Optional[str]) -> Call:
+        return Call("POST", path("not_duplicates", collection=self.c(collection)), lambda r: models.Decision.from_json(r.json()),
+                    json={"ids": list(ids)})
+
+    def decisions(self, collection: Optional[str]) -> Call:
+        return Call("GET", path("decisions", collection=self.c(collection)),
+                    lambda r: [models.Decision.from_json(d) for d in r.json()["decisions"]])
+
+    def undo_decision(self, decision: str, collection: Optional[str]) -> Call:
+        return Call("DELETE", path("undo_decision", collection=self.c(collection), decision=str(decision)), lambda r: None)
 
     def stats(self, collection: Optional[str]) -> Call:
         return Call("GET", path("stats", collection=self.c(collection)), lambda r: r.json())

@@ -108,6 +108,16 @@ class _Operations:
                    collection: Optional[str] = None) -> models.DuplicateGroups:
         return self._run(self._calls.duplicates(threshold, neighbours, limit, after, filter, collection))
 
+    def not_duplicates(self, ids: Sequence[str], *, collection: Optional[str] = None) -> models.Decision:
+        """Records that these images are not duplicates of one another: groups and upload verdicts keep them apart."""
+        return self._run(self._calls.not_duplicates(ids, collection))
+
+    def decisions(self, *, collection: Optional[str] = None) -> List[models.Decision]:
+        return self._run(self._calls.decisions(collection))
+
+    def undo_decision(self, decision: str, *, collection: Optional[str] = None) -> None:
+        return self._run(self._calls.undo_decision(decision, collection))
+
     def stats(self, *, collection: Optional[str] = None) -> Dict[str, Any]:
         return self._run(self._calls.stats(collection))
 

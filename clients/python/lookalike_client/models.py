@@ -149,6 +149,19 @@ class Collection:
 
 
 @dataclass
+class Decision:
+    """A "not duplicates" decision (schema `Decision`)."""
+    id: str
+    decision: str = "not_duplicates"
+    ids: List[str] = field(default_factory=list)
+    created_at: Optional[str] = None
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Decision":
+        return cls(**_known(cls, data))
+
+
+@dataclass
 class DuplicateGroups:
     """A page of near-duplicate groups (schema `DuplicateGroups`)."""
     groups: List[List[str]]

@@ -86,6 +86,7 @@ def test_the_client_and_the_served_document_agree(document):
     schemas = document["components"]["schemas"]
     for model, schema, extra in [(models.Image, "Image", set()), (models.Collection, "Collection", set()),
                                  (models.ImportJob, "ImportJob", set()), (models.DuplicateGroups, "DuplicateGroups", set()),
+                                 (models.Decision, "Decision", set()),
                                  (models.BatchResults, "BatchResults", set()), (models.Results, "Results", set()),
                                  (models.Upload, "Image", {"duplicates", "replaced"})]:
         names = {f.name for f in dataclasses.fields(model)}
@@ -122,6 +123,14 @@ def test_collections_images_search_filters_and_errors(server):
         assert client.thumbnail("cat")[:2] == b"\xff\xd8"
         assert client.upload(CHELSEA, id="cat-copy").duplicates[0].id == "cat"
         assert ["cat", "cat-copy"] in client.duplicates(threshold=0.95).groups
+        decision = client.not_duplicates(["cat-copy", "cat"])
+        assert decision.ids == ["cat", "cat-copy"] and decision.decision == "not_duplicates"
+        assert ["cat", "cat-copy"] not in client.duplicates(threshold=0.95).groups
+        assert [d.id for d in client.decisions()] == [decision.id]
+        client.undo_decision(decision.id)
+        assert ["cat", "cat-copy"] in client.duplicates(threshold=0.95).groups and client.decisions() == []
+        with pytest.raises(lc.NotFound):
+            client.undo_decision(decision.id)
         assert client.stats()["images"] == 6
 
         with pytest.raises(lc.NotFound) as missing:
