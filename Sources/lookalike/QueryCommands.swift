@@ -105,24 +105,51 @@ struct Stats: ParsableCommand {
 
 struct Duplicates: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Groups of near-duplicate images in a collection.",
-        discussion: "Each image's nearest neighbours come from the index (no all-pairs matrix); pairs at or above the threshold are joined into groups.")
+        abstract: "Groups of near-duplicate images in a collection, and the decisions that keep images apart.",
+        discussion: """
+            Each image's nearest neighbours come from the index (no all-pairs matrix); pairs at or above the threshold \
+            are joined into groups, except images a "not duplicates" decision holds together. --not-duplicates \
+            A,B,… records such a decision, --decisions lists them, --undo ID removes one.
+            """)
     @OptionGroup var options: ServiceOptions
     @OptionGroup var collection: CollectionOption
     @Option(help: "Cosine similarity at or above which two images are duplicates.") var threshold = Float(Paging.defaultThreshold)
     @Option(help: "Neighbours examined per image.") var neighbours = Paging.defaultNeighbours
     @Option(help: "Only group images whose metadata matches this JSON filter.") var filter: String?
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Record that these ids (comma-separated) are not duplicates of one another.") var notDuplicates: String?
+    @Flag(help: "List the \"not duplicates\" decisions.") var decisions = false
+    @Option(help: "Undo the decision with this id.") var undo: Int64?
 
     func validate() throws {
         guard (-1...1).contains(threshold) else { throw ValidationError("--threshold must be -1...1") }
         guard (1...1000).contains(neighbours) else { throw ValidationError("--neighbours must be 1...1000") }
         _ = try parseFilter(filter)
+        guard [notDuplicates != nil, decisions, undo != nil].filter({ $0 }).count <= 1 else {
+            throw ValidationError("--not-duplicates, --decisions and --undo go one at a time")
+        }
     }
 
     func run() throws {
         let service = try options.openService()
         defer { service.shutdown() }
+        if let notDuplicates {
+            let keys = notDuplicates.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let decision = try service.recordNotDuplicates(keys: keys, collection: collection.name)
+            print("decision \(decision.id): \(decision.keys.joined(separator: "  ")) are not duplicates")
+            return
+        }
+        if let undo {
+            try service.undoDecision(undo, collection: collection.name)
+            print("decision \(undo) undone")
+            return
+        }
+        if decisions {
+            let listed = try service.duplicateDecisions(collection: collection.name)
+            for decision in listed { print("\(decision.id)  \(decision.keys.joined(separator: "  "))") }
+            print("\(listed.count) decisions")
+            return
+        }
         var groups: [[String]] = []
         var cursor: String? = nil
         repeat {

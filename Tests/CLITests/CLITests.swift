@@ -133,6 +133,30 @@ struct CLIEndToEndTests {
         #expect(zip(plainVector, stored.values).reduce(Float(0)) { $0 + $1.0 * $1.1 } < 0.999, "another recipe differs")
     }
 
+    /// `duplicates --not-duplicates` keeps a pair out of the groups until `--undo`; `--decisions` lists it.
+    @Test func duplicatesRecordsListsAndUndoesDecisions() throws {
+        let directory = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let scene = TestImages.scene(seed: 84, width: 200, height: 150)
+        try Data(try JPEGEncoder.encode(scene, quality: 92)).write(to: directory.appendingPathComponent("img/shot-a.jpg"))
+        try Data(try JPEGEncoder.encode(scene, quality: 55)).write(to: directory.appendingPathComponent("img/shot-b.jpg"))
+        let db = directory.appendingPathComponent("db.sqlite").path
+        #expect(try Self.run(["ingest", directory.appendingPathComponent("img").path, "--db", db]).status == 0)
+        let keys = try Self.run(["duplicates", "--db", db, "--json"]).output
+        let group = try #require((try JSONSerialization.jsonObject(with: Data(keys.utf8)) as? [String: Any])?["groups"] as? [[String]])
+        #expect(group.count == 1 && group[0].count == 2, "\(keys)")
+        let recorded = try Self.run(["duplicates", "--db", db, "--not-duplicates", group[0].joined(separator: ",")])
+        #expect(recorded.status == 0 && recorded.output.hasPrefix("decision "), "\(recorded.output)")
+        #expect(try Self.run(["duplicates", "--db", db]).output.contains("0 groups, 0 images"))
+        let listed = try Self.run(["duplicates", "--db", db, "--decisions"]).output
+        #expect(listed.contains("1 decisions"), "\(listed)")
+        let id = String(recorded.output.dropFirst("decision ".count).prefix { $0.isNumber })
+        #expect(try Self.run(["duplicates", "--db", db, "--undo", id]).status == 0)
+        #expect(try Self.run(["duplicates", "--db", db]).output.contains("1 groups, 2 images"))
+        #expect(try Self.run(["duplicates", "--db", db, "--undo", id]).status != 0)
+        #expect(throws: (any Error).self) { try Duplicates.parse(["--decisions", "--undo", "1"]) }
+    }
+
     @Test func ingestReportsABadFileAndSkipsKnownOnes() throws {
         let directory = try Self.folder()
         try Data(try JPEGEncoder.encode(TestImages.scene(seed: 1))).write(to: directory.appendingPathComponent("img/one.jpg"))
