@@ -11,6 +11,7 @@ final class RecipeChange: Sendable {
     let target: ImageEmbedder
     private let state: NIOLockedValueBox<RecipeChangeStatus>
     private let stopping = Atomic(false)
+    private let started = Atomic(false)
     private let ended = DispatchSemaphore(value: 0)
 
     init(collectionID: Int64, collectionName: String, from: EmbeddingRecipe, target: ImageEmbedder) {
@@ -41,6 +42,7 @@ final class RecipeChange: Sendable {
 
     /// Runs `work` on a thread of its own; ``stop()`` waits for it.
     func start(_ work: @escaping @Sendable () -> Void) {
+        started.store(true, ordering: .releasing)
         let thread = Thread { [ended] in
             work()
             ended.signal()
@@ -52,6 +54,7 @@ final class RecipeChange: Sendable {
     /// Asks the work to stop (at shutdown; it resumes at the next start) and waits until it has.
     func stop() {
         stopping.store(true, ordering: .relaxed)
+        guard started.load(ordering: .acquiring) else { return }
         ended.wait()
         ended.signal()
     }

@@ -20,19 +20,37 @@ extension LookalikeService {
         let current = collection.embedder.embeddingRecipe
         let target = try EmbeddingRecipe.parse(recipe, base: current)
         if let running = recipeChanges.withLockedValue({ $0[collection.id] }), running.status.finished == nil {
-            throw LookalikeError.recipeChangeRefused(
-                "collection '\(name)' is being re-embedded to \(running.status.target) (\(running.status.done) of \(running.status.total) done)")
+            throw Self.refusal(collection: name, running: running)
         }
         guard target != current else { return try summary(of: collection) }
         guard configuration.storage.keepOriginals else {
             throw LookalikeError.recipeChangeRefused(
                 "re-embedding recomputes every vector from its stored original, and this service keeps none (storage.keepOriginals)")
         }
+        // Registered before the settings are stored, so two requests cannot both start one.
+        let change = RecipeChange(collectionID: collection.id, collectionName: collection.name, from: current,
+                                  target: embedder(for: target))
+        try recipeChanges.withLockedValue { changes in
+            if let running = changes[collection.id], running.status.finished == nil {
+                throw Self.refusal(collection: name, running: running)
+            }
+            changes[collection.id] = change
+        }
         var settings = collection.settings
         settings.recipeChange = target
-        try store.updateSettings(settings.json, collection: collection.id)
-        startRecipeChange(of: collection, from: current, to: target)
+        do {
+            try store.updateSettings(settings.json, collection: collection.id)
+        } catch {
+            recipeChanges.withLockedValue { $0[collection.id] = nil }
+            throw error
+        }
+        change.start { [weak self] in self?.runRecipeChange(change) }
         return try summary(of: collection)
+    }
+
+    private static func refusal(collection name: String, running: RecipeChange) -> LookalikeError {
+        let status = running.status
+        return .recipeChangeRefused("collection '\(name)' is being re-embedded to \(status.target) (\(status.done) of \(status.total) done)")
     }
 
     /// The collection's re-embedding in progress, or the last one this node ran since it started.
