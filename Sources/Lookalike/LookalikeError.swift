@@ -25,6 +25,8 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
     case unsupportedOnPostgres(String)
     /// No "not duplicates" decision with this id in the collection.
     case decisionNotFound(Int64)
+    /// A decision names an image id no stored image has (the request is well-formed and the collection exists: 422).
+    case decisionImageNotFound(String)
     /// A collection's recipe cannot change now (a re-embedding is in progress, or no originals are kept); the
     /// message says why.
     case recipeChangeRefused(String)
@@ -42,6 +44,7 @@ public enum LookalikeError: Error, Sendable, Equatable, CustomStringConvertible 
         case .tooManyCollections(let limit): return "the limit of \(limit) collections is reached (storage.maxCollections)"
         case .recipeChangeRefused(let message): return message
         case .decisionNotFound(let id): return "no decision \(id) in this collection"
+        case .decisionImageNotFound(let key): return "no image with id '\(key.prefix(256))' to decide on"
         case .unsupportedOnPostgres(let operation):
             return "\(operation) is for a SQLite database; with PostgreSQL use its own tools (pg_dump, pg_basebackup, amcheck)"
         }
@@ -54,7 +57,7 @@ extension LookalikeError: HTTPResponseError {
         case .notFound, .collectionNotFound, .decisionNotFound: .notFound
         case .duplicate, .collectionExists, .tooManyCollections, .recipeChangeRefused: .conflict
         case .invalidArgument: .badRequest
-        case .exampleNotFound: .unprocessableContent
+        case .exampleNotFound, .decisionImageNotFound: .unprocessableContent
         case .notReady, .unavailable: .serviceUnavailable
         case .unsupportedOnPostgres: .notImplemented
         }

@@ -152,7 +152,7 @@ extension LookalikeAPI {
              "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewDecision"}}}},
              "responses": {"201": {"description": "recorded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Decision"}}}},
                            "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"},
-                           "413": {"$ref": "#/components/responses/Problem"}}}
+                           "413": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}}}
             """#) { api, request, collection in try api.recordDecision(request, collection: collection) },
         APIRoute(.get, "/duplicates/decisions", scope: .collection, access: .read, operation: #"""
             {"summary": "The collection's 'not duplicates' decisions, oldest first", "operationId": "listDecisions",

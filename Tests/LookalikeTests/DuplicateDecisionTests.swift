@@ -53,7 +53,7 @@ struct DuplicateDecisionTests {
         #expect(throws: LookalikeError.decisionNotFound(decision.id)) { try service.undoDecision(decision.id) }
         #expect(throws: LookalikeError.self) { try service.recordNotDuplicates(keys: ["cat"]) }
         #expect(throws: LookalikeError.self) { try service.recordNotDuplicates(keys: ["cat", "cat"]) }
-        #expect(throws: LookalikeError.notFound("nobody")) { try service.recordNotDuplicates(keys: ["cat", "nobody"]) }
+        #expect(throws: LookalikeError.decisionImageNotFound("nobody")) { try service.recordNotDuplicates(keys: ["cat", "nobody"]) }
         #expect(try service.duplicateDecisions().isEmpty)
     }
 }

@@ -19,7 +19,7 @@ extension LookalikeService {
         let collection = try collection(name)
         var ids: [Int64] = []
         for key in unique {
-            guard let id = collection.records.id(key: key) else { throw LookalikeError.notFound(key) }
+            guard let id = collection.records.id(key: key) else { throw LookalikeError.decisionImageNotFound(key) }
             ids.append(id)
         }
         let stored = try store.addDecision(images: ids, collection: collection.id)
