@@ -15,13 +15,15 @@ import argparse
 import http.client
 import json
 import os
-import random
 import signal
 import statistics
 import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
+from tiny_png import blocks as png  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--rounds", type=int, default=3)
@@ -36,24 +38,6 @@ members = int(open(f"{state}/members").read())
 http_port = int(open(f"{state}/http.port").read())
 node_names = sorted(n[:-5] for n in os.listdir(state) if n.startswith("node") and n.endswith(".port"))
 repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def png(seed):
-    """A small distinct PNG (coloured blocks), without Pillow."""
-    import struct
-    import zlib
-    rng = random.Random(seed)
-    w, h = 96, 72
-    px = bytearray(w * h * 3)
-    for _ in range(8):
-        c = bytes(rng.randrange(256) for _ in range(3))
-        x0, y0, s = rng.randrange(w), rng.randrange(h), rng.randrange(10, 40)
-        for y in range(y0, min(h, y0 + s)):
-            px[(y * w + x0) * 3:(y * w + min(w, x0 + s)) * 3] = c * (min(w, x0 + s) - x0)
-    raw = b"".join(b"\x00" + bytes(px[y * w * 3:(y + 1) * w * 3]) for y in range(h))
-    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b""))
 
 
 def request(port, method, path, body=None, timeout=30):

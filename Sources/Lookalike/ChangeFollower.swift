@@ -25,7 +25,11 @@ final class ChangeFollower: Sendable {
         var applied = 0
     }
 
+    /// The longest pause between failed passes.
+    static let maxBackoffSeconds = 1.0
+
     private let interval: Double
+    private let created = Date()
     private let pass: @Sendable () throws -> Int
     private let wait: @Sendable (Double) -> Bool
     private let state = NIOLockedValueBox(State())
@@ -57,6 +61,9 @@ final class ChangeFollower: Sendable {
 
     var status: Status { state.withLockedValue { Status(caughtUpAt: $0.lastSuccess, error: $0.lastError, applied: $0.applied) } }
 
+    /// Seconds since the last pass that finished without error (since the follower was made, before any).
+    var lagSeconds: Double { Date().timeIntervalSince(state.withLockedValue { $0.lastSuccess } ?? created) }
+
     private var isStopped: Bool { state.withLockedValue { $0.stopped } }
 
     private func run() {
@@ -76,7 +83,9 @@ final class ChangeFollower: Sendable {
             } catch {
                 state.withLockedValue { $0.lastError = "\(error)" }
                 Thread.sleep(forTimeInterval: backoff)
-                backoff = min(backoff * 2, 5)
+                // Short: a pass against an unreachable database already waits out its connection attempt, and
+                // once the network heals the node should catch up within seconds, not sit out a long backoff.
+                backoff = min(backoff * 2, Self.maxBackoffSeconds)
             }
         }
     }

@@ -264,10 +264,10 @@ extension LookalikeAPI {
     }
 
     func metricsResponse() throws -> HTTPResponse {
-        let totals = try service.totals()
+        let totals = service.totals()
         let queue = service.inferenceStatistics
-        let text = metrics.render(gauges: [
-            ("lookalike_images_stored", "Images in the database.", Double(totals.images)),
+        let stored = totals.images.map { [("lookalike_images_stored", "Images in the database.", Double($0))] } ?? []
+        let text = metrics.render(gauges: stored + [
             ("lookalike_collections", "Collections.", Double(totals.collections)),
             ("lookalike_index_size", "Vectors in the search indexes.", Double(totals.indexed)),
             ("lookalike_index_bytes", "Memory held by the indexes.", Double(totals.indexBytes)),
@@ -276,6 +276,8 @@ extension LookalikeAPI {
             ("lookalike_inference_batches_total", "Forward passes run since start.", Double(queue.batches)),
             ("lookalike_inference_compute_seconds_total", "Seconds inference workers spent in forward passes.",
              queue.computeSeconds),
+            ("lookalike_follow_lag_seconds", "Seconds since this node last caught up with the shared database (0 for its own).",
+             service.followLagSeconds),
         ], counters: [
             ("lookalike_log_lines_dropped_total", "Log lines dropped because the log's buffer was full.", "", [("", Double(droppedLogLines()))]),
             ("lookalike_rate_limited_total", "Requests refused with 429, by the caller's role.", "role",

@@ -79,6 +79,9 @@ struct APIFlowTests {
         let passes = metric("lookalike_inference_batches_total") ?? 0
         #expect(passes >= 4 && passes == metric("lookalike_images_embedded_total"))
         #expect((metric("lookalike_inference_compute_seconds_total") ?? 0) > 0)
+        // A database of its own: nothing to follow, no lag (the partition test shows it rising on a cut-off node).
+        #expect(metric("lookalike_follow_lag_seconds") == 0)
+        #expect(metric("lookalike_images_stored") == 3)
     }
 
     @Test func duplicatesAreReportedAndCanBeRejected() throws {

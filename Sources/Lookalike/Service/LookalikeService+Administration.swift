@@ -48,9 +48,10 @@ extension LookalikeService {
 
     /// Totals over every collection, for metrics: stored images (one count), and vectors and memory of the
     /// indexes (read from memory, no storage I/O).
-    public func totals() throws -> (collections: Int, images: Int, indexed: Int, indexBytes: Int) {
+    /// `images` is nil when the database cannot be read (a node cut off from a shared one still reports the rest).
+    public func totals() -> (collections: Int, images: Int?, indexed: Int, indexBytes: Int) {
         let indexes = registry.all.map { $0.index.accounting }
-        return (indexes.count, try store.totalCount(), indexes.reduce(0) { $0 + $1.count },
+        return (indexes.count, try? store.totalCount(), indexes.reduce(0) { $0 + $1.count },
                 indexes.reduce(0) { $0 + $1.memoryBytes })
     }
 

@@ -90,4 +90,11 @@ extension LookalikeService {
         return (Date().timeIntervalSince(at) <= limit, nil)
     }
 
+    /// Seconds since this node last caught up with the shared database (0 for a store of its own; the time since
+    /// start before the first pass): what an alert on a node cut off from the database watches.
+    public var followLagSeconds: Double {
+        guard let follower = lifecycle.withLockedValue({ $0 }) else { return 0 }
+        return follower.lagSeconds
+    }
+
 }
