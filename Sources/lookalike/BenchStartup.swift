@@ -61,53 +61,9 @@ struct BenchStartup: ParsableCommand {
 
     /// Stores `stored` rows as images of a new graph-kind collection, with the codes the collection's scheme gives.
     private func fill(_ rows: MappedNumpyRows, stored: Int) throws {
-        let database = options.db!
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: (database as NSString).deletingLastPathComponent)) ?? []
-        where file.hasPrefix((database as NSString).lastPathComponent + ".") {
-            try? FileManager.default.removeItem(atPath: ((database as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file))
-        }
-        let (scheme, recipe) = try {
-            let service = try options.openService()
-            defer { _ = service.shutdown() }
-            _ = try service.createCollection(name: Self.collectionName, settings: ["index": ["kind": "graph"]])
-            return (try service.codeScheme(collection: Self.collectionName), try service.statistics(collection: Self.collectionName).model)
-        }()
-        let store = try ImageStore(path: database)
-        guard let collection = try store.collection(named: Self.collectionName) else {
-            throw ValidationError("the collection \(Self.collectionName) was not created")
-        }
-        let start = DispatchTime.now().uptimeNanoseconds
-        var next = 0
-        while next < stored {
-            let end = min(next + batch, stored)
-            // Codes cost about as much as the insert: made on both cores.
-            var writes = [ImageWrite?](repeating: nil, count: end - next)
-            let first = next
-            writes.withUnsafeMutableBufferPointer { slots in
-                // Each thread fills its own slots; the mapped rows are only read.
-                nonisolated(unsafe) let slots = slots
-                nonisolated(unsafe) let rows = rows
-                DispatchQueue.concurrentPerform(iterations: 2) { half in
-                    for offset in stride(from: half, to: slots.count, by: 2) {
-                        let vector = rows.row(first + offset)
-                        let code = scheme.code(for: vector)
-                        slots[offset] = ImageWrite(
-                            key: "v\(first + offset)", sha256: [], format: "none", width: 1, height: 1, byteSize: 0,
-                            metadata: "{}", model: recipe, vector: vector,
-                            code: StoredCode(schemeID: scheme.id, bits: scheme.bits, words: code.words), thumbnail: [])
-                    }
-                }
-            }
-            try store.upsert(batch: writes.map { $0! }, collection: collection.id)
-            next = end
-            if next % 100_000 < batch || next == stored {
-                let seconds = BenchIndex.seconds(since: start)
-                print(String(format: "  stored %d in %.1f s (%.0f per s)", next, seconds, Double(next) / seconds))
-            }
-        }
-        let size = (try? FileManager.default.attributesOfItem(atPath: database)[.size] as? Int) ?? 0
-        print(String(format: "filled: %d images in %.1f s; database %.2f GB", stored, BenchIndex.seconds(since: start), Double(size) / 1e9))
+        nonisolated(unsafe) let rows = rows  // mapped read-only
+        try BenchCollectionFill(options: options, collection: Self.collectionName, settings: ["index": ["kind": "graph"]], batch: batch)
+            .fill(count: stored, key: { "v\($0)" }, vector: { rows.row($0) })
     }
 
     /// Opens the service (timed to ready: every vector loaded, searches answered), optionally waits for the
