@@ -1,3 +1,4 @@
+import ArgumentParser
 import Dispatch
 import Foundation
 import Lookalike
@@ -31,7 +32,7 @@ struct BenchCollectionFill {
         }()
         let store = try ImageStore(path: database)
         guard let stored = try store.collection(named: collection) else {
-            throw BenchFillError(description: "the collection \(collection) was not created")
+            throw ValidationError("the collection \(collection) was not created")
         }
         let start = DispatchTime.now().uptimeNanoseconds
         var next = 0
@@ -64,8 +65,4 @@ struct BenchCollectionFill {
         let size = (try? FileManager.default.attributesOfItem(atPath: database)[.size] as? Int) ?? 0
         print(String(format: "filled: %d images in %.1f s; database %.2f GB", count, BenchIndex.seconds(since: start), Double(size) / 1e9))
     }
-}
-
-struct BenchFillError: Error, CustomStringConvertible {
-    let description: String
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Lookalike
 import Synchronization
+import VectorIndex
 
 /// Duplicate groups over a large collection, through the real domain and a real SQLite file: the rows of an .npy
 /// file stored as images, and every `duplicateEvery`-th row stored a second time as a near copy (a fixed cosine to
@@ -110,16 +111,9 @@ struct BenchGroups: ParsableCommand {
 
     /// A unit vector at exactly `cosine` to `vector` (a unit vector), in a direction drawn from `seed`.
     static func nearCopy(of vector: [Float], cosine: Float, seed: UInt64) -> [Float] {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1
-        func uniform() -> Double {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-        }
-        // A Gaussian direction (Box–Muller), made orthogonal to `vector` and unit length.
-        var noise = (0..<vector.count).map { _ in Float(sqrt(-2 * log(max(uniform(), 1e-300))) * cos(2 * Double.pi * uniform())) }
+        // A Gaussian direction, made orthogonal to `vector` and unit length.
+        var random = SplitMix64(seed: seed)
+        var noise = (0..<vector.count).map { _ in random.nextGaussian() }
         let along = zip(noise, vector).reduce(Float(0)) { $0 + $1.0 * $1.1 }
         for i in noise.indices { noise[i] -= along * vector[i] }
         let length = noise.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
